@@ -1,0 +1,173 @@
+"""Burst benchmark: N mentions in N threads at once, against the fakes, with model latency.
+
+Prints, for the bot and for a floor (a bare AsyncApp that posts one reply per event,
+bench/bare_app.py, driven the same way): ack latency p50/p99, time from the burst to
+the last answer, answered/lost counts, the bot's CPU seconds per answered message and
+its peak RSS. Each configuration is run --runs times; figures are medians.
+
+    .venv/bin/python bench/burst.py --messages 1000 --latency 2 --runs 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import contextlib
+
+from tests.botproc import REPO, BotProcess, bot_environment
+from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.slack import FakeSlack
+
+BARE_APP = REPO / "bench" / "bare_app.py"
+
+
+@dataclass
+class RunResult:
+    ack_p50_ms: float
+    ack_p99_ms: float
+    last_answer_s: float
+    answered: int
+    lost: int
+    cpu_per_answer_ms: float
+    peak_rss_mb: float
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def answered(slack: FakeSlack, channel: str, root: str, needle: str) -> bool:
+    return any(
+        needle in m.text and not m.streaming and "Thinking" not in m.text
+        for m in slack.bot_replies(channel, root)
+    )
+
+
+async def sample_rss(process: psutil.Process, peak: list[float], stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            peak[0] = max(peak[0], process.memory_info().rss / 2**20)
+        except psutil.NoSuchProcess:
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 0.05)
+
+
+async def one_run(target: str, messages: int, latency: float, deadline: float) -> RunResult:
+    slack, model = FakeSlack(), FakeOpenAI()
+    await slack.start()
+    await model.start()
+    model.latency = latency
+    workdir = Path(tempfile.mkdtemp(prefix="burst-"))
+    env = bot_environment(
+        slack_api_url=slack.api_url,
+        openai_base_url=model.base_url,
+        database_path=workdir / "bot.db",
+        MAX_CONCURRENT_REQUESTS=str(max(100, messages)),
+        LOG_LEVEL="WARNING",
+    )
+    bot = BotProcess(env, cwd=workdir)
+    if target == "floor":
+        bot.script = BARE_APP
+    await bot.start()
+    await slack.wait_connected(1, timeout=60)
+    assert bot.process is not None
+    proc = psutil.Process(bot.process.pid)
+    # Warm up (first-call imports, connection pools) outside the measurement.
+    warm = await slack.post_user_message("CWARM", "UWARM", "<@UBOT> warm up")
+    await slack.wait_for(lambda: answered(slack, "CWARM", warm, "warm up"), timeout=60)
+    peak = [0.0]
+    stop = asyncio.Event()
+    sampler = asyncio.create_task(sample_rss(proc, peak, stop))
+    cpu_before = sum(proc.cpu_times()[:2])
+    envelopes_before = set(slack.sent_at)
+    started = time.monotonic()
+    channels = [f"CB{i:05d}" for i in range(messages)]
+    roots = await asyncio.gather(
+        *(
+            slack.post_user_message(ch, f"U{i:05d}", f"<@UBOT> question {i}.")
+            for i, ch in enumerate(channels)
+        )
+    )
+    pending = {
+        (ch, root, f"question {i}.")
+        for i, (ch, root) in enumerate(zip(channels, roots, strict=False))
+    }
+
+    def done() -> bool:
+        pending.difference_update({p for p in pending if answered(slack, *p)})
+        return not pending
+
+    with contextlib.suppress(AssertionError):
+        await slack.wait_for(done, timeout=deadline, what="all answers")
+    last = time.monotonic() - started
+    cpu = sum(proc.cpu_times()[:2]) - cpu_before
+    stop.set()
+    await sampler
+    acks = [
+        (slack.acks[e] - slack.sent_at[e]) * 1000
+        for e in slack.sent_at
+        if e not in envelopes_before and e in slack.acks
+    ]
+    await bot.stop()
+    await slack.stop()
+    await model.stop()
+    ok = messages - len(pending)
+    return RunResult(
+        ack_p50_ms=percentile(acks, 0.5),
+        ack_p99_ms=percentile(acks, 0.99),
+        last_answer_s=last,
+        answered=ok,
+        lost=len(pending),
+        cpu_per_answer_ms=cpu * 1000 / max(ok, 1),
+        peak_rss_mb=peak[0],
+    )
+
+
+def summary(name: str, runs: list[RunResult]) -> str:
+    def med(attr: str) -> float:
+        return float(statistics.median(float(getattr(r, attr)) for r in runs))
+
+    return (
+        f"{name:>6}  ack p50 {med('ack_p50_ms'):7.1f} ms  p99 {med('ack_p99_ms'):7.1f} ms  "
+        f"last answer {med('last_answer_s'):6.2f} s  answered {med('answered'):6.0f}  "
+        f"lost {med('lost'):4.0f}  cpu/answer {med('cpu_per_answer_ms'):6.2f} ms  "
+        f"peak rss {med('peak_rss_mb'):6.1f} MB"
+    )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--messages", type=int, nargs="+", default=[50, 200, 1000])
+    parser.add_argument("--latency", type=float, default=2.0, help="model latency, seconds")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--deadline", type=float, default=120.0)
+    parser.add_argument("--no-floor", action="store_true")
+    args = parser.parse_args()
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
+        os.environ.pop(name, None)
+    print(f"model latency {args.latency} s, {args.runs} runs each, medians")
+    for n in args.messages:
+        targets = ["bot"] if args.no_floor else ["bot", "floor"]
+        for target in targets:
+            runs = [await one_run(target, n, args.latency, args.deadline) for _ in range(args.runs)]
+            print(f"N={n:5d} " + summary(target, runs), flush=True)
+        if not args.no_floor:
+            print()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,240 @@
+"""All persistence: one aiosqlite connection (WAL), forward-only migrations, typed methods.
+
+No SQL leaves this module. The schema version lives in `PRAGMA user_version`; each
+entry of `MIGRATIONS` moves the schema one version forward and never changes once
+released.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiosqlite
+
+logger = logging.getLogger(__name__)
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the core: dedupe, threads, messages, usage, in-flight replies.
+    """
+    CREATE TABLE processed_events (
+        key TEXT PRIMARY KEY,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX processed_events_created ON processed_events(created_at);
+    CREATE TABLE threads (
+        channel TEXT NOT NULL,
+        thread_ts TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        context_notice_sent INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (channel, thread_ts)
+    );
+    CREATE TABLE messages (
+        id INTEGER PRIMARY KEY,
+        channel TEXT NOT NULL,
+        thread_ts TEXT NOT NULL,
+        ts TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+        user_id TEXT,
+        text TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        UNIQUE (channel, ts, role)
+    );
+    CREATE INDEX messages_thread ON messages(channel, thread_ts, ts);
+    CREATE TABLE usage (
+        id INTEGER PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        model TEXT NOT NULL,
+        input_tokens INTEGER NOT NULL,
+        output_tokens INTEGER NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE INDEX usage_user ON usage(user_id, created_at);
+    CREATE TABLE inflight_replies (
+        channel TEXT NOT NULL,
+        message_ts TEXT NOT NULL,
+        thread_ts TEXT NOT NULL,
+        user_id TEXT,
+        started_at REAL NOT NULL,
+        PRIMARY KEY (channel, message_ts)
+    );
+    """,
+)
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    ts: str
+    role: str
+    user_id: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class InflightReply:
+    channel: str
+    message_ts: str
+    thread_ts: str
+    user_id: str | None
+
+
+@dataclass(frozen=True)
+class UsageTotal:
+    model: str
+    input_tokens: int
+    output_tokens: int
+
+
+class Database:
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._db = connection
+        # Claiming an event is a read-then-write; serialise it so two deliveries of
+        # the same event cannot both see "new".
+        self._claim_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: str) -> Database:
+        if path != ":memory:":
+            await asyncio.to_thread(Path(path).parent.mkdir, parents=True, exist_ok=True)
+        connection = await aiosqlite.connect(path, isolation_level=None)
+        await connection.execute("PRAGMA journal_mode=WAL")
+        await connection.execute("PRAGMA synchronous=NORMAL")
+        await connection.execute("PRAGMA busy_timeout=5000")
+        database = cls(connection)
+        await database._migrate()
+        return database
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def _migrate(self) -> None:
+        async with self._db.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        version = int(row[0]) if row else 0
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            await self._db.executescript(
+                f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;"
+            )
+            logger.info("database migrated to schema version %d", number)
+
+    async def schema_version(self) -> int:
+        async with self._db.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def claim_event(self, keys: Sequence[str]) -> bool:
+        """Record the event's keys; True only if none of them was seen before."""
+        if not keys:
+            return True
+        placeholders = ",".join("?" * len(keys))
+        now = time.time()
+        async with self._claim_lock:
+            async with self._db.execute(
+                f"SELECT 1 FROM processed_events WHERE key IN ({placeholders}) LIMIT 1",
+                tuple(keys),
+            ) as cursor:
+                seen = await cursor.fetchone() is not None
+            await self._db.executemany(
+                "INSERT OR IGNORE INTO processed_events (key, created_at) VALUES (?, ?)",
+                [(key, now) for key in keys],
+            )
+        return not seen
+
+    async def purge_processed_events(self, older_than: float) -> int:
+        cursor = await self._db.execute(
+            "DELETE FROM processed_events WHERE created_at < ?", (older_than,)
+        )
+        return cursor.rowcount
+
+    async def join_thread(self, channel: str, thread_ts: str) -> None:
+        await self._db.execute(
+            "INSERT OR IGNORE INTO threads (channel, thread_ts, created_at) VALUES (?, ?, ?)",
+            (channel, thread_ts, time.time()),
+        )
+
+    async def has_joined_thread(self, channel: str, thread_ts: str) -> bool:
+        async with self._db.execute(
+            "SELECT 1 FROM threads WHERE channel = ? AND thread_ts = ?", (channel, thread_ts)
+        ) as cursor:
+            return await cursor.fetchone() is not None
+
+    async def claim_context_notice(self, channel: str, thread_ts: str) -> bool:
+        """True the first time only: the near-budget notice is shown once per thread."""
+        cursor = await self._db.execute(
+            "UPDATE threads SET context_notice_sent = 1"
+            " WHERE channel = ? AND thread_ts = ? AND context_notice_sent = 0",
+            (channel, thread_ts),
+        )
+        return cursor.rowcount == 1
+
+    async def add_message(
+        self,
+        channel: str,
+        thread_ts: str,
+        ts: str,
+        role: str,
+        user_id: str | None,
+        text: str,
+    ) -> None:
+        await self._db.execute(
+            "INSERT OR REPLACE INTO messages"
+            " (channel, thread_ts, ts, role, user_id, text, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (channel, thread_ts, ts, role, user_id, text, time.time()),
+        )
+
+    async def thread_messages(self, channel: str, thread_ts: str) -> list[StoredMessage]:
+        async with self._db.execute(
+            "SELECT ts, role, user_id, text FROM messages"
+            " WHERE channel = ? AND thread_ts = ? ORDER BY ts, id",
+            (channel, thread_ts),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [StoredMessage(ts=r[0], role=r[1], user_id=r[2], text=r[3]) for r in rows]
+
+    async def record_usage(
+        self, user_id: str, model: str, input_tokens: int, output_tokens: int
+    ) -> None:
+        await self._db.execute(
+            "INSERT INTO usage (user_id, model, input_tokens, output_tokens, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (user_id, model, input_tokens, output_tokens, time.time()),
+        )
+
+    async def usage_since(self, user_id: str, since: float) -> list[UsageTotal]:
+        async with self._db.execute(
+            "SELECT model, SUM(input_tokens), SUM(output_tokens) FROM usage"
+            " WHERE user_id = ? AND created_at >= ? GROUP BY model ORDER BY model",
+            (user_id, since),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [UsageTotal(model=r[0], input_tokens=r[1], output_tokens=r[2]) for r in rows]
+
+    async def add_inflight(
+        self, channel: str, message_ts: str, thread_ts: str, user_id: str | None
+    ) -> None:
+        await self._db.execute(
+            "INSERT OR REPLACE INTO inflight_replies"
+            " (channel, message_ts, thread_ts, user_id, started_at) VALUES (?, ?, ?, ?, ?)",
+            (channel, message_ts, thread_ts, user_id, time.time()),
+        )
+
+    async def remove_inflight(self, channel: str, message_ts: str) -> None:
+        await self._db.execute(
+            "DELETE FROM inflight_replies WHERE channel = ? AND message_ts = ?",
+            (channel, message_ts),
+        )
+
+    async def inflight_replies(self) -> list[InflightReply]:
+        async with self._db.execute(
+            "SELECT channel, message_ts, thread_ts, user_id FROM inflight_replies"
+            " ORDER BY started_at"
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [
+            InflightReply(channel=r[0], message_ts=r[1], thread_ts=r[2], user_id=r[3]) for r in rows
+        ]

@@ -1,0 +1,154 @@
+"""Entry point: read the configuration, build the bot, run Socket Mode, shut down cleanly.
+
+`python main.py` runs the bot. Configuration comes from the environment and `.env`
+(DESIGN.md section 4). A bad configuration exits with status 2 and one line naming
+the problem; SIGINT/SIGTERM drain in-flight answers, then exit 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+
+import aiohttp
+from dotenv import find_dotenv, load_dotenv
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from config import BotConfig, ConfigError, load_config
+from database import Database
+from message_processor import (
+    MessageProcessor,
+    ModelSlots,
+    ProcessorSettings,
+    TextHandler,
+    ThreadContext,
+)
+from openai_client import ModelClient, TokenCounter, build_openai
+from slack_client import (
+    ChannelPacer,
+    SlackReplies,
+    UserNames,
+    build_app,
+    build_web_client,
+    fetch_identity,
+    slack_error,
+)
+from thread_manager import ThreadLocks, Watchdog
+
+logger = logging.getLogger("bot")
+
+EXIT_CONFIG = 2
+EXIT_STARTUP = 1
+CLEANUP_INTERVAL_SECONDS = 3600.0
+
+
+class StartupError(Exception):
+    """The bot cannot start (Slack unreachable, token refused); one line for the admin."""
+
+
+async def _every(interval: float, job: Callable[[], Awaitable[object]]) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await job()
+        except Exception:
+            logger.exception("background job failed")
+
+
+async def run(config: BotConfig) -> int:
+    db = await Database.open(config.database_path)
+    session = aiohttp.ClientSession()
+    pacer = ChannelPacer()
+    web = build_web_client(config.slack_bot_token, config.slack_api_url, session, pacer)
+    model = ModelClient(
+        build_openai(config.openai_api_key, config.openai_base_url, config.openai_timeout_seconds),
+        api_style=config.openai_api_style,
+        timeout=config.openai_timeout_seconds,
+    )
+    background: list[asyncio.Task[None]] = []
+    try:
+        try:
+            identity = await fetch_identity(web)
+        except SlackApiError as error:
+            raise StartupError(f"Slack refused SLACK_BOT_TOKEN ({slack_error(error)})") from None
+        except (SlackClientError, OSError, TimeoutError) as error:
+            raise StartupError(
+                f"cannot reach Slack at SLACK_API_URL ({type(error).__name__})"
+            ) from None
+        locks = ThreadLocks()
+        replies = SlackReplies(web, pacer, native_streaming=True)
+        processor = MessageProcessor(
+            db=db,
+            replies=replies,
+            locks=locks,
+            slots=(slots := ModelSlots(config.max_concurrent_requests)),
+            text=TextHandler(
+                ThreadContext(web, UserNames(web), db, identity),
+                model,
+                await TokenCounter.load(),
+                slots,
+            ),
+            settings=ProcessorSettings(
+                default_model=config.openai_model, model_timeout=config.openai_timeout_seconds
+            ),
+        )
+        await processor.recover_interrupted()
+        handler = AsyncSocketModeHandler(
+            build_app(web, identity, processor.submit), config.slack_app_token
+        )
+        background = [
+            asyncio.create_task(Watchdog(locks).run()),
+            asyncio.create_task(_every(CLEANUP_INTERVAL_SECONDS, processor.purge_expired)),
+        ]
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        try:
+            await handler.connect_async()  # type: ignore[no-untyped-call]
+        except SlackApiError as error:
+            raise StartupError(f"Slack refused SLACK_APP_TOKEN ({slack_error(error)})") from None
+        logger.info("connected to Slack as %s; answering", identity.user_id)
+        await stop.wait()
+        logger.info("shutting down: draining %d answers", processor.in_flight)
+        await handler.close_async()  # type: ignore[no-untyped-call]
+        await processor.drain(config.shutdown_drain_seconds)
+        return 0
+    finally:
+        for task in background:
+            task.cancel()
+        for task in background:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await model.close()
+        await db.close()
+        await session.close()
+        logger.info("stopped")
+
+
+def main(argv: list[str]) -> int:
+    load_dotenv(find_dotenv(usecwd=True))
+    try:
+        config = load_config(os.environ)
+    except ConfigError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    logging.basicConfig(
+        level=config.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return asyncio.run(run(config))
+    except StartupError as error:
+        print(f"startup error: {error}", file=sys.stderr)
+        return EXIT_STARTUP
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,8 @@
+"""The pipeline from an incoming Slack message to a reply in its thread."""
+
+from message_processor.context import ThreadContext
+from message_processor.handlers.text import TextHandler
+from message_processor.processor import MessageProcessor, ProcessorSettings
+from message_processor.slots import ModelSlots
+
+__all__ = ["MessageProcessor", "ModelSlots", "ProcessorSettings", "TextHandler", "ThreadContext"]

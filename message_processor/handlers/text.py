@@ -1,0 +1,56 @@
+"""Text answers: the thread as context, trimmed to budget, streamed from the model."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from message_processor.context import ThreadContext, instructions
+from message_processor.slots import ModelSlots
+from openai_client import (
+    GenerationSettings,
+    ModelClient,
+    ModelReply,
+    ModelRequest,
+    TokenCounter,
+    input_budget,
+    trim_to_budget,
+)
+from slack_client import IncomingMessage, ReplyStream
+
+
+@dataclass(frozen=True)
+class TextAnswer:
+    reply: ModelReply
+    near_budget: bool
+
+
+class TextHandler:
+    def __init__(
+        self,
+        context: ThreadContext,
+        model: ModelClient,
+        counter: TokenCounter,
+        slots: ModelSlots,
+    ) -> None:
+        self._context = context
+        self._model = model
+        self._counter = counter
+        self._slots = slots
+
+    async def answer(
+        self,
+        message: IncomingMessage,
+        settings: GenerationSettings,
+        stream: ReplyStream,
+    ) -> TextAnswer:
+        turns = await self._context.turns(message)
+        system = instructions()
+        # Counting tokens of a long thread is CPU work: keep it off the event loop.
+        trimmed = await asyncio.to_thread(
+            trim_to_budget, self._counter, system, turns, input_budget(settings.model)
+        )
+        request = ModelRequest(instructions=system, turns=trimmed.turns, settings=settings)
+        async with self._slots.hold(stream):
+            reply = await self._model.stream_reply(request, stream.append)
+        return TextAnswer(reply=reply, near_budget=trimmed.near_budget)

@@ -1,0 +1,230 @@
+"""From an incoming message to a reply in its thread.
+
+`submit` returns at once: the work runs in a tracked task, so the Slack ack path is
+never held up. Each task: dedupe → is it for us → thread lock (or a busy reply) →
+status message → handler → final text, persisted. Failures become one user-facing
+line here, in `_answer`, and nowhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from slack_sdk.errors import SlackApiError
+
+from database import Database
+from message_processor.failures import (
+    BUSY,
+    INTERRUPTED_BY_CRASH,
+    INTERRUPTED_BY_SHUTDOWN,
+    NEAR_BUDGET,
+    describe_failure,
+)
+from message_processor.handlers.text import TextHandler
+from message_processor.slots import THINKING, ModelSlots
+from openai_client import GenerationSettings, ModelError
+from slack_client import IncomingMessage, ReplyStream, SlackReplies, slack_error
+from thread_manager import ThreadKey, ThreadLocks
+
+logger = logging.getLogger(__name__)
+
+# Slack redelivers an unacked event for a few minutes; a day of ids is ample.
+EVENT_ID_RETENTION_SECONDS = 24 * 3600
+RECENT_KEYS_IN_MEMORY = 10_000
+
+
+@dataclass(frozen=True)
+class ProcessorSettings:
+    default_model: str
+    model_timeout: float
+
+
+class MessageProcessor:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        replies: SlackReplies,
+        locks: ThreadLocks,
+        slots: ModelSlots,
+        text: TextHandler,
+        settings: ProcessorSettings,
+    ) -> None:
+        self._db = db
+        self._replies = replies
+        self._locks = locks
+        self._slots = slots
+        self._text = text
+        self._settings = settings
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._recent: OrderedDict[str, None] = OrderedDict()
+        self._accepting = True
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._tasks)
+
+    async def submit(self, message: IncomingMessage) -> None:
+        if not self._accepting:
+            logger.warning("shutting down, not taking event_id=%s", message.event_id)
+            return
+        task = asyncio.create_task(self._process(message))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self, grace_seconds: float) -> None:
+        """Stop taking work, let answers finish for `grace_seconds`, then cut the rest off."""
+        self._accepting = False
+        if not self._tasks:
+            return
+        _, pending = await asyncio.wait(set(self._tasks), timeout=grace_seconds)
+        for task in pending:
+            task.cancel()
+        if pending:
+            logger.warning("cut off %d answers at shutdown", len(pending))
+            await asyncio.wait(pending)
+
+    async def recover_interrupted(self) -> None:
+        """Replies left in flight by a crash are marked, so no one waits on a frozen one."""
+        for reply in await self._db.inflight_replies():
+            try:
+                await self._replies.update(reply.channel, reply.message_ts, INTERRUPTED_BY_CRASH)
+            except SlackApiError as error:
+                logger.warning(
+                    "could not mark interrupted reply channel=%s ts=%s: %s",
+                    reply.channel,
+                    reply.message_ts,
+                    slack_error(error),
+                )
+            await self._db.remove_inflight(reply.channel, reply.message_ts)
+
+    async def purge_expired(self) -> int:
+        return await self._db.purge_processed_events(time.time() - EVENT_ID_RETENTION_SECONDS)
+
+    async def _process(self, message: IncomingMessage) -> None:
+        context = (
+            f"channel={message.channel} thread={message.thread_ts} "
+            f"user={message.user} event_id={message.event_id}"
+        )
+        try:
+            if not await self._is_for_us(message) or not await self._claim(message):
+                return
+            key = ThreadKey(message.channel, message.thread_ts)
+            async with self._locks.try_hold(key, f"answer to {message.ts}") as held:
+                if not held:
+                    logger.info("thread busy: %s", context)
+                    await self._replies.post(message.channel, message.thread_ts, BUSY)
+                    return
+                await self._answer(message, context)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # Last line of defence: _answer reports its own failures to the user.
+            logger.exception("message handling failed: %s", context)
+
+    async def _is_for_us(self, message: IncomingMessage) -> bool:
+        if message.is_dm or message.is_mention:
+            return True
+        return await self._db.has_joined_thread(message.channel, message.thread_ts)
+
+    async def _claim(self, message: IncomingMessage) -> bool:
+        """True once per message, however many times Slack delivers it."""
+        keys = message.dedupe_keys()
+        if any(key in self._recent for key in keys):
+            return False
+        for key in keys:
+            self._recent[key] = None
+        while len(self._recent) > RECENT_KEYS_IN_MEMORY:
+            self._recent.popitem(last=False)
+        return await self._db.claim_event(keys)
+
+    async def _answer(self, message: IncomingMessage, context: str) -> None:
+        await self._db.join_thread(message.channel, message.thread_ts)
+        await self._db.add_message(
+            message.channel, message.thread_ts, message.ts, "user", message.user, message.text
+        )
+        created: list[str] = []
+
+        async def remember(ts: str) -> None:
+            created.append(ts)
+            await self._db.add_inflight(message.channel, ts, message.thread_ts, message.user)
+
+        stream = self._replies.open_stream(
+            message.channel,
+            message.thread_ts,
+            user_id=message.user,
+            team_id=message.team_id,
+            on_message=remember,
+        )
+        settings = GenerationSettings(model=self._settings.default_model)
+        started = time.monotonic()
+        try:
+            await stream.start(THINKING)
+            await self._run_handler(message, settings, stream, context)
+        except SlackApiError as error:
+            logger.error("slack refused a reply: %s error=%s", context, slack_error(error))
+            await self._last_word(message, describe_failure(error, timeout=0))
+        finally:
+            for ts in created:
+                await self._db.remove_inflight(message.channel, ts)
+            logger.info("answered %s in %.2fs", context, time.monotonic() - started)
+
+    async def _run_handler(
+        self,
+        message: IncomingMessage,
+        settings: GenerationSettings,
+        stream: ReplyStream,
+        context: str,
+    ) -> None:
+        timeout = self._settings.model_timeout
+        try:
+            answer = await self._text.answer(message, settings, stream)
+        except ModelError as error:
+            logger.warning("model call failed: %s error=%s", context, type(error).__name__)
+            await stream.finish(footer=describe_failure(error, timeout=timeout))
+            await self._store_answer(message, stream)
+            return
+        except asyncio.CancelledError:
+            await stream.finish(footer=INTERRUPTED_BY_SHUTDOWN)
+            raise
+        except SlackApiError:
+            raise
+        except Exception as error:
+            logger.exception("answer failed: %s", context)
+            await stream.finish(footer=describe_failure(error, timeout=timeout))
+            return
+        footer = None
+        if answer.near_budget and await self._db.claim_context_notice(
+            message.channel, message.thread_ts
+        ):
+            footer = NEAR_BUDGET
+        await stream.finish(footer=footer)
+        await self._store_answer(message, stream)
+        usage = answer.reply.usage
+        await self._db.record_usage(
+            message.user, settings.model, usage.input_tokens, usage.output_tokens
+        )
+
+    async def _store_answer(self, message: IncomingMessage, stream: ReplyStream) -> None:
+        if stream.text.strip():
+            await self._db.add_message(
+                message.channel,
+                message.thread_ts,
+                message.ts,
+                "assistant",
+                None,
+                stream.text,
+            )
+
+    async def _last_word(self, message: IncomingMessage, text: str) -> None:
+        """After Slack refused a reply, try once to say so in a fresh message."""
+        try:
+            await self._replies.post(message.channel, message.thread_ts, text)
+        except SlackApiError as error:
+            logger.error(
+                "could not report failure in channel=%s: %s", message.channel, slack_error(error)
+            )

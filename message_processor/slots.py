@@ -1,0 +1,47 @@
+"""The global bound on concurrent model calls (MAX_CONCURRENT_REQUESTS).
+
+Work beyond the bound waits in arrival order (asyncio.Semaphore is FIFO), and its
+status message says it is queued until a slot frees up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from slack_client import ReplyStream
+
+THINKING = "_Thinking…_"
+QUEUED = "_Queued: many questions are being answered right now. Yours is next in line…_"
+
+
+class ModelSlots:
+    def __init__(self, limit: int) -> None:
+        self._semaphore = asyncio.Semaphore(limit)
+        self._waiting = 0
+
+    @property
+    def full(self) -> bool:
+        return self._semaphore.locked()
+
+    @property
+    def waiting(self) -> int:
+        return self._waiting
+
+    @asynccontextmanager
+    async def hold(self, stream: ReplyStream) -> AsyncIterator[None]:
+        queued = self._semaphore.locked()
+        if queued:
+            await stream.set_status(QUEUED)
+        self._waiting += 1
+        try:
+            await self._semaphore.acquire()
+        finally:
+            self._waiting -= 1
+        try:
+            if queued:
+                await stream.set_status(THINKING)
+            yield
+        finally:
+            self._semaphore.release()

@@ -1,0 +1,44 @@
+"""The model API: one shared `AsyncOpenAI`, two wire styles, bounded calls, token budgets."""
+
+from openai_client.client import ModelClient, build_openai, sampling_parameters
+from openai_client.errors import (
+    ModelAuthError,
+    ModelError,
+    ModelRateLimitError,
+    ModelRequestError,
+    ModelTimeoutError,
+    ModelUnavailableError,
+)
+from openai_client.models import (
+    ChatTurn,
+    DeltaSink,
+    GenerationSettings,
+    ModelReply,
+    ModelRequest,
+    Usage,
+    is_reasoning_model,
+)
+from openai_client.tokens import TokenCounter, TrimmedContext, input_budget, trim_to_budget
+
+__all__ = [
+    "ChatTurn",
+    "DeltaSink",
+    "GenerationSettings",
+    "ModelAuthError",
+    "ModelClient",
+    "ModelError",
+    "ModelRateLimitError",
+    "ModelReply",
+    "ModelRequest",
+    "ModelRequestError",
+    "ModelTimeoutError",
+    "ModelUnavailableError",
+    "TokenCounter",
+    "TrimmedContext",
+    "Usage",
+    "build_openai",
+    "input_budget",
+    "is_reasoning_model",
+    "sampling_parameters",
+    "trim_to_budget",
+]

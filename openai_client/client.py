@@ -1,0 +1,179 @@
+"""The one place that talks to the model API.
+
+`ModelClient.stream_reply` consumes the model's stream itself, inside an
+`asyncio.timeout`, handing each text delta to a non-blocking sink. Keeping the whole
+stream inside the bound (instead of yielding deltas to the caller) means a hung
+server cannot outlive OPENAI_TIMEOUT_SECONDS, whatever the caller does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import openai
+from openai import AsyncOpenAI, DefaultAioHttpClient
+
+from openai_client.errors import (
+    ModelAuthError,
+    ModelError,
+    ModelRateLimitError,
+    ModelRequestError,
+    ModelTimeoutError,
+    ModelUnavailableError,
+)
+from openai_client.models import (
+    DeltaSink,
+    GenerationSettings,
+    ModelReply,
+    ModelRequest,
+    Usage,
+    is_reasoning_model,
+)
+
+logger = logging.getLogger(__name__)
+
+# The SDK retries 429/5xx itself before any byte is streamed; two retries keep a brief
+# overload invisible while the outer timeout still bounds the whole call.
+SDK_MAX_RETRIES = 2
+CONNECT_TIMEOUT_SECONDS = 10.0
+
+
+def build_openai(api_key: str, base_url: str | None, timeout: float) -> AsyncOpenAI:
+    """One shared client for every conversation, on the SDK's aiohttp transport.
+
+    bench/openai_transport.py measures why: under a burst of concurrent streams the
+    aiohttp transport costs far less CPU than the default pool.
+    """
+    return AsyncOpenAI(
+        api_key=api_key,
+        base_url=base_url,
+        timeout=openai.Timeout(timeout, connect=CONNECT_TIMEOUT_SECONDS),
+        max_retries=SDK_MAX_RETRIES,
+        http_client=DefaultAioHttpClient(),
+    )
+
+
+def sampling_parameters(settings: GenerationSettings) -> dict[str, Any]:
+    """Only what the model accepts: reasoning models reject temperature and top_p."""
+    params: dict[str, Any] = {}
+    if is_reasoning_model(settings.model):
+        if settings.reasoning_effort:
+            params["reasoning_effort"] = settings.reasoning_effort
+        if settings.verbosity:
+            params["verbosity"] = settings.verbosity
+    else:
+        if settings.temperature is not None:
+            params["temperature"] = settings.temperature
+        if settings.top_p is not None:
+            params["top_p"] = settings.top_p
+    return params
+
+
+@asynccontextmanager
+async def _translated_errors(seconds: float) -> AsyncIterator[None]:
+    try:
+        async with asyncio.timeout(seconds):
+            yield
+    except TimeoutError as error:
+        raise ModelTimeoutError(f"no complete answer within {seconds:g}s") from error
+    except openai.APITimeoutError as error:
+        raise ModelTimeoutError("the model API timed out") from error
+    except openai.RateLimitError as error:
+        raise ModelRateLimitError(str(error)) from error
+    except (openai.AuthenticationError, openai.PermissionDeniedError) as error:
+        raise ModelAuthError(str(error)) from error
+    except (openai.BadRequestError, openai.NotFoundError, openai.UnprocessableEntityError) as e:
+        raise ModelRequestError(str(e)) from e
+    except (openai.APIConnectionError, openai.InternalServerError) as error:
+        raise ModelUnavailableError(str(error)) from error
+    except openai.APIStatusError as error:
+        if error.status_code >= 500:
+            raise ModelUnavailableError(str(error)) from error
+        raise ModelRequestError(str(error)) from error
+
+
+class ModelClient:
+    def __init__(self, client: AsyncOpenAI, *, api_style: str, timeout: float) -> None:
+        self._client = client
+        self._timeout = timeout
+        self._stream: Callable[[ModelRequest, DeltaSink], Awaitable[ModelReply]] = (
+            self._stream_chat if api_style == "chat" else self._stream_responses
+        )
+
+    @property
+    def timeout(self) -> float:
+        return self._timeout
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    async def stream_reply(self, request: ModelRequest, on_delta: DeltaSink) -> ModelReply:
+        async with _translated_errors(self._timeout):
+            return await self._stream(request, on_delta)
+
+    async def _stream_responses(self, request: ModelRequest, on_delta: DeltaSink) -> ModelReply:
+        params = sampling_parameters(request.settings)
+        if "reasoning_effort" in params:
+            params["reasoning"] = {"effort": params.pop("reasoning_effort")}
+        if "verbosity" in params:
+            params["text"] = {"verbosity": params.pop("verbosity")}
+        if request.settings.max_output_tokens:
+            params["max_output_tokens"] = request.settings.max_output_tokens
+        stream = await self._client.responses.create(
+            model=request.settings.model,
+            instructions=request.instructions,
+            input=[{"role": turn.role, "content": turn.text} for turn in request.turns],
+            stream=True,
+            store=False,
+            **params,
+        )
+        parts: list[str] = []
+        usage = Usage()
+        async with stream:
+            async for event in stream:
+                if event.type == "response.output_text.delta":
+                    parts.append(event.delta)
+                    on_delta(event.delta)
+                elif event.type == "response.completed" and event.response.usage:
+                    usage = Usage(
+                        input_tokens=event.response.usage.input_tokens,
+                        output_tokens=event.response.usage.output_tokens,
+                    )
+                elif event.type in ("response.failed", "error"):
+                    raise ModelUnavailableError(f"the model reported {event.type}")
+        return ModelReply(text="".join(parts), usage=usage)
+
+    async def _stream_chat(self, request: ModelRequest, on_delta: DeltaSink) -> ModelReply:
+        params = sampling_parameters(request.settings)
+        if request.settings.max_output_tokens:
+            params["max_completion_tokens"] = request.settings.max_output_tokens
+        messages: list[Any] = [{"role": "system", "content": request.instructions}]
+        messages += [{"role": turn.role, "content": turn.text} for turn in request.turns]
+        stream = await self._client.chat.completions.create(
+            model=request.settings.model,
+            messages=messages,
+            stream=True,
+            stream_options={"include_usage": True},
+            **params,
+        )
+        parts: list[str] = []
+        usage = Usage()
+        async with stream:
+            async for chunk in stream:
+                for choice in chunk.choices:
+                    if choice.delta.content:
+                        parts.append(choice.delta.content)
+                        on_delta(choice.delta.content)
+                if chunk.usage:
+                    usage = Usage(
+                        input_tokens=chunk.usage.prompt_tokens,
+                        output_tokens=chunk.usage.completion_tokens,
+                    )
+        return ModelReply(text="".join(parts), usage=usage)
+
+
+__all__ = ["ModelClient", "ModelError", "build_openai", "sampling_parameters"]

@@ -1,0 +1,58 @@
+"""What the rest of the bot sends to and gets from the model, independent of wire style."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+Role = Literal["user", "assistant"]
+
+
+@dataclass(frozen=True)
+class ChatTurn:
+    role: Role
+    text: str
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    """Per-answer knobs; a field left None is not sent at all."""
+
+    model: str
+    temperature: float | None = None
+    top_p: float | None = None
+    reasoning_effort: str | None = None
+    verbosity: str | None = None
+    max_output_tokens: int | None = None
+
+
+@dataclass(frozen=True)
+class ModelRequest:
+    instructions: str
+    turns: list[ChatTurn]
+    settings: GenerationSettings
+
+
+@dataclass(frozen=True)
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+@dataclass
+class ModelReply:
+    text: str
+    usage: Usage = field(default_factory=Usage)
+
+
+# Called with each piece of text as it arrives; must not block (it only buffers).
+DeltaSink = Callable[[str], None]
+
+
+def is_reasoning_model(model: str) -> bool:
+    """Reasoning models reject sampling parameters (temperature, top_p)."""
+    name = model.lower().rsplit("/", 1)[-1]
+    if name.startswith("gpt-5") and "chat" not in name:
+        return True
+    return len(name) > 1 and name[0] == "o" and name[1].isdigit()

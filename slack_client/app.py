@@ -1,0 +1,80 @@
+"""The Bolt AsyncApp: thin listeners that parse, hand off and return.
+
+Every envelope is acknowledged: Bolt acks events itself once a listener matches, so a
+listener is registered for every event type, including a catch-all that does nothing.
+Unmatched events would go unacked and Slack would deliver them again.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
+from slack_sdk.web.async_client import AsyncWebClient
+
+from slack_client.events import BotIdentity, MessageSink, parse_message_event
+
+logger = logging.getLogger(__name__)
+
+
+async def fetch_identity(client: AsyncWebClient) -> BotIdentity:
+    """auth.test once at start; Bolt would otherwise call it lazily on the first events."""
+    result = await client.auth_test()
+    return BotIdentity(
+        user_id=str(result["user_id"]), bot_id=str(result["bot_id"]), team_id=str(result["team_id"])
+    )
+
+
+def build_app(client: AsyncWebClient, identity: BotIdentity, on_message: MessageSink) -> AsyncApp:
+    async def authorize(**_: Any) -> AuthorizeResult:
+        return AuthorizeResult(
+            enterprise_id=None,
+            team_id=identity.team_id,
+            bot_user_id=identity.user_id,
+            bot_id=identity.bot_id,
+            bot_token=client.token,
+        )
+
+    app = AsyncApp(
+        client=client,
+        authorize=authorize,
+        request_verification_enabled=False,
+        ignoring_self_events_enabled=False,
+        logger=logging.getLogger("slack_bolt"),
+    )
+
+    async def handle(body: dict[str, Any], event: dict[str, Any], mention: bool) -> None:
+        message = parse_message_event(
+            event, event_id=body.get("event_id"), identity=identity, mention=mention
+        )
+        if message is None:
+            return
+        if not (message.is_dm or message.is_mention or message.is_thread_reply):
+            return
+        await on_message(message)
+
+    @app.event("app_mention")
+    async def on_app_mention(body: dict[str, Any], event: dict[str, Any]) -> None:
+        await handle(body, event, mention=True)
+
+    @app.event("message")
+    async def on_message_event(body: dict[str, Any], event: dict[str, Any]) -> None:
+        # A channel mention also arrives as app_mention; that one is answered.
+        if not event.get("channel", "").startswith("D") and f"<@{identity.user_id}>" in (
+            event.get("text") or ""
+        ):
+            return
+        await handle(body, event, mention=False)
+
+    @app.event(re.compile(".*"))
+    async def on_other_event() -> None:
+        """Acknowledged and ignored."""
+
+    @app.error
+    async def on_error(error: Exception, body: dict[str, Any]) -> None:
+        logger.error("listener failed: %s event_id=%s", type(error).__name__, body.get("event_id"))
+
+    return app

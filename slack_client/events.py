@@ -1,0 +1,77 @@
+"""What a Slack message event means to the bot, parsed once at the edge."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+# Subtypes that still carry a person's words; every other subtype (edits, deletions,
+# joins, bot messages, topic changes…) is ignored.
+HUMAN_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
+
+
+@dataclass(frozen=True)
+class BotIdentity:
+    user_id: str
+    bot_id: str
+    team_id: str
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    channel: str
+    user: str
+    text: str
+    ts: str
+    thread_ts: str
+    is_dm: bool
+    is_mention: bool
+    team_id: str | None
+    event_id: str | None
+    client_msg_id: str | None
+
+    @property
+    def is_thread_reply(self) -> bool:
+        return self.thread_ts != self.ts
+
+    def dedupe_keys(self) -> list[str]:
+        """Ids under which Slack may deliver this same message more than once."""
+        keys = [f"msg:{self.channel}:{self.ts}"]
+        if self.event_id:
+            keys.append(f"event:{self.event_id}")
+        return keys
+
+
+# The processor's entry point as slack_client sees it: fire and forget.
+MessageSink = Callable[[IncomingMessage], Awaitable[None]]
+
+
+def parse_message_event(
+    event: Mapping[str, Any], *, event_id: str | None, identity: BotIdentity, mention: bool
+) -> IncomingMessage | None:
+    """An IncomingMessage for a person's message, or None for anything to ignore."""
+    if event.get("subtype") not in HUMAN_SUBTYPES or event.get("bot_id"):
+        return None
+    user, channel, ts = event.get("user"), event.get("channel"), event.get("ts")
+    text = event.get("text") or ""
+    if not (isinstance(user, str) and isinstance(channel, str) and isinstance(ts, str)):
+        return None
+    if user == identity.user_id or not isinstance(text, str):
+        return None
+    thread_ts = event.get("thread_ts")
+    is_dm = event.get("channel_type") == "im" or channel.startswith("D")
+    return IncomingMessage(
+        channel=channel,
+        user=user,
+        text=text,
+        ts=ts,
+        thread_ts=thread_ts if isinstance(thread_ts, str) else ts,
+        is_dm=is_dm,
+        is_mention=mention or f"<@{identity.user_id}>" in text,
+        team_id=event.get("team") if isinstance(event.get("team"), str) else identity.team_id,
+        event_id=event_id,
+        client_msg_id=event.get("client_msg_id")
+        if isinstance(event.get("client_msg_id"), str)
+        else None,
+    )

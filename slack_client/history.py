@@ -1,0 +1,76 @@
+"""Reading a thread back from Slack: every page of conversations.replies, speakers named."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from slack_client.errors import slack_error
+
+logger = logging.getLogger(__name__)
+
+PAGE_SIZE = 200
+# A thread longer than this is cut from the start; the model could not use it anyway.
+MAX_PAGES = 50
+
+
+@dataclass(frozen=True)
+class ThreadMessage:
+    ts: str
+    user: str | None
+    bot_id: str | None
+    text: str
+
+
+async def fetch_thread(client: AsyncWebClient, channel: str, thread_ts: str) -> list[ThreadMessage]:
+    messages: list[ThreadMessage] = []
+    cursor: str | None = None
+    for _ in range(MAX_PAGES):
+        response = await client.conversations_replies(
+            channel=channel, ts=thread_ts, limit=PAGE_SIZE, cursor=cursor
+        )
+        for raw in response.get("messages") or []:
+            if isinstance(raw, dict) and isinstance(raw.get("ts"), str):
+                messages.append(_thread_message(raw))
+        cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+        if not response.get("has_more") or not cursor:
+            break
+    return messages
+
+
+def _thread_message(raw: dict[str, Any]) -> ThreadMessage:
+    text = raw.get("text")
+    return ThreadMessage(
+        ts=raw["ts"],
+        user=raw.get("user") if isinstance(raw.get("user"), str) else None,
+        bot_id=raw.get("bot_id") if isinstance(raw.get("bot_id"), str) else None,
+        text=text if isinstance(text, str) else "",
+    )
+
+
+class UserNames:
+    """Display names for speaker labels, looked up once per user and remembered."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self._client = client
+        self._names: dict[str, str] = {}
+
+    async def name(self, user_id: str) -> str:
+        if user_id in self._names:
+            return self._names[user_id]
+        name = user_id
+        try:
+            response = await self._client.users_info(user=user_id)
+            user = response.get("user") or {}
+            profile = user.get("profile") or {}
+            name = (
+                profile.get("display_name") or profile.get("real_name") or user.get("name") or name
+            )
+        except SlackApiError as error:
+            logger.info("users.info failed for %s: %s", user_id, slack_error(error))
+        self._names[user_id] = name
+        return name

@@ -1,0 +1,297 @@
+"""Posting and streaming replies into a thread.
+
+Every write goes through the channel's pacing queue. A reply starts as a short status
+message, then grows: through Slack's native streaming (chat.startStream/appendStream/
+stopStream) where the workspace has it, otherwise by editing the status message with
+chat.update at most once a second, deltas coalesced. When Slack closes a native stream,
+or an answer grows past what one streamed message should hold, the reply continues
+with chat.update on the stream's message and further messages for the rest, split so
+that no code block breaks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_chat_stream import AsyncChatStream
+from slack_sdk.web.async_client import AsyncWebClient
+
+from slack_client.errors import slack_error
+from slack_client.mrkdwn import markdown_to_mrkdwn, split_message
+from slack_client.pacing import ChannelPacer
+
+logger = logging.getLogger(__name__)
+
+UPDATE_INTERVAL_SECONDS = 1.0
+# A streamed message holds markdown; past this the answer continues as split messages.
+NATIVE_STREAM_LIMIT = 10_000
+# Errors meaning "this workspace or channel cannot stream natively": use chat.update.
+STREAMING_UNAVAILABLE = frozenset(
+    {
+        "unknown_method",
+        "not_allowed_token_type",
+        "method_not_supported_for_channel_type",
+        "feature_not_enabled",
+        "not_supported",
+        "invalid_arguments",
+    }
+)
+STREAM_CLOSED = "message_not_in_streaming_state"
+
+# Told about every message a reply creates, so that it can be found after a crash.
+MessageCreated = Callable[[str], Awaitable[None]]
+
+
+class SlackReplies:
+    """Writes into threads; the one owner of the Web API client for messages."""
+
+    def __init__(self, client: AsyncWebClient, pacer: ChannelPacer, *, native_streaming: bool):
+        self.client = client
+        self.pacer = pacer
+        self.native_streaming = native_streaming
+
+    async def post(self, channel: str, thread_ts: str, text: str) -> str:
+        response = await self.pacer.run(
+            channel,
+            lambda: self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text),
+            new_message=True,
+        )
+        return str(response["ts"])
+
+    async def update(self, channel: str, ts: str, text: str) -> None:
+        await self.pacer.run(
+            channel, lambda: self.client.chat_update(channel=channel, ts=ts, text=text)
+        )
+
+    async def delete(self, channel: str, ts: str) -> None:
+        await self.pacer.run(channel, lambda: self.client.chat_delete(channel=channel, ts=ts))
+
+    async def post_markdown(self, channel: str, thread_ts: str, markdown: str) -> list[str]:
+        return [
+            await self.post(channel, thread_ts, part)
+            for part in split_message(markdown_to_mrkdwn(markdown))
+        ]
+
+    def open_stream(
+        self,
+        channel: str,
+        thread_ts: str,
+        *,
+        user_id: str,
+        team_id: str | None,
+        on_message: MessageCreated,
+    ) -> ReplyStream:
+        return ReplyStream(
+            self,
+            channel=channel,
+            thread_ts=thread_ts,
+            user_id=user_id,
+            team_id=team_id,
+            on_message=on_message,
+        )
+
+
+class ReplyStream:
+    def __init__(
+        self,
+        replies: SlackReplies,
+        *,
+        channel: str,
+        thread_ts: str,
+        user_id: str,
+        team_id: str | None,
+        on_message: MessageCreated,
+    ) -> None:
+        self._replies = replies
+        self._channel = channel
+        self._thread_ts = thread_ts
+        self._user_id = user_id
+        self._team_id = team_id
+        self._on_message = on_message
+        self._text = ""
+        self._native: AsyncChatStream | None = None
+        self._native_sent = 0
+        self._use_native = replies.native_streaming
+        # update mode: the messages holding the reply and what each currently shows
+        self._messages: list[str] = []
+        self._shown: list[str] = []
+        self._placeholder: str | None = None
+        self._changed = asyncio.Event()
+        self._closing = asyncio.Event()
+        self._loop_task: asyncio.Task[None] | None = None
+
+    @property
+    def text(self) -> str:
+        return self._text
+
+    async def start(self, status: str) -> None:
+        """Post the status message at once and begin streaming deltas as they come."""
+        self._placeholder = await self._replies.post(self._channel, self._thread_ts, status)
+        self._messages = [self._placeholder]
+        self._shown = [status]
+        await self._on_message(self._placeholder)
+        self._loop_task = asyncio.create_task(self._flush_loop())
+
+    async def set_status(self, status: str) -> None:
+        """Change the status line, as long as no answer text is showing yet."""
+        if self._placeholder and not self._text and self._shown[:1] != [status]:
+            await self._safe_update(0, status)
+
+    def append(self, delta: str) -> None:
+        self._text += delta
+        self._changed.set()
+
+    async def finish(self, footer: str | None = None) -> None:
+        """Show the final text (plus footer); always leaves the reply in a final state."""
+        self._closing.set()
+        if self._loop_task:
+            # The loop ends after its current write; cancelling a post midway could
+            # make Slack post it while we believe it failed.
+            await self._loop_task
+        final = self._text + (f"\n\n{footer}" if footer else "")
+        if not final.strip():
+            final = "_(The model returned an empty answer.)_"
+        if self._native is not None and await self._stop_native(final):
+            return
+        await self._render(final)
+
+    async def _flush_loop(self) -> None:
+        while not self._closing.is_set():
+            await _first_of(self._changed, self._closing)
+            if self._closing.is_set():
+                return
+            self._changed.clear()
+            try:
+                await self._flush()
+            except Exception as error:  # noqa: BLE001 - the final render tries again
+                logger.warning(
+                    "stream update failed: channel=%s thread=%s error=%s",
+                    self._channel,
+                    self._thread_ts,
+                    slack_error(error) if isinstance(error, SlackApiError) else repr(error),
+                )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), UPDATE_INTERVAL_SECONDS)
+
+    async def _flush(self) -> None:
+        if self._use_native and len(self._text) <= NATIVE_STREAM_LIMIT:
+            if await self._append_native():
+                return
+        elif self._native is not None:
+            # Grown past one streamed message: close the stream, continue by editing.
+            await self._stop_native(None)
+        await self._render(self._text)
+
+    async def _append_native(self) -> bool:
+        """Send new text to the native stream; False when the reply must use chat.update."""
+        pending = self._text[self._native_sent :]
+        if not pending:
+            return True
+        if self._native is None:
+            self._native = await self._replies.client.chat_stream(
+                channel=self._channel,
+                thread_ts=self._thread_ts,
+                recipient_user_id=self._user_id,
+                recipient_team_id=self._team_id,
+                buffer_size=1,
+            )
+        native = self._native
+        starting = native.ts is None
+        try:
+            await self._replies.pacer.run(
+                self._channel, lambda: native.append(markdown_text=pending), new_message=starting
+            )
+        except SlackApiError as error:
+            return await self._leave_native(error, starting)
+        self._native_sent += len(pending)
+        if starting and native.ts:
+            await self._on_message(native.ts)
+            await self._drop_placeholder()
+        return True
+
+    async def _leave_native(self, error: SlackApiError, starting: bool) -> bool:
+        code = slack_error(error)
+        self._use_native = False
+        if starting:
+            self._native = None
+            if code in STREAMING_UNAVAILABLE:
+                self._replies.native_streaming = False
+                logger.info("native streaming unavailable (%s); using chat.update", code)
+            else:
+                raise error
+        elif code == STREAM_CLOSED:
+            self._adopt_stream_message()
+        else:
+            raise error
+        return False
+
+    async def _stop_native(self, final: str | None) -> bool:
+        """Close the native stream; with `final`, finish the reply in it if it fits."""
+        native = self._native
+        assert native is not None
+        rest = final[self._native_sent :] if final is not None else ""
+        fits = final is not None and len(final) <= NATIVE_STREAM_LIMIT and self._use_native
+        try:
+            await self._replies.pacer.run(
+                self._channel, lambda: native.stop(markdown_text=rest if fits else None)
+            )
+        except SlackApiError as error:
+            if slack_error(error) != STREAM_CLOSED:
+                logger.warning("stopping stream failed: %s", slack_error(error))
+            fits = False
+        self._use_native = False
+        self._adopt_stream_message()
+        return fits
+
+    def _adopt_stream_message(self) -> None:
+        """Continue in update mode on the streamed message (it shows markdown so far)."""
+        native = self._native
+        self._native = None
+        if native and native.ts and native.ts not in self._messages:
+            self._messages = [native.ts]
+            self._shown = [""]
+
+    async def _drop_placeholder(self) -> None:
+        placeholder, self._placeholder = self._placeholder, None
+        self._messages, self._shown = [], []
+        if placeholder:
+            try:
+                await self._replies.delete(self._channel, placeholder)
+            except SlackApiError as error:
+                logger.info("could not delete status message: %s", slack_error(error))
+
+    async def _render(self, markdown: str) -> None:
+        parts = split_message(markdown_to_mrkdwn(markdown))
+        for index, part in enumerate(parts):
+            if index < len(self._messages):
+                if self._shown[index] != part:
+                    await self._safe_update(index, part)
+            else:
+                ts = await self._replies.post(self._channel, self._thread_ts, part)
+                self._messages.append(ts)
+                self._shown.append(part)
+                await self._on_message(ts)
+
+    async def _safe_update(self, index: int, text: str) -> None:
+        try:
+            await self._replies.update(self._channel, self._messages[index], text)
+        except SlackApiError as error:
+            if slack_error(error) != "message_not_found":
+                raise
+            # Someone deleted the message: carry on in a new one.
+            self._messages[index] = await self._replies.post(self._channel, self._thread_ts, text)
+            await self._on_message(self._messages[index])
+        self._shown[index] = text
+
+
+async def _first_of(*events: asyncio.Event) -> None:
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

@@ -1,0 +1,89 @@
+"""Runs the real bot (`python main.py`) as a child process against the fakes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+MAIN = REPO / "main.py"
+
+BOT_TOKEN = "xoxb-test-token"
+APP_TOKEN = "xapp-test-token"
+OPENAI_KEY = "sk-test-key"
+
+
+def bot_environment(
+    *, slack_api_url: str, openai_base_url: str, database_path: Path, **overrides: str
+) -> dict[str, str]:
+    """A clean environment: nothing from the developer's shell leaks into the bot."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "PYTHONUNBUFFERED": "1",
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_APP_TOKEN": APP_TOKEN,
+        "OPENAI_API_KEY": OPENAI_KEY,
+        "SLACK_API_URL": slack_api_url,
+        "OPENAI_BASE_URL": openai_base_url,
+        "OPENAI_MODEL": "gpt-4.1-mini",
+        "DATABASE_PATH": str(database_path),
+        "OPENAI_TIMEOUT_SECONDS": "6",
+        "SHUTDOWN_DRAIN_SECONDS": "10",
+        "LOG_LEVEL": "INFO",
+    }
+    env.update(overrides)
+    return env
+
+
+class BotProcess:
+    def __init__(self, env: Mapping[str, str], cwd: Path, script: Path = MAIN) -> None:
+        self.env = dict(env)
+        self.cwd = cwd
+        self.script = script
+        self.process: asyncio.subprocess.Process | None = None
+        self.output: list[str] = []
+        self._reader: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            str(self.script),
+            env=self.env,
+            cwd=self.cwd,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        self._reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        assert self.process and self.process.stdout
+        async for line in self.process.stdout:
+            self.output.append(line.decode(errors="replace").rstrip())
+
+    @property
+    def log(self) -> str:
+        return "\n".join(self.output)
+
+    async def wait(self, timeout: float = 30.0) -> int:
+        assert self.process
+        code = await asyncio.wait_for(self.process.wait(), timeout)
+        if self._reader:
+            await self._reader
+        return code
+
+    async def stop(self, signum: int = signal.SIGTERM, timeout: float = 30.0) -> int:
+        assert self.process
+        if self.process.returncode is None:
+            self.process.send_signal(signum)
+        return await self.wait(timeout)
+
+    async def kill(self) -> None:
+        assert self.process
+        if self.process.returncode is None:
+            self.process.kill()
+        await self.wait()

@@ -1,0 +1,77 @@
+"""Fixtures: fake Slack and fake OpenAI on loopback, and the real bot as a child process."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from tests.botproc import BotProcess, bot_environment
+from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.slack import FakeSlack
+
+for _name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+    os.environ.pop(_name, None)
+
+_ids = itertools.count(1)
+
+
+@pytest.fixture
+def new_id() -> Callable[[str], str]:
+    """Unique Slack ids ("C0007", "D0008", "U0009") so tests never share a thread."""
+    return lambda prefix: f"{prefix}{next(_ids):04d}"
+
+
+@pytest.fixture(scope="module")
+async def slack() -> AsyncIterator[FakeSlack]:
+    fake = FakeSlack()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture(scope="module")
+async def model() -> AsyncIterator[FakeOpenAI]:
+    fake = FakeOpenAI()
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture(scope="module")
+def bot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("bot")
+
+
+def make_bot(slack: FakeSlack, model: FakeOpenAI, workdir: Path, **overrides: str) -> BotProcess:
+    env = bot_environment(
+        slack_api_url=slack.api_url,
+        openai_base_url=model.base_url,
+        database_path=workdir / "bot.db",
+        **overrides,
+    )
+    return BotProcess(env, cwd=workdir)
+
+
+async def start_bot(slack: FakeSlack, bot: BotProcess) -> None:
+    connections = slack.connection_count
+    await bot.start()
+    try:
+        await slack.wait_connected(connections + 1, timeout=30)
+    except AssertionError:
+        await bot.kill()
+        raise AssertionError(f"bot did not connect; its output:\n{bot.log}") from None
+
+
+@pytest.fixture(scope="module")
+async def bot(slack: FakeSlack, model: FakeOpenAI, bot_dir: Path) -> AsyncIterator[BotProcess]:
+    """The bot as users run it, with a short model timeout so hung calls end quickly."""
+    process = make_bot(slack, model, bot_dir)
+    await start_bot(slack, process)
+    yield process
+    code = await process.stop()
+    assert code == 0, process.log
+    assert "Traceback" not in process.log, process.log

@@ -1,0 +1,951 @@
+"""A fake OpenAI HTTP API on 127.0.0.1, for tests and benchmarks.
+
+`FakeOpenAI` serves `POST /v1/responses`, `POST /v1/chat/completions` (both streaming and not)
+and `GET /v1/models` in the wire formats the real `openai` SDK parses; tests/test_fake_openai.py
+checks every format with the SDK's strict response validation, so a missing field fails there
+rather than as an AttributeError deep inside the bot.
+
+What the "model" does is decided by markers in the last user message (several may combine):
+
+    (none)              answer f"Answer to: {last user text}" in 5 deltas
+    [reply:TEXT]        answer exactly TEXT (TEXT ends at the first "]")
+    [long:N]            N characters of prose and ```python blocks of 30 lines (the blocks
+                        start at N of about 1,900), streamed in deltas of about 2,000
+                        characters
+    [chunks:N]          stream the answer in N deltas
+    [delay:S]           wait S seconds before answering
+    [chunk_delay:S]     wait S seconds between deltas
+    [stall_after:K]     stream K deltas, then hold the stream open (streaming only)
+    [hang]              accept the request and send nothing until the client disconnects
+    [status:N]          answer HTTP N with OpenAI's error JSON (429 carries retry-after: 0,
+                        which the SDK treats as "no advice": it still backs off ~0.4-0.5 s)
+    [status_once:N]     like [status:N] for the first request with this exact user text only,
+                        so the SDK's own retry gets a normal answer (reset() forgets)
+    [tool:NAME:{json}]  call function NAME with those arguments instead of answering text;
+                        once the request carries the call's output (Responses
+                        `function_call_output` item, Chat `tool` message) the answer is
+                        f"Tool result: {output}"
+
+Requests for reasoning models (o1, o3, o4-mini, gpt-5*) that carry `temperature` or `top_p`
+are rejected with 400 `unsupported_parameter`, as the real API does. A marker with a bad value
+(e.g. "[delay:soon]") is answered with 400 so a typo in a test fails loudly.
+
+`hung_requests` / `stalled_requests` count requests held by [hang] / [stall_after:K], and
+`wait_for()` lets a test wait for such states without polling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import math
+import re
+import time
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, NoReturn, Protocol
+
+from aiohttp import web
+
+JsonDict = dict[str, Any]
+
+DEFAULT_PIECES = 5
+LONG_DELTA_CHARS = 2_000
+CODE_BLOCK_LINES = 30
+# Images arrive as base64 data URLs; aiohttp's 1 MiB default body limit would answer 413.
+MAX_REQUEST_BYTES = 64 * 1024 * 1024
+# Long enough for the graceful phase of aiohttp's shutdown, short enough not to stall a test
+# run; stop() cancels our own handlers first, so this is only a backstop.
+SHUTDOWN_TIMEOUT_SECONDS = 1.0
+MODELS = ("gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "gpt-5", "gpt-5-mini", "o3", "o4-mini")
+
+_REASONING_MODEL = re.compile(r"o\d|gpt-5")
+_SAMPLING_PARAMETERS = ("temperature", "top_p")
+_SSE_HEADERS = {"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache"}
+
+
+# --------------------------------------------------------------------------- recorded traffic
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request as the fake received it. Header names are lower-cased; `at` is monotonic."""
+
+    path: str
+    body: dict[str, Any]
+    headers: dict[str, str]
+    at: float
+
+
+# --------------------------------------------------------------------------- markers
+
+
+class MarkerError(ValueError):
+    """A marker with an unusable value. Answered with 400 so a typo in a test fails loudly."""
+
+
+@dataclass(frozen=True)
+class FunctionCall:
+    name: str
+    arguments: str  # the JSON text exactly as written in the marker
+
+
+@dataclass(frozen=True)
+class Markers:
+    hang: bool = False
+    delay: float = 0.0
+    stall_after: int | None = None
+    chunk_delay: float = 0.0
+    status: int | None = None
+    status_once: int | None = None
+    long: int | None = None
+    reply: str | None = None
+    chunks: int | None = None
+    tool: FunctionCall | None = None
+
+
+_MARKER = re.compile(
+    r"\[(hang|delay|stall_after|chunk_delay|status_once|status|long|reply|chunks)(?::([^\]]*))?\]"
+)
+# Function names follow OpenAI's rule ^[a-zA-Z0-9_-]{1,64}$; arguments are parsed as JSON
+# separately because they may contain "]".
+_TOOL_MARKER = re.compile(r"\[tool:([A-Za-z0-9_-]{1,64})(?::\s*|\])")
+_TOOL_MARKER_END = re.compile(r"\s*\]")
+_FLOAT_MARKERS = frozenset({"delay", "chunk_delay"})
+_MARKER_MINIMUM = {"chunks": 1, "status": 400, "status_once": 400}
+_MAX_STATUS = 599
+
+
+def parse_markers(text: str) -> Markers:
+    """The behaviour markers in `text`; the first occurrence of each marker wins."""
+    tool, rest = _take_tool_marker(text)
+    values: dict[str, Any] = {}
+    for match in _MARKER.finditer(rest):
+        name = match.group(1)
+        if name not in values:
+            values[name] = _marker_value(name, match.group(2), match.group(0))
+    return Markers(tool=tool, **values)
+
+
+def _take_tool_marker(text: str) -> tuple[FunctionCall | None, str]:
+    """The [tool:...] marker, and the text without it (so JSON strings cannot look like markers)."""
+    match = _TOOL_MARKER.search(text)
+    if match is None:
+        return None, text
+    name = match.group(1)
+    if match.group(0).endswith("]"):
+        return FunctionCall(name, "{}"), text[: match.start()] + text[match.end() :]
+    try:
+        arguments, end = json.JSONDecoder().raw_decode(text, match.end())
+    except json.JSONDecodeError:
+        raise MarkerError(f"[tool:{name}:...] needs a JSON object after the name") from None
+    closing = _TOOL_MARKER_END.match(text, end)
+    if not isinstance(arguments, dict) or closing is None:
+        raise MarkerError(f"[tool:{name}:...] needs a JSON object followed by ']'")
+    call = FunctionCall(name, text[match.end() : end])
+    return call, text[: match.start()] + text[closing.end() :]
+
+
+def _marker_value(name: str, raw: str | None, marker: str) -> object:
+    if name == "hang":
+        return True
+    if name == "reply":
+        return raw or ""
+    try:
+        if raw is None:
+            raise ValueError(marker)
+        value = float(raw) if name in _FLOAT_MARKERS else int(raw)
+    except ValueError:
+        raise MarkerError(f"fake marker {marker} needs a number") from None
+    too_big = name.startswith("status") and value > _MAX_STATUS
+    if not math.isfinite(value) or value < _MARKER_MINIMUM.get(name, 0) or too_big:
+        raise MarkerError(f"fake marker {marker} is out of range")
+    return value
+
+
+# --------------------------------------------------------------------------- prompts
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """What the fake needs from a request's conversation."""
+
+    last_user_text: str
+    input_chars: int
+    tool_output: str | None  # output of a function call that follows the last user message
+
+    @property
+    def input_tokens(self) -> int:
+        return max(1, self.input_chars // 4)
+
+
+class _PromptBuilder:
+    def __init__(self) -> None:
+        self.chars = 0
+        self.last_user_text = ""
+        self.tool_output: str | None = None
+
+    def text(self, text: str) -> None:
+        self.chars += len(text)
+
+    def message(self, role: object, text: str) -> None:
+        self.text(text)
+        if role == "user":
+            self.last_user_text = text
+            # A new user turn starts a new exchange: earlier tool results are history.
+            self.tool_output = None
+
+    def tool_result(self, output: str) -> None:
+        self.text(output)
+        self.tool_output = output
+
+    def build(self) -> Prompt:
+        return Prompt(self.last_user_text, self.chars, self.tool_output)
+
+
+def _text_of(content: object) -> str:
+    """A message's text: a plain string, or the text parts of a part list (images skipped)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        texts = [part.get("text") for part in content if isinstance(part, dict)]
+        return "\n".join(text for text in texts if isinstance(text, str))
+    return ""
+
+
+def _dicts(value: object) -> list[JsonDict]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def responses_prompt(body: JsonDict) -> Prompt:
+    """Responses API `input`: a string, or items (messages, function calls and their outputs)."""
+    builder = _PromptBuilder()
+    builder.text(_text_of(body.get("instructions")))
+    raw_input = body.get("input")
+    items = [{"role": "user", "content": raw_input}] if isinstance(raw_input, str) else raw_input
+    for item in _dicts(items):
+        kind = item.get("type", "message")
+        if kind == "message":
+            builder.message(item.get("role"), _text_of(item.get("content")))
+        elif kind == "function_call_output":
+            builder.tool_result(_text_of(item.get("output")))
+        elif kind == "function_call":
+            builder.text(str(item.get("arguments", "")))
+    return builder.build()
+
+
+def chat_prompt(body: JsonDict) -> Prompt:
+    """Chat Completions `messages`, including assistant tool calls and `tool` results."""
+    builder = _PromptBuilder()
+    for message in _dicts(body.get("messages")):
+        text = _text_of(message.get("content"))
+        if message.get("role") == "tool":
+            builder.tool_result(text)
+        else:
+            builder.message(message.get("role"), text)
+        for call in _dicts(message.get("tool_calls")):
+            function = call.get("function")
+            if isinstance(function, dict):
+                builder.text(str(function.get("arguments", "")))
+    return builder.build()
+
+
+# --------------------------------------------------------------------------- answers
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str  # empty when the model calls a function
+    call: FunctionCall | None
+    pieces: tuple[str, ...]  # the streamed deltas: of the text, or of the call's arguments
+
+    @property
+    def output_tokens(self) -> int:
+        return len(self.call.arguments if self.call else self.text) // 4 + 1
+
+
+def plan_answer(markers: Markers, prompt: Prompt) -> Answer:
+    """Decide the answer. Precedence: tool result, tool call, [reply:], [long:], default."""
+    call: FunctionCall | None = None
+    if prompt.tool_output is not None:
+        text = f"Tool result: {prompt.tool_output}"
+    elif markers.tool is not None:
+        call, text = markers.tool, ""
+    elif markers.reply is not None:
+        text = markers.reply
+    elif markers.long is not None:
+        text = long_answer(markers.long)
+    else:
+        text = f"Answer to: {prompt.last_user_text}"
+    streamed = call.arguments if call else text
+    return Answer(text, call, split_even(streamed, _piece_count(markers, streamed)))
+
+
+def _piece_count(markers: Markers, streamed: str) -> int:
+    if markers.chunks is not None:
+        return markers.chunks
+    if markers.long is not None:
+        return math.ceil(len(streamed) / LONG_DELTA_CHARS)
+    return DEFAULT_PIECES
+
+
+def split_even(text: str, count: int) -> tuple[str, ...]:
+    """`text` in `count` nearly equal, non-empty pieces (fewer if the text is shorter)."""
+    if not text:
+        return ()
+    count = max(1, min(count, len(text)))
+    size, extra = divmod(len(text), count)
+    pieces: list[str] = []
+    start = 0
+    for index in range(count):
+        end = start + size + (1 if index < extra else 0)
+        pieces.append(text[start:end])
+        start = end
+    return tuple(pieces)
+
+
+_PROSE = (
+    "The fake model writes this paragraph so that long answers look like real ones: "
+    "sentences of ordinary words, a little punctuation, and enough length to force the bot "
+    "to split its Slack messages at sensible places rather than in the middle of a word. "
+)
+
+
+def long_answer(size: int) -> str:
+    """`size` characters of paragraphs, each followed by a 30-line ```python block.
+
+    Where a paragraph and a block no longer fit, only prose is added (cut to fit), so a code
+    fence is never left open; below about 1,900 characters the answer is prose only.
+    """
+    blocks: list[str] = []
+    remaining = size
+    index = 0
+    while remaining > 0:
+        paragraph, code = f"Part {index + 1}. {_PROSE * 2}".strip(), _code_block(index)
+        if remaining >= len(paragraph) + len(code) + 4:  # +2 per blank line between blocks
+            blocks += [paragraph, code]
+        else:
+            blocks.append(paragraph[:remaining])
+        remaining = size - len("\n\n".join(blocks)) - 2
+        index += 1
+    return "\n\n".join(blocks)
+
+
+def _code_block(index: int) -> str:
+    steps = range(1, CODE_BLOCK_LINES - 1)  # between the def line and the return line
+    body = [f"    value = value * {step} + {index}  # step {step}" for step in steps]
+    lines = [f"def step_{index}(value: int) -> int:", *body, "    return value"]
+    return "```python\n" + "\n".join(lines) + "\n```"
+
+
+# --------------------------------------------------------------------------- wire formats
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _new_id(prefix: str) -> str:
+    return prefix + uuid.uuid4().hex
+
+
+def _sse_data(payload: JsonDict) -> bytes:
+    return f"data: {_dumps(payload)}\n\n".encode()
+
+
+class _Wire(Protocol):
+    """One answer in one API's format: streamed as opening + deltas + closing, or whole."""
+
+    def opening(self) -> bytes: ...
+    def delta(self, piece: str) -> bytes: ...
+    def closing(self) -> bytes: ...
+    def final(self) -> JsonDict: ...
+
+
+_WireFactory = Callable[[JsonDict, Prompt, Answer], _Wire]
+
+
+def _text_part(text: str) -> JsonDict:
+    return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+
+
+def _echo_tool(tool: JsonDict) -> JsonDict:
+    """A request's tool as the API echoes it back: function tools get their defaults filled."""
+    if tool.get("type") != "function":
+        return tool
+    return {
+        "type": "function",
+        "name": tool.get("name"),
+        "description": tool.get("description"),
+        "parameters": tool.get("parameters"),
+        "strict": tool.get("strict", True),
+    }
+
+
+class ResponsesWire:
+    """The Responses API: `event:`/`data:` SSE with sequence numbers, or a Response object."""
+
+    def __init__(self, body: JsonDict, prompt: Prompt, answer: Answer) -> None:
+        self._body = body
+        self._prompt = prompt
+        self._answer = answer
+        self._sequence = itertools.count()
+        self._response_id = _new_id("resp_")
+        self._item_id = _new_id("fc_" if answer.call else "msg_")
+        self._call_id = _new_id("call_")
+        self._created_at = int(time.time())
+
+    def opening(self) -> bytes:
+        events = [
+            self._event("response.created", response=self._response("in_progress")),
+            self._event("response.in_progress", response=self._response("in_progress")),
+            self._event("response.output_item.added", output_index=0, item=self._item(False)),
+        ]
+        if self._answer.call is None:
+            events.append(
+                self._event("response.content_part.added", part=_text_part(""), **self._at)
+            )
+        return b"".join(events)
+
+    def delta(self, piece: str) -> bytes:
+        if self._answer.call is not None:
+            return self._event(
+                "response.function_call_arguments.delta",
+                item_id=self._item_id,
+                output_index=0,
+                delta=piece,
+            )
+        return self._event("response.output_text.delta", delta=piece, logprobs=[], **self._at)
+
+    def closing(self) -> bytes:
+        call, text = self._answer.call, self._answer.text
+        if call is not None:
+            done = [
+                self._event(
+                    "response.function_call_arguments.done",
+                    item_id=self._item_id,
+                    output_index=0,
+                    arguments=call.arguments,
+                )
+            ]
+        else:
+            done = [
+                self._event("response.output_text.done", text=text, logprobs=[], **self._at),
+                self._event("response.content_part.done", part=_text_part(text), **self._at),
+            ]
+        done.append(self._event("response.output_item.done", output_index=0, item=self._item(True)))
+        done.append(self._event("response.completed", response=self.final()))
+        return b"".join(done)
+
+    def final(self) -> JsonDict:
+        return self._response("completed")
+
+    @property
+    def _at(self) -> JsonDict:
+        """Where text events point: the message item's only content part."""
+        return {"item_id": self._item_id, "output_index": 0, "content_index": 0}
+
+    def _event(self, kind: str, **fields: Any) -> bytes:
+        payload = {"type": kind, "sequence_number": next(self._sequence), **fields}
+        return f"event: {kind}\ndata: {_dumps(payload)}\n\n".encode()
+
+    def _item(self, completed: bool) -> JsonDict:
+        status = "completed" if completed else "in_progress"
+        call = self._answer.call
+        if call is not None:
+            return {
+                "id": self._item_id,
+                "type": "function_call",
+                "status": status,
+                "call_id": self._call_id,
+                "name": call.name,
+                "arguments": call.arguments if completed else "",
+            }
+        content = [_text_part(self._answer.text)] if completed else []
+        return {
+            "id": self._item_id,
+            "type": "message",
+            "status": status,
+            "role": "assistant",
+            "content": content,
+        }
+
+    def _response(self, status: str) -> JsonDict:
+        body, completed = self._body, status == "completed"
+        return {
+            "id": self._response_id,
+            "object": "response",
+            "created_at": self._created_at,
+            "completed_at": int(time.time()) if completed else None,
+            "status": status,
+            "background": False,
+            "error": None,
+            "incomplete_details": None,
+            "instructions": body.get("instructions"),
+            "max_output_tokens": body.get("max_output_tokens"),
+            "max_tool_calls": body.get("max_tool_calls"),
+            "model": body.get("model", MODELS[0]),
+            "output": [self._item(True)] if completed else [],
+            "parallel_tool_calls": body.get("parallel_tool_calls", True),
+            "previous_response_id": body.get("previous_response_id"),
+            "reasoning": {"effort": None, "summary": None, **(body.get("reasoning") or {})},
+            "service_tier": "default",
+            "store": body.get("store", True),
+            "temperature": body.get("temperature", 1.0),
+            "text": {"format": {"type": "text"}, **(body.get("text") or {})},
+            "tool_choice": body.get("tool_choice", "auto"),
+            "tools": [_echo_tool(tool) for tool in _dicts(body.get("tools"))],
+            "top_p": body.get("top_p", 1.0),
+            "truncation": body.get("truncation", "disabled"),
+            "usage": self._usage() if completed else None,
+            "user": body.get("user"),
+            "metadata": body.get("metadata") or {},
+        }
+
+    def _usage(self) -> JsonDict:
+        input_tokens, output_tokens = self._prompt.input_tokens, self._answer.output_tokens
+        return {
+            "input_tokens": input_tokens,
+            # openai 3.51's InputTokensDetails requires cache_write_tokens as well.
+            "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+            "output_tokens": output_tokens,
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": input_tokens + output_tokens,
+        }
+
+
+class ChatWire:
+    """Chat Completions: `data:` chunks ending in `[DONE]`, or a chat.completion object."""
+
+    def __init__(self, body: JsonDict, prompt: Prompt, answer: Answer) -> None:
+        self._body = body
+        self._prompt = prompt
+        self._answer = answer
+        self._id = _new_id("chatcmpl-")
+        self._call_id = _new_id("call_")
+        self._created = int(time.time())
+        options = body.get("stream_options")
+        self._include_usage = isinstance(options, dict) and options.get("include_usage") is True
+
+    def opening(self) -> bytes:
+        call = self._answer.call
+        if call is None:
+            return self._chunk({"role": "assistant", "content": "", "refusal": None})
+        tool_call = {
+            "index": 0,
+            "id": self._call_id,
+            "type": "function",
+            "function": {"name": call.name, "arguments": ""},
+        }
+        return self._chunk({"role": "assistant", "content": None, "tool_calls": [tool_call]})
+
+    def delta(self, piece: str) -> bytes:
+        if self._answer.call is not None:
+            return self._chunk({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]})
+        return self._chunk({"content": piece})
+
+    def closing(self) -> bytes:
+        chunks = [self._chunk({}, finish_reason=self._finish_reason)]
+        if self._include_usage:
+            usage_only = {**self._envelope("chat.completion.chunk"), "choices": []}
+            chunks.append(_sse_data({**usage_only, "usage": self._usage()}))
+        chunks.append(b"data: [DONE]\n\n")
+        return b"".join(chunks)
+
+    def final(self) -> JsonDict:
+        call = self._answer.call
+        message: JsonDict = {
+            "role": "assistant",
+            "content": None if call else self._answer.text,
+            "refusal": None,
+            "annotations": [],
+        }
+        if call is not None:
+            function = {"name": call.name, "arguments": call.arguments}
+            message["tool_calls"] = [
+                {"id": self._call_id, "type": "function", "function": function}
+            ]
+        choice = {
+            "index": 0,
+            "message": message,
+            "logprobs": None,
+            "finish_reason": self._finish_reason,
+        }
+        return {**self._envelope("chat.completion"), "choices": [choice], "usage": self._usage()}
+
+    @property
+    def _finish_reason(self) -> str:
+        return "tool_calls" if self._answer.call else "stop"
+
+    def _envelope(self, kind: str) -> JsonDict:
+        return {
+            "id": self._id,
+            "object": kind,
+            "created": self._created,
+            "model": self._body.get("model", MODELS[0]),
+            "service_tier": "default",
+            "system_fingerprint": "fp_fake",
+        }
+
+    def _chunk(self, delta: JsonDict, *, finish_reason: str | None = None) -> bytes:
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+        chunk = {**self._envelope("chat.completion.chunk"), "choices": [choice]}
+        if self._include_usage:
+            chunk["usage"] = None  # the real API sends an explicit null until the last chunk
+        return _sse_data(chunk)
+
+    def _usage(self) -> JsonDict:
+        prompt_tokens, completion_tokens = self._prompt.input_tokens, self._answer.output_tokens
+        return {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+            "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+            "completion_tokens_details": {
+                "reasoning_tokens": 0,
+                "audio_tokens": 0,
+                "accepted_prediction_tokens": 0,
+                "rejected_prediction_tokens": 0,
+            },
+        }
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def api_error(
+    status: int,
+    message: str,
+    *,
+    kind: str,
+    code: str | None,
+    param: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
+    """An error in OpenAI's shape; the SDK turns `error` into the exception's body."""
+    error = {"message": message, "type": kind, "param": param, "code": code}
+    return web.json_response({"error": error}, status=status, headers=headers, dumps=_dumps)
+
+
+# status -> (type, code, message) for [status:N]; other statuses get a generic error.
+_STATUS_ERRORS: dict[int, tuple[str, str | None, str]] = {
+    400: ("invalid_request_error", None, "Fake bad request ([status:400])."),
+    401: ("invalid_request_error", "invalid_api_key", "Incorrect API key provided."),
+    429: ("requests", "rate_limit_exceeded", "Rate limit reached (fake [status:429])."),
+    500: ("server_error", None, "The server had an error while processing your request."),
+    503: ("server_error", None, "The server is overloaded or not ready yet."),
+}
+
+
+def status_error(status: int) -> web.Response:
+    generic = ("server_error" if status >= 500 else "invalid_request_error", None, "Fake error.")
+    kind, code, message = _STATUS_ERRORS.get(status, generic)
+    # The SDK reads retry-after for its backoff; "0" means "no server-directed delay" to it.
+    headers = {"retry-after": "0"} if status == 429 else None
+    return api_error(status, message, kind=kind, code=code, headers=headers)
+
+
+def _invalid_url(request: web.Request) -> web.Response:
+    message = f"Invalid URL ({request.method} {request.path})"
+    return api_error(404, message, kind="invalid_request_error", code=None)
+
+
+def _unsupported_parameter(body: JsonDict) -> web.Response | None:
+    """Reasoning models reject sampling parameters; the bot must not send them."""
+    model = body.get("model")
+    if not isinstance(model, str) or not _REASONING_MODEL.match(model):
+        return None
+    for name in _SAMPLING_PARAMETERS:
+        if body.get(name) is not None:
+            message = f"Unsupported parameter: '{name}' is not supported with this model."
+            return api_error(
+                400, message, kind="invalid_request_error", code="unsupported_parameter", param=name
+            )
+    return None
+
+
+async def _stamp_request_id(request: web.Request, response: web.StreamResponse) -> None:
+    # The SDK copies x-request-id into APIStatusError.request_id.
+    response.headers.setdefault("x-request-id", _new_id("req_"))
+
+
+# --------------------------------------------------------------------------- the server
+
+
+_Route = Callable[[web.Request, JsonDict], Awaitable[web.StreamResponse]]
+
+
+class FakeOpenAI:
+    """The fake API server. `start()` it, point the SDK at `base_url`, `stop()` it."""
+
+    def __init__(self, *, api_key: str = "sk-test-key") -> None:
+        self.api_key = api_key
+        self.latency = 0.0  # seconds before the first byte of every answer
+        self.responses_enabled = True  # False: /v1/responses is 404, like servers without it
+        self.requests: list[RecordedRequest] = []
+        self._held: Counter[str] = Counter()
+        self._failed_once: set[str] = set()
+        self._changed = asyncio.Condition()
+        self._in_flight: set[asyncio.Task[Any]] = set()
+        self._notifiers: set[asyncio.Task[None]] = set()
+        self._runner: web.AppRunner | None = None
+        self._port: int | None = None
+        self._routes: dict[tuple[str, str], _Route] = {
+            ("POST", "/v1/responses"): self._responses,
+            ("POST", "/v1/chat/completions"): self._chat_completions,
+            ("GET", "/v1/models"): self._models,
+        }
+
+    # ----- public API
+
+    @property
+    def base_url(self) -> str:
+        if self._port is None:
+            raise RuntimeError("FakeOpenAI.start() has not been called")
+        return f"http://127.0.0.1:{self._port}/v1"
+
+    @property
+    def hung_requests(self) -> int:
+        """Requests currently held open by [hang]."""
+        return self._held["hang"]
+
+    @property
+    def stalled_requests(self) -> int:
+        """Streams currently held open by [stall_after:K]."""
+        return self._held["stall"]
+
+    async def start(self, port: int = 0) -> None:
+        # Bound to the running loop here, not in __init__, so one instance survives asyncio.run().
+        self._changed = asyncio.Condition()
+        app = web.Application(client_max_size=MAX_REQUEST_BYTES)
+        app.on_response_prepare.append(_stamp_request_id)
+        app.router.add_route("*", "/{path:.*}", self._handle)
+        # Without handler_cancellation aiohttp lets a handler run on after its client has gone,
+        # so a [hang] would never learn that the client disconnected.
+        runner = web.AppRunner(
+            app,
+            handler_cancellation=True,
+            access_log=None,
+            shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS,
+        )
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port, backlog=4096).start()
+        self._runner = runner
+        self._port = int(runner.addresses[0][1])
+
+    async def stop(self) -> None:
+        """Close every connection, including held ones; aiohttp would wait for them otherwise."""
+        runner, self._runner = self._runner, None
+        if runner is None:
+            return
+        handlers = list(self._in_flight)
+        for task in handlers:
+            task.cancel()
+        await asyncio.gather(*handlers, return_exceptions=True)
+        await runner.cleanup()
+        self._port = None
+
+    def reset(self) -> None:
+        """Forget recorded requests and [status_once] history; restore latency and
+        responses_enabled. Requests still in flight are left alone."""
+        self.requests.clear()
+        self._failed_once.clear()
+        self.latency = 0.0
+        self.responses_enabled = True
+        self._notify()
+
+    # A timeout argument (rather than the caller's asyncio.timeout) lets the failure say what
+    # was awaited and what the fake saw instead.
+    async def wait_for(
+        self,
+        predicate: Callable[[], bool],
+        *,
+        timeout: float = 30.0,
+        what: str = "",
+    ) -> None:
+        """Wait until `predicate()` holds; it is re-checked whenever a request arrives or the
+        fake's state changes. Raises AssertionError after `timeout` seconds."""
+        try:
+            async with asyncio.timeout(timeout), self._changed:
+                await self._changed.wait_for(predicate)
+        except TimeoutError:
+            state = (
+                f"{len(self.requests)} requests recorded, {self.hung_requests} hung, "
+                f"{self.stalled_requests} stalled"
+            )
+            wanted = what or getattr(predicate, "__name__", "the condition")
+            raise AssertionError(
+                f"FakeOpenAI: {wanted} not reached in {timeout:g}s; {state}"
+            ) from None
+
+    # ----- request handling
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        # Tracked so stop() can cancel held requests instead of waiting on them.
+        task = asyncio.current_task()
+        assert task is not None
+        self._in_flight.add(task)
+        try:
+            return await self._serve(request)
+        finally:
+            self._in_flight.discard(task)
+
+    async def _serve(self, request: web.Request) -> web.StreamResponse:
+        body = await _read_json_object(request)
+        self._record(request, body or {})
+        if self.latency > 0:
+            await asyncio.sleep(self.latency)
+        if not self._authorized(request):
+            return self._auth_error(request)
+        if body is None:
+            message = "We could not parse the JSON body of your request."
+            return api_error(400, message, kind="invalid_request_error", code=None)
+        route = self._routes.get((request.method, request.path))
+        if route is None:
+            return _invalid_url(request)
+        return await route(request, body)
+
+    def _record(self, request: web.Request, body: JsonDict) -> None:
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        self.requests.append(RecordedRequest(request.path, body, headers, time.monotonic()))
+        self._notify()
+
+    def _authorized(self, request: web.Request) -> bool:
+        return request.headers.get("Authorization") == f"Bearer {self.api_key}"
+
+    def _auth_error(self, request: web.Request) -> web.Response:
+        header = request.headers.get("Authorization", "")
+        if header.startswith("Bearer ") and len(header) > len("Bearer "):
+            key = header.removeprefix("Bearer ")
+            message = f"Incorrect API key provided: {key[:3]}***{key[-4:]}."
+        else:
+            message = "You didn't provide an API key (Authorization: Bearer YOUR_KEY)."
+        return api_error(401, message, kind="invalid_request_error", code="invalid_api_key")
+
+    async def _responses(self, request: web.Request, body: JsonDict) -> web.StreamResponse:
+        if not self.responses_enabled:
+            return _invalid_url(request)
+        return await self._model_call(request, body, responses_prompt(body), ResponsesWire)
+
+    async def _chat_completions(self, request: web.Request, body: JsonDict) -> web.StreamResponse:
+        return await self._model_call(request, body, chat_prompt(body), ChatWire)
+
+    async def _models(self, request: web.Request, body: JsonDict) -> web.StreamResponse:
+        created = int(time.time())
+        data = [
+            {"id": model, "object": "model", "created": created, "owned_by": "openai"}
+            for model in MODELS
+        ]
+        return web.json_response({"object": "list", "data": data}, dumps=_dumps)
+
+    async def _model_call(
+        self, request: web.Request, body: JsonDict, prompt: Prompt, wire_for: _WireFactory
+    ) -> web.StreamResponse:
+        rejection = _unsupported_parameter(body)
+        if rejection is not None:
+            return rejection
+        try:
+            markers = parse_markers(prompt.last_user_text)
+        except MarkerError as error:
+            return api_error(400, str(error), kind="invalid_request_error", code=None)
+        if markers.hang:
+            await self._hold("hang")
+        if markers.delay:
+            await asyncio.sleep(markers.delay)
+        failure = self._failure_status(markers, prompt.last_user_text)
+        if failure is not None:
+            return status_error(failure)
+        answer = plan_answer(markers, prompt)
+        wire = wire_for(body, prompt, answer)
+        if body.get("stream") is True:
+            return await self._stream(request, wire, answer.pieces, markers)
+        return web.json_response(wire.final(), dumps=_dumps)
+
+    def _failure_status(self, markers: Markers, text: str) -> int | None:
+        if markers.status is not None:
+            return markers.status
+        # Keyed by the whole user text, so each test message fails once, retries included.
+        if markers.status_once is not None and text not in self._failed_once:
+            self._failed_once.add(text)
+            return markers.status_once
+        return None
+
+    async def _stream(
+        self,
+        request: web.Request,
+        wire: _Wire,
+        pieces: tuple[str, ...],
+        markers: Markers,
+    ) -> web.StreamResponse:
+        response = web.StreamResponse(headers=_SSE_HEADERS)
+        stall_at = None if markers.stall_after is None else min(markers.stall_after, len(pieces))
+        try:
+            await response.prepare(request)
+            await response.write(wire.opening())
+            for index, piece in enumerate(pieces):
+                if index == stall_at:
+                    await self._hold("stall")
+                if index and markers.chunk_delay:
+                    await asyncio.sleep(markers.chunk_delay)
+                await response.write(wire.delta(piece))
+            if stall_at == len(pieces):
+                await self._hold("stall")
+            await response.write(wire.closing())
+            await response.write_eof()
+        except ConnectionResetError:
+            pass  # the client went away mid-stream; nothing left to tell it
+        return response
+
+    async def _hold(self, reason: str) -> NoReturn:
+        """Send nothing more until the client disconnects (aiohttp then cancels the handler)
+        or stop() cancels it."""
+        self._held[reason] += 1
+        self._notify()
+        try:
+            await asyncio.get_running_loop().create_future()
+        finally:
+            self._held[reason] -= 1
+            self._notify()
+        raise AssertionError("unreachable: a held request ends only by cancellation")
+
+    def _notify(self) -> None:
+        """Wake wait_for() callers. notify_all() needs the condition's lock, which neither a
+        synchronous caller (reset) nor a handler being cancelled can wait for, so a small task
+        does it; it runs after the state change, which is all the waiters need."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # no running loop, so nobody can be waiting
+        task = loop.create_task(self._notify_all())
+        self._notifiers.add(task)
+        task.add_done_callback(self._notifiers.discard)
+
+    async def _notify_all(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+
+async def _read_json_object(request: web.Request) -> JsonDict | None:
+    """The body as a JSON object: {} when empty, None when it is not a JSON object."""
+    raw = await request.read()
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+__all__ = [
+    "FakeOpenAI",
+    "FunctionCall",
+    "Markers",
+    "RecordedRequest",
+    "long_answer",
+    "parse_markers",
+    "split_even",
+]

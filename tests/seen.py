@@ -1,0 +1,36 @@
+"""What a Slack user sees in a thread, read from the fake workspace."""
+
+from __future__ import annotations
+
+from tests.fakes.slack import FakeSlack
+
+THINKING = "Thinking…"
+
+
+def bot_texts(slack: FakeSlack, channel: str, thread_ts: str) -> list[str]:
+    """The bot's messages in the thread as they read now (status messages included)."""
+    return [m.text for m in slack.bot_replies(channel, thread_ts)]
+
+
+def settled(slack: FakeSlack, channel: str, thread_ts: str) -> bool:
+    """True when the bot has replied and nothing in the thread is still being written."""
+    replies = slack.bot_replies(channel, thread_ts)
+    return bool(replies) and not any(m.streaming or THINKING in m.text for m in replies)
+
+
+def thread_text(slack: FakeSlack, channel: str, thread_ts: str) -> str:
+    return "\n".join(bot_texts(slack, channel, thread_ts))
+
+
+async def wait_for_text(
+    slack: FakeSlack, channel: str, thread_ts: str, needle: str, timeout: float = 30.0
+) -> str:
+    """Wait until the thread, fully written, shows `needle`; return all the bot's text."""
+    await slack.wait_for(
+        lambda: (
+            settled(slack, channel, thread_ts) and needle in thread_text(slack, channel, thread_ts)
+        ),
+        timeout=timeout,
+        what=f"{needle!r} in thread {channel}/{thread_ts}",
+    )
+    return thread_text(slack, channel, thread_ts)

@@ -1,0 +1,237 @@
+"""End to end: the real bot answering in threads over the fakes (native streaming)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from tests.botproc import BotProcess
+from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.slack import FakeSlack
+from tests.seen import bot_texts, settled, thread_text, wait_for_text
+
+BOT = "<@UBOT>"
+
+
+def last_input_text(model: FakeOpenAI) -> str:
+    return str(model.requests[-1].body.get("input"))
+
+
+async def test_mention_is_answered_in_its_thread_with_context(
+    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    channel, alice, bob = new_id("C"), new_id("U"), new_id("U")
+    slack.add_user(alice, "alice")
+    slack.add_user(bob, "bob")
+    root = await slack.post_user_message(channel, alice, "Our travel budget is 4200 euros.")
+    await slack.post_user_message(channel, bob, "And we leave on Friday.", thread_ts=root)
+    question = f"{BOT} [chunks:6][chunk_delay:0.3] what is our budget?"
+    await slack.post_user_message(channel, alice, question, thread_ts=root)
+
+    text = await wait_for_text(slack, channel, root, "what is our budget?")
+
+    assert "Answer to: alice:" in text
+    request = next(r for r in model.requests if "what is our budget" in str(r.body))
+    sent = str(request.body["input"])
+    assert "alice: Our travel budget is 4200 euros." in sent
+    assert "bob: And we leave on Friday." in sent
+    assert "<@UBOT>" not in sent
+    # Streamed: the answer grew over several calls rather than arriving whole.
+    appends = [c for c in slack.calls_to("chat.appendStream") if c.params.get("channel") == channel]
+    assert len(appends) >= 1
+    # Nothing was said about the two earlier messages, which did not mention the bot.
+    assert len(slack.bot_replies(channel, root)) == 1
+
+
+async def test_direct_message_is_answered_in_a_thread_under_it(
+    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    dm, user = new_id("D"), new_id("U")
+    ts = await slack.post_user_message(dm, user, "hello there")
+    text = await wait_for_text(slack, dm, ts, "hello there")
+    assert text.startswith("Answer to:")
+    assert all(m.thread_ts == ts for m in slack.bot_replies(dm, ts))
+
+
+async def test_follow_up_in_a_joined_thread_needs_no_mention(
+    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    channel, user = new_id("C"), new_id("U")
+    root = await slack.post_user_message(channel, user, f"{BOT} first question")
+    await wait_for_text(slack, channel, root, "first question")
+    other_root = await slack.post_user_message(channel, user, "a thread without the bot")
+    await slack.post_user_message(channel, user, "not for the bot", thread_ts=other_root)
+    await slack.post_user_message(channel, user, "second question", thread_ts=root)
+
+    text = await wait_for_text(slack, channel, root, "second question")
+
+    assert "first question" in text
+    assert slack.bot_replies(channel, other_root) == []
+
+
+async def test_edits_deletions_joins_and_bots_are_ignored_but_acked(
+    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    dm, user = new_id("D"), new_id("U")
+    base = {"channel": dm, "channel_type": "im"}
+    envelopes = [
+        await slack.deliver_event(
+            {
+                **base,
+                "type": "message",
+                "subtype": "message_changed",
+                "ts": "1.000001",
+                "message": {"text": "edited", "user": user},
+            }
+        ),
+        await slack.deliver_event(
+            {**base, "type": "message", "subtype": "message_deleted", "ts": "1.000002"}
+        ),
+        await slack.deliver_event(
+            {
+                **base,
+                "type": "message",
+                "subtype": "channel_join",
+                "user": user,
+                "ts": "1.000003",
+                "text": "joined",
+            }
+        ),
+        await slack.deliver_event(
+            {**base, "type": "message", "bot_id": "BOTHER", "ts": "1.000004", "text": "beep"}
+        ),
+        await slack.deliver_event(
+            {**base, "type": "message", "user": "UBOT", "ts": "1.000005", "text": "myself"}
+        ),
+        await slack.deliver_event({"type": "reaction_added", "user": user, "reaction": "+1"}),
+        await slack.deliver_event({**base, "type": "message"}),
+    ]
+    ts = await slack.post_user_message(dm, user, "a real question")
+    await wait_for_text(slack, dm, ts, "a real question")
+
+    await slack.wait_for(lambda: all(e in slack.acks for e in envelopes), what="acks")
+    assert [m.ts for m in slack.messages_in(dm) if m.bot_id] == [
+        m.ts for m in slack.bot_replies(dm, ts)
+    ]
+
+
+async def test_second_message_in_a_busy_thread_gets_a_busy_reply(
+    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    dm, user = new_id("D"), new_id("U")
+    first = await slack.post_user_message(dm, user, "[delay:2] slow question")
+    await slack.wait_for(lambda: bool(slack.bot_replies(dm, first)), what="status message")
+    await slack.post_user_message(dm, user, "impatient follow-up", thread_ts=first)
+
+    text = await wait_for_text(slack, dm, first, "slow question")
+
+    assert "still answering your previous message" in text
+    assert "Answer to" in text and "impatient follow-up" not in text
+
+
+async def test_duplicate_envelopes_get_one_answer(
+    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    channel, user = new_id("C"), new_id("U")
+    root = await slack.post_user_message(channel, user, f"{BOT} [delay:1] answer me once")
+    for envelope in list(slack.envelopes_for_ts[root]):
+        await slack.redeliver(envelope)
+    await wait_for_text(slack, channel, root, "answer me once")
+    for envelope in list(slack.envelopes_for_ts[root]):
+        await slack.redeliver(envelope)
+    control = await slack.post_user_message(channel, user, f"{BOT} control")
+    await wait_for_text(slack, channel, control, "control")
+
+    assert len(slack.bot_replies(channel, root)) == 1
+    assert sum("answer me once" in str(r.body) for r in model.requests) == 1
+
+
+async def test_fifty_rapid_fire_messages_are_all_answered(
+    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    user = new_id("U")
+    threads = [(new_id("C"), i) for i in range(50)]
+    roots = await asyncio.gather(
+        *(slack.post_user_message(ch, user, f"{BOT} rapid {i}") for ch, i in threads)
+    )
+    for (channel, i), root in zip(threads, roots, strict=True):
+        await wait_for_text(slack, channel, root, f"rapid {i}", timeout=60)
+
+
+async def test_hung_model_calls_time_out_while_others_are_answered(
+    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    user = new_id("U")
+    hung = [new_id("C") for _ in range(15)]
+    normal = [new_id("C") for _ in range(10)]
+    hung_roots = await asyncio.gather(
+        *(slack.post_user_message(ch, user, f"{BOT} [hang] stuck {i}") for i, ch in enumerate(hung))
+    )
+    await model.wait_for(lambda: model.hung_requests == 15, what="15 hung calls")
+    normal_roots = await asyncio.gather(
+        *(slack.post_user_message(ch, user, f"{BOT} fine {i}") for i, ch in enumerate(normal))
+    )
+    for i, (channel, root) in enumerate(zip(normal, normal_roots, strict=True)):
+        await wait_for_text(slack, channel, root, f"fine {i}")
+    # Normal answers came while all 15 calls were still hanging.
+    assert model.hung_requests == 15
+
+    for channel, root in zip(hung, hung_roots, strict=True):
+        text = await wait_for_text(slack, channel, root, "didn't finish within 6 seconds")
+        assert "Thinking" not in text
+    after = new_id("C")
+    root = await slack.post_user_message(after, user, f"{BOT} still there?")
+    await wait_for_text(slack, after, root, "still there?")
+
+
+async def test_model_errors_become_one_honest_line(
+    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    user = new_id("U")
+    cases = {
+        "[status:429]": "rate-limiting",
+        "[status:503]": "unavailable right now",
+        "[status:401]": "rejected this bot's credentials",
+        "[status:400]": "rejected this request",
+    }
+    posted = []
+    for marker, expected in cases.items():
+        dm = new_id("D")
+        posted.append((dm, await slack.post_user_message(dm, user, f"{marker} q"), expected))
+    for dm, ts, expected in posted:
+        text = await wait_for_text(slack, dm, ts, expected)
+        assert len(slack.bot_replies(dm, ts)) == 1
+        assert "sk-test-key" not in text and "xoxb" not in text
+    assert "sk-test-key" not in bot.log and "xoxb-test-token" not in bot.log
+
+
+async def test_socket_disconnect_mid_answer_loses_nothing(
+    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    dm, user = new_id("D"), new_id("U")
+    connections = slack.connection_count
+    ts = await slack.post_user_message(dm, user, "[chunks:8][chunk_delay:0.4] long story")
+    await slack.wait_for(
+        lambda: any(c.params.get("channel") == dm for c in slack.calls_to("chat.appendStream")),
+        what="answer streaming",
+    )
+    await slack.disconnect_clients()
+    await slack.wait_connected(connections + 1)
+    await wait_for_text(slack, dm, ts, "long story")
+    after = await slack.post_user_message(dm, user, "after the reconnect")
+    await wait_for_text(slack, dm, after, "after the reconnect")
+
+
+async def test_long_answer_in_a_native_stream_is_split_without_breaking_code(
+    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    dm, user = new_id("D"), new_id("U")
+    ts = await slack.post_user_message(dm, user, "[long:40000] write a lot")
+    await slack.wait_for(
+        lambda: settled(slack, dm, ts) and len(thread_text(slack, dm, ts)) > 38_000
+    )
+    texts = bot_texts(slack, dm, ts)
+    assert len(texts) >= 3
+    assert all(len(t) <= 4_000 for t in texts)
+    assert all(t.count("```") % 2 == 0 for t in texts)
+    assert "Thinking" not in thread_text(slack, dm, ts)

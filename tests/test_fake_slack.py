@@ -1,0 +1,424 @@
+"""FakeSlack proven against the real slack-sdk and slack-bolt clients (no mocks)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable
+from typing import Any
+
+import aiohttp
+import pytest
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.app.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.web.async_client import AsyncWebClient
+
+from tests.fakes.slack import FakeSlack
+
+PROXY_VARIABLES = (
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+)
+BLOCKS = [{"type": "section", "text": {"type": "mrkdwn", "text": "*hi*"}}]
+
+
+@pytest.fixture(autouse=True)
+def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    # slack-sdk copies HTTP(S)_PROXY into every client and ignores NO_PROXY, so a proxy set
+    # in the environment would swallow requests meant for 127.0.0.1.
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeSlack]:
+    slack = FakeSlack()
+    await slack.start()
+    yield slack
+    await slack.stop()
+
+
+@pytest.fixture
+def client(fake: FakeSlack, no_proxy: None) -> AsyncWebClient:
+    return AsyncWebClient(token=fake.bot_token, base_url=fake.api_url)
+
+
+async def slack_error(call: Awaitable[Any]) -> str:
+    """The "error" Slack answered with; fails if the call succeeded."""
+    with pytest.raises(SlackApiError) as caught:
+        await call
+    return str(caught.value.response["error"])
+
+
+# ---------------------------------------------------------------------- Web API
+
+
+async def test_post_update_delete_and_thread_queries(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    root = await fake.post_user_message("C1", "U1", "question")  # queued: nobody is connected
+    posted = await client.chat_postMessage(channel="C1", thread_ts=root, text="first")
+    extra = await client.chat_postMessage(channel="C1", thread_ts=root, text="extra")
+
+    await client.chat_update(channel="C1", ts=posted["ts"], text="second")
+    await client.chat_delete(channel="C1", ts=extra["ts"])
+
+    assert root < posted["ts"] < extra["ts"]
+    assert posted["message"]["bot_id"] == fake.bot_id
+    assert posted["message"]["bot_profile"]["app_id"] == "A0TEST"
+    replies = fake.bot_replies("C1", root)
+    assert [(m.text, m.versions) for m in replies] == [("second", ["first", "second"])]
+    assert fake.thread_messages("C1", root) == replies
+    assert fake.calls_to("chat.update")[0].params["text"] == "second"
+    assert [m.ts for m in fake.messages_in("C1")] == [root, posted["ts"]]
+
+
+async def test_replies_paginate_like_slack(fake: FakeSlack, client: AsyncWebClient) -> None:
+    root = await fake.post_user_message("C1", "U1", "root")
+    for i in range(5):
+        await fake.post_user_message("C1", f"U{i % 2 + 2}", f"r{i}", thread_ts=root)
+    fake.replies_page_size = 3
+
+    first = await client.conversations_replies(channel="C1", ts=root, limit=100)
+    pages = [[m["text"] for m in page["messages"]] async for page in first]
+
+    # Slack repeats the parent at the top of every page.
+    assert pages == [["root", "r0", "r1"], ["root", "r2", "r3"], ["root", "r4"]]
+    parent, reply = first["messages"][:2]
+    assert parent["reply_count"] == 5 and parent["thread_ts"] == root
+    assert parent["reply_users"] == ["U2", "U3"] and "client_msg_id" in parent
+    assert reply["parent_user_id"] == "U1" and reply["thread_ts"] == root
+
+    history = await client.conversations_history(channel="C1", limit=1)
+    assert [m["text"] for m in history["messages"]] == ["root"]
+    assert history["has_more"] is False
+
+
+async def test_slack_errors_leave_state_alone(fake: FakeSlack, client: AsyncWebClient) -> None:
+    assert await slack_error(client.api_call("chat.postMessage", json={"channel": "C1"})) == (
+        "no_text"
+    )
+    assert await slack_error(client.api_call("chat.postMessage", json={"text": "x"})) == (
+        "channel_not_found"
+    )
+    too_long = client.chat_postMessage(channel="C1", text="x" * 40_001)
+    assert await slack_error(too_long) == "msg_too_long"
+    unknown_ts = client.chat_update(channel="C1", ts="1.000001", text="y")
+    assert await slack_error(unknown_ts) == "message_not_found"
+    assert await slack_error(client.api_call("no.such.method")) == "unknown_method"
+    assert await slack_error(client.users_info(user="U404")) == "user_not_found"
+    assert fake.messages == {}
+
+    fake.add_user("U1", "alice")
+    user = (await client.users_info(user="U1"))["user"]
+    assert (user["name"], user["profile"]["display_name"], user["is_bot"]) == (
+        "alice",
+        "alice",
+        False,
+    )
+
+
+async def test_tokens_are_checked_and_observed(fake: FakeSlack, client: AsyncWebClient) -> None:
+    wrong = AsyncWebClient(token="xoxb-wrong", base_url=fake.api_url)
+    assert await slack_error(wrong.auth_test()) == "invalid_auth"
+    bot_token_for_socket = client.apps_connections_open(app_token=fake.bot_token)
+    assert await slack_error(bot_token_for_socket) == "not_allowed_token_type"
+
+    opened = await client.apps_connections_open(app_token=fake.app_token)
+    identity = await client.auth_test()
+    tokenless = AsyncWebClient(base_url=fake.api_url)
+    in_form = await tokenless.api_call("auth.test", data={"token": fake.bot_token})
+
+    assert opened["url"].startswith(f"ws://127.0.0.1:{fake.port}/socket-mode?ticket=")
+    assert (identity["user_id"], identity["bot_id"], identity["team_id"]) == (
+        "UBOT",
+        "BBOT",
+        "T0TEST",
+    )
+    assert in_form["user_id"] == "UBOT"
+    assert "token" not in fake.calls[-1].params
+    app_token_paths = {p for p, h in fake.auth_headers_seen if h == f"Bearer {fake.app_token}"}
+    assert app_token_paths == {"/api/apps.connections.open"}
+
+
+async def test_form_query_json_and_multipart_params(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    encoded = json.dumps(BLOCKS)
+    form = {"channel": "C1", "text": "form", "blocks": encoded}
+    query = {"channel": "C1", "text": "[1, 2]", "blocks": encoded}
+    body = {"channel": "C1", "text": "json", "blocks": BLOCKS}
+    results = [
+        await client.api_call("chat.postMessage", data=form),
+        await client.api_call("chat.postMessage", params=query),
+        await client.api_call("chat.postMessage", json=body),
+        await client.api_call(
+            "chat.postMessage",
+            data={"channel": "C1", "text": "multipart"},
+            files={"file": io.BytesIO(b"\x00bytes")},
+        ),
+    ]
+
+    stored = [fake.get_message("C1", r["ts"]) for r in results]
+    assert [m.text for m in stored if m] == ["form", "[1, 2]", "json", "multipart"]
+    assert [m.blocks for m in stored if m][:3] == [BLOCKS, BLOCKS, BLOCKS]
+    upload = fake.calls_to("chat.postMessage")[-1].params["file"]
+    assert upload["content"] == b"\x00bytes"
+
+
+# ---------------------------------------------------------------------- streaming
+
+
+async def test_chat_stream_helper_round_trip(fake: FakeSlack, client: AsyncWebClient) -> None:
+    root = await fake.post_user_message("C1", "U1", "stream please")
+    stream = await client.chat_stream(
+        channel="C1",
+        thread_ts=root,
+        recipient_user_id="U1",
+        recipient_team_id=fake.team_id,
+        buffer_size=5,
+    )
+
+    await stream.append(markdown_text="Hel")  # buffered by the SDK, no call yet
+    assert fake.calls_to("chat.startStream") == []
+    await stream.append(markdown_text="lo, ")
+    assert stream.ts is not None
+    message = fake.get_message("C1", stream.ts)
+    assert message is not None and message.streaming and message.text == "Hello, "
+    await stream.append(markdown_text="world")
+    await stream.stop(markdown_text="!", blocks=BLOCKS)
+
+    assert (message.text, message.streaming, message.blocks) == ("Hello, world!", False, BLOCKS)
+    assert fake.bot_replies("C1", root) == [message]
+    methods = [c.method for c in fake.calls if c.method.endswith("Stream")]
+    assert methods == ["chat.startStream", "chat.appendStream", "chat.stopStream"]
+
+
+async def test_stream_rules(fake: FakeSlack, client: AsyncWebClient) -> None:
+    root = await fake.post_user_message("C1", "U1", "q")
+    no_recipient = client.chat_startStream(channel="C1", thread_ts=root, markdown_text="a")
+    assert await slack_error(no_recipient) == "invalid_arguments"
+
+    in_dm = await client.chat_startStream(channel="D1", thread_ts=root, markdown_text="a")
+    too_long = client.chat_appendStream(channel="D1", ts=in_dm["ts"], markdown_text="x" * 12_001)
+    assert await slack_error(too_long) == "msg_too_long"
+
+    fake.close_streams_after_appends = 1
+    await client.chat_appendStream(channel="D1", ts=in_dm["ts"], markdown_text="b")
+    expired = client.chat_appendStream(channel="D1", ts=in_dm["ts"], markdown_text="c")
+    assert await slack_error(expired) == "message_not_in_streaming_state"
+    stop = client.chat_stopStream(channel="D1", ts=in_dm["ts"])
+    assert await slack_error(stop) == "message_not_in_streaming_state"
+    await client.chat_update(channel="D1", ts=in_dm["ts"], text="ab, finished by update")
+    assert fake.bot_replies("D1", root)[0].versions == ["a", "ab", "ab, finished by update"]
+
+    fake.streaming_supported = False
+    unsupported = client.chat_startStream(channel="D1", thread_ts=root, markdown_text="a")
+    assert await slack_error(unsupported) == "unknown_method"
+
+
+# ---------------------------------------------------------------------- faults
+
+
+async def test_429_surfaces_without_retry_handler_and_is_retried_with_one(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    fake.fail_next("chat.postMessage", retry_after=0)
+    with pytest.raises(SlackApiError) as caught:
+        await client.chat_postMessage(channel="C1", text="hi")
+    response = caught.value.response
+    assert (response.status_code, response["error"]) == (429, "ratelimited")
+    assert response.headers["Retry-After"] == "0"
+    assert fake.messages == {}
+
+    retrying = AsyncWebClient(
+        token=fake.bot_token,
+        base_url=fake.api_url,
+        retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=1)],
+    )
+    fake.fail_next("chat.postMessage", retry_after=0)
+    await retrying.chat_postMessage(channel="C1", text="hi")  # sleeps 0 + random() < 1 s
+
+    assert [m.text for m in fake.messages_in("C1")] == ["hi"]
+    assert [c.status for c in fake.calls_to("chat.postMessage")] == [429, 429, 200]
+    assert fake.rate_limited_count["chat.postMessage"] == 2
+
+
+async def test_error_answers_and_server_errors(fake: FakeSlack, client: AsyncWebClient) -> None:
+    fake.fail_next("auth.test", error="fatal_error")
+    fake.fail_next("auth.test", status=503)
+
+    assert await slack_error(client.auth_test()) == "fatal_error"
+    with pytest.raises(SlackApiError) as caught:
+        await client.auth_test()
+    assert caught.value.response.status_code == 503
+    assert (await client.auth_test())["ok"] is True
+
+
+async def test_rate_limit_is_a_token_bucket_per_channel(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    fake.rate_limit("chat.postMessage", per_channel_per_second=0.01, burst=2)
+    await client.chat_postMessage(channel="C1", text="1")
+    await client.chat_postMessage(channel="C1", text="2")
+    with pytest.raises(SlackApiError) as caught:
+        await client.chat_postMessage(channel="C1", text="3")
+    await client.chat_postMessage(channel="C2", text="other channel")
+
+    fake.rate_limit("chat.postMessage", per_channel_per_second=0)  # lifts the limit
+    await client.chat_postMessage(channel="C1", text="4")
+
+    assert caught.value.response.headers["Retry-After"] == "1"
+    assert fake.rate_limited_count == {"chat.postMessage": 1}
+    assert [m.text for m in fake.messages_in("C1")] == ["1", "2", "4"]
+
+
+async def test_latency_lets_tests_see_calls_in_flight(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    fake.latency["auth.test"] = 0.3
+    started = time.monotonic()
+    call = asyncio.create_task(client.auth_test())
+    await fake.wait_for(lambda: bool(fake.calls_to("auth.test")), timeout=1, what="a call")
+    assert not call.done()
+    await call
+    assert time.monotonic() - started >= 0.3
+
+
+async def test_wait_for_times_out_with_recent_calls(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    await client.auth_test()
+    with pytest.raises(AssertionError, match="timed out waiting for the impossible") as caught:
+        await fake.wait_for(lambda: False, timeout=0.05, what="the impossible")
+    assert "auth.test" in str(caught.value)
+
+
+async def test_reset_forgets_state_and_faults(fake: FakeSlack, client: AsyncWebClient) -> None:
+    await client.chat_postMessage(channel="C1", text="old")
+    fake.fail_next("auth.test", count=3)
+    fake.reset()
+
+    assert (fake.messages, fake.calls) == ({}, [])
+    assert (await client.auth_test())["ok"] is True
+    newer = await client.chat_postMessage(channel="C1", text="new")
+    assert [m.ts for m in fake.messages_in("C1")] == [newer["ts"]]
+
+
+# ---------------------------------------------------------------------- Socket Mode + Bolt
+
+
+async def test_socket_protocol_on_the_wire(fake: FakeSlack, client: AsyncWebClient) -> None:
+    url = (await client.apps_connections_open(app_token=fake.app_token))["url"]
+    async with aiohttp.ClientSession() as session:
+        with pytest.raises(aiohttp.WSServerHandshakeError):
+            await session.ws_connect(url.replace("ticket=", "ticket=forged"))
+        async with session.ws_connect(url, autoping=False) as ws:
+            hello = await ws.receive_json()
+            # The SDK counts the link as alive only if pongs echo its "sdk-ping-pong:<t>".
+            await ws.ping(b"sdk-ping-pong:1700000000.5")
+            pong = await ws.receive()
+            envelope_id = await fake.deliver_event({"type": "message", "text": "raw"})
+            envelope = await ws.receive_json()
+            await ws.send_json({"envelope_id": envelope_id})
+            await fake.wait_for(lambda: envelope_id in fake.acks, timeout=5, what="the ack")
+            disconnecting = asyncio.create_task(fake.disconnect_clients())
+            goodbye = await ws.receive_json()
+            await ws.close()
+            await disconnecting
+
+    assert hello["type"] == "hello" and hello["num_connections"] == 1
+    assert hello["connection_info"] == {"app_id": "A0TEST"} and "debug_info" in hello
+    assert (pong.type, pong.data) == (aiohttp.WSMsgType.PONG, b"sdk-ping-pong:1700000000.5")
+    assert envelope["envelope_id"] == envelope_id and envelope["type"] == "events_api"
+    assert (envelope["retry_attempt"], envelope["retry_reason"]) == (0, "")
+    assert envelope["accepts_response_payload"] is False
+    payload = envelope["payload"]
+    assert payload["type"] == "event_callback" and payload["event"]["text"] == "raw"
+    assert payload["event_id"].startswith("Ev") and payload["api_app_id"] == "A0TEST"
+    assert payload["authorizations"][0]["user_id"] == "UBOT"
+    assert (goodbye["type"], goodbye["reason"]) == ("disconnect", "refresh_requested")
+
+
+def bolt_app(fake: FakeSlack, seen: list[tuple[str, str]]) -> AsyncApp:
+    app = AsyncApp(client=AsyncWebClient(token=fake.bot_token, base_url=fake.api_url))
+
+    # Bolt acks only events some listener matched, so both kinds need one.
+    @app.event("message")
+    async def on_message(event: dict[str, Any]) -> None:
+        seen.append(("message", event.get("text", "")))
+
+    @app.event("app_mention")
+    async def on_mention(event: dict[str, Any]) -> None:
+        seen.append(("app_mention", event["text"]))
+
+    return app
+
+
+@contextlib.asynccontextmanager
+async def socket_mode(app: AsyncApp, fake: FakeSlack, **options: Any) -> AsyncIterator[None]:
+    handler = AsyncSocketModeHandler(app, fake.app_token, **options)
+    await handler.connect_async()  # type: ignore[no-untyped-call]  # unannotated in slack-bolt
+    try:
+        yield
+    finally:
+        await handler.close_async()  # type: ignore[no-untyped-call]
+
+
+async def expect_delivery(fake: FakeSlack, seen: list[tuple[str, str]], dm: str, text: str) -> None:
+    ts = await fake.post_user_message(dm, "U1", text)
+    [envelope] = fake.envelopes_for_ts[ts]  # DMs get no app_mention
+    await fake.wait_for(lambda: envelope in fake.acks, timeout=5, what=f"ack of {text!r}")
+    assert ("message", text) in seen
+
+
+async def test_bolt_receives_acks_and_survives_reconnects(fake: FakeSlack) -> None:
+    seen: list[tuple[str, str]] = []
+    early = await fake.post_user_message("C1", "U1", "sent before anyone listened")
+    # A short ping interval so the SDK's monitor notices the dropped connection quickly.
+    async with socket_mode(bolt_app(fake, seen), fake, ping_interval=0.5):
+        await fake.wait_connected(1)
+        ts = await fake.post_user_message("C1", "U1", "<@UBOT> hello")
+        envelopes = fake.envelopes_for_ts[early] + fake.envelopes_for_ts[ts]
+        await fake.wait_for(lambda: all(e in fake.acks for e in envelopes), timeout=5, what="acks")
+
+        assert ("app_mention", "<@UBOT> hello") in seen
+        assert ("message", "<@UBOT> hello") in seen
+        assert ("message", "sent before anyone listened") in seen
+        assert len(fake.envelopes_for_ts[ts]) == len(set(fake.event_ids_for_ts[ts])) == 2
+        assert all(fake.acks[e] >= fake.sent_at[e] for e in envelopes)
+
+        await fake.disconnect_clients()
+        await fake.wait_connected(2)
+        await expect_delivery(fake, seen, "D1", "after a refresh")
+        retry = await fake.redeliver(fake.envelopes_for_ts[ts][0])
+        assert fake.envelopes[retry]["retry_attempt"] == 1
+        await fake.wait_for(lambda: retry in fake.acks, timeout=5, what="ack of a retry")
+
+        await fake.drop_connections()  # no goodbye: the SDK's monitor notices
+        await fake.wait_connected(3)
+        await expect_delivery(fake, seen, "D1", "after a network drop")
+
+    socket_headers = {h for p, h in fake.auth_headers_seen if p == "/socket-mode"}
+    assert socket_headers == {None}  # the ticket in the URL is the only credential
+
+
+async def test_newest_connection_gets_the_envelopes(fake: FakeSlack) -> None:
+    old_seen: list[tuple[str, str]] = []
+    new_seen: list[tuple[str, str]] = []
+    async with (
+        socket_mode(bolt_app(fake, old_seen), fake),
+        socket_mode(bolt_app(fake, new_seen), fake),
+    ):
+        await fake.wait_connected(2)
+        await expect_delivery(fake, new_seen, "D1", "to the newest")
+    assert old_seen == []

@@ -1,0 +1,193 @@
+"""Unit tests: formatting, splitting, trimming, configuration, locks, storage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from config import ConfigError, load_config
+from database import MIGRATIONS, Database
+from openai_client import ChatTurn, GenerationSettings, TokenCounter, sampling_parameters
+from openai_client.tokens import context_window, trim_to_budget
+from slack_client.mrkdwn import markdown_to_mrkdwn, split_message
+from thread_manager import ThreadKey, ThreadLocks
+
+# --- Markdown to mrkdwn ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("markdown", "mrkdwn"),
+    [
+        ("**bold** and __also__", "*bold* and *also*"),
+        ("*italic* text", "_italic_ text"),
+        ("~~gone~~", "~gone~"),
+        ("[docs](https://example.com/a?b=1)", "<https://example.com/a?b=1|docs>"),
+        ("## Heading", "*Heading*"),
+        ("- one\n* two", "• one\n• two"),
+        ("a < b && c > d", "a &lt; b &amp;&amp; c &gt; d"),
+        ("`x **not bold** <y>`", "`x **not bold** &lt;y&gt;`"),
+        ("```python\nif a < b:\n    **x**\n```", "```\nif a &lt; b:\n    **x**\n```"),
+        ("2 * 3 * 4", "2 * 3 * 4"),
+        ("snake_case_name", "snake_case_name"),
+    ],
+)
+def test_markdown_becomes_mrkdwn(markdown: str, mrkdwn: str) -> None:
+    assert markdown_to_mrkdwn(markdown) == mrkdwn
+
+
+def test_tables_become_monospaced_blocks() -> None:
+    table = "| a | b |\n|---|---|\n| 1 | 2 |"
+    assert markdown_to_mrkdwn(table) == "```\n| a | b |\n| 1 | 2 |\n```"
+
+
+# --- Splitting ------------------------------------------------------------------------
+
+
+def test_short_text_is_one_part() -> None:
+    assert split_message("hello") == ["hello"]
+    assert split_message("") == []
+
+
+def test_split_closes_and_reopens_code_fences() -> None:
+    code = "\n".join(f"    line {i} = {i} * 2" for i in range(600))
+    text = f"Intro paragraph.\n```\n{code}\n```\nOutro."
+    parts = split_message(text, limit=1_000)
+    assert len(parts) > 10
+    assert all(len(p) <= 1_000 for p in parts)
+    assert all(p.count("```") % 2 == 0 for p in parts)
+    rejoined = "\n".join(p.removesuffix("\n```").removeprefix("```\n") for p in parts[1:-1])
+    assert "line 300 = 300 * 2" in rejoined
+
+
+def test_split_cuts_overlong_lines() -> None:
+    parts = split_message("x" * 10_000, limit=1_000)
+    assert "".join(parts) == "x" * 10_000
+    assert all(len(p) <= 1_000 for p in parts)
+
+
+# --- Token budget trimming ------------------------------------------------------------
+
+
+def turns(*texts: str) -> list[ChatTurn]:
+    return [ChatTurn("user" if i % 2 == 0 else "assistant", t) for i, t in enumerate(texts)]
+
+
+def test_everything_fits_when_under_budget() -> None:
+    result = trim_to_budget(TokenCounter(), "system", turns("a", "b", "c"), budget=1_000)
+    assert [t.text for t in result.turns] == ["a", "b", "c"]
+    assert result.dropped == 0 and not result.near_budget
+
+
+def test_oldest_turns_are_dropped_first() -> None:
+    counter = TokenCounter()
+    history = turns(*(f"message {i} " + "word " * 50 for i in range(20)))
+    result = trim_to_budget(counter, "system prompt", history, budget=400)
+    assert result.dropped > 0 and result.near_budget
+    assert result.turns[-1] == history[-1]
+    assert result.turns == history[-len(result.turns) :]
+    assert result.tokens <= 400
+
+
+def test_an_oversized_newest_message_keeps_its_end() -> None:
+    question = "context " * 5_000 + "THE ACTUAL QUESTION?"
+    result = trim_to_budget(TokenCounter(), "system", turns("old", "older", question), 300)
+    assert len(result.turns) == 1
+    assert result.turns[0].text.endswith("THE ACTUAL QUESTION?")
+    assert TokenCounter().count(result.turns[0].text) <= 300
+
+
+def test_counting_never_fails_and_unknown_models_get_a_default_window() -> None:
+    assert TokenCounter().count("") >= 0
+    assert TokenCounter().count("x" * 35) == 11
+    assert context_window("my-local-llama") == 32_000
+    assert context_window("gpt-4.1-mini") == 1_000_000
+
+
+# --- Model parameters -----------------------------------------------------------------
+
+
+def test_reasoning_models_get_no_sampling_parameters() -> None:
+    for model in ("gpt-5", "gpt-5-mini", "o3", "o4-mini"):
+        params = sampling_parameters(
+            GenerationSettings(model=model, temperature=0.2, top_p=0.9, reasoning_effort="low")
+        )
+        assert "temperature" not in params and "top_p" not in params
+        assert params["reasoning_effort"] == "low"
+    params = sampling_parameters(GenerationSettings(model="gpt-4.1", temperature=0.2))
+    assert params == {"temperature": 0.2}
+
+
+# --- Configuration --------------------------------------------------------------------
+
+GOOD = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "OPENAI_API_KEY": "sk-1"}
+
+
+def test_defaults_follow_the_design() -> None:
+    config = load_config(GOOD)
+    assert config.openai_timeout_seconds == 305
+    assert config.max_concurrent_requests == 100
+    assert config.slack_api_url == "https://slack.com/api/"
+    assert config.openai_api_style == "responses"
+    assert config.database_path == "data/bot.db"
+    assert "xoxb-1" not in repr(config) and "sk-1" not in repr(config)
+
+
+def test_gov_slack_url_is_normalised() -> None:
+    config = load_config({**GOOD, "SLACK_API_URL": "https://slack-gov.com/api"})
+    assert config.slack_api_url == "https://slack-gov.com/api/"
+
+
+@pytest.mark.parametrize("name", ["SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "OPENAI_API_KEY"])
+def test_missing_secret_is_named(name: str) -> None:
+    with pytest.raises(ConfigError, match=name):
+        load_config({k: v for k, v in GOOD.items() if k != name})
+
+
+# --- Thread locks ---------------------------------------------------------------------
+
+
+async def test_a_busy_thread_is_refused_and_idle_locks_disappear() -> None:
+    locks = ThreadLocks()
+    key = ThreadKey("C1", "1.0")
+    async with locks.try_hold(key, "first") as first:
+        assert first
+        async with locks.try_hold(key, "second") as second:
+            assert not second
+        async with locks.try_hold(ThreadKey("C1", "2.0"), "other thread") as other:
+            assert other
+    assert len(locks) == 0
+    with pytest.raises(RuntimeError):
+        async with locks.try_hold(key, "failing") as held:
+            assert held
+            raise RuntimeError("boom")
+    assert not locks.is_busy(key)
+
+
+# --- Storage --------------------------------------------------------------------------
+
+
+async def test_migrations_and_dedupe_survive_reopening(tmp_path: Path) -> None:
+    path = str(tmp_path / "bot.db")
+    db = await Database.open(path)
+    assert await db.schema_version() == len(MIGRATIONS)
+    assert await db.claim_event(["msg:C1:1.0", "event:Ev1"])
+    assert not await db.claim_event(["msg:C1:1.0", "event:Ev2"])
+    await db.close()
+    db = await Database.open(path)
+    try:
+        assert await db.schema_version() == len(MIGRATIONS)
+        assert not await db.claim_event(["event:Ev1"])
+        assert await db.claim_event(["event:Ev3"])
+    finally:
+        await db.close()
+
+
+async def test_context_notice_is_claimed_once(tmp_path: Path) -> None:
+    db = await Database.open(str(tmp_path / "bot.db"))
+    try:
+        await db.join_thread("C1", "1.0")
+        assert await db.claim_context_notice("C1", "1.0")
+        assert not await db.claim_context_notice("C1", "1.0")
+    finally:
+        await db.close()

@@ -1,0 +1,115 @@
+"""End to end in a workspace without native streaming: placeholder + chat.update, pacing."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from tests.botproc import BotProcess
+from tests.conftest import make_bot, start_bot
+from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.slack import FakeSlack
+from tests.seen import bot_texts, settled, thread_text, wait_for_text
+
+BOT = "<@UBOT>"
+
+
+@pytest.fixture(scope="module")
+async def bot(slack: FakeSlack, model: FakeOpenAI, bot_dir: Path) -> AsyncIterator[BotProcess]:
+    slack.streaming_supported = False
+    process = make_bot(slack, model, bot_dir)
+    await start_bot(slack, process)
+    yield process
+    assert await process.stop() == 0, process.log
+
+
+async def test_answer_grows_by_editing_one_message(
+    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    dm, user = new_id("D"), new_id("U")
+    ts = await slack.post_user_message(dm, user, "[chunks:8][chunk_delay:0.4] tell me slowly")
+    await wait_for_text(slack, dm, ts, "tell me slowly")
+    [reply] = slack.bot_replies(dm, ts)
+    assert reply.versions[0] == "_Thinking…_"
+    # Several intermediate versions, each extending the one before.
+    answers = [v for v in reply.versions[1:]]
+    assert len(answers) >= 2
+    assert all(b.startswith(a[:20]) for a, b in itertools.pairwise(answers))
+    assert not slack.calls_to("chat.appendStream")
+
+
+async def test_answer_completes_through_a_429_storm_on_updates(
+    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    dm, user = new_id("D"), new_id("U")
+    slack.fail_next("chat.update", status=429, retry_after=1, count=6)
+    ts = await slack.post_user_message(dm, user, "[chunks:6][chunk_delay:0.3] storm please")
+    text = await wait_for_text(slack, dm, ts, "storm please")
+    assert text.startswith("Answer to:")
+    assert len(slack.bot_replies(dm, ts)) == 1
+
+
+async def test_thirty_questions_in_one_channel_under_one_post_per_second(
+    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    channel, user = new_id("C"), new_id("U")
+    slack.rate_limit("chat.postMessage", per_channel_per_second=1.0)
+    try:
+        roots = [
+            await slack.post_user_message(channel, user, f"{BOT} burst question {i}")
+            for i in range(30)
+        ]
+        for i, root in enumerate(roots):
+            await wait_for_text(slack, channel, root, f"burst question {i}", timeout=90)
+            assert len(slack.bot_replies(channel, root)) == 1
+    finally:
+        slack.rate_limit("chat.postMessage", per_channel_per_second=0)
+    assert slack.rate_limited_count["chat.postMessage"] > 0
+
+
+async def test_forty_thousand_characters_become_several_valid_messages(
+    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    dm, user = new_id("D"), new_id("U")
+    ts = await slack.post_user_message(dm, user, "[long:40000] write a lot")
+    await slack.wait_for(
+        lambda: settled(slack, dm, ts) and len(thread_text(slack, dm, ts)) > 38_000,
+        what="the whole long answer",
+    )
+    texts = bot_texts(slack, dm, ts)
+    assert len(texts) >= 10
+    assert all(len(t) <= 4_000 for t in texts)
+    assert all(t.count("```") % 2 == 0 for t in texts)
+
+
+async def test_a_burst_waits_in_the_queue_and_says_so(
+    slack: FakeSlack, model: FakeOpenAI, bot_dir: Path, new_id: Callable[[str], str]
+) -> None:
+    # A second bot with room for a single model call at a time.
+    narrow = make_bot(slack, model, bot_dir / "narrow", MAX_CONCURRENT_REQUESTS="1")
+    (bot_dir / "narrow").mkdir()
+    await start_bot(slack, narrow)
+    try:
+        user = new_id("U")
+        dms = [new_id("D") for _ in range(3)]
+        roots = await asyncio.gather(
+            *(
+                slack.post_user_message(dm, user, f"[delay:1] queued {i}")
+                for i, dm in enumerate(dms)
+            )
+        )
+        for i, (dm, ts) in enumerate(zip(dms, roots, strict=True)):
+            await wait_for_text(slack, dm, ts, f"queued {i}")
+        versions = [
+            v
+            for dm, ts in zip(dms, roots, strict=True)
+            for m in slack.bot_replies(dm, ts)
+            for v in m.versions
+        ]
+        assert any("Queued" in v for v in versions)
+    finally:
+        assert await narrow.stop() == 0
