@@ -11,7 +11,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from database import Database
 from openai_client import ChatTurn
-from slack_client import BotIdentity, IncomingMessage, UserNames, fetch_thread, slack_error
+from slack_client import (
+    BotIdentity,
+    IncomingMessage,
+    ThreadMessage,
+    UserNames,
+    fetch_thread,
+    slack_error,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +46,10 @@ class ThreadContext:
         self._identity = identity
 
     async def turns(self, message: IncomingMessage) -> list[ChatTurn]:
-        """Every human line (labelled with its speaker) and every answer of ours, in order."""
+        """Every human line (labelled with its speaker) and every answer of ours, in order.
+
+        A message that starts its thread has nothing before it, so Slack is not asked.
+        """
         stored = await self._db.thread_messages(message.channel, message.thread_ts)
         # An answer is stored under the ts of the message it answers, and sorts after it.
         lines: dict[tuple[float, int], ChatTurn] = {
@@ -51,16 +61,7 @@ class ThreadContext:
             if m.role == "user" and float(m.ts) <= float(message.ts)
         }
         humans[message.ts] = (message.user, message.text)
-        try:
-            thread = await fetch_thread(self._client, message.channel, message.thread_ts)
-        except SlackApiError as error:
-            logger.warning(
-                "conversations.replies failed: channel=%s thread=%s error=%s",
-                message.channel,
-                message.thread_ts,
-                slack_error(error),
-            )
-            thread = []
+        thread = await self._thread(message) if message.is_thread_reply else []
         for item in thread:
             # Messages posted after this one belong to later answers, not this one.
             if float(item.ts) > float(message.ts):
@@ -71,6 +72,18 @@ class ThreadContext:
             label = await self._names.name(user)
             lines[(float(ts), 0)] = ChatTurn("user", f"{label}: {await self._clean(text)}")
         return [lines[key] for key in sorted(lines)]
+
+    async def _thread(self, message: IncomingMessage) -> list[ThreadMessage]:
+        try:
+            return await fetch_thread(self._client, message.channel, message.thread_ts)
+        except SlackApiError as error:
+            logger.warning(
+                "conversations.replies failed: channel=%s thread=%s error=%s",
+                message.channel,
+                message.thread_ts,
+                slack_error(error),
+            )
+            return []
 
     async def _clean(self, text: str) -> str:
         """Mentions become names; the bot's own mention is just the way it was addressed."""

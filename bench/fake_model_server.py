@@ -1,0 +1,25 @@
+"""Runs the fake OpenAI-compatible server alone, so that its CPU is not the client's.
+
+.venv/bin/python bench/fake_model_server.py  # prints its base URL, runs until killed
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.fakes.openai_server import FakeOpenAI
+
+
+async def main() -> None:
+    server = FakeOpenAI()
+    await server.start()
+    print(server.base_url, flush=True)
+    await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
