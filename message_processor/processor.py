@@ -168,10 +168,19 @@ class MessageProcessor:
         except SlackApiError as error:
             logger.error("slack refused a reply: %s error=%s", context, slack_error(error))
             await self._last_word(message, describe_failure(error, timeout=0))
-        finally:
-            for ts in created:
-                await self._db.remove_inflight(message.channel, ts)
-            logger.info("answered %s in %.2fs", context, time.monotonic() - started)
+            return
+        except asyncio.CancelledError:
+            # Cut off by a shutdown: the reply already says so.
+            await self._forget_inflight(message.channel, created)
+            raise
+        # Reached only when the reply is final: a reply that could not be finished stays
+        # recorded as in flight, and the next start marks it as interrupted.
+        await self._forget_inflight(message.channel, created)
+        logger.info("answered %s in %.2fs", context, time.monotonic() - started)
+
+    async def _forget_inflight(self, channel: str, message_ts: list[str]) -> None:
+        for ts in message_ts:
+            await self._db.remove_inflight(channel, ts)
 
     async def _run_handler(
         self,

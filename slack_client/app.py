@@ -63,9 +63,8 @@ def build_app(client: AsyncWebClient, identity: BotIdentity, on_message: Message
     @app.event("message")
     async def on_message_event(body: dict[str, Any], event: dict[str, Any]) -> None:
         # A channel mention also arrives as app_mention; that one is answered.
-        if not event.get("channel", "").startswith("D") and f"<@{identity.user_id}>" in (
-            event.get("text") or ""
-        ):
+        channel, text = str(event.get("channel") or ""), str(event.get("text") or "")
+        if not channel.startswith("D") and f"<@{identity.user_id}>" in text:
             return
         await handle(body, event, mention=False)
 

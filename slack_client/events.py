@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 # Subtypes that still carry a person's words; every other subtype (edits, deletions,
 # joins, bot messages, topic changes…) is ignored.
 HUMAN_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
+_TS = re.compile(r"^\d{1,12}\.\d{1,9}$")
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class IncomingMessage:
         keys = [f"msg:{self.channel}:{self.ts}"]
         if self.event_id:
             keys.append(f"event:{self.event_id}")
+        if self.client_msg_id:
+            keys.append(f"client_msg:{self.client_msg_id}")
         return keys
 
 
@@ -57,16 +61,18 @@ def parse_message_event(
     text = event.get("text") or ""
     if not (isinstance(user, str) and isinstance(channel, str) and isinstance(ts, str)):
         return None
-    if user == identity.user_id or not isinstance(text, str):
+    if user == identity.user_id or not isinstance(text, str) or not _TS.match(ts):
         return None
     thread_ts = event.get("thread_ts")
+    if not (isinstance(thread_ts, str) and _TS.match(thread_ts)):
+        thread_ts = ts
     is_dm = event.get("channel_type") == "im" or channel.startswith("D")
     return IncomingMessage(
         channel=channel,
         user=user,
         text=text,
         ts=ts,
-        thread_ts=thread_ts if isinstance(thread_ts, str) else ts,
+        thread_ts=thread_ts,
         is_dm=is_dm,
         is_mention=mention or f"<@{identity.user_id}>" in text,
         team_id=event.get("team") if isinstance(event.get("team"), str) else identity.team_id,

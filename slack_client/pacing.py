@@ -52,8 +52,13 @@ _running: ContextVar[_Channel | None] = ContextVar("paced_channel", default=None
 
 
 class ChannelPacer:
-    def __init__(self, posts_per_second: float = POSTS_PER_SECOND) -> None:
+    def __init__(
+        self,
+        posts_per_second: float = POSTS_PER_SECOND,
+        sweep_interval: float = SWEEP_INTERVAL_SECONDS,
+    ) -> None:
         self._rate = posts_per_second
+        self._sweep_interval = sweep_interval
         self._channels: dict[str, _Channel] = {}
         self._swept_at = time.monotonic()
 
@@ -84,7 +89,7 @@ class ChannelPacer:
             # A channel whose bucket is full again has nothing to remember.
             if state.users == 0 and state.full(self._rate):
                 del self._channels[channel]
-            if time.monotonic() - self._swept_at > SWEEP_INTERVAL_SECONDS:
+            if time.monotonic() - self._swept_at >= self._sweep_interval:
                 self._forget_idle()
 
     def note_rate_limited(self) -> None:

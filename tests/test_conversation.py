@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from typing import Any
 
 from tests.botproc import BotProcess
 from tests.fakes.openai_server import FakeOpenAI
@@ -235,3 +236,78 @@ async def test_long_answer_in_a_native_stream_is_split_without_breaking_code(
     assert all(len(t) <= 4_000 for t in texts)
     assert all(t.count("```") % 2 == 0 for t in texts)
     assert "Thinking" not in thread_text(slack, dm, ts)
+
+
+async def test_a_stream_closed_by_slack_continues_by_editing(
+    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    dm, user = new_id("D"), new_id("U")
+    slack.close_streams_after_appends = 1
+    try:
+        ts = await slack.post_user_message(dm, user, "[chunks:8][chunk_delay:0.3] keep going")
+        text = await wait_for_text(slack, dm, ts, "keep going")
+    finally:
+        slack.close_streams_after_appends = None
+    assert text.startswith("Answer to:")
+    [reply] = slack.bot_replies(dm, ts)
+    assert any(c.params.get("ts") == reply.ts for c in slack.calls_to("chat.update"))
+
+
+async def test_a_long_thread_is_read_across_every_page(
+    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    channel, user = new_id("C"), new_id("U")
+    slack.add_user(user, "carol")
+    root = await slack.post_user_message(channel, user, "fact 0: the root")
+    for i in range(1, 7):
+        await slack.post_user_message(channel, user, f"fact {i}: detail", thread_ts=root)
+    slack.replies_page_size = 2
+    try:
+        await slack.post_user_message(channel, user, f"{BOT} summarise the facts", thread_ts=root)
+        await wait_for_text(slack, channel, root, "summarise the facts")
+    finally:
+        slack.replies_page_size = 1000
+    sent = next(
+        str(r.body["input"]) for r in model.requests if "summarise the facts" in str(r.body)
+    )
+    assert all(f"carol: fact {i}:" in sent for i in range(7))
+    assert (
+        len(
+            [
+                c
+                for c in slack.calls_to("conversations.replies")
+                if c.params.get("channel") == channel
+            ]
+        )
+        >= 4
+    )
+
+
+async def test_slack_failing_to_return_the_thread_still_gets_an_answer(
+    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    channel, user = new_id("C"), new_id("U")
+    root = await slack.post_user_message(channel, user, f"{BOT} first")
+    await wait_for_text(slack, channel, root, "first")
+    slack.fail_next("conversations.replies", status=200, error="internal_error", count=1)
+    await slack.post_user_message(channel, user, "second, while Slack hiccups", thread_ts=root)
+    text = await wait_for_text(slack, channel, root, "second, while Slack hiccups")
+    assert "first" in text
+
+
+async def test_malformed_events_do_not_stop_the_bot(
+    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    dm, user = new_id("D"), new_id("U")
+    strange: list[dict[str, Any]] = [
+        {"type": "message", "channel": dm, "user": user, "text": 42, "ts": "2.000001"},
+        {"type": "message", "channel": {"id": dm}, "user": user, "text": "x", "ts": "2.000002"},
+        {"type": "message", "channel": dm, "user": user, "text": "no ts"},
+        {"type": "message", "channel": dm, "user": user, "text": "bad ts", "ts": "soon"},
+        {"type": "app_mention", "channel": None, "user": None, "text": None, "ts": None},
+        {"type": "message", "channel": dm, "user": user, "text": "\x00" * 10, "ts": "2.000003"},
+    ]
+    envelopes = [await slack.deliver_event(event) for event in strange]
+    ts = await slack.post_user_message(dm, user, "still fine?")
+    await wait_for_text(slack, dm, ts, "still fine?")
+    await slack.wait_for(lambda: all(e in slack.acks for e in envelopes), what="acks")

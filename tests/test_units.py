@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from pathlib import Path
 
 import pytest
@@ -11,7 +13,8 @@ from database import MIGRATIONS, Database
 from openai_client import ChatTurn, GenerationSettings, TokenCounter, sampling_parameters
 from openai_client.tokens import context_window, trim_to_budget
 from slack_client.mrkdwn import markdown_to_mrkdwn, split_message
-from thread_manager import ThreadKey, ThreadLocks
+from slack_client.pacing import ChannelPacer
+from thread_manager import ThreadKey, ThreadLocks, Watchdog
 
 # --- Markdown to mrkdwn ---------------------------------------------------------------
 
@@ -191,3 +194,45 @@ async def test_context_notice_is_claimed_once(tmp_path: Path) -> None:
         assert not await db.claim_context_notice("C1", "1.0")
     finally:
         await db.close()
+
+
+class _Spotted(logging.Handler):
+    def __init__(self, needle: str) -> None:
+        super().__init__()
+        self.needle = needle
+        self.seen = asyncio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.needle in record.getMessage():
+            self.seen.set()
+
+
+async def test_the_watchdog_reports_long_answers_and_changes_nothing() -> None:
+    locks = ThreadLocks()
+    key = ThreadKey("C9", "9.0")
+    spotted = _Spotted("a slow answer")
+    logging.getLogger("thread_manager").addHandler(spotted)
+    watchdog = asyncio.create_task(Watchdog(locks, threshold=0.0, interval=0.01).run())
+    try:
+        async with locks.try_hold(key, "a slow answer") as held:
+            assert held
+            await asyncio.wait_for(spotted.seen.wait(), 5)
+            assert locks.is_busy(key)
+    finally:
+        watchdog.cancel()
+        logging.getLogger("thread_manager").removeHandler(spotted)
+    assert not locks.is_busy(key)
+
+
+async def test_the_pacer_forgets_quiet_channels() -> None:
+    pacer = ChannelPacer(posts_per_second=1000.0, sweep_interval=0.0)
+
+    async def call() -> str:
+        return "ok"
+
+    for channel in ("C1", "C2", "C3"):
+        assert await pacer.run(channel, call, new_message=True) == "ok"
+    assert len(pacer) == 3
+    await asyncio.sleep(0.01)
+    assert await pacer.run("C4", call) == "ok"
+    assert len(pacer) == 0
