@@ -13,8 +13,6 @@ from urllib.parse import urlparse
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_MODEL = "gpt-5-mini"
-DEFAULT_IMAGE_MODEL = "gpt-image-1"
-DEFAULT_ALLOWED_MODELS = ("gpt-5", "gpt-5-mini", "gpt-5-nano", "gpt-4.1", "gpt-4.1-mini", "o4-mini")
 
 
 class ConfigError(Exception):
@@ -29,16 +27,10 @@ class BotConfig:
     slack_api_url: str = DEFAULT_SLACK_API_URL
     openai_base_url: str | None = None
     openai_model: str = DEFAULT_MODEL
-    openai_image_model: str = DEFAULT_IMAGE_MODEL
     openai_api_style: str = "responses"
     openai_timeout_seconds: float = 305.0
     max_concurrent_requests: int = 100
     database_path: str = "data/bot.db"
-    admin_users: frozenset[str] = frozenset()
-    allowed_users: frozenset[str] = frozenset()
-    allowed_channels: frozenset[str] = frozenset()
-    user_messages_per_minute: int = 20
-    allowed_models: tuple[str, ...] = DEFAULT_ALLOWED_MODELS
     log_level: str = "INFO"
     # Bound on how long a shutdown waits for in-flight answers before cutting them off.
     shutdown_drain_seconds: float = 20.0
@@ -89,10 +81,6 @@ def _url(env: Mapping[str, str], name: str, default: str | None) -> str | None:
     return raw
 
 
-def _id_set(env: Mapping[str, str], name: str) -> frozenset[str]:
-    return frozenset(part.strip() for part in env.get(name, "").split(",") if part.strip())
-
-
 def load_config(env: Mapping[str, str]) -> BotConfig:
     api_style = env.get("OPENAI_API_STYLE", "responses").strip().lower() or "responses"
     if api_style not in ("responses", "chat"):
@@ -103,7 +91,6 @@ def load_config(env: Mapping[str, str]) -> BotConfig:
     slack_api_url = _url(env, "SLACK_API_URL", DEFAULT_SLACK_API_URL) or DEFAULT_SLACK_API_URL
     if not slack_api_url.endswith("/"):
         slack_api_url += "/"
-    allowed_models = tuple(m.strip() for m in env.get("ALLOWED_MODELS", "").split(",") if m.strip())
     return BotConfig(
         slack_bot_token=_required(env, "SLACK_BOT_TOKEN", "xoxb-"),
         slack_app_token=_required(env, "SLACK_APP_TOKEN", "xapp-"),
@@ -111,16 +98,10 @@ def load_config(env: Mapping[str, str]) -> BotConfig:
         slack_api_url=slack_api_url,
         openai_base_url=_url(env, "OPENAI_BASE_URL", None),
         openai_model=env.get("OPENAI_MODEL", "").strip() or DEFAULT_MODEL,
-        openai_image_model=env.get("OPENAI_IMAGE_MODEL", "").strip() or DEFAULT_IMAGE_MODEL,
         openai_api_style=api_style,
         openai_timeout_seconds=_positive_number(env, "OPENAI_TIMEOUT_SECONDS", 305.0),
         max_concurrent_requests=_whole_number(env, "MAX_CONCURRENT_REQUESTS", 100, minimum=1),
         database_path=env.get("DATABASE_PATH", "").strip() or "data/bot.db",
-        admin_users=_id_set(env, "ADMIN_USERS"),
-        allowed_users=_id_set(env, "ALLOWED_USERS"),
-        allowed_channels=_id_set(env, "ALLOWED_CHANNELS"),
-        user_messages_per_minute=_whole_number(env, "USER_MESSAGES_PER_MINUTE", 20, minimum=0),
-        allowed_models=allowed_models or DEFAULT_ALLOWED_MODELS,
         log_level=log_level,
         shutdown_drain_seconds=_positive_number(env, "SHUTDOWN_DRAIN_SECONDS", 20.0),
     )

@@ -92,9 +92,6 @@ class UsageTotal:
 class Database:
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self._db = connection
-        # Claiming an event is a read-then-write; serialise it so two deliveries of
-        # the same event cannot both see "new".
-        self._claim_lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: str) -> Database:
@@ -127,22 +124,20 @@ class Database:
         return int(row[0]) if row else 0
 
     async def claim_event(self, keys: Sequence[str]) -> bool:
-        """Record the event's keys; True only if none of them was seen before."""
-        if not keys:
-            return True
-        placeholders = ",".join("?" * len(keys))
+        """Record the event's keys; True only if none of them was seen before.
+
+        One INSERT per key, each atomic in SQLite, so two deliveries racing each other
+        (in this process or another one on the same file) cannot both win.
+        """
         now = time.time()
-        async with self._claim_lock:
-            async with self._db.execute(
-                f"SELECT 1 FROM processed_events WHERE key IN ({placeholders}) LIMIT 1",
-                tuple(keys),
-            ) as cursor:
-                seen = await cursor.fetchone() is not None
-            await self._db.executemany(
+        claimed = True
+        for key in keys:
+            cursor = await self._db.execute(
                 "INSERT OR IGNORE INTO processed_events (key, created_at) VALUES (?, ?)",
-                [(key, now) for key in keys],
+                (key, now),
             )
-        return not seen
+            claimed = claimed and cursor.rowcount == 1
+        return claimed
 
     async def purge_processed_events(self, older_than: float) -> int:
         cursor = await self._db.execute(

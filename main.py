@@ -19,6 +19,7 @@ import aiohttp
 from dotenv import find_dotenv, load_dotenv
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from config import BotConfig, ConfigError, load_config
 from database import Database
@@ -30,15 +31,9 @@ from message_processor import (
     ThreadContext,
 )
 from openai_client import ModelClient, TokenCounter, build_openai
-from slack_client import (
-    ChannelPacer,
-    SlackReplies,
-    UserNames,
-    build_app,
-    build_web_client,
-    fetch_identity,
-    slack_error,
-)
+from slack_client import ChannelPacer, SlackReplies, ThreadReader, build_web_client, slack_error
+from slack_client.app import build_app, fetch_identity
+from slack_client.web import API_TIMEOUT_SECONDS
 from thread_manager import ThreadLocks, Watchdog
 
 logger = logging.getLogger("bot")
@@ -61,9 +56,18 @@ async def _every(interval: float, job: Callable[[], Awaitable[object]]) -> None:
             logger.exception("background job failed")
 
 
+async def _check_app_token(web: AsyncWebClient, app_token: str) -> None:
+    """Socket Mode would retry a refused app token forever; refuse to start instead."""
+    try:
+        await web.apps_connections_open(app_token=app_token)
+    except SlackApiError as error:
+        raise StartupError(f"Slack refused SLACK_APP_TOKEN ({slack_error(error)})") from None
+
+
 async def run(config: BotConfig) -> int:
     db = await Database.open(config.database_path)
-    session = aiohttp.ClientSession()
+    # slack-sdk applies its own timeout only to sessions it creates: set it here.
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=API_TIMEOUT_SECONDS))
     pacer = ChannelPacer()
     web = build_web_client(config.slack_bot_token, config.slack_api_url, session, pacer)
     model = ModelClient(
@@ -81,6 +85,7 @@ async def run(config: BotConfig) -> int:
             raise StartupError(
                 f"cannot reach Slack at SLACK_API_URL ({type(error).__name__})"
             ) from None
+        await _check_app_token(web, config.slack_app_token)
         locks = ThreadLocks()
         replies = SlackReplies(web, pacer, native_streaming=True)
         processor = MessageProcessor(
@@ -89,7 +94,7 @@ async def run(config: BotConfig) -> int:
             locks=locks,
             slots=(slots := ModelSlots(config.max_concurrent_requests)),
             text=TextHandler(
-                ThreadContext(web, UserNames(web), db, identity),
+                ThreadContext(ThreadReader(web), db, identity),
                 model,
                 await TokenCounter.load(),
                 slots,
@@ -110,12 +115,16 @@ async def run(config: BotConfig) -> int:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        try:
-            await handler.connect_async()  # type: ignore[no-untyped-call]
-        except SlackApiError as error:
-            raise StartupError(f"Slack refused SLACK_APP_TOKEN ({slack_error(error)})") from None
-        logger.info("connected to Slack as %s; answering", identity.user_id)
-        await stop.wait()
+        # slack-sdk retries a failing connection forever; a signal must still end that.
+        connecting = asyncio.create_task(handler.connect_async())  # type: ignore[no-untyped-call]
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if connecting.done():
+            connecting.result()
+            logger.info("connected to Slack as %s; answering", identity.user_id)
+        else:
+            connecting.cancel()
+        await stopping
         logger.info("shutting down: draining %d answers", processor.in_flight)
         await handler.close_async()  # type: ignore[no-untyped-call]
         await processor.drain(config.shutdown_drain_seconds)
@@ -132,7 +141,16 @@ async def run(config: BotConfig) -> int:
         logger.info("stopped")
 
 
+USAGE = """usage: python main.py
+
+Runs the Slack assistant bot over Socket Mode, configured from the environment and a
+.env file in the current directory (see README.md for the variables)."""
+
+
 def main(argv: list[str]) -> int:
+    if argv:
+        print(USAGE, file=sys.stderr if argv[0] not in ("-h", "--help") else sys.stdout)
+        return 0 if argv[0] in ("-h", "--help") else EXIT_CONFIG
     load_dotenv(find_dotenv(usecwd=True))
     try:
         config = load_config(os.environ)

@@ -32,6 +32,7 @@ class _Holder:
     lock: asyncio.Lock
     what: str
     since: float = field(default_factory=time.monotonic)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class ThreadLocks:
@@ -45,11 +46,25 @@ class ThreadLocks:
         return key in self._held
 
     @asynccontextmanager
-    async def try_hold(self, key: ThreadKey, what: str) -> AsyncIterator[bool]:
-        """Yield True while holding the thread's lock, or False at once if it is busy."""
-        if key in self._held:
-            yield False
-            return
+    async def try_hold(
+        self, key: ThreadKey, what: str, *, grace: float = 0.0
+    ) -> AsyncIterator[bool]:
+        """Yield True while holding the thread's lock, or False if it stays busy.
+
+        `grace` is how long to wait for a holder that is about to let go (a follow-up
+        sent just as the previous answer was finishing); 0 means "answer at once".
+        """
+        deadline = time.monotonic() + grace
+        while (busy := self._held.get(key)) is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                yield False
+                return
+            try:
+                await asyncio.wait_for(busy.released.wait(), remaining)
+            except TimeoutError:
+                yield False
+                return
         holder = _Holder(lock=asyncio.Lock(), what=what)
         # An uncontended asyncio.Lock is taken without suspending, so no other task can
         # slip in between the membership check above and this assignment.
@@ -60,6 +75,7 @@ class ThreadLocks:
         finally:
             del self._held[key]
             holder.lock.release()
+            holder.released.set()
 
     def long_running(self, threshold: float) -> list[tuple[ThreadKey, str, float]]:
         now = time.monotonic()

@@ -2,25 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from datetime import UTC, datetime
 
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
-
 from database import Database
 from openai_client import ChatTurn
-from slack_client import (
-    BotIdentity,
-    IncomingMessage,
-    ThreadMessage,
-    UserNames,
-    fetch_thread,
-    slack_error,
-)
-
-logger = logging.getLogger(__name__)
+from slack_client import BotIdentity, IncomingMessage, ThreadReader
 
 _USER_MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
 
@@ -37,11 +24,8 @@ def instructions() -> str:
 
 
 class ThreadContext:
-    def __init__(
-        self, client: AsyncWebClient, names: UserNames, db: Database, identity: BotIdentity
-    ) -> None:
-        self._client = client
-        self._names = names
+    def __init__(self, reader: ThreadReader, db: Database, identity: BotIdentity) -> None:
+        self._reader = reader
         self._db = db
         self._identity = identity
 
@@ -61,7 +45,11 @@ class ThreadContext:
             if m.role == "user" and float(m.ts) <= float(message.ts)
         }
         humans[message.ts] = (message.user, message.text)
-        thread = await self._thread(message) if message.is_thread_reply else []
+        thread = (
+            await self._reader.messages(message.channel, message.thread_ts)
+            if message.is_thread_reply
+            else []
+        )
         for item in thread:
             # Messages posted after this one belong to later answers, not this one.
             if float(item.ts) > float(message.ts):
@@ -69,21 +57,9 @@ class ThreadContext:
             if item.bot_id is None and item.user and item.user != self._identity.user_id:
                 humans[item.ts] = (item.user, item.text)
         for ts, (user, text) in humans.items():
-            label = await self._names.name(user)
+            label = await self._reader.name(user)
             lines[(float(ts), 0)] = ChatTurn("user", f"{label}: {await self._clean(text)}")
         return [lines[key] for key in sorted(lines)]
-
-    async def _thread(self, message: IncomingMessage) -> list[ThreadMessage]:
-        try:
-            return await fetch_thread(self._client, message.channel, message.thread_ts)
-        except SlackApiError as error:
-            logger.warning(
-                "conversations.replies failed: channel=%s thread=%s error=%s",
-                message.channel,
-                message.thread_ts,
-                slack_error(error),
-            )
-            return []
 
     async def _clean(self, text: str) -> str:
         """Mentions become names; the bot's own mention is just the way it was addressed."""
@@ -93,7 +69,7 @@ class ThreadContext:
             pieces.append(text[last : match.start()])
             user_id = match.group(1)
             if user_id != self._identity.user_id:
-                pieces.append("@" + await self._names.name(user_id))
+                pieces.append("@" + await self._reader.name(user_id))
             last = match.end()
         pieces.append(text[last:])
         return re.sub(r"[ \t]{2,}", " ", "".join(pieces)).strip()

@@ -35,6 +35,10 @@ logger = logging.getLogger(__name__)
 # Slack redelivers an unacked event for a few minutes; a day of ids is ample.
 EVENT_ID_RETENTION_SECONDS = 24 * 3600
 RECENT_KEYS_IN_MEMORY = 10_000
+CUT_OFF_GRACE_SECONDS = 5.0
+# A follow-up that arrives as the previous answer is being wrapped up waits this long
+# for the thread instead of being told it is busy.
+BUSY_GRACE_SECONDS = 1.5
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,8 @@ class MessageProcessor:
             task.cancel()
         if pending:
             logger.warning("cut off %d answers at shutdown", len(pending))
-            await asyncio.wait(pending)
+            # Each cut-off answer makes one last Slack write to say so; bound that too.
+            await asyncio.wait(pending, timeout=CUT_OFF_GRACE_SECONDS)
 
     async def recover_interrupted(self) -> None:
         """Replies left in flight by a crash are marked, so no one waits on a frozen one."""
@@ -114,7 +119,9 @@ class MessageProcessor:
             if not await self._is_for_us(message) or not await self._claim(message):
                 return
             key = ThreadKey(message.channel, message.thread_ts)
-            async with self._locks.try_hold(key, f"answer to {message.ts}") as held:
+            async with self._locks.try_hold(
+                key, f"answer to {message.ts}", grace=BUSY_GRACE_SECONDS
+            ) as held:
                 if not held:
                     logger.info("thread busy: %s", context)
                     await self._replies.post(message.channel, message.thread_ts, BUSY)
@@ -128,6 +135,9 @@ class MessageProcessor:
 
     async def _is_for_us(self, message: IncomingMessage) -> bool:
         if message.is_dm or message.is_mention:
+            return True
+        # A thread the bot is answering in right now may not be recorded as joined yet.
+        if self._locks.is_busy(ThreadKey(message.channel, message.thread_ts)):
             return True
         return await self._db.has_joined_thread(message.channel, message.thread_ts)
 
@@ -165,22 +175,29 @@ class MessageProcessor:
         try:
             await stream.start(THINKING)
             await self._run_handler(message, settings, stream, context)
-        except SlackApiError as error:
-            logger.error("slack refused a reply: %s error=%s", context, slack_error(error))
-            await self._last_word(message, describe_failure(error, timeout=0))
-            return
         except asyncio.CancelledError:
-            # Cut off by a shutdown: the reply already says so.
-            await self._forget_inflight(message.channel, created)
+            await self._close_cut_off(stream)
             raise
-        # Reached only when the reply is final: a reply that could not be finished stays
-        # recorded as in flight, and the next start marks it as interrupted.
-        await self._forget_inflight(message.channel, created)
+        except Exception as error:  # noqa: BLE001 - reported to the user below
+            # Slack refused or dropped a write (the handler's own failures were already
+            # reported in the reply): say so in a fresh message if the reply can't.
+            logger.error("reply failed: %s error=%r", context, error)
+            await self._last_word(message, describe_failure(error, timeout=0))
+        finally:
+            # A reply that never reached a final state stays recorded as in flight,
+            # and the next start marks it as interrupted.
+            if stream.finished:
+                for ts in created:
+                    await self._db.remove_inflight(message.channel, ts)
         logger.info("answered %s in %.2fs", context, time.monotonic() - started)
 
-    async def _forget_inflight(self, channel: str, message_ts: list[str]) -> None:
-        for ts in message_ts:
-            await self._db.remove_inflight(channel, ts)
+    async def _close_cut_off(self, stream: ReplyStream) -> None:
+        """A shutdown cut this answer off: say so in the reply, if it has started."""
+        if stream.started and not stream.finished:
+            try:
+                await stream.finish(footer=INTERRUPTED_BY_SHUTDOWN)
+            except Exception as error:  # noqa: BLE001 - the next start marks the reply
+                logger.warning("could not mark a cut-off reply: %r", error)
 
     async def _run_handler(
         self,
@@ -197,12 +214,9 @@ class MessageProcessor:
             await stream.finish(footer=describe_failure(error, timeout=timeout))
             await self._store_answer(message, stream)
             return
-        except asyncio.CancelledError:
-            await stream.finish(footer=INTERRUPTED_BY_SHUTDOWN)
-            raise
-        except SlackApiError:
-            raise
         except Exception as error:
+            # Slack errors land here too: the reply is finished (which also stops its
+            # update loop) and, if Slack refuses that as well, _answer says so anew.
             logger.exception("answer failed: %s", context)
             await stream.finish(footer=describe_failure(error, timeout=timeout))
             return
@@ -233,7 +247,5 @@ class MessageProcessor:
         """After Slack refused a reply, try once to say so in a fresh message."""
         try:
             await self._replies.post(message.channel, message.thread_ts, text)
-        except SlackApiError as error:
-            logger.error(
-                "could not report failure in channel=%s: %s", message.channel, slack_error(error)
-            )
+        except Exception as error:  # noqa: BLE001 - nothing is left to tell the user with
+            logger.error("could not report failure in channel=%s: %r", message.channel, error)

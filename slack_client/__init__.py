@@ -1,9 +1,12 @@
-"""Everything that speaks Slack: the Bolt app, the Web API client, replies, formatting."""
+"""Everything that speaks Slack: the Bolt app, the Web API client, replies, formatting.
 
-from slack_client.app import build_app, fetch_identity
+The Bolt listeners (slack_client.app) are not exported here: main.py imports them
+directly, and message_processor, which imports this package, never sees them.
+"""
+
 from slack_client.errors import slack_error
 from slack_client.events import BotIdentity, IncomingMessage, MessageSink
-from slack_client.history import ThreadMessage, UserNames, fetch_thread
+from slack_client.history import ThreadMessage, ThreadReader
 from slack_client.mrkdwn import markdown_to_mrkdwn, split_message
 from slack_client.pacing import ChannelPacer
 from slack_client.replies import ReplyStream, SlackReplies
@@ -17,11 +20,8 @@ __all__ = [
     "ReplyStream",
     "SlackReplies",
     "ThreadMessage",
-    "UserNames",
-    "build_app",
+    "ThreadReader",
     "build_web_client",
-    "fetch_identity",
-    "fetch_thread",
     "markdown_to_mrkdwn",
     "slack_error",
     "split_message",

@@ -27,14 +27,31 @@ class ThreadMessage:
 
 
 async def fetch_thread(client: AsyncWebClient, channel: str, thread_ts: str) -> list[ThreadMessage]:
+    """Every page of the thread; an empty list (and a log line) if Slack refuses."""
+    try:
+        return await _fetch_pages(client, channel, thread_ts)
+    except SlackApiError as error:
+        logger.warning(
+            "conversations.replies failed: channel=%s thread=%s error=%s",
+            channel,
+            thread_ts,
+            slack_error(error),
+        )
+        return []
+
+
+async def _fetch_pages(client: AsyncWebClient, channel: str, thread_ts: str) -> list[ThreadMessage]:
     messages: list[ThreadMessage] = []
+    seen: set[str] = set()
     cursor: str | None = None
     for _ in range(MAX_PAGES):
         response = await client.conversations_replies(
             channel=channel, ts=thread_ts, limit=PAGE_SIZE, cursor=cursor
         )
         for raw in response.get("messages") or []:
-            if isinstance(raw, dict) and isinstance(raw.get("ts"), str):
+            # Slack repeats the parent at the top of every page.
+            if isinstance(raw, dict) and isinstance(raw.get("ts"), str) and raw["ts"] not in seen:
+                seen.add(raw["ts"])
                 messages.append(_thread_message(raw))
         cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
         if not response.get("has_more") or not cursor:
@@ -50,6 +67,20 @@ def _thread_message(raw: dict[str, Any]) -> ThreadMessage:
         bot_id=raw.get("bot_id") if isinstance(raw.get("bot_id"), str) else None,
         text=text if isinstance(text, str) else "",
     )
+
+
+class ThreadReader:
+    """What message_processor needs from Slack to read a thread: its messages, named."""
+
+    def __init__(self, client: AsyncWebClient) -> None:
+        self._client = client
+        self._names = UserNames(client)
+
+    async def messages(self, channel: str, thread_ts: str) -> list[ThreadMessage]:
+        return await fetch_thread(self._client, channel, thread_ts)
+
+    async def name(self, user_id: str) -> str:
+        return await self._names.name(user_id)
 
 
 class UserNames:

@@ -29,16 +29,13 @@ logger = logging.getLogger(__name__)
 UPDATE_INTERVAL_SECONDS = 1.0
 # A streamed message holds markdown; past this the answer continues as split messages.
 NATIVE_STREAM_LIMIT = 10_000
-# Errors meaning "this workspace or channel cannot stream natively": use chat.update.
+# Errors meaning "this workspace cannot stream natively": use chat.update from now on.
 STREAMING_UNAVAILABLE = frozenset(
-    {
-        "unknown_method",
-        "not_allowed_token_type",
-        "method_not_supported_for_channel_type",
-        "feature_not_enabled",
-        "not_supported",
-        "invalid_arguments",
-    }
+    {"unknown_method", "not_allowed_token_type", "feature_not_enabled", "not_supported"}
+)
+# Errors meaning "not in this conversation": this reply uses chat.update.
+STREAMING_UNAVAILABLE_HERE = frozenset(
+    {"method_not_supported_for_channel_type", "invalid_arguments"}
 )
 STREAM_CLOSED = "message_not_in_streaming_state"
 
@@ -123,10 +120,15 @@ class ReplyStream:
         self._changed = asyncio.Event()
         self._closing = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
+        self.finished = False
 
     @property
     def text(self) -> str:
         return self._text
+
+    @property
+    def started(self) -> bool:
+        return self._loop_task is not None
 
     async def start(self, status: str) -> None:
         """Post the status message at once and begin streaming deltas as they come."""
@@ -137,9 +139,15 @@ class ReplyStream:
         self._loop_task = asyncio.create_task(self._flush_loop())
 
     async def set_status(self, status: str) -> None:
-        """Change the status line, as long as no answer text is showing yet."""
+        """Change the status line, as long as no answer text is showing yet.
+
+        Only informative: if Slack refuses, the answer still goes ahead.
+        """
         if self._placeholder and not self._text and self._shown[:1] != [status]:
-            await self._safe_update(0, status)
+            try:
+                await self._safe_update(0, status)
+            except SlackApiError as error:
+                logger.info("status update failed: %s", slack_error(error))
 
     def append(self, delta: str) -> None:
         self._text += delta
@@ -149,15 +157,15 @@ class ReplyStream:
         """Show the final text (plus footer); always leaves the reply in a final state."""
         self._closing.set()
         if self._loop_task:
-            # The loop ends after its current write; cancelling a post midway could
-            # make Slack post it while we believe it failed.
-            await self._loop_task
+            # The loop ends after its current write. Shielded: cancelling a post midway
+            # could make Slack post it while we believe it failed.
+            await asyncio.shield(self._loop_task)
         final = self._text + (f"\n\n{footer}" if footer else "")
         if not final.strip():
             final = "_(The model returned an empty answer.)_"
-        if self._native is not None and await self._stop_native(final):
-            return
-        await self._render(final)
+        if self._native is None or not await self._stop_native(final):
+            await self._render(final)
+        self.finished = True
 
     async def _flush_loop(self) -> None:
         while not self._closing.is_set():
@@ -201,13 +209,15 @@ class ReplyStream:
             )
         native = self._native
         starting = native.ts is None
+        # The SDK keeps text it could not send in its own buffer and sends it with the
+        # next call, so count it as handed over now or it would go out twice.
+        self._native_sent += len(pending)
         try:
             await self._replies.pacer.run(
                 self._channel, lambda: native.append(markdown_text=pending), new_message=starting
             )
         except SlackApiError as error:
             return await self._leave_native(error, starting)
-        self._native_sent += len(pending)
         if starting and native.ts:
             await self._on_message(native.ts)
             await self._drop_placeholder()
@@ -218,7 +228,9 @@ class ReplyStream:
         self._use_native = False
         if starting:
             self._native = None
-            if code in STREAMING_UNAVAILABLE:
+            if code in STREAMING_UNAVAILABLE_HERE:
+                logger.info("no native streaming in %s (%s)", self._channel, code)
+            elif code in STREAMING_UNAVAILABLE:
                 self._replies.native_streaming = False
                 logger.info("native streaming unavailable (%s); using chat.update", code)
             else:

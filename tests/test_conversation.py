@@ -120,7 +120,7 @@ async def test_second_message_in_a_busy_thread_gets_a_busy_reply(
     slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
 ) -> None:
     dm, user = new_id("D"), new_id("U")
-    first = await slack.post_user_message(dm, user, "[delay:2] slow question")
+    first = await slack.post_user_message(dm, user, "[delay:5] slow question")
     await slack.wait_for(lambda: bool(slack.bot_replies(dm, first)), what="status message")
     await slack.post_user_message(dm, user, "impatient follow-up", thread_ts=first)
 
@@ -311,3 +311,13 @@ async def test_malformed_events_do_not_stop_the_bot(
     ts = await slack.post_user_message(dm, user, "still fine?")
     await wait_for_text(slack, dm, ts, "still fine?")
     await slack.wait_for(lambda: all(e in slack.acks for e in envelopes), what="acks")
+
+
+async def test_a_timeout_keeps_what_was_written_and_says_it_stopped(
+    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    dm, user = new_id("D"), new_id("U")
+    ts = await slack.post_user_message(dm, user, "[chunks:6][stall_after:2] half an answer")
+    text = await wait_for_text(slack, dm, ts, "didn't finish within 6 seconds")
+    assert text.startswith("Answer to:")
+    assert "half an answer" not in text.split("didn't finish")[0][-10:]

@@ -48,13 +48,15 @@ async def test_bad_configuration_exits_with_one_clear_line(
     assert "secret" not in process.log
 
 
-async def test_refused_token_exits_with_one_clear_line(
-    slack: FakeSlack, model: FakeOpenAI, tmp_path: Path
+@pytest.mark.parametrize("name", ["SLACK_BOT_TOKEN", "SLACK_APP_TOKEN"])
+async def test_a_refused_token_exits_with_one_clear_line(
+    slack: FakeSlack, model: FakeOpenAI, tmp_path: Path, name: str
 ) -> None:
-    process = make_bot(slack, model, tmp_path, SLACK_BOT_TOKEN="xoxb-revoked-secret")
+    prefix = "xoxb-" if name == "SLACK_BOT_TOKEN" else "xapp-"
+    process = make_bot(slack, model, tmp_path, **{name: f"{prefix}revoked-secret"})
     await process.start()
     assert await process.wait() == 1
-    assert "SLACK_BOT_TOKEN" in process.log and "invalid_auth" in process.log
+    assert f"Slack refused {name} (invalid_auth)" in process.output[-1]
     assert "revoked-secret" not in process.log
 
 
@@ -75,8 +77,13 @@ async def test_identity_is_fetched_once_at_start_not_per_event(
         assert await process.stop() == 0
 
 
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 async def test_shutdown_drains_answers_and_tells_the_cut_off_ones(
-    slack: FakeSlack, model: FakeOpenAI, tmp_path: Path, new_id: Callable[[str], str]
+    slack: FakeSlack,
+    model: FakeOpenAI,
+    tmp_path: Path,
+    new_id: Callable[[str], str],
+    signum: int,
 ) -> None:
     process = make_bot(
         slack, model, tmp_path, SHUTDOWN_DRAIN_SECONDS="3", OPENAI_TIMEOUT_SECONDS="60"
@@ -88,7 +95,7 @@ async def test_shutdown_drains_answers_and_tells_the_cut_off_ones(
     await model.wait_for(lambda: model.hung_requests >= 1, what="the hung call")
     await slack.wait_for(lambda: bool(slack.bot_replies(quick_dm, quick)), what="first reply")
 
-    code = await process.stop(signal.SIGTERM)
+    code = await process.stop(signum)
 
     assert code == 0, process.log
     await wait_for_text(slack, quick_dm, quick, "finish me")

@@ -167,6 +167,27 @@ async def test_a_busy_thread_is_refused_and_idle_locks_disappear() -> None:
     assert not locks.is_busy(key)
 
 
+async def test_a_follow_up_waits_briefly_for_a_thread_about_to_be_free() -> None:
+    locks = ThreadLocks()
+    key = ThreadKey("C1", "1.0")
+    first_done = asyncio.Event()
+
+    async def first() -> None:
+        async with locks.try_hold(key, "first") as held:
+            assert held
+            await first_done.wait()
+
+    holder = asyncio.create_task(first())
+    await asyncio.sleep(0)
+    assert locks.is_busy(key)
+    async with locks.try_hold(key, "impatient", grace=0.0) as held:
+        assert not held
+    asyncio.get_running_loop().call_soon(first_done.set)
+    async with locks.try_hold(key, "patient", grace=10.0) as held:
+        assert held
+    await holder
+
+
 # --- Storage --------------------------------------------------------------------------
 
 
