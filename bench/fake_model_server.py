@@ -16,6 +16,7 @@ from tests.fakes.openai_server import FakeOpenAI
 
 async def main() -> None:
     server = FakeOpenAI()
+    server.latency = float(sys.argv[1]) if len(sys.argv) > 1 else 0.0
     await server.start()
     print(server.base_url, flush=True)
     await asyncio.Event().wait()

@@ -113,3 +113,21 @@ async def test_a_burst_waits_in_the_queue_and_says_so(
         assert any("Queued" in v for v in versions)
     finally:
         assert await narrow.stop() == 0
+
+
+async def test_slack_refusing_the_reply_is_said_in_a_fresh_message(
+    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    dm, user = new_id("D"), new_id("U")
+    slack.fail_next("chat.update", status=200, error="cant_update_message", count=1000)
+    try:
+        ts = await slack.post_user_message(dm, user, "[chunks:3] refused")
+        await slack.wait_for(
+            lambda: any("Slack refused" in t for t in bot_texts(slack, dm, ts)),
+            what="the failure line",
+        )
+    finally:
+        slack.clear_faults("chat.update")
+    texts = bot_texts(slack, dm, ts)
+    assert texts[-1] == ":warning: _Slack refused one of my messages (cant_update_message)._"
+    assert "xoxb" not in bot.log

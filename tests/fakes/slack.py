@@ -258,6 +258,10 @@ class FakeSlack:
         faults = self._faults.setdefault(method, deque())
         faults.extend(_Fault(resolved, retry_after, error) for _ in range(count))
 
+    def clear_faults(self, method: str) -> None:
+        """Drop the failures still queued for ``method`` by fail_next."""
+        self._faults.pop(method, None)
+
     def rate_limit(self, method: str, *, per_channel_per_second: float, burst: int = 1) -> None:
         """Enforce a token bucket per (method, channel); excess calls get 429 Retry-After: 1.
 
