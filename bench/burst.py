@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
+import contextlib
 import statistics
 import sys
 import tempfile
@@ -24,10 +24,9 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import contextlib
-
 from tests.botproc import REPO, BotProcess, bot_environment
 from tests.fakes.slack import FakeSlack
+from tests.loopback import clear_proxies
 
 BARE_APP = REPO / "bench" / "bare_app.py"
 MODEL_SERVER = REPO / "bench" / "fake_model_server.py"
@@ -167,8 +166,7 @@ async def main() -> None:
     parser.add_argument("--deadline", type=float, default=120.0)
     parser.add_argument("--no-floor", action="store_true")
     args = parser.parse_args()
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
-        os.environ.pop(name, None)
+    clear_proxies()
     print(f"model latency {args.latency} s, {args.runs} runs each, medians")
     for n in args.messages:
         targets = ["bot"] if args.no_floor else ["bot", "floor"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -12,9 +11,9 @@ import pytest
 from tests.botproc import BotProcess, bot_environment
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack import FakeSlack
+from tests.loopback import clear_proxies
 
-for _name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-    os.environ.pop(_name, None)
+clear_proxies()
 
 _ids = itertools.count(1)
 

@@ -12,7 +12,7 @@ import asyncio
 import json
 import math
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -27,14 +27,6 @@ from tests.fakes.openai_server import FakeOpenAI
 API_KEY = "sk-test-key"
 MODEL = "gpt-4.1-mini"
 TRANSPORTS = ("httpx2", "aiohttp")
-PROXY_VARIABLES = (
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
-)
 WEATHER_TOOL: Any = {
     "type": "function",
     "name": "get_weather",
@@ -53,18 +45,8 @@ CHAT_WEATHER_TOOL: Any = {
 }
 
 
-@pytest.fixture(scope="module", autouse=True)
-def no_proxy() -> Iterator[None]:
-    """httpx2 honours proxy variables; loopback traffic must not go through a proxy."""
-    with pytest.MonkeyPatch.context() as patch:
-        for name in PROXY_VARIABLES:
-            patch.delenv(name, raising=False)
-        patch.setenv("NO_PROXY", "127.0.0.1,localhost")
-        yield
-
-
 @pytest_asyncio.fixture(scope="module")
-async def server(no_proxy: None) -> AsyncIterator[FakeOpenAI]:
+async def server() -> AsyncIterator[FakeOpenAI]:
     fake = FakeOpenAI(api_key=API_KEY)
     await fake.start()
     yield fake

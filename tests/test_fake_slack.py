@@ -20,23 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from tests.fakes.slack import FakeSlack
 
-PROXY_VARIABLES = (
-    "HTTP_PROXY",
-    "HTTPS_PROXY",
-    "ALL_PROXY",
-    "http_proxy",
-    "https_proxy",
-    "all_proxy",
-)
 BLOCKS = [{"type": "section", "text": {"type": "mrkdwn", "text": "*hi*"}}]
-
-
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    # slack-sdk copies HTTP(S)_PROXY into every client and ignores NO_PROXY, so a proxy set
-    # in the environment would swallow requests meant for 127.0.0.1.
-    for name in PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture
@@ -48,7 +32,7 @@ async def fake() -> AsyncIterator[FakeSlack]:
 
 
 @pytest.fixture
-def client(fake: FakeSlack, no_proxy: None) -> AsyncWebClient:
+def client(fake: FakeSlack) -> AsyncWebClient:
     return AsyncWebClient(token=fake.bot_token, base_url=fake.api_url)
 
 
