@@ -82,13 +82,6 @@ class InflightReply:
     user_id: str | None
 
 
-@dataclass(frozen=True)
-class UsageTotal:
-    model: str
-    input_tokens: int
-    output_tokens: int
-
-
 class Database:
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self._db = connection
@@ -199,15 +192,6 @@ class Database:
             " VALUES (?, ?, ?, ?, ?)",
             (user_id, model, input_tokens, output_tokens, time.time()),
         )
-
-    async def usage_since(self, user_id: str, since: float) -> list[UsageTotal]:
-        async with self._db.execute(
-            "SELECT model, SUM(input_tokens), SUM(output_tokens) FROM usage"
-            " WHERE user_id = ? AND created_at >= ? GROUP BY model ORDER BY model",
-            (user_id, since),
-        ) as cursor:
-            rows = await cursor.fetchall()
-        return [UsageTotal(model=r[0], input_tokens=r[1], output_tokens=r[2]) for r in rows]
 
     async def add_inflight(
         self, channel: str, message_ts: str, thread_ts: str, user_id: str | None

@@ -19,26 +19,13 @@ QUEUED = "_Queued: many questions are being answered right now. Yours is next in
 class ModelSlots:
     def __init__(self, limit: int) -> None:
         self._semaphore = asyncio.Semaphore(limit)
-        self._waiting = 0
-
-    @property
-    def full(self) -> bool:
-        return self._semaphore.locked()
-
-    @property
-    def waiting(self) -> int:
-        return self._waiting
 
     @asynccontextmanager
     async def hold(self, stream: ReplyStream) -> AsyncIterator[None]:
         queued = self._semaphore.locked()
         if queued:
             await stream.set_status(QUEUED)
-        self._waiting += 1
-        try:
-            await self._semaphore.acquire()
-        finally:
-            self._waiting -= 1
+        await self._semaphore.acquire()
         try:
             if queued:
                 await stream.set_status(THINKING)

@@ -117,10 +117,6 @@ class ModelClient:
             self._stream_chat if api_style == "chat" else self._stream_responses
         )
 
-    @property
-    def timeout(self) -> float:
-        return self._timeout
-
     async def close(self) -> None:
         await self._client.close()
 

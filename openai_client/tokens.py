@@ -52,10 +52,6 @@ class TokenCounter:
     def __init__(self, encode: Callable[[str], Sequence[int]] | None = None) -> None:
         self._encode = encode
 
-    @property
-    def exact(self) -> bool:
-        return self._encode is not None
-
     @classmethod
     async def load(cls, encoding_name: str = "o200k_base") -> TokenCounter:
         """Load tiktoken's encoding off the loop; fall back to estimating on any failure."""

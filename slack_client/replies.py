@@ -67,12 +67,6 @@ class SlackReplies:
     async def delete(self, channel: str, ts: str) -> None:
         await self.pacer.run(channel, lambda: self.client.chat_delete(channel=channel, ts=ts))
 
-    async def post_markdown(self, channel: str, thread_ts: str, markdown: str) -> list[str]:
-        return [
-            await self.post(channel, thread_ts, part)
-            for part in split_message(markdown_to_mrkdwn(markdown))
-        ]
-
     def open_stream(
         self,
         channel: str,
@@ -247,6 +241,7 @@ class ReplyStream:
         assert native is not None
         rest = final[self._native_sent :] if final is not None else ""
         fits = final is not None and len(final) <= NATIVE_STREAM_LIMIT and self._use_native
+        opened = native.ts is not None
         try:
             await self._replies.pacer.run(
                 self._channel, lambda: native.stop(markdown_text=rest if fits else None)
@@ -255,6 +250,10 @@ class ReplyStream:
             if slack_error(error) != STREAM_CLOSED:
                 logger.warning("stopping stream failed: %s", slack_error(error))
             fits = False
+        if not opened and native.ts:
+            # An earlier start failed midway; stop() opened the stream itself.
+            await self._on_message(native.ts)
+            await self._drop_placeholder()
         self._use_native = False
         self._adopt_stream_message()
         return fits

@@ -321,3 +321,19 @@ async def test_a_timeout_keeps_what_was_written_and_says_it_stopped(
     text = await wait_for_text(slack, dm, ts, "didn't finish within 6 seconds")
     assert text.startswith("Answer to:")
     assert "half an answer" not in text.split("didn't finish")[0][-10:]
+
+
+async def test_a_failed_stream_start_falls_back_to_editing_the_status_message(
+    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    dm, user = new_id("D"), new_id("U")
+    slack.fail_next("chat.startStream", status=500)
+    ts = await slack.post_user_message(dm, user, "[chunks:4][chunk_delay:0.3] despite it")
+    text = await wait_for_text(slack, dm, ts, "despite it")
+    assert text.startswith("Answer to:")
+    assert len(slack.bot_replies(dm, ts)) == 1
+    # Native streaming is still used for the next answer.
+    again = await slack.post_user_message(dm, user, "[chunks:4][chunk_delay:0.3] streamed again")
+    await wait_for_text(slack, dm, again, "streamed again")
+    [reply] = slack.bot_replies(dm, again)
+    assert any(c.params.get("ts") == reply.ts for c in slack.calls_to("chat.stopStream"))
