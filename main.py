@@ -87,6 +87,7 @@ async def run(config: BotConfig) -> int:
             ) from None
         await _check_app_token(web, config.slack_app_token)
         locks = ThreadLocks()
+        counter = TokenCounter()
         replies = SlackReplies(web, pacer, native_streaming=True)
         processor = MessageProcessor(
             db=db,
@@ -96,7 +97,7 @@ async def run(config: BotConfig) -> int:
             text=TextHandler(
                 ThreadContext(ThreadReader(web), db, identity),
                 model,
-                await TokenCounter.load(),
+                counter,
                 slots,
             ),
             settings=ProcessorSettings(
@@ -108,6 +109,7 @@ async def run(config: BotConfig) -> int:
             build_app(web, identity, processor.submit), config.slack_app_token
         )
         background = [
+            asyncio.create_task(counter.load_encoding()),
             asyncio.create_task(Watchdog(locks).run()),
             asyncio.create_task(_every(CLEANUP_INTERVAL_SECONDS, processor.purge_expired)),
         ]

@@ -20,7 +20,7 @@ logger = logging.getLogger(__name__)
 TOKENS_PER_TURN = 4
 # English prose and code average a little under four characters per token.
 CHARS_PER_TOKEN_ESTIMATE = 3.5
-ENCODING_LOAD_TIMEOUT_SECONDS = 15.0
+ENCODING_LOAD_TIMEOUT_SECONDS = 60.0
 
 # Context windows in tokens by model-name prefix; the longest matching prefix wins.
 CONTEXT_WINDOWS: dict[str, int] = {
@@ -49,12 +49,17 @@ def input_budget(model: str) -> int:
 
 
 class TokenCounter:
+    """Estimates until `load_encoding` has loaded tiktoken's encoding, then counts exactly."""
+
     def __init__(self, encode: Callable[[str], Sequence[int]] | None = None) -> None:
         self._encode = encode
 
-    @classmethod
-    async def load(cls, encoding_name: str = "o200k_base") -> TokenCounter:
-        """Load tiktoken's encoding off the loop; fall back to estimating on any failure."""
+    async def load_encoding(self, encoding_name: str = "o200k_base") -> None:
+        """Load the encoding off the loop (the first time, tiktoken downloads it).
+
+        Run as a background task: the bot answers meanwhile, with estimates, and keeps
+        estimating if the encoding cannot be had (no network, say).
+        """
         try:
             import tiktoken
 
@@ -68,8 +73,9 @@ class TokenCounter:
                 encoding_name,
                 type(error).__name__,
             )
-            return cls(None)
-        return cls(lambda text: encoding.encode(text, disallowed_special=()))
+            return
+        self._encode = lambda text: encoding.encode(text, disallowed_special=())
+        logger.info("token counts use tiktoken's %s encoding", encoding_name)
 
     def count(self, text: str) -> int:
         if self._encode is not None:
