@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import aiohttp
 from dotenv import find_dotenv, load_dotenv
@@ -31,12 +32,21 @@ from message_processor import (
     ThreadContext,
 )
 from openai_client import ModelClient, TokenCounter, build_openai
-from slack_client import ChannelPacer, SlackReplies, ThreadReader, build_web_client, slack_error
+from slack_client import (
+    BotIdentity,
+    ChannelPacer,
+    SlackReplies,
+    ThreadReader,
+    build_web_client,
+    slack_error,
+)
 from slack_client.app import build_app, fetch_identity
 from slack_client.web import API_TIMEOUT_SECONDS
 from thread_manager import ThreadLocks, Watchdog
 
 logger = logging.getLogger("bot")
+
+T = TypeVar("T")
 
 EXIT_CONFIG = 2
 EXIT_STARTUP = 1
@@ -56,12 +66,26 @@ async def _every(interval: float, job: Callable[[], Awaitable[object]]) -> None:
             logger.exception("background job failed")
 
 
-async def _check_app_token(web: AsyncWebClient, app_token: str) -> None:
-    """Socket Mode would retry a refused app token forever; refuse to start instead."""
+async def _ask_slack(token_name: str, call: Awaitable[T]) -> T:
+    """One start-up call to Slack; any failure becomes one line for the admin."""
     try:
-        await web.apps_connections_open(app_token=app_token)
+        return await call
     except SlackApiError as error:
-        raise StartupError(f"Slack refused SLACK_APP_TOKEN ({slack_error(error)})") from None
+        raise StartupError(f"Slack refused {token_name} ({slack_error(error)})") from None
+    except (SlackClientError, aiohttp.ClientError, OSError, TimeoutError) as error:
+        raise StartupError(
+            f"cannot reach Slack at SLACK_API_URL ({type(error).__name__})"
+        ) from None
+
+
+async def _verify_slack(web: AsyncWebClient, app_token: str) -> BotIdentity:
+    """Who the bot is (auth.test, once), and whether Slack takes the app token.
+
+    Socket Mode would retry a refused app token forever; this refuses to start instead.
+    """
+    identity = await _ask_slack("SLACK_BOT_TOKEN", fetch_identity(web))
+    await _ask_slack("SLACK_APP_TOKEN", web.apps_connections_open(app_token=app_token))
+    return identity
 
 
 async def run(config: BotConfig) -> int:
@@ -77,15 +101,7 @@ async def run(config: BotConfig) -> int:
     )
     background: list[asyncio.Task[None]] = []
     try:
-        try:
-            identity = await fetch_identity(web)
-        except SlackApiError as error:
-            raise StartupError(f"Slack refused SLACK_BOT_TOKEN ({slack_error(error)})") from None
-        except (SlackClientError, OSError, TimeoutError) as error:
-            raise StartupError(
-                f"cannot reach Slack at SLACK_API_URL ({type(error).__name__})"
-            ) from None
-        await _check_app_token(web, config.slack_app_token)
+        identity = await _verify_slack(web, config.slack_app_token)
         locks = ThreadLocks()
         counter = TokenCounter()
         replies = SlackReplies(web, pacer, native_streaming=True)

@@ -60,6 +60,21 @@ async def test_a_refused_token_exits_with_one_clear_line(
     assert "revoked-secret" not in process.log
 
 
+async def test_unreachable_slack_exits_with_one_clear_line(
+    model: FakeOpenAI, tmp_path: Path
+) -> None:
+    env = bot_environment(
+        slack_api_url="http://127.0.0.1:9/api/",
+        openai_base_url=model.base_url,
+        database_path=tmp_path / "bot.db",
+    )
+    process = BotProcess(env, cwd=tmp_path)
+    await process.start()
+    assert await process.wait(timeout=60) == 1
+    assert "cannot reach Slack at SLACK_API_URL" in process.output[-1]
+    assert "xoxb-test-token" not in process.log
+
+
 async def test_identity_is_fetched_once_at_start_not_per_event(
     slack: FakeSlack, model: FakeOpenAI, tmp_path: Path, new_id: Callable[[str], str]
 ) -> None:
