@@ -109,12 +109,11 @@ async def run(config: BotConfig) -> int:
             db=db,
             replies=replies,
             locks=locks,
-            slots=(slots := ModelSlots(config.max_concurrent_requests)),
             text=TextHandler(
                 ThreadContext(ThreadReader(web), db, identity),
                 model,
                 counter,
-                slots,
+                ModelSlots(config.max_concurrent_requests),
             ),
             settings=ProcessorSettings(
                 default_model=config.openai_model, model_timeout=config.openai_timeout_seconds

@@ -25,7 +25,7 @@ from message_processor.failures import (
     describe_failure,
 )
 from message_processor.handlers.text import TextHandler
-from message_processor.slots import THINKING, ModelSlots
+from message_processor.slots import THINKING
 from openai_client import GenerationSettings, ModelError
 from slack_client import IncomingMessage, ReplyStream, SlackReplies, slack_error
 from thread_manager import ThreadKey, ThreadLocks
@@ -54,14 +54,12 @@ class MessageProcessor:
         db: Database,
         replies: SlackReplies,
         locks: ThreadLocks,
-        slots: ModelSlots,
         text: TextHandler,
         settings: ProcessorSettings,
     ) -> None:
         self._db = db
         self._replies = replies
         self._locks = locks
-        self._slots = slots
         self._text = text
         self._settings = settings
         self._tasks: set[asyncio.Task[None]] = set()
@@ -98,12 +96,12 @@ class MessageProcessor:
         for reply in await self._db.inflight_replies():
             try:
                 await self._replies.update(reply.channel, reply.message_ts, INTERRUPTED_BY_CRASH)
-            except SlackApiError as error:
+            except Exception as error:  # noqa: BLE001 - marking is best effort
                 logger.warning(
                     "could not mark interrupted reply channel=%s ts=%s: %s",
                     reply.channel,
                     reply.message_ts,
-                    slack_error(error),
+                    slack_error(error) if isinstance(error, SlackApiError) else repr(error),
                 )
             await self._db.remove_inflight(reply.channel, reply.message_ts)
 
@@ -127,8 +125,6 @@ class MessageProcessor:
                     await self._replies.post(message.channel, message.thread_ts, BUSY)
                     return
                 await self._answer(message, context)
-        except asyncio.CancelledError:
-            raise
         except Exception:
             # Last line of defence: _answer reports its own failures to the user.
             logger.exception("message handling failed: %s", context)
