@@ -37,7 +37,9 @@ class ThreadContext:
         stored = await self._db.thread_messages(message.channel, message.thread_ts)
         # An answer is stored under the ts of the message it answers, and sorts after it.
         lines: dict[tuple[float, int], ChatTurn] = {
-            (float(m.ts), 1): ChatTurn("assistant", m.text) for m in stored if m.role == "assistant"
+            (float(m.ts), 1): ChatTurn("assistant", m.text)
+            for m in stored
+            if m.role == "assistant" and float(m.ts) < float(message.ts)
         }
         humans: dict[str, tuple[str, str]] = {
             m.ts: (m.user_id or "someone", m.text)
