@@ -119,18 +119,16 @@ class Database:
     async def claim_event(self, keys: Sequence[str]) -> bool:
         """Record the event's keys; True only if none of them was seen before.
 
-        One INSERT per key, each atomic in SQLite, so two deliveries racing each other
-        (in this process or another one on the same file) cannot both win.
+        One atomic statement, so two deliveries racing each other (in this process or
+        another one on the same file) cannot both win.
         """
         now = time.time()
-        claimed = True
-        for key in keys:
-            cursor = await self._db.execute(
-                "INSERT OR IGNORE INTO processed_events (key, created_at) VALUES (?, ?)",
-                (key, now),
-            )
-            claimed = claimed and cursor.rowcount == 1
-        return claimed
+        cursor = await self._db.execute(
+            "INSERT OR IGNORE INTO processed_events (key, created_at) VALUES "
+            + ", ".join(["(?, ?)"] * len(keys)),
+            [value for key in keys for value in (key, now)],
+        )
+        return cursor.rowcount == len(keys)
 
     async def purge_processed_events(self, older_than: float) -> int:
         cursor = await self._db.execute(

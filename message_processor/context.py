@@ -32,8 +32,10 @@ class ThreadContext:
     async def turns(self, message: IncomingMessage) -> list[ChatTurn]:
         """Every human line (labelled with its speaker) and every answer of ours, in order.
 
-        A message that starts its thread has nothing before it, so Slack is not asked.
+        A message that starts its thread has nothing before it, so nothing is read.
         """
+        if not message.is_thread_reply:
+            return [await self._turn(message.user, message.text)]
         stored = await self._db.thread_messages(message.channel, message.thread_ts)
         # An answer is stored under the ts of the message it answers, and sorts after it.
         lines: dict[tuple[float, int], ChatTurn] = {
@@ -47,21 +49,18 @@ class ThreadContext:
             if m.role == "user" and float(m.ts) <= float(message.ts)
         }
         humans[message.ts] = (message.user, message.text)
-        thread = (
-            await self._reader.messages(message.channel, message.thread_ts)
-            if message.is_thread_reply
-            else []
-        )
-        for item in thread:
+        for item in await self._reader.messages(message.channel, message.thread_ts):
             # Messages posted after this one belong to later answers, not this one.
             if float(item.ts) > float(message.ts):
                 continue
             if item.bot_id is None and item.user and item.user != self._identity.user_id:
                 humans[item.ts] = (item.user, item.text)
         for ts, (user, text) in humans.items():
-            label = await self._reader.name(user)
-            lines[(float(ts), 0)] = ChatTurn("user", f"{label}: {await self._clean(text)}")
+            lines[(float(ts), 0)] = await self._turn(user, text)
         return [lines[key] for key in sorted(lines)]
+
+    async def _turn(self, user: str, text: str) -> ChatTurn:
+        return ChatTurn("user", f"{await self._reader.name(user)}: {await self._clean(text)}")
 
     async def _clean(self, text: str) -> str:
         """Mentions become names; the bot's own mention is just the way it was addressed."""

@@ -150,6 +150,7 @@ class ReplyStream:
     async def finish(self, footer: str | None = None) -> None:
         """Show the final text (plus footer); always leaves the reply in a final state."""
         self._closing.set()
+        self._changed.set()
         if self._loop_task:
             # The loop ends after its current write. Shielded: cancelling a post midway
             # could make Slack post it while we believe it failed.
@@ -163,7 +164,8 @@ class ReplyStream:
 
     async def _flush_loop(self) -> None:
         while not self._closing.is_set():
-            await _first_of(self._changed, self._closing)
+            # finish() sets _changed too, so this one wait also ends on closing.
+            await self._changed.wait()
             if self._closing.is_set():
                 return
             self._changed.clear()
@@ -297,12 +299,3 @@ class ReplyStream:
             self._messages[index] = await self._replies.post(self._channel, self._thread_ts, text)
             await self._on_message(self._messages[index])
         self._shown[index] = text
-
-
-async def _first_of(*events: asyncio.Event) -> None:
-    waiters = [asyncio.ensure_future(event.wait()) for event in events]
-    try:
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()

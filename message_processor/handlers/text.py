@@ -18,6 +18,9 @@ from openai_client import (
 )
 from slack_client import IncomingMessage, ReplyStream
 
+# Below this much text, counting tokens takes less time than handing it to a thread.
+COUNT_OFF_LOOP_CHARS = 20_000
+
 
 @dataclass(frozen=True)
 class TextAnswer:
@@ -46,10 +49,12 @@ class TextHandler:
     ) -> TextAnswer:
         turns = await self._context.turns(message)
         system = instructions()
-        # Counting tokens of a long thread is CPU work: keep it off the event loop.
-        trimmed = await asyncio.to_thread(
-            trim_to_budget, self._counter, system, turns, input_budget(settings.model)
-        )
+        budget = input_budget(settings.model)
+        if sum(len(turn.text) for turn in turns) > COUNT_OFF_LOOP_CHARS:
+            # Counting tokens of a long thread is CPU work: keep it off the event loop.
+            trimmed = await asyncio.to_thread(trim_to_budget, self._counter, system, turns, budget)
+        else:
+            trimmed = trim_to_budget(self._counter, system, turns, budget)
         request = ModelRequest(instructions=system, turns=trimmed.turns, settings=settings)
         async with self._slots.hold(stream):
             reply = await self._model.stream_reply(request, stream.append)
