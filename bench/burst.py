@@ -3,7 +3,8 @@
 Prints, for the bot and for a floor (a bare AsyncApp that posts one reply per event,
 bench/bare_app.py, driven the same way): ack latency p50/p99, time from the burst to
 the last answer, answered/lost counts, the bot's CPU seconds per answered message and
-its peak RSS. Each configuration is run --runs times; figures are medians.
+its peak RSS, and the CPU the fakes spent meanwhile (they share the machine's cores with
+the bot). Each configuration is run --runs times; figures are medians.
 
     .venv/bin/python bench/burst.py --messages 1000 --latency 2 --runs 3
 """
@@ -42,6 +43,7 @@ class RunResult:
     lost: int
     cpu_per_answer_ms: float
     peak_rss_mb: float
+    fakes_cpu_s: float
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -98,6 +100,8 @@ async def one_run(target: str, messages: int, latency: float, deadline: float) -
     stop = asyncio.Event()
     sampler = asyncio.create_task(sample_rss(proc, peak, stop))
     cpu_before = sum(proc.cpu_times()[:2])
+    model_proc = psutil.Process(model.pid)
+    fakes_before = time.process_time() + sum(model_proc.cpu_times()[:2])
     envelopes_before = set(slack.sent_at)
     started = time.monotonic()
     channels = [f"CB{i:05d}" for i in range(messages)]
@@ -123,6 +127,7 @@ async def one_run(target: str, messages: int, latency: float, deadline: float) -
             last = time.monotonic()
     last -= started
     cpu = sum(proc.cpu_times()[:2]) - cpu_before
+    fakes_cpu = time.process_time() + sum(model_proc.cpu_times()[:2]) - fakes_before
     stop.set()
     await sampler
     acks = [
@@ -143,6 +148,7 @@ async def one_run(target: str, messages: int, latency: float, deadline: float) -
         lost=len(pending),
         cpu_per_answer_ms=cpu * 1000 / max(ok, 1),
         peak_rss_mb=peak[0],
+        fakes_cpu_s=fakes_cpu,
     )
 
 
@@ -154,7 +160,7 @@ def summary(name: str, runs: list[RunResult]) -> str:
         f"{name:>6}  ack p50 {med('ack_p50_ms'):7.1f} ms  p99 {med('ack_p99_ms'):7.1f} ms  "
         f"last answer {med('last_answer_s'):6.2f} s  answered {med('answered'):6.0f}  "
         f"lost {med('lost'):4.0f}  cpu/answer {med('cpu_per_answer_ms'):6.2f} ms  "
-        f"peak rss {med('peak_rss_mb'):6.1f} MB"
+        f"peak rss {med('peak_rss_mb'):6.1f} MB  fakes' cpu {med('fakes_cpu_s'):5.2f} s"
     )
 
 
