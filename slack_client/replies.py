@@ -27,6 +27,8 @@ from slack_client.pacing import ChannelPacer
 logger = logging.getLogger(__name__)
 
 UPDATE_INTERVAL_SECONDS = 1.0
+# How long the first text waits for more before it is shown.
+FIRST_FLUSH_DELAY_SECONDS = 0.5
 # A streamed message holds markdown; past this the answer continues as split messages.
 NATIVE_STREAM_LIMIT = 10_000
 # Errors meaning "this workspace cannot stream natively": use chat.update from now on.
@@ -163,8 +165,12 @@ class ReplyStream:
         self.finished = True
 
     async def _flush_loop(self) -> None:
+        # finish() sets _changed too, so this one wait also ends on closing.
+        await self._changed.wait()
+        # A short answer that is complete by then goes out in one write from finish(),
+        # not as a stream opened for a moment (and it spares Slack's rate limits).
+        await self._closing_within(FIRST_FLUSH_DELAY_SECONDS)
         while not self._closing.is_set():
-            # finish() sets _changed too, so this one wait also ends on closing.
             await self._changed.wait()
             if self._closing.is_set():
                 return
@@ -178,8 +184,11 @@ class ReplyStream:
                     self._thread_ts,
                     slack_error(error) if isinstance(error, SlackApiError) else repr(error),
                 )
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closing.wait(), UPDATE_INTERVAL_SECONDS)
+            await self._closing_within(UPDATE_INTERVAL_SECONDS)
+
+    async def _closing_within(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._closing.wait(), seconds)
 
     async def _flush(self) -> None:
         if self._use_native and len(self._text) <= NATIVE_STREAM_LIMIT:

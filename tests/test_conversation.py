@@ -26,7 +26,7 @@ async def test_mention_is_answered_in_its_thread_with_context(
     slack.add_user(bob, "bob")
     root = await slack.post_user_message(channel, alice, "Our travel budget is 4200 euros.")
     await slack.post_user_message(channel, bob, "And we leave on Friday.", thread_ts=root)
-    question = f"{BOT} [chunks:6][chunk_delay:0.3] what is our budget?"
+    question = f"{BOT} [chunks:8][chunk_delay:0.4] what is our budget?"
     await slack.post_user_message(channel, alice, question, thread_ts=root)
 
     text = await wait_for_text(slack, channel, root, "what is our budget?")
@@ -40,6 +40,8 @@ async def test_mention_is_answered_in_its_thread_with_context(
     # Streamed: the answer grew over several calls rather than arriving whole.
     appends = [c for c in slack.calls_to("chat.appendStream") if c.params.get("channel") == channel]
     assert len(appends) >= 1
+    [start] = [c for c in slack.calls_to("chat.startStream") if c.params.get("channel") == channel]
+    assert "what is our budget?" not in str(start.params.get("chunks"))
     # Nothing was said about the two earlier messages, which did not mention the bot.
     assert len(slack.bot_replies(channel, root)) == 1
 
