@@ -8,7 +8,9 @@ released.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -82,9 +84,43 @@ class InflightReply:
     user_id: str | None
 
 
+# SQLite's limit on bound parameters is 32,766; a claim holds three keys at most.
+CLAIM_KEYS_PER_SELECT = 900
+
+
+@dataclass
+class _Outcome:
+    claimed: list[bool]
+    rowcounts: list[int]
+
+
+class _Batch:
+    """Writes from concurrent callers, committed together in one transaction.
+
+    Every caller awaits its write before it goes on, so two writes of one caller are
+    never in the same batch: any order among a batch's writes is a valid one, and rows
+    of one statement are sent together with `executemany`.
+    """
+
+    def __init__(self) -> None:
+        self.rows: dict[str, list[Sequence[object]]] = {}
+        self.claims: list[Sequence[str]] = []
+        self.counted: list[tuple[str, Sequence[object]]] = []
+        self.committed: asyncio.Future[_Outcome] = asyncio.get_running_loop().create_future()
+
+
 class Database:
+    """Reads go straight to SQLite; writes are group-committed.
+
+    A burst of answers would otherwise cost one transaction, and one hop to aiosqlite's
+    thread, per statement. A write returns once its batch is committed, so each caller
+    still reads its own writes, and a claim is still decided atomically.
+    """
+
     def __init__(self, connection: aiosqlite.Connection) -> None:
         self._db = connection
+        self._batch: _Batch | None = None
+        self._committer: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, path: str) -> Database:
@@ -99,6 +135,8 @@ class Database:
         return database
 
     async def close(self) -> None:
+        if self._committer is not None:
+            await self._committer
         await self._db.close()
 
     async def _migrate(self) -> None:
@@ -116,28 +154,106 @@ class Database:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
 
+    # --- group commit ---------------------------------------------------------------
+
+    def _open_batch(self) -> _Batch:
+        if self._batch is None:
+            self._batch = _Batch()
+            if self._committer is None:
+                self._committer = asyncio.create_task(self._commit_batches())
+        return self._batch
+
+    async def _committed(self, batch: _Batch) -> _Outcome:
+        # Shielded: a caller that is cancelled must not cancel its neighbours' commit.
+        return await asyncio.shield(batch.committed)
+
+    async def _write(self, sql: str, params: Sequence[object]) -> None:
+        batch = self._open_batch()
+        batch.rows.setdefault(sql, []).append(params)
+        await self._committed(batch)
+
+    async def _counted_write(self, sql: str, params: Sequence[object]) -> int:
+        """A write whose caller needs to know how many rows it changed."""
+        batch = self._open_batch()
+        index = len(batch.counted)
+        batch.counted.append((sql, params))
+        return (await self._committed(batch)).rowcounts[index]
+
+    async def _commit_batches(self) -> None:
+        while self._batch is not None:
+            batch, self._batch = self._batch, None
+            try:
+                outcome = await self._commit(batch)
+            except Exception as error:  # noqa: BLE001 - handed to every writer of the batch
+                # The batch's statements are all OR IGNORE/REPLACE on our own schema, so
+                # what fails one (a locked or full disk) fails them all alike.
+                batch.committed.set_exception(error)
+            else:
+                batch.committed.set_result(outcome)
+        self._committer = None
+
+    async def _commit(self, batch: _Batch) -> _Outcome:
+        await self._db.execute("BEGIN IMMEDIATE")
+        try:
+            claimed = await self._claim_all(batch.claims)
+            for sql, rows in batch.rows.items():
+                await self._db.executemany(sql, rows)
+            rowcounts = []
+            for sql, params in batch.counted:
+                cursor = await self._db.execute(sql, params)
+                rowcounts.append(cursor.rowcount)
+            await self._db.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                await self._db.execute("ROLLBACK")
+            raise
+        return _Outcome(claimed=claimed, rowcounts=rowcounts)
+
+    async def _claim_all(self, claims: list[Sequence[str]]) -> list[bool]:
+        """Inside the batch's write transaction, so no other process can interleave."""
+        if not claims:
+            return []
+        keys = sorted({key for keys in claims for key in keys})
+        seen: set[str] = set()
+        for first in range(0, len(keys), CLAIM_KEYS_PER_SELECT):
+            chunk = keys[first : first + CLAIM_KEYS_PER_SELECT]
+            rows = await self._db.execute_fetchall(
+                f"SELECT key FROM processed_events WHERE key IN ({', '.join(['?'] * len(chunk))})",
+                chunk,
+            )
+            seen.update(str(row[0]) for row in rows)
+        claimed: list[bool] = []
+        for keys_of_one in claims:
+            # The first of two deliveries in one batch wins, as it would one by one.
+            claimed.append(not any(key in seen for key in keys_of_one))
+            seen.update(keys_of_one)
+        now = time.time()
+        await self._db.executemany(
+            "INSERT OR IGNORE INTO processed_events (key, created_at) VALUES (?, ?)",
+            [(key, now) for key in keys],
+        )
+        return claimed
+
+    # --- the statements -------------------------------------------------------------
+
     async def claim_event(self, keys: Sequence[str]) -> bool:
         """Record the event's keys; True only if none of them was seen before.
 
-        One atomic statement, so two deliveries racing each other (in this process or
-        another one on the same file) cannot both win.
+        Decided inside a write transaction, so two deliveries racing each other (in this
+        process or another one on the same file) cannot both win.
         """
-        now = time.time()
-        cursor = await self._db.execute(
-            "INSERT OR IGNORE INTO processed_events (key, created_at) VALUES "
-            + ", ".join(["(?, ?)"] * len(keys)),
-            [value for key in keys for value in (key, now)],
-        )
-        return cursor.rowcount == len(keys)
+        batch = self._open_batch()
+        index = len(batch.claims)
+        batch.claims.append(keys)
+        return (await self._committed(batch)).claimed[index]
 
     async def purge_processed_events(self, older_than: float) -> int:
-        cursor = await self._db.execute(
+        return await self._counted_write(
             "DELETE FROM processed_events WHERE created_at < ?", (older_than,)
         )
-        return cursor.rowcount
 
     async def join_thread(self, channel: str, thread_ts: str) -> None:
-        await self._db.execute(
+        await self._write(
             "INSERT OR IGNORE INTO threads (channel, thread_ts, created_at) VALUES (?, ?, ?)",
             (channel, thread_ts, time.time()),
         )
@@ -150,12 +266,12 @@ class Database:
 
     async def claim_context_notice(self, channel: str, thread_ts: str) -> bool:
         """True the first time only: the near-budget notice is shown once per thread."""
-        cursor = await self._db.execute(
+        changed = await self._counted_write(
             "UPDATE threads SET context_notice_sent = 1"
             " WHERE channel = ? AND thread_ts = ? AND context_notice_sent = 0",
             (channel, thread_ts),
         )
-        return cursor.rowcount == 1
+        return changed == 1
 
     async def add_message(
         self,
@@ -166,7 +282,7 @@ class Database:
         user_id: str | None,
         text: str,
     ) -> None:
-        await self._db.execute(
+        await self._write(
             "INSERT OR REPLACE INTO messages"
             " (channel, thread_ts, ts, role, user_id, text, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -185,7 +301,7 @@ class Database:
     async def record_usage(
         self, user_id: str, model: str, input_tokens: int, output_tokens: int
     ) -> None:
-        await self._db.execute(
+        await self._write(
             "INSERT INTO usage (user_id, model, input_tokens, output_tokens, created_at)"
             " VALUES (?, ?, ?, ?, ?)",
             (user_id, model, input_tokens, output_tokens, time.time()),
@@ -194,14 +310,14 @@ class Database:
     async def add_inflight(
         self, channel: str, message_ts: str, thread_ts: str, user_id: str | None
     ) -> None:
-        await self._db.execute(
+        await self._write(
             "INSERT OR REPLACE INTO inflight_replies"
             " (channel, message_ts, thread_ts, user_id, started_at) VALUES (?, ?, ?, ?, ?)",
             (channel, message_ts, thread_ts, user_id, time.time()),
         )
 
     async def remove_inflight(self, channel: str, message_ts: str) -> None:
-        await self._db.execute(
+        await self._write(
             "DELETE FROM inflight_replies WHERE channel = ? AND message_ts = ?",
             (channel, message_ts),
         )

@@ -17,7 +17,6 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 from openai import AsyncOpenAI, AsyncStream, DefaultAioHttpClient, DefaultAsyncHttpxClient
 
@@ -38,9 +37,15 @@ async def plain(client: AsyncOpenAI) -> int:
         cast_to=object,
         body=BODY,
         stream=True,
-        stream_cls=AsyncStream[dict[str, Any]],
+        stream_cls=AsyncStream[object],
     )
-    return sum([1 async for event in stream if event.get("type") == "response.output_text.delta"])
+    return sum(
+        [
+            1
+            async for event in stream
+            if isinstance(event, dict) and event.get("type") == "response.output_text.delta"
+        ]
+    )
 
 
 async def one_run(base_url: str, transport: str, parsing: str, streams: int) -> tuple[float, float]:

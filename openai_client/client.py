@@ -140,21 +140,23 @@ class ModelClient:
             "store": False,
             **params,
         }
-        # Events are read as plain dicts through the SDK's own stream (SSE parsing, error
-        # events, retries and status errors stay the SDK's): validating each event
-        # against the SDK's union of ~50 event models doubled the CPU of an answer
-        # (bench/openai_transport.py).
+        # Events are read as plain JSON through the SDK's own stream (SSE parsing, error
+        # events, retries and status errors stay the SDK's). Typed events, or even
+        # `dict[str, Any]`, make the SDK walk every event through its model coercion,
+        # which doubled the CPU of an answer (bench/openai_transport.py).
         stream = await self._client.post(
             "/responses",
             cast_to=object,
             body=body,
             stream=True,
-            stream_cls=AsyncStream[dict[str, Any]],
+            stream_cls=AsyncStream[object],
         )
         parts: list[str] = []
         usage = Usage()
         async with stream:
             async for event in stream:
+                if not isinstance(event, dict):
+                    continue
                 kind = event.get("type")
                 if kind == "response.output_text.delta":
                     delta = str(event.get("delta") or "")

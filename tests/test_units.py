@@ -207,6 +207,38 @@ async def test_migrations_and_dedupe_survive_reopening(tmp_path: Path) -> None:
         await db.close()
 
 
+async def test_concurrent_claims_are_decided_one_by_one(tmp_path: Path) -> None:
+    """Claims committed together still let exactly one delivery of each message win."""
+    db = await Database.open(str(tmp_path / "bot.db"))
+    try:
+        assert await db.claim_event(["event:Ev0"])
+        claims = [[f"msg:C1:{i}.0", f"event:Ev{i}"] for i in range(40)]
+        redeliveries = [[f"msg:C1:{i}.0", f"event:Ev{i}b"] for i in range(40)]
+        won = await asyncio.gather(*(db.claim_event(keys) for keys in claims + redeliveries))
+        assert won[:40] == [False] + [True] * 39
+        assert won[40:] == [False] * 40
+    finally:
+        await db.close()
+
+
+async def test_a_cancelled_writer_does_not_cancel_the_others(tmp_path: Path) -> None:
+    db = await Database.open(str(tmp_path / "bot.db"))
+    try:
+        writes = [
+            asyncio.create_task(db.add_message("C1", "1.0", f"{i}.0", "user", "U1", f"m{i}"))
+            for i in range(10)
+        ]
+        await asyncio.sleep(0)
+        writes[3].cancel()
+        results = await asyncio.gather(*writes, return_exceptions=True)
+        assert isinstance(results[3], asyncio.CancelledError)
+        assert [r for i, r in enumerate(results) if i != 3] == [None] * 9
+        stored = await db.thread_messages("C1", "1.0")
+        assert [m.text for m in stored] == [f"m{i}" for i in range(10)]
+    finally:
+        await db.close()
+
+
 async def test_context_notice_is_claimed_once(tmp_path: Path) -> None:
     db = await Database.open(str(tmp_path / "bot.db"))
     try:
