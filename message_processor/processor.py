@@ -9,6 +9,7 @@ line here, in `_answer`, and nowhere else.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import OrderedDict
@@ -149,9 +150,11 @@ class MessageProcessor:
         return await self._db.claim_event(keys)
 
     async def _answer(self, message: IncomingMessage, context: str) -> None:
-        await self._db.join_thread(message.channel, message.thread_ts)
-        await self._db.add_message(
-            message.channel, message.thread_ts, message.ts, "user", message.user, message.text
+        await asyncio.gather(
+            self._db.join_thread(message.channel, message.thread_ts),
+            self._db.add_message(
+                message.channel, message.thread_ts, message.ts, "user", message.user, message.text
+            ),
         )
         created: list[str] = []
 
@@ -169,7 +172,7 @@ class MessageProcessor:
         settings = GenerationSettings(model=self._settings.default_model)
         started = time.monotonic()
         try:
-            await stream.start(THINKING)
+            stream.begin(THINKING)
             await self._run_handler(message, settings, stream, context)
         except asyncio.CancelledError:
             await self._close_cut_off(stream)
@@ -211,8 +214,14 @@ class MessageProcessor:
             await self._store_answer(message, stream)
             return
         except Exception as error:
-            # Slack errors land here too: the reply is finished (which also stops its
-            # update loop) and, if Slack refuses that as well, _answer says so anew.
+            with contextlib.suppress(Exception):
+                await stream.shown()  # a status message still on its way lands first
+            if not stream.started:
+                # Slack refused the status message: there is no reply to finish, and
+                # _answer says so in a fresh message.
+                raise
+            # Other Slack errors land here too: the reply is finished (which also stops
+            # its update loop) and, if Slack refuses that as well, _answer says so anew.
             logger.exception("answer failed: %s", context)
             await stream.finish(footer=describe_failure(error, timeout=timeout))
             return

@@ -116,6 +116,7 @@ class ReplyStream:
         self._changed = asyncio.Event()
         self._closing = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
+        self._showing: asyncio.Task[None] | None = None
         self.finished = False
 
     @property
@@ -126,8 +127,20 @@ class ReplyStream:
     def started(self) -> bool:
         return self._loop_task is not None
 
-    async def start(self, status: str) -> None:
-        """Post the status message at once and begin streaming deltas as they come."""
+    def begin(self, status: str) -> None:
+        """Post the status message in the background: the caller reads the thread meanwhile.
+
+        That saves the user one Slack round trip before the model is asked. Deltas
+        appended before the status is shown wait for it; `shown()` reports its failure.
+        """
+        self._showing = asyncio.create_task(self._start(status))
+
+    async def shown(self) -> None:
+        """Wait until the status message is posted; raises if Slack refused it."""
+        if self._showing is not None:
+            await asyncio.shield(self._showing)
+
+    async def _start(self, status: str) -> None:
         self._placeholder = await self._replies.post(self._channel, self._thread_ts, status)
         self._messages = [self._placeholder]
         self._shown = [status]
@@ -151,6 +164,7 @@ class ReplyStream:
 
     async def finish(self, footer: str | None = None) -> None:
         """Show the final text (plus footer); always leaves the reply in a final state."""
+        await self.shown()
         self._closing.set()
         self._changed.set()
         if self._loop_task:

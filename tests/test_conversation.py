@@ -342,3 +342,15 @@ async def test_a_failed_stream_start_falls_back_to_editing_the_status_message(
     await wait_for_text(slack, dm, again, "streamed again")
     [reply] = slack.bot_replies(dm, again)
     assert any(c.params.get("ts") == reply.ts for c in slack.calls_to("chat.stopStream"))
+
+
+async def test_a_refused_status_message_gets_one_honest_line_and_no_model_call(
+    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    dm, user = new_id("D"), new_id("U")
+    slack.fail_next("chat.postMessage", error="restricted_action")
+    ts = await slack.post_user_message(dm, user, "a question Slack will not let me answer")
+    text = await wait_for_text(slack, dm, ts, "restricted_action")
+    assert "Slack refused one of my messages" in text
+    assert len(slack.bot_replies(dm, ts)) == 1
+    assert not any("will not let me answer" in str(r.body) for r in model.requests)

@@ -56,6 +56,9 @@ class TextHandler:
         else:
             trimmed = trim_to_budget(self._counter, system, turns, budget)
         request = ModelRequest(instructions=system, turns=trimmed.turns, settings=settings)
+        # The status message was posted while the thread was read; no model call for a
+        # reply that Slack refuses to show.
+        await stream.shown()
         async with self._slots.hold(stream):
             reply = await self._model.stream_reply(request, stream.append)
         return TextAnswer(reply=reply, near_budget=trimmed.near_budget)
