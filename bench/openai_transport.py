@@ -4,7 +4,9 @@ Fires N concurrent streaming Responses calls at the fake model server (run in it
 process so its CPU is not counted) and reports this process's CPU seconds and the wall
 time, for each combination of HTTP transport (the SDK's default httpx2 pool, or its
 aiohttp transport) and event parsing (the SDK's typed stream events, or plain dicts
-read through the same AsyncStream machinery). Medians of --runs.
+read through the same AsyncStream machinery). A last row reads the same streams with
+plain aiohttp and no SDK at all: what the SDK's request and stream machinery costs on
+top of the HTTP itself. Medians of --runs.
 
     .venv/bin/python bench/openai_transport.py --streams 1000 --runs 3
 """
@@ -13,11 +15,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
+import json
 import statistics
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import aiohttp
 from openai import AsyncOpenAI, AsyncStream, DefaultAioHttpClient, DefaultAsyncHttpxClient
 
 HERE = Path(__file__).resolve().parent
@@ -48,6 +54,27 @@ async def plain(client: AsyncOpenAI) -> int:
     )
 
 
+async def without_sdk(session: aiohttp.ClientSession, base_url: str) -> int:
+    count = 0
+    headers = {"Authorization": "Bearer sk-test-key"}
+    async with session.post(f"{base_url}/responses", json=BODY, headers=headers) as response:
+        async for line in response.content:
+            if line.startswith(b"data: "):
+                event = json.loads(line[6:])
+                count += event.get("type") == "response.output_text.delta"
+    return count
+
+
+async def one_run_without_sdk(base_url: str, streams: int) -> tuple[float, float]:
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+        await without_sdk(session, base_url)
+        cpu, wall = time.process_time(), time.perf_counter()
+        deltas = await asyncio.gather(*(without_sdk(session, base_url) for _ in range(streams)))
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    assert all(d == 5 for d in deltas), "every stream must deliver its five deltas"
+    return cpu, wall
+
+
 async def one_run(base_url: str, transport: str, parsing: str, streams: int) -> tuple[float, float]:
     http = DefaultAioHttpClient() if transport == "aiohttp" else DefaultAsyncHttpxClient()
     client = AsyncOpenAI(api_key="sk-test-key", base_url=base_url, http_client=http, max_retries=0)
@@ -73,19 +100,29 @@ async def main() -> None:
         assert server.stdout is not None
         base_url = (await server.stdout.readline()).decode().strip()
         print(f"{args.streams} concurrent streamed answers, medians of {args.runs} runs")
-        for transport in ("httpx2", "aiohttp"):
-            for parsing in ("typed", "plain"):
-                runs = [
-                    await one_run(base_url, transport, parsing, args.streams)
-                    for _ in range(args.runs)
-                ]
-                cpu = statistics.median(r[0] for r in runs)
-                wall = statistics.median(r[1] for r in runs)
-                print(
-                    f"{transport:>8} {parsing:>6} events: client CPU {cpu:6.2f} s "
-                    f"({cpu * 1000 / args.streams:5.2f} ms/answer), wall {wall:6.2f} s",
-                    flush=True,
-                )
+        rows: list[tuple[str, Callable[[], Awaitable[tuple[float, float]]]]] = [
+            (
+                f"{transport:>8} {parsing:>6} events",
+                functools.partial(one_run, base_url, transport, parsing, args.streams),
+            )
+            for transport in ("httpx2", "aiohttp")
+            for parsing in ("typed", "plain")
+        ]
+        rows.append(
+            (
+                "  no SDK: plain aiohttp",
+                functools.partial(one_run_without_sdk, base_url, args.streams),
+            )
+        )
+        for name, run in rows:
+            runs = [await run() for _ in range(args.runs)]
+            cpu = statistics.median(r[0] for r in runs)
+            wall = statistics.median(r[1] for r in runs)
+            print(
+                f"{name}: client CPU {cpu:6.2f} s "
+                f"({cpu * 1000 / args.streams:5.2f} ms/answer), wall {wall:6.2f} s",
+                flush=True,
+            )
     finally:
         server.terminate()
         await server.wait()
