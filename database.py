@@ -322,6 +322,9 @@ class Database:
             (channel, message_ts),
         )
 
+    async def clear_inflight(self) -> None:
+        await self._write("DELETE FROM inflight_replies", ())
+
     async def inflight_replies(self) -> list[InflightReply]:
         async with self._db.execute(
             "SELECT channel, message_ts, thread_ts, user_id FROM inflight_replies"

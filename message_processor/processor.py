@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
 
-from database import Database
+from database import Database, InflightReply
 from message_processor.failures import (
     BUSY,
     INTERRUPTED_BY_CRASH,
@@ -93,8 +93,18 @@ class MessageProcessor:
             await asyncio.wait(pending, timeout=CUT_OFF_GRACE_SECONDS)
 
     async def recover_interrupted(self) -> None:
-        """Replies left in flight by a crash are marked, so no one waits on a frozen one."""
+        """Replies left in flight by a crash are marked, so no one waits on a frozen one.
+
+        A thread has one answer at a time, so its records are the parts of one reply:
+        the earlier parts were full when the next began and keep their text; only the
+        newest one (the status, or the part being written) becomes the notice.
+        """
+        newest: dict[tuple[str, str], InflightReply] = {}
         for reply in await self._db.inflight_replies():
+            key = (reply.channel, reply.thread_ts)
+            if key not in newest or float(reply.message_ts) > float(newest[key].message_ts):
+                newest[key] = reply
+        for reply in newest.values():
             try:
                 await self._replies.update(reply.channel, reply.message_ts, INTERRUPTED_BY_CRASH)
             except Exception as error:  # noqa: BLE001 - marking is best effort
@@ -104,7 +114,7 @@ class MessageProcessor:
                     reply.message_ts,
                     slack_error(error) if isinstance(error, SlackApiError) else repr(error),
                 )
-            await self._db.remove_inflight(reply.channel, reply.message_ts)
+        await self._db.clear_inflight()
 
     async def purge_expired(self) -> int:
         return await self._db.purge_processed_events(time.time() - EVENT_ID_RETENTION_SECONDS)

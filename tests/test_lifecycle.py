@@ -142,3 +142,28 @@ async def test_restart_after_a_crash_marks_the_interrupted_answer(
         assert len(slack.bot_replies(dm, ts)) == 1
     finally:
         assert await second.stop() == 0
+
+
+async def test_a_crash_in_a_reply_of_several_parts_keeps_the_written_parts(
+    slack: FakeSlack, model: FakeOpenAI, tmp_path: Path, new_id: Callable[[str], str]
+) -> None:
+    first = make_bot(slack, model, tmp_path, OPENAI_TIMEOUT_SECONDS="60")
+    await start_bot(slack, first)
+    user, dm = new_id("U"), new_id("D")
+    ts = await slack.post_user_message(dm, user, "[long:30000][chunks:10][stall_after:6] long one")
+    await slack.wait_for(lambda: len(slack.bot_replies(dm, ts)) >= 4, what="a reply in parts")
+    await first.kill()
+
+    second = make_bot(slack, model, tmp_path)
+    await start_bot(slack, second)
+    try:
+        text = await wait_for_text(slack, dm, ts, "interrupted when the bot restarted")
+        assert text.count("interrupted when the bot restarted") == 1
+        # The newest part the bot had recorded becomes the notice (a part posted just
+        # before the crash may not be recorded yet, and keeps its text); the parts
+        # before it keep theirs.
+        parts = [m.text for m in slack.bot_replies(dm, ts)]
+        notice = next(i for i, part in enumerate(parts) if "interrupted" in part)
+        assert all(len(part) > 3000 for part in parts[:notice])
+    finally:
+        assert await second.stop() == 0
