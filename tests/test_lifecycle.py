@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -118,19 +118,38 @@ async def test_shutdown_drains_answers_and_tells_the_cut_off_ones(
     assert "stopped" in process.log
 
 
+async def crash_mid_answer(
+    slack: FakeSlack,
+    model: FakeOpenAI,
+    tmp_path: Path,
+    dm: str,
+    user: str,
+    question: str,
+    under_way: Callable[[str], Awaitable[None]],
+) -> tuple[str, BotProcess]:
+    """Kill a bot once its answer to `question` is under way; start a new one on its data."""
+    first = make_bot(slack, model, tmp_path, OPENAI_TIMEOUT_SECONDS="60")
+    await start_bot(slack, first)
+    ts = await slack.post_user_message(dm, user, question)
+    await under_way(ts)
+    await first.kill()
+    second = make_bot(slack, model, tmp_path)
+    await start_bot(slack, second)
+    return ts, second
+
+
 async def test_restart_after_a_crash_marks_the_interrupted_answer(
     slack: FakeSlack, model: FakeOpenAI, tmp_path: Path, new_id: Callable[[str], str]
 ) -> None:
-    first = make_bot(slack, model, tmp_path, OPENAI_TIMEOUT_SECONDS="60")
-    await start_bot(slack, first)
     user, dm = new_id("U"), new_id("D")
-    ts = await slack.post_user_message(dm, user, "[hang] doomed question")
-    await model.wait_for(lambda: model.hung_requests >= 1, what="the hung call")
-    await slack.wait_for(lambda: bool(slack.bot_replies(dm, ts)), what="status message")
-    await first.kill()
 
-    second = make_bot(slack, model, tmp_path)
-    await start_bot(slack, second)
+    async def status_shown_and_model_hung(ts: str) -> None:
+        await model.wait_for(lambda: model.hung_requests >= 1, what="the hung call")
+        await slack.wait_for(lambda: bool(slack.bot_replies(dm, ts)), what="status message")
+
+    ts, second = await crash_mid_answer(
+        slack, model, tmp_path, dm, user, "[hang] doomed question", status_shown_and_model_hung
+    )
     try:
         text = await wait_for_text(slack, dm, ts, "interrupted when the bot restarted")
         assert "Thinking" not in text
@@ -147,15 +166,15 @@ async def test_restart_after_a_crash_marks_the_interrupted_answer(
 async def test_a_crash_in_a_reply_of_several_parts_keeps_the_written_parts(
     slack: FakeSlack, model: FakeOpenAI, tmp_path: Path, new_id: Callable[[str], str]
 ) -> None:
-    first = make_bot(slack, model, tmp_path, OPENAI_TIMEOUT_SECONDS="60")
-    await start_bot(slack, first)
     user, dm = new_id("U"), new_id("D")
-    ts = await slack.post_user_message(dm, user, "[long:30000][chunks:10][stall_after:6] long one")
-    await slack.wait_for(lambda: len(slack.bot_replies(dm, ts)) >= 4, what="a reply in parts")
-    await first.kill()
 
-    second = make_bot(slack, model, tmp_path)
-    await start_bot(slack, second)
+    async def several_parts_shown(ts: str) -> None:
+        await slack.wait_for(lambda: len(slack.bot_replies(dm, ts)) >= 4, what="a reply in parts")
+
+    question = "[long:30000][chunks:10][stall_after:6] long one"
+    ts, second = await crash_mid_answer(
+        slack, model, tmp_path, dm, user, question, several_parts_shown
+    )
     try:
         text = await wait_for_text(slack, dm, ts, "interrupted when the bot restarted")
         assert text.count("interrupted when the bot restarted") == 1
