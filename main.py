@@ -26,6 +26,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from config import BotConfig, ConfigError, load_config
 from database import Database
 from message_processor import (
+    ImageReader,
     MessageProcessor,
     ModelSlots,
     ProcessorSettings,
@@ -36,6 +37,7 @@ from openai_client import ModelClient, TokenCounter, build_openai
 from slack_client import (
     BotIdentity,
     ChannelPacer,
+    SlackFiles,
     SlackReplies,
     ThreadReader,
     build_web_client,
@@ -108,12 +110,14 @@ async def run(config: BotConfig) -> int:
         locks = ThreadLocks()
         counter = TokenCounter()
         replies = SlackReplies(web, pacer, native_streaming=True)
+        images = ImageReader(SlackFiles(session, config.slack_bot_token, config.slack_api_url))
         processor = MessageProcessor(
             db=db,
             replies=replies,
             locks=locks,
             text=TextHandler(
-                ThreadContext(ThreadReader(web), db, identity),
+                ThreadContext(ThreadReader(web), db, identity, images),
+                images,
                 model,
                 counter,
                 ModelSlots(config.max_concurrent_requests),

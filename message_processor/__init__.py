@@ -2,7 +2,15 @@
 
 from message_processor.context import ThreadContext
 from message_processor.handlers.text import TextHandler
+from message_processor.handlers.vision import ImageReader
 from message_processor.processor import MessageProcessor, ProcessorSettings
 from message_processor.slots import ModelSlots
 
-__all__ = ["MessageProcessor", "ModelSlots", "ProcessorSettings", "TextHandler", "ThreadContext"]
+__all__ = [
+    "ImageReader",
+    "MessageProcessor",
+    "ModelSlots",
+    "ProcessorSettings",
+    "TextHandler",
+    "ThreadContext",
+]

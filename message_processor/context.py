@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from database import Database
-from openai_client import ChatTurn
-from slack_client import BotIdentity, IncomingMessage, ThreadReader
+from message_processor.handlers.vision import MAX_THREAD_IMAGES, ImageReader, is_image
+from openai_client import ChatTurn, ModelImage
+from slack_client import BotIdentity, IncomingMessage, SharedFile, ThreadReader
 
 _USER_MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
 
@@ -24,10 +26,13 @@ def instructions() -> str:
 
 
 class ThreadContext:
-    def __init__(self, reader: ThreadReader, db: Database, identity: BotIdentity) -> None:
+    def __init__(
+        self, reader: ThreadReader, db: Database, identity: BotIdentity, images: ImageReader
+    ) -> None:
         self._reader = reader
         self._db = db
         self._identity = identity
+        self._images = images
 
     async def turns(self, message: IncomingMessage) -> list[ChatTurn]:
         """Every human line (labelled with its speaker) and every answer of ours, in order.
@@ -49,15 +54,32 @@ class ThreadContext:
             if m.role == "user" and float(m.ts) <= float(message.ts)
         }
         humans[message.ts] = (message.user, message.text)
+        earlier_files: dict[str, tuple[SharedFile, ...]] = {}
         for item in await self._reader.messages(message.channel, message.thread_ts):
             # Messages posted after this one belong to later answers, not this one.
             if float(item.ts) > float(message.ts):
                 continue
             if item.bot_id is None and item.user and item.user != self._identity.user_id:
                 humans[item.ts] = (item.user, item.text)
+                if item.ts != message.ts and item.files:
+                    earlier_files[item.ts] = item.files
+        images = await self._earlier_images(earlier_files)
         for ts, (user, text) in humans.items():
-            lines[(float(ts), 0)] = await self._turn(user, text)
+            turn = await self._turn(user, text)
+            if ts in earlier_files:
+                found = [images[f.id] for f in earlier_files[ts] if f.id in images]
+                turn = replace(turn, images=tuple(found))
+            lines[(float(ts), 0)] = turn
         return [lines[key] for key in sorted(lines)]
+
+    async def _earlier_images(
+        self, files_by_ts: dict[str, tuple[SharedFile, ...]]
+    ) -> dict[str, ModelImage]:
+        """The thread's earlier images stay in view, newest first, up to a cap."""
+        chosen: list[SharedFile] = []
+        for ts in sorted(files_by_ts, key=float, reverse=True):
+            chosen += [file for file in files_by_ts[ts] if is_image(file)]
+        return await self._images.read_earlier(chosen[:MAX_THREAD_IMAGES])
 
     async def _turn(self, user: str, text: str) -> ChatTurn:
         return ChatTurn("user", f"{await self._reader.name(user)}: {await self._clean(text)}")

@@ -35,6 +35,12 @@ NEAR_BUDGET = (
 )
 
 
+def attachment_problems(problems: list[str]) -> str:
+    """What could not be used of what was attached, one line per file."""
+    lines = "\n".join(f"• {problem}" for problem in problems)
+    return f"_:paperclip: Not read:_\n{lines}"
+
+
 def describe_failure(error: BaseException, *, timeout: float) -> str:
     if isinstance(error, ModelTimeoutError):
         return (

@@ -23,6 +23,7 @@ from message_processor.failures import (
     INTERRUPTED_BY_CRASH,
     INTERRUPTED_BY_SHUTDOWN,
     NEAR_BUDGET,
+    attachment_problems,
     describe_failure,
 )
 from message_processor.handlers.text import TextHandler
@@ -235,12 +236,14 @@ class MessageProcessor:
             logger.exception("answer failed: %s", context)
             await stream.finish(footer=describe_failure(error, timeout=timeout))
             return
-        footer = None
+        notices: list[str] = []
+        if answer.unread_files:
+            notices.append(attachment_problems(answer.unread_files))
         if answer.near_budget and await self._db.claim_context_notice(
             message.channel, message.thread_ts
         ):
-            footer = NEAR_BUDGET
-        await stream.finish(footer=footer)
+            notices.append(NEAR_BUDGET)
+        await stream.finish(footer="\n\n".join(notices) or None)
         await self._store_answer(message, stream)
         usage = answer.reply.usage
         await self._db.record_usage(

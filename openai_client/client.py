@@ -26,6 +26,7 @@ from openai_client.errors import (
     ModelUnavailableError,
 )
 from openai_client.models import (
+    ChatTurn,
     DeltaSink,
     GenerationSettings,
     ModelReply,
@@ -99,6 +100,22 @@ async def _translated_errors(seconds: float) -> AsyncIterator[None]:
         raise ModelUnavailableError(str(error)) from error
 
 
+def _responses_message(turn: ChatTurn) -> dict[str, Any]:
+    if not turn.images:
+        return {"role": turn.role, "content": turn.text}
+    parts: list[dict[str, Any]] = [{"type": "input_text", "text": turn.text}]
+    parts += [{"type": "input_image", "image_url": image.data_url} for image in turn.images]
+    return {"role": turn.role, "content": parts}
+
+
+def _chat_message(turn: ChatTurn) -> dict[str, Any]:
+    if not turn.images:
+        return {"role": turn.role, "content": turn.text}
+    parts: list[dict[str, Any]] = [{"type": "text", "text": turn.text}]
+    parts += [{"type": "image_url", "image_url": {"url": image.data_url}} for image in turn.images]
+    return {"role": turn.role, "content": parts}
+
+
 def _responses_usage(response: object) -> Usage:
     usage = response.get("usage") if isinstance(response, dict) else None
     if not isinstance(usage, dict):
@@ -135,7 +152,7 @@ class ModelClient:
         body = {
             "model": request.settings.model,
             "instructions": request.instructions,
-            "input": [{"role": turn.role, "content": turn.text} for turn in request.turns],
+            "input": [_responses_message(turn) for turn in request.turns],
             "stream": True,
             "store": False,
             **params,
@@ -173,7 +190,7 @@ class ModelClient:
         if request.settings.max_output_tokens:
             params["max_completion_tokens"] = request.settings.max_output_tokens
         messages: list[Any] = [{"role": "system", "content": request.instructions}]
-        messages += [{"role": turn.role, "content": turn.text} for turn in request.turns]
+        messages += [_chat_message(turn) for turn in request.turns]
         stream = await self._client.chat.completions.create(
             model=request.settings.model,
             messages=messages,

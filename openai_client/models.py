@@ -2,17 +2,46 @@
 
 from __future__ import annotations
 
+import base64
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
 Role = Literal["user", "assistant"]
 
+# OpenAI prices an image by the 512-pixel tiles it covers, plus a base cost.
+IMAGE_BASE_TOKENS = 85
+IMAGE_TILE_TOKENS = 170
+IMAGE_TILE_PIXELS = 512
+
+
+@dataclass(frozen=True)
+class ModelImage:
+    """An image ready for the model: already within its size limits."""
+
+    data: bytes = field(repr=False)
+    mime: str
+    width: int
+    height: int
+
+    @property
+    def data_url(self) -> str:
+        return f"data:{self.mime};base64,{base64.b64encode(self.data).decode('ascii')}"
+
+    @property
+    def tokens(self) -> int:
+        tiles = math.ceil(self.width / IMAGE_TILE_PIXELS) * math.ceil(
+            self.height / IMAGE_TILE_PIXELS
+        )
+        return IMAGE_BASE_TOKENS + IMAGE_TILE_TOKENS * tiles
+
 
 @dataclass(frozen=True)
 class ChatTurn:
     role: Role
     text: str
+    images: tuple[ModelImage, ...] = ()
 
 
 @dataclass(frozen=True)

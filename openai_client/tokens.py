@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from openai_client.models import ChatTurn
 
@@ -83,7 +83,7 @@ class TokenCounter:
         return int(len(text) / CHARS_PER_TOKEN_ESTIMATE) + 1
 
     def count_turn(self, turn: ChatTurn) -> int:
-        return self.count(turn.text) + TOKENS_PER_TURN
+        return self.count(turn.text) + TOKENS_PER_TURN + sum(i.tokens for i in turn.images)
 
 
 @dataclass(frozen=True)
@@ -137,4 +137,4 @@ def _cut_from_start(counter: TokenCounter, turn: ChatTurn, tokens: int) -> ChatT
             low = middle + 1
         else:
             high = middle
-    return ChatTurn(role=turn.role, text="[…earlier part cut to fit…]\n" + text[low:])
+    return replace(turn, text="[…earlier part cut to fit…]\n" + text[low:])

@@ -5,7 +5,8 @@ directly, and message_processor, which imports this package, never sees them.
 """
 
 from slack_client.errors import slack_error
-from slack_client.events import BotIdentity, IncomingMessage, MessageSink
+from slack_client.events import BotIdentity, IncomingMessage, MessageSink, SharedFile
+from slack_client.files import FileDownloadError, SlackFiles
 from slack_client.history import ThreadMessage, ThreadReader
 from slack_client.mrkdwn import markdown_to_mrkdwn, split_message
 from slack_client.pacing import ChannelPacer
@@ -15,9 +16,12 @@ from slack_client.web import build_web_client
 __all__ = [
     "BotIdentity",
     "ChannelPacer",
+    "FileDownloadError",
     "IncomingMessage",
     "MessageSink",
     "ReplyStream",
+    "SharedFile",
+    "SlackFiles",
     "SlackReplies",
     "ThreadMessage",
     "ThreadReader",

@@ -21,6 +21,18 @@ class BotIdentity:
 
 
 @dataclass(frozen=True)
+class SharedFile:
+    """A file attached to a message, as the event describes it (not yet downloaded)."""
+
+    id: str
+    name: str
+    mimetype: str
+    filetype: str
+    size: int
+    url: str
+
+
+@dataclass(frozen=True)
 class IncomingMessage:
     channel: str
     user: str
@@ -32,6 +44,7 @@ class IncomingMessage:
     team_id: str | None
     event_id: str | None
     client_msg_id: str | None
+    files: tuple[SharedFile, ...] = ()
 
     @property
     def is_thread_reply(self) -> bool:
@@ -80,4 +93,31 @@ def parse_message_event(
         client_msg_id=event.get("client_msg_id")
         if isinstance(event.get("client_msg_id"), str)
         else None,
+        files=parse_files(event.get("files")),
     )
+
+
+def parse_files(raw: object) -> tuple[SharedFile, ...]:
+    """The downloadable files of a message; deleted or hidden ones carry no URL and drop out."""
+    if not isinstance(raw, list):
+        return ()
+    files: list[SharedFile] = []
+    for item in raw:
+        if not isinstance(item, dict):
+            continue
+        url = item.get("url_private_download") or item.get("url_private")
+        file_id, name = item.get("id"), item.get("name") or item.get("title") or "file"
+        if not (isinstance(url, str) and isinstance(file_id, str) and isinstance(name, str)):
+            continue
+        size = item.get("size")
+        files.append(
+            SharedFile(
+                id=file_id,
+                name=name,
+                mimetype=str(item.get("mimetype") or ""),
+                filetype=str(item.get("filetype") or ""),
+                size=size if isinstance(size, int) and size >= 0 else 0,
+                url=url,
+            )
+        )
+    return tuple(files)

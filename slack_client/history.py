@@ -10,6 +10,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from slack_client.errors import slack_error
+from slack_client.events import SharedFile, parse_files
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +25,7 @@ class ThreadMessage:
     user: str | None
     bot_id: str | None
     text: str
+    files: tuple[SharedFile, ...] = ()
 
 
 async def fetch_thread(client: AsyncWebClient, channel: str, thread_ts: str) -> list[ThreadMessage]:
@@ -66,6 +68,7 @@ def _thread_message(raw: dict[str, Any]) -> ThreadMessage:
         user=raw.get("user") if isinstance(raw.get("user"), str) else None,
         bot_id=raw.get("bot_id") if isinstance(raw.get("bot_id"), str) else None,
         text=text if isinstance(text, str) else "",
+        files=parse_files(raw.get("files")),
     )
 
 

@@ -9,6 +9,8 @@ which is the transport the bot uses.
 from __future__ import annotations
 
 import asyncio
+import base64
+import io
 import json
 import math
 import time
@@ -21,8 +23,9 @@ import pytest
 import pytest_asyncio
 from openai import AsyncOpenAI
 from openai.types.responses import ResponseStreamEvent
+from PIL import Image
 
-from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.openai_server import FakeOpenAI, SeenImage
 
 API_KEY = "sk-test-key"
 MODEL = "gpt-4.1-mini"
@@ -86,6 +89,29 @@ async def stream_text(client: AsyncOpenAI, text: str) -> tuple[list[str], Respon
     return deltas, events[-1]
 
 
+def encoded_image(width: int, height: int, image_format: str = "PNG") -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 30, 90)).save(buffer, format=image_format)
+    return buffer.getvalue()
+
+
+def data_url(data: bytes, mime: str = "image/png") -> str:
+    return f"data:{mime};base64,{base64.b64encode(data).decode()}"
+
+
+def opened(b64_json: str | None) -> tuple[int, int, str | None]:
+    """(width, height, format) of an image the fake sent back."""
+    assert b64_json is not None
+    with Image.open(io.BytesIO(base64.b64decode(b64_json))) as image:
+        image.load()
+        return image.width, image.height, image.format
+
+
+def png_file(width: int, height: int, name: str = "in.png") -> tuple[str, bytes, str]:
+    """An upload as the bot must send it: with a MIME type (bare bytes go as octet-stream)."""
+    return name, encoded_image(width, height), "image/png"
+
+
 # --------------------------------------------------------------------------- Responses API
 
 
@@ -124,7 +150,7 @@ async def test_responses_stream_helper_accumulates_the_final_response(
         {"type": "input_text", "text": "what is this?"},
         {
             "type": "input_image",
-            "image_url": "data:image/png;base64,iVBORw0KGgo=",
+            "image_url": data_url(encoded_image(3, 2)),
             "detail": "auto",
         },
     ]
@@ -137,7 +163,7 @@ async def test_responses_stream_helper_accumulates_the_final_response(
                 snapshots.append(event.snapshot)
         final = await stream.get_final_response()
 
-    assert final.output_text == "Answer to: what is this?"
+    assert final.output_text == "Answer to: what is this? [saw 1 image(s): 3x2 PNG]"
     assert snapshots[-1] == final.output_text
     assert final.usage is not None
     assert final.usage.input_tokens == len("Be brief.what is this?") // 4
@@ -505,3 +531,243 @@ async def test_stop_releases_held_requests() -> None:
     with pytest.raises(openai.APIConnectionError):
         await call
     await sdk.close()
+
+
+# --------------------------------------------------------------------------- vision inputs
+
+WIDE_PNG = data_url(encoded_image(2048, 683))
+
+
+@pytest.mark.parametrize("stream", [True, False])
+async def test_vision_with_responses(client: AsyncOpenAI, fake: FakeOpenAI, stream: bool) -> None:
+    content: Any = [
+        {"type": "input_text", "text": "what is this?"},
+        {"type": "input_image", "image_url": WIDE_PNG, "detail": "high"},
+        {
+            "type": "input_image",
+            "image_url": data_url(encoded_image(640, 480, "JPEG"), "image/jpeg"),
+        },
+    ]
+    messages: Any = [{"role": "user", "content": content}]
+    expected = "Answer to: what is this? [saw 2 image(s): 2048x683 PNG, 640x480 JPEG]"
+    if stream:
+        events = await client.responses.create(model=MODEL, input=messages, stream=True)
+        deltas = [e.delta async for e in events if e.type == "response.output_text.delta"]
+        assert "".join(deltas) == expected
+    else:
+        response = await client.responses.create(model=MODEL, input=messages)
+        assert response.output_text == expected
+
+    [recorded] = fake.requests
+    assert recorded.images == [
+        SeenImage(2048, 683, "PNG", "image/png", "high", True),
+        SeenImage(640, 480, "JPEG", "image/jpeg", None, True),
+    ]
+
+
+@pytest.mark.parametrize("stream", [True, False])
+async def test_vision_with_chat(client: AsyncOpenAI, fake: FakeOpenAI, stream: bool) -> None:
+    gif = data_url(encoded_image(32, 32, "GIF"), "image/gif")
+    content: Any = [
+        {"type": "text", "text": "compare"},
+        {"type": "image_url", "image_url": {"url": gif, "detail": "low"}},
+        {"type": "image_url", "image_url": {"url": "https://example.com/cat.webp"}},
+    ]
+    messages: Any = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": content},
+    ]
+    expected = "Answer to: compare [saw 2 image(s): 32x32 GIF, 0x0 URL]"
+    if stream:
+        chunks = await client.chat.completions.create(model=MODEL, messages=messages, stream=True)
+        text = "".join([c.choices[0].delta.content or "" async for c in chunks if c.choices])
+        assert text == expected
+    else:
+        completion = await client.chat.completions.create(model=MODEL, messages=messages)
+        assert completion.choices[0].message.content == expected
+
+    [recorded] = fake.requests
+    assert recorded.images == [
+        SeenImage(32, 32, "GIF", "image/gif", "low", True),
+        SeenImage(0, 0, "URL", "", None, True),
+    ]
+    assert [image.message_index for image in recorded.images] == [1, 1]
+
+
+async def test_images_in_earlier_messages_are_counted(
+    client: AsyncOpenAI, fake: FakeOpenAI
+) -> None:
+    first: Any = [
+        {"type": "input_text", "text": "look"},
+        {"type": "input_image", "image_url": WIDE_PNG},
+    ]
+    response = await client.responses.create(
+        model=MODEL,
+        input=[
+            {"role": "user", "content": first},
+            {"role": "assistant", "content": "a wide picture"},
+            {"role": "user", "content": "and now?"},
+        ],
+    )
+
+    assert response.output_text == "Answer to: and now? [thread images: 1]"
+    [image] = fake.requests[0].images
+    assert not image.in_last_user_message
+    assert image.message_index == 0
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "data:image/png;base64,not*base64!",
+        data_url(b"plain text, not an image"),
+        data_url(encoded_image(4, 4, "BMP"), "image/bmp"),
+        data_url(encoded_image(4, 4, "BMP")),  # a BMP that claims to be a PNG
+    ],
+    ids=["bad-base64", "not-an-image", "bmp-mime", "bmp-data"],
+)
+async def test_bad_image_is_a_bad_request(client: AsyncOpenAI, fake: FakeOpenAI, url: str) -> None:
+    content: Any = [{"type": "input_text", "text": "hi"}, {"type": "input_image", "image_url": url}]
+    with pytest.raises(openai.BadRequestError) as caught:
+        await client.responses.create(model=MODEL, input=[{"role": "user", "content": content}])
+    chat_content: Any = [{"type": "image_url", "image_url": {"url": url}}]
+    with pytest.raises(openai.BadRequestError) as chat_caught:
+        await client.chat.completions.create(
+            model=MODEL, messages=[{"role": "user", "content": chat_content}], stream=True
+        )
+
+    assert caught.value.code == chat_caught.value.code == "invalid_image_format"
+    assert caught.value.type == "invalid_request_error"
+    assert caught.value.param == "input"
+    assert chat_caught.value.param == "messages"
+    assert [request.images for request in fake.requests] == [[], []]
+
+
+async def test_image_over_20_mb_is_too_large(fake: FakeOpenAI) -> None:
+    sdk = make_client(fake, "httpx2")
+    content: Any = [{"type": "input_image", "image_url": data_url(bytes(20 * 1024 * 1024 + 1))}]
+    try:
+        with pytest.raises(openai.BadRequestError) as caught:
+            await sdk.responses.create(model=MODEL, input=[{"role": "user", "content": content}])
+    finally:
+        await sdk.close()
+
+    assert caught.value.code == "image_too_large"
+
+
+# --------------------------------------------------------------------------- image endpoints
+
+IMAGE_MODEL = "gpt-image-1.5"
+
+
+async def test_images_generate_returns_a_png_of_the_requested_size(
+    client: AsyncOpenAI, fake: FakeOpenAI
+) -> None:
+    result = await client.images.generate(
+        model=IMAGE_MODEL, prompt="a lighthouse at dusk", size="1536x1024", quality="high", n=2
+    )
+
+    assert result.data is not None and len(result.data) == 2
+    assert opened(result.data[0].b64_json) == (1536, 1024, "PNG")
+    assert result.data[0].url is None
+    assert result.size == "1536x1024"
+    assert result.quality == "high"
+    assert result.output_format == "png"
+    assert result.background == "opaque"
+    assert result.usage is not None
+    assert result.usage.total_tokens == result.usage.input_tokens + result.usage.output_tokens
+    [recorded] = fake.requests
+    assert recorded.path == "/v1/images/generations"
+    assert recorded.body["prompt"] == "a lighthouse at dusk"
+    assert recorded.images == []
+
+
+async def test_images_generate_defaults_and_formats(client: AsyncOpenAI) -> None:
+    default = await client.images.generate(model=IMAGE_MODEL, prompt="a cat")
+    webp = await client.images.generate(
+        model=IMAGE_MODEL,
+        prompt="a cat",
+        size="512x512",
+        output_format="webp",
+        background="transparent",
+    )
+
+    assert default.data is not None and webp.data is not None
+    assert opened(default.data[0].b64_json) == (1024, 1024, "PNG")
+    assert opened(webp.data[0].b64_json) == (512, 512, "WEBP")
+    assert webp.background == "transparent"
+
+
+async def test_images_refuse_is_moderation_blocked(client: AsyncOpenAI) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        await client.images.generate(model=IMAGE_MODEL, prompt="something bad [refuse]")
+    with pytest.raises(openai.BadRequestError) as edit_caught:
+        await client.images.edit(
+            model=IMAGE_MODEL, image=png_file(64, 64), prompt="[refuse] make it bad"
+        )
+
+    for error in (caught.value, edit_caught.value):
+        assert error.code == "moderation_blocked"
+        assert error.type == "image_generation_user_error"
+        assert "safety system" in error.message
+
+
+async def test_images_markers_and_bad_parameters(client: AsyncOpenAI) -> None:
+    with pytest.raises(openai.RateLimitError):
+        await client.images.generate(model=IMAGE_MODEL, prompt="[status:429] busy")
+    with pytest.raises(openai.BadRequestError) as caught:
+        await client.images.generate(model=IMAGE_MODEL, prompt="a cat", size="huge")
+
+    assert caught.value.code == "invalid_value"
+    assert caught.value.param == "size"
+
+
+async def test_images_edit_with_one_image_keeps_its_size(
+    client: AsyncOpenAI, fake: FakeOpenAI
+) -> None:
+    result = await client.images.edit(
+        model=IMAGE_MODEL, image=png_file(300, 200), prompt="add a hat"
+    )
+
+    assert result.data is not None
+    assert opened(result.data[0].b64_json) == (300, 200, "PNG")
+    [recorded] = fake.requests
+    assert recorded.path == "/v1/images/edits"
+    assert recorded.body == {"model": IMAGE_MODEL, "prompt": "add a hat"}
+    assert recorded.images == [SeenImage(300, 200, "PNG", "image/png", None, True)]
+    assert recorded.mask is None
+
+
+async def test_images_edit_with_two_images_and_high_fidelity(
+    client: AsyncOpenAI, fake: FakeOpenAI
+) -> None:
+    jpeg = ("b.jpg", encoded_image(640, 480, "JPEG"), "image/jpeg")
+    result = await client.images.edit(
+        model=IMAGE_MODEL,
+        image=[png_file(256, 256), jpeg],
+        mask=png_file(256, 256, "mask.png"),
+        prompt="put both in one picture",
+        input_fidelity="high",
+        size="1024x1536",
+    )
+
+    assert result.data is not None
+    assert opened(result.data[0].b64_json) == (1024, 1536, "PNG")
+    assert result.size == "1024x1536"
+    [recorded] = fake.requests
+    assert recorded.body["input_fidelity"] == "high"
+    assert recorded.images == [
+        SeenImage(256, 256, "PNG", "image/png", None, True),
+        SeenImage(640, 480, "JPEG", "image/jpeg", None, True),
+    ]
+    assert recorded.mask == SeenImage(256, 256, "PNG", "image/png", None, True)
+
+
+async def test_images_edit_rejects_uploads_without_an_image_type(client: AsyncOpenAI) -> None:
+    # The SDK labels bare bytes application/octet-stream, which the real API refuses too.
+    with pytest.raises(openai.BadRequestError) as caught:
+        await client.images.edit(model=IMAGE_MODEL, image=encoded_image(8, 8), prompt="x")
+
+    assert caught.value.code == "unsupported_file_mimetype"
+    assert caught.value.param == "image"
+    assert "application/octet-stream" in caught.value.message

@@ -12,13 +12,14 @@ from typing import Any
 
 import aiohttp
 import pytest
+from PIL import Image
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tests.fakes.slack import FakeSlack
+from tests.fakes.slack import FakeSlack, FileRequest, UploadedFile
 
 BLOCKS = [{"type": "section", "text": {"type": "mrkdwn", "text": "*hi*"}}]
 
@@ -157,6 +158,226 @@ async def test_form_query_json_and_multipart_params(
     assert [m.blocks for m in stored if m][:3] == [BLOCKS, BLOCKS, BLOCKS]
     upload = fake.calls_to("chat.postMessage")[-1].params["file"]
     assert upload["content"] == b"\x00bytes"
+
+
+# ---------------------------------------------------------------------- files
+
+
+def png(width: int, height: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), "red").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+async def fetch(url: str, token: str | None = None) -> tuple[int, str, bytes]:
+    """GET a file the way a bot would: status, Content-Type and body."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with aiohttp.ClientSession() as session, session.get(url, headers=headers) as response:
+        return response.status, response.headers["Content-Type"], await response.read()
+
+
+async def test_shared_files_ride_on_events_and_replies(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    root = await fake.post_user_message("C1", "U1", "question")
+    photo = UploadedFile("photo 1.png", "image/png", png(3, 2))
+    report = UploadedFile("Report.PDF", "application/pdf", b"%PDF-1.7")
+    ts = await fake.post_user_message(
+        "C1", "U1", "<@UBOT> look", thread_ts=root, files=[photo, report]
+    )
+
+    message, mention = [fake.envelopes[e]["payload"]["event"] for e in fake.envelopes_for_ts[ts]]
+    assert (message["subtype"], message["upload"], mention["type"]) == (
+        "file_share",
+        True,
+        "app_mention",
+    )
+    assert "subtype" not in mention and mention["files"] == message["files"]
+    image, pdf = message["files"]
+    assert (fake.file(image["id"]), fake.file(pdf["id"])) == (photo, report)
+    assert list(fake.hosted_files) == [image["id"], pdf["id"]]
+    assert image["id"].startswith("F") and len(image["id"]) == 11 and image["id"].isupper()
+    assert (image["name"], image["title"], image["filetype"], image["pretty_type"]) == (
+        "photo 1.png",
+        "photo 1.png",
+        "png",
+        "PNG",
+    )
+    assert (pdf["filetype"], pdf["mimetype"], pdf["size"]) == ("pdf", "application/pdf", 8)
+    assert (image["user"], image["user_team"], image["mode"], image["is_public"]) == (
+        "U1",
+        "T0TEST",
+        "hosted",
+        False,
+    )
+    assert (image["original_w"], image["original_h"]) == (3, 2) and "original_w" not in pdf
+    base = f"{fake.base_url}/files-pri/T0TEST-{image['id']}/"
+    assert image["url_private"] == base + "photo%201.png"
+    assert image["url_private_download"] == base + "download/photo%201.png"
+    assert isinstance(image["created"], int) and image["timestamp"] == image["created"]
+
+    thread = await client.conversations_replies(channel="C1", ts=root)
+    shared = thread["messages"][1]
+    assert shared["files"] == message["files"] and "subtype" not in shared  # only the event
+
+    only_files = await fake.post_user_message(
+        "D1", "U2", "", files=[UploadedFile("notes", "text/plain", b"hi")]
+    )
+    [envelope] = fake.envelopes_for_ts[only_files]
+    event = fake.envelopes[envelope]["payload"]["event"]
+    assert (event["text"], event["subtype"], "blocks" in event) == ("", "file_share", False)
+    history = await client.conversations_history(channel="D1")
+    assert history["messages"][0]["files"][0]["filetype"] == ""
+    assert fake.get_message("D1", only_files) is not None
+    with pytest.raises(KeyError):
+        fake.file("FNOSUCHFILE")
+
+
+async def test_hosted_files_need_the_bot_token(fake: FakeSlack) -> None:
+    data = png(2, 2)
+    ts = await fake.post_user_message(
+        "C1", "U1", "", files=[UploadedFile("a.png", "image/png", data)]
+    )
+    [envelope] = fake.envelopes_for_ts[ts]
+    file = fake.envelopes[envelope]["payload"]["event"]["files"][0]
+    url = file["url_private"]
+
+    assert await fetch(url, fake.bot_token) == (200, "image/png", data)
+    assert await fetch(file["url_private_download"], fake.bot_token) == (200, "image/png", data)
+    # Slack's well-known trap: no token, or a wrong one, still gets a 200, with a login page.
+    for token in (None, "xoxb-wrong", fake.app_token):
+        status, content_type, body = await fetch(url, token)
+        assert (status, content_type) == (200, "text/html; charset=utf-8")
+        assert body.startswith(b"<!DOCTYPE html>")
+    assert (await fetch(url.replace(file["id"], "FNOSUCHFILE"), fake.bot_token))[0] == 404
+    bearer = {"Authorization": f"Bearer {fake.bot_token}"}
+    async with aiohttp.ClientSession() as session, session.get(url, headers=bearer) as response:
+        assert response.content_length == len(data) == len(await response.read())
+
+    requests = fake.file_requests
+    seen = [(r.file_id, r.authorized, r.token_sent, r.download, r.status) for r in requests]
+    assert seen == [
+        (file["id"], True, fake.bot_token, False, 200),
+        (file["id"], True, fake.bot_token, True, 200),
+        (file["id"], False, None, False, 200),
+        (file["id"], False, "xoxb-wrong", False, 200),
+        (file["id"], False, fake.app_token, False, 200),
+        ("FNOSUCHFILE", True, fake.bot_token, False, 404),
+        (file["id"], True, fake.bot_token, False, 200),
+    ]
+    assert len(fake.file_requests_for(file["id"])) == 6
+    fake.reset()
+    assert (fake.hosted_files, fake.file_requests) == ({}, [])
+
+
+async def test_file_faults_and_latency(fake: FakeSlack) -> None:
+    data = b"plain text"
+    ts = await fake.post_user_message(
+        "C1", "U1", "", files=[UploadedFile("a.txt", "text/plain", data)]
+    )
+    [envelope] = fake.envelopes_for_ts[ts]
+    url = fake.envelopes[envelope]["payload"]["event"]["files"][0]["url_private_download"]
+
+    fake.fail_next_file(503, count=2)
+    fake.fail_next_file(429)
+    statuses = [(await fetch(url, fake.bot_token))[0] for _ in range(4)]
+    assert statuses == [503, 503, 429, 200]
+    assert [r.status for r in fake.file_requests] == statuses
+
+    fake.file_latency = 0.3
+    started = time.monotonic()
+    download = asyncio.create_task(fetch(url, fake.bot_token))
+    await fake.wait_for(lambda: len(fake.file_requests) == 5, timeout=1, what="the request")
+    assert not download.done()
+    assert await download == (200, "text/plain", data)
+    assert time.monotonic() - started >= 0.3
+    assert isinstance(fake.file_requests[-1], FileRequest) and fake.file_requests[-1].at >= started
+
+
+async def test_files_upload_v2_round_trip(fake: FakeSlack, client: AsyncWebClient) -> None:
+    root = await fake.post_user_message("C1", "U1", "a chart please")
+    data = png(4, 3)
+
+    result = await client.files_upload_v2(
+        channel="C1",
+        thread_ts=root,
+        content=data,
+        filename="chart.png",
+        title="Sales chart",
+        alt_txt="A red rectangle",
+        initial_comment="Here it is",
+    )
+
+    uploaded = result["file"]
+    [upload] = fake.uploads
+    assert (upload.file_id, upload.filename, upload.title, upload.alt_text) == (
+        uploaded["id"],
+        "chart.png",
+        "Sales chart",
+        "A red rectangle",
+    )
+    assert (upload.channel, upload.thread_ts, upload.content, upload.mimetype) == (
+        "C1",
+        root,
+        data,
+        "image/png",
+    )
+    [reply] = fake.bot_replies("C1", root)
+    assert (reply.text, reply.file_ids) == ("Here it is", [uploaded["id"]])
+    assert reply.ts == upload.message_ts
+    assert fake.file(uploaded["id"]).content == data
+    assert (uploaded["title"], uploaded["alt_txt"], uploaded["user"]) == (
+        "Sales chart",
+        "A red rectangle",
+        "UBOT",
+    )
+    assert (uploaded["original_w"], uploaded["original_h"], uploaded["size"]) == (4, 3, len(data))
+    shared = (await client.conversations_replies(channel="C1", ts=root))["messages"][1]
+    assert (shared["bot_id"], shared["files"], shared["upload"]) == ("BBOT", [uploaded], True)
+    assert await fetch(uploaded["url_private"], fake.bot_token) == (200, "image/png", data)
+
+    # The protocol as slack-sdk speaks it: alt_txt goes with the URL request, not the completion,
+    # and the bytes are POSTed to the upload URL without any token.
+    [get_url] = fake.calls_to("files.getUploadURLExternal")
+    [complete] = fake.calls_to("files.completeUploadExternal")
+    assert get_url.params == {
+        "filename": "chart.png",
+        "length": str(len(data)),
+        "alt_txt": "A red rectangle",
+    }
+    assert json.loads(complete.params["files"]) == [{"id": uploaded["id"], "title": "Sales chart"}]
+    assert (complete.params["channel_id"], complete.params["thread_ts"]) == ("C1", root)
+    assert [h for p, h in fake.auth_headers_seen if p.startswith("/upload/")] == [None]
+
+
+async def test_upload_rules(fake: FakeSlack, client: AsyncWebClient) -> None:
+    no_length = client.api_call("files.getUploadURLExternal", params={"filename": "a.txt"})
+    assert await slack_error(no_length) == "invalid_arguments"
+    started = await client.files_getUploadURLExternal(filename="a.txt", length=3)
+    early = client.files_completeUploadExternal(files=[{"id": started["file_id"]}], channel_id="C1")
+    assert await slack_error(early) == "file_not_found"  # the bytes never arrived
+    unknown = client.files_completeUploadExternal(files=[{"id": "FNOSUCHFILE"}])
+    assert await slack_error(unknown) == "file_not_found"
+    garbage = client.api_call("files.completeUploadExternal", params={"files": "not json"})
+    assert await slack_error(garbage) == "invalid_arguments"
+    assert (fake.messages, fake.uploads) == ({}, [])
+
+    # Multipart works as well as raw bytes; completing without a channel shares nothing.
+    form = aiohttp.FormData()
+    form.add_field("file", b"abc", filename="a.txt")
+    async with aiohttp.ClientSession() as session:
+        async with session.post(started["upload_url"], data=form) as response:
+            assert (response.status, await response.text()) == (200, "OK - 3")
+        async with session.post(started["upload_url"] + "x", data=b"abc") as response:
+            assert response.status == 404
+    done = await client.files_completeUploadExternal(files=[{"id": started["file_id"]}])
+    assert (done["files"][0]["title"], done["files"][0]["mimetype"]) == ("a.txt", "text/plain")
+    assert [(u.channel, u.message_ts, u.content) for u in fake.uploads] == [(None, None, b"abc")]
+    assert fake.messages == {}
+    again = client.files_completeUploadExternal(files=[{"id": started["file_id"]}])
+    assert await slack_error(again) == "file_not_found"
+    info = await client.files_info(file=started["file_id"])
+    assert info["file"]["size"] == 3
 
 
 # ---------------------------------------------------------------------- streaming

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import io
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+from PIL import Image
+
 from tests.botproc import APP_TOKEN, BOT_TOKEN, OPENAI_KEY
 from tests.conftest import make_bot, start_bot
 from tests.fakes.openai_server import FakeOpenAI
-from tests.fakes.slack import FakeSlack
+from tests.fakes.slack import FakeSlack, UploadedFile
 from tests.seen import wait_for_text
 
 BOT = "<@UBOT>"
@@ -29,6 +32,13 @@ async def test_chat_completions_style_for_servers_without_responses(
         assert request.path == "/v1/chat/completions"
         assert request.body["messages"][0]["role"] == "system"
         assert request.body["stream"] is True
+        # Images travel as Chat Completions image parts in this style.
+        out = io.BytesIO()
+        Image.new("RGB", (120, 90), "purple").save(out, "PNG")
+        picture = UploadedFile("diagram.png", "image/png", out.getvalue())
+        ts = await slack.post_user_message(dm, user, "and over chat?", files=[picture])
+        text = await wait_for_text(slack, dm, ts, "and over chat?")
+        assert "[saw 1 image(s): 120x90 PNG]" in text
     finally:
         model.responses_enabled = True
         assert await process.stop() == 0

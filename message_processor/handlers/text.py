@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from message_processor.context import ThreadContext, instructions
+from message_processor.handlers.vision import ImageReader
 from message_processor.slots import ModelSlots
 from openai_client import (
     GenerationSettings,
@@ -26,17 +27,21 @@ COUNT_OFF_LOOP_CHARS = 20_000
 class TextAnswer:
     reply: ModelReply
     near_budget: bool
+    # Attached files that could not be used, one line each, for the reply's footer.
+    unread_files: list[str]
 
 
 class TextHandler:
     def __init__(
         self,
         context: ThreadContext,
+        images: ImageReader,
         model: ModelClient,
         counter: TokenCounter,
         slots: ModelSlots,
     ) -> None:
         self._context = context
+        self._images = images
         self._model = model
         self._counter = counter
         self._slots = slots
@@ -47,7 +52,15 @@ class TextHandler:
         settings: GenerationSettings,
         stream: ReplyStream,
     ) -> TextAnswer:
-        turns = await self._context.turns(message)
+        turns, attached = await asyncio.gather(
+            self._context.turns(message), self._images.read(message.files)
+        )
+        if attached.images or attached.problems:
+            # The model sees the images with the words they came with, and is told
+            # what could not be read rather than left to guess.
+            newest = turns[-1]
+            notes = "".join(f"\n[Attachment not readable: {p}]" for p in attached.problems)
+            turns[-1] = replace(newest, text=newest.text + notes, images=tuple(attached.images))
         system = instructions()
         budget = input_budget(settings.model)
         if sum(len(turn.text) for turn in turns) > COUNT_OFF_LOOP_CHARS:
@@ -61,4 +74,6 @@ class TextHandler:
         await stream.shown()
         async with self._slots.hold(stream):
             reply = await self._model.stream_reply(request, stream.append)
-        return TextAnswer(reply=reply, near_budget=trimmed.near_budget)
+        return TextAnswer(
+            reply=reply, near_budget=trimmed.near_budget, unread_files=attached.problems
+        )

@@ -30,6 +30,31 @@ Requests for reasoning models (o1, o3, o4-mini, gpt-5*) that carry `temperature`
 are rejected with 400 `unsupported_parameter`, as the real API does. A marker with a bad value
 (e.g. "[delay:soon]") is answered with 400 so a typo in a test fails loudly.
 
+Images in user messages (Responses `input_image` parts, Chat `image_url` parts) are base64 data
+URLs of image/png, image/jpeg, image/gif or image/webp (at most 20 MB decoded), or http(s) URLs,
+which are recorded but not fetched. Each one is opened with Pillow and recorded as a `SeenImage`
+in `RecordedRequest.images`; a data URL that is not base64, not an image or of another MIME type
+is answered with 400 `invalid_image_format`, one over 20 MB with 400 `image_too_large`. The
+default answer then says what the model saw ({W}x{H} {FORMAT} per image, "0x0 URL" for URLs):
+
+    Answer to: {last user text} [saw {n} image(s): 2048x683 PNG, 640x480 JPEG]
+                        when the last user message carries images
+    Answer to: {last user text} [thread images: {n}]
+                        when only earlier messages (or tool outputs) carry them
+
+`POST /v1/images/generations` (JSON) and `POST /v1/images/edits` (multipart: `prompt`, `model`
+and the other fields as text, the images as `image` parts, or `image[]` parts when the SDK is
+given a list, and an optional `mask`) answer with solid-colour images (the colour follows the
+prompt) of the requested `size`: 1024x1024 by default for generations, the first input's size
+for edits. `n`, `output_format` (png, jpeg, webp), `quality` and `background` are honoured and
+echoed. The prompt takes [hang], [delay:S], [status:N] and [status_once:N] as above, and
+[refuse] is answered with 400 `moderation_blocked` like the real safety system. Edit uploads
+must be labelled image/png, image/jpeg or image/webp: like the real API the fake rejects
+application/octet-stream (what the SDK sends for bare bytes) with 400
+`unsupported_file_mimetype`. An edit's inputs are recorded in `RecordedRequest.images` (as
+`in_last_user_message=True`, `message_index=0`), its mask in `RecordedRequest.mask`, and its
+text fields, strings as sent, in `RecordedRequest.body`.
+
 `hung_requests` / `stalled_requests` count requests held by [hang] / [stall_after:K], and
 `wait_for()` lets a test wait for such states without polling.
 """
@@ -37,18 +62,25 @@ are rejected with 400 `unsupported_parameter`, as the real API does. A marker wi
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
+import functools
+import hashlib
+import io
 import itertools
 import json
 import math
 import re
+import struct
 import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, NoReturn, Protocol
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
+from PIL import Image, UnidentifiedImageError
 
 JsonDict = dict[str, Any]
 
@@ -62,6 +94,16 @@ MAX_REQUEST_BYTES = 64 * 1024 * 1024
 SHUTDOWN_TIMEOUT_SECONDS = 1.0
 MODELS = ("gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "gpt-5", "gpt-5-mini", "o3", "o4-mini")
 
+# Vision inputs: what the real API accepts in a data URL, and its size limit.
+VISION_MIME_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
+MAX_VISION_IMAGE_BYTES = 20 * 1024 * 1024
+# Image edits: the upload types the real API accepts, and its per-file limit.
+EDIT_MIME_TYPES = ("image/jpeg", "image/png", "image/webp")
+MAX_EDIT_IMAGE_BYTES = 50 * 1024 * 1024
+DEFAULT_IMAGE_SIZE = (1024, 1024)
+MAX_IMAGE_EDGE = 4096
+MAX_IMAGES_PER_REQUEST = 10  # `n` of a generation or an edit
+
 _REASONING_MODEL = re.compile(r"o\d|gpt-5")
 _SAMPLING_PARAMETERS = ("temperature", "top_p")
 _SSE_HEADERS = {"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache"}
@@ -71,13 +113,42 @@ _SSE_HEADERS = {"Content-Type": "text/event-stream; charset=utf-8", "Cache-Contr
 
 
 @dataclass(frozen=True)
+class SeenImage:
+    """An image a request carried, as the fake decoded it.
+
+    `format` is Pillow's ("PNG", "JPEG", "GIF", "WEBP", "MPO" for multi-picture JPEGs), "URL"
+    for an http(s) URL (0x0: never fetched) or "FILE" for a Responses `file_id`; `mime` is the
+    data URL's or the upload's MIME type ("" for URLs and files). `message_index` is the
+    position in `input` / `messages` of the item that carried the image; it is left out of
+    comparisons so tests can compare against the six other fields.
+    """
+
+    width: int
+    height: int
+    format: str
+    mime: str
+    detail: str | None
+    in_last_user_message: bool
+    message_index: int = field(default=0, compare=False)
+
+    def describe(self) -> str:
+        return f"{self.width}x{self.height} {self.format}"
+
+
+@dataclass(frozen=True)
 class RecordedRequest:
-    """One request as the fake received it. Header names are lower-cased; `at` is monotonic."""
+    """One request as the fake received it. Header names are lower-cased; `at` is monotonic.
+
+    `images` are the request's images in order: the image parts of its messages, or an edit's
+    input files; `mask` is an edit's mask. A request rejected for a bad image records none.
+    """
 
     path: str
     body: dict[str, Any]
     headers: dict[str, str]
     at: float
+    images: list[SeenImage] = field(default_factory=list)
+    mask: SeenImage | None = None
 
 
 # --------------------------------------------------------------------------- markers
@@ -166,6 +237,142 @@ def _marker_value(name: str, raw: str | None, marker: str) -> object:
     return value
 
 
+# --------------------------------------------------------------------------- images
+
+
+class ImageError(ValueError):
+    """An image the real API would refuse; answered with 400 and this code."""
+
+    def __init__(self, message: str, *, code: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.param = param
+
+    def response(self, param: str | None = None) -> web.Response:
+        message, code = str(self), self.code
+        return api_error(
+            400, message, kind="invalid_request_error", code=code, param=self.param or param
+        )
+
+
+_DATA_URL = re.compile(r"data:([^,;]*)((?:;[^,;]*)*),(.*)", re.DOTALL)
+# What Pillow may call an image of the accepted types (MPO: a JPEG with several pictures).
+_VISION_FORMATS = frozenset({"PNG", "JPEG", "MPO", "GIF", "WEBP"})
+_EDIT_FORMATS = frozenset({"PNG", "JPEG", "MPO", "WEBP"})
+# What Pillow raises on bytes it cannot read, besides UnidentifiedImageError (an OSError).
+_UNREADABLE = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    IndexError,
+    struct.error,
+    Image.DecompressionBombError,
+)
+
+
+def open_image(data: bytes) -> tuple[int, int, str]:
+    """(width, height, Pillow format) of an encoded image; ValueError if it is not one.
+
+    Only the header is decoded and the file's structure checked (`verify`), so large images
+    cost little; a truncated PNG fails, a JPEG with corrupt pixel data may pass.
+    """
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height, image_format = image.width, image.height, image.format or ""
+            image.verify()
+    except UnidentifiedImageError:
+        raise ValueError("not an image file Pillow can identify") from None
+    except _UNREADABLE as error:
+        raise ValueError(f"cannot read the image: {error}") from None
+    return width, height, image_format
+
+
+def _unsupported_image(reason: str) -> ImageError:
+    formats = ", ".join(f"'{mime}'" for mime in VISION_MIME_TYPES)
+    message = (
+        f"The image data you provided does not represent a valid image ({reason}). Please "
+        f"check your input and try again with one of the supported image formats: [{formats}]."
+    )
+    return ImageError(message, code="invalid_image_format")
+
+
+def decode_image_url(url: str, *, detail: str | None, message_index: int) -> SeenImage:
+    """A vision input's image: a base64 data URL decoded with Pillow, or an http(s) URL."""
+    if url.startswith(("https://", "http://")):
+        return SeenImage(0, 0, "URL", "", detail, False, message_index)
+    match = _DATA_URL.fullmatch(url)
+    if match is None:
+        raise ImageError(
+            f"Invalid image URL: expected a base64 data URL or an http(s) URL, got {url[:40]!r}.",
+            code="invalid_image_url",
+        )
+    mime, parameters, data = match.group(1).lower(), match.group(2), match.group(3)
+    if mime not in VISION_MIME_TYPES:
+        raise _unsupported_image(f"unsupported MIME type {mime!r}")
+    if ";base64" not in parameters.lower():
+        raise _unsupported_image("the data URL is not base64-encoded")
+    try:
+        raw = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise _unsupported_image("the data is not valid base64") from None
+    if len(raw) > MAX_VISION_IMAGE_BYTES:
+        raise ImageError(
+            f"Image too large: {len(raw)} bytes, the limit is 20 MB "
+            f"({MAX_VISION_IMAGE_BYTES} bytes).",
+            code="image_too_large",
+        )
+    try:
+        width, height, image_format = open_image(raw)
+    except ValueError as error:
+        raise _unsupported_image(str(error)) from None
+    if image_format not in _VISION_FORMATS:
+        raise _unsupported_image(f"the data is a {image_format} image")
+    return SeenImage(width, height, image_format, mime, detail, False, message_index)
+
+
+def _content_images(content: object, message_index: int) -> list[SeenImage]:
+    """The images among a message's content parts (Responses and Chat part shapes)."""
+    images: list[SeenImage] = []
+    for part in _dicts(content):
+        kind = part.get("type")
+        reference: object = part.get("image_url")
+        detail: object = None
+        if kind == "input_image":  # Responses: image_url is the URL itself
+            detail = part.get("detail")
+            if reference is None and isinstance(part.get("file_id"), str):
+                images.append(SeenImage(0, 0, "FILE", "", _detail(detail), False, message_index))
+                continue
+        elif kind == "image_url":  # Chat: image_url is {"url": ..., "detail": ...}
+            if isinstance(reference, dict):
+                detail = reference.get("detail")
+                reference = reference.get("url")
+        else:
+            continue
+        if not isinstance(reference, str):
+            raise ImageError(
+                "Missing required parameter: the image part has no image URL.",
+                code="missing_required_parameter",
+            )
+        images.append(
+            decode_image_url(reference, detail=_detail(detail), message_index=message_index)
+        )
+    return images
+
+
+def _detail(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def image_note(images: tuple[SeenImage, ...] | list[SeenImage]) -> str:
+    """What the default answer adds about a request's images ("" when it has none)."""
+    latest = [image for image in images if image.in_last_user_message]
+    if latest:
+        described = ", ".join(image.describe() for image in latest)
+        return f" [saw {len(latest)} image(s): {described}]"
+    return f" [thread images: {len(images)}]" if images else ""
+
+
 # --------------------------------------------------------------------------- prompts
 
 
@@ -176,6 +383,7 @@ class Prompt:
     last_user_text: str
     input_chars: int
     tool_output: str | None  # output of a function call that follows the last user message
+    images: tuple[SeenImage, ...] = ()
 
     @property
     def input_tokens(self) -> int:
@@ -186,24 +394,35 @@ class _PromptBuilder:
     def __init__(self) -> None:
         self.chars = 0
         self.last_user_text = ""
+        self.last_user_index: int | None = None
         self.tool_output: str | None = None
+        self.images: list[SeenImage] = []
 
     def text(self, text: str) -> None:
         self.chars += len(text)
 
-    def message(self, role: object, text: str) -> None:
+    def message(self, role: object, content: object, index: int) -> None:
+        text = _text_of(content)
         self.text(text)
+        self.images += _content_images(content, index)
         if role == "user":
             self.last_user_text = text
+            self.last_user_index = index
             # A new user turn starts a new exchange: earlier tool results are history.
             self.tool_output = None
 
-    def tool_result(self, output: str) -> None:
-        self.text(output)
-        self.tool_output = output
+    def tool_result(self, output: object, index: int) -> None:
+        text = _text_of(output)
+        self.text(text)
+        self.images += _content_images(output, index)
+        self.tool_output = text
 
     def build(self) -> Prompt:
-        return Prompt(self.last_user_text, self.chars, self.tool_output)
+        images = tuple(
+            replace(image, in_last_user_message=image.message_index == self.last_user_index)
+            for image in self.images
+        )
+        return Prompt(self.last_user_text, self.chars, self.tool_output, images)
 
 
 def _text_of(content: object) -> str:
@@ -220,32 +439,43 @@ def _dicts(value: object) -> list[JsonDict]:
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
+def _indexed_dicts(value: object) -> list[tuple[int, JsonDict]]:
+    """The objects of a JSON array with their positions in it."""
+    if not isinstance(value, list):
+        return []
+    return [(index, item) for index, item in enumerate(value) if isinstance(item, dict)]
+
+
 def responses_prompt(body: JsonDict) -> Prompt:
-    """Responses API `input`: a string, or items (messages, function calls and their outputs)."""
+    """Responses API `input`: a string, or items (messages, function calls and their outputs).
+
+    Raises ImageError for an image the real API would refuse."""
     builder = _PromptBuilder()
     builder.text(_text_of(body.get("instructions")))
     raw_input = body.get("input")
     items = [{"role": "user", "content": raw_input}] if isinstance(raw_input, str) else raw_input
-    for item in _dicts(items):
+    for index, item in _indexed_dicts(items):
         kind = item.get("type", "message")
         if kind == "message":
-            builder.message(item.get("role"), _text_of(item.get("content")))
+            builder.message(item.get("role"), item.get("content"), index)
         elif kind == "function_call_output":
-            builder.tool_result(_text_of(item.get("output")))
+            builder.tool_result(item.get("output"), index)
         elif kind == "function_call":
             builder.text(str(item.get("arguments", "")))
     return builder.build()
 
 
 def chat_prompt(body: JsonDict) -> Prompt:
-    """Chat Completions `messages`, including assistant tool calls and `tool` results."""
+    """Chat Completions `messages`, including assistant tool calls and `tool` results.
+
+    Raises ImageError for an image the real API would refuse."""
     builder = _PromptBuilder()
-    for message in _dicts(body.get("messages")):
-        text = _text_of(message.get("content"))
+    for index, message in _indexed_dicts(body.get("messages")):
+        content = message.get("content")
         if message.get("role") == "tool":
-            builder.tool_result(text)
+            builder.tool_result(content, index)
         else:
-            builder.message(message.get("role"), text)
+            builder.message(message.get("role"), content, index)
         for call in _dicts(message.get("tool_calls")):
             function = call.get("function")
             if isinstance(function, dict):
@@ -268,7 +498,8 @@ class Answer:
 
 
 def plan_answer(markers: Markers, prompt: Prompt) -> Answer:
-    """Decide the answer. Precedence: tool result, tool call, [reply:], [long:], default."""
+    """Decide the answer. Precedence: tool result, tool call, [reply:], [long:], default
+    (which describes the request's images, if any)."""
     call: FunctionCall | None = None
     if prompt.tool_output is not None:
         text = f"Tool result: {prompt.tool_output}"
@@ -279,7 +510,7 @@ def plan_answer(markers: Markers, prompt: Prompt) -> Answer:
     elif markers.long is not None:
         text = long_answer(markers.long)
     else:
-        text = f"Answer to: {prompt.last_user_text}"
+        text = f"Answer to: {prompt.last_user_text}{image_note(prompt.images)}"
     streamed = call.arguments if call else text
     return Answer(text, call, split_even(streamed, _piece_count(markers, streamed)))
 
@@ -613,6 +844,201 @@ class ChatWire:
         }
 
 
+# --------------------------------------------------------------------------- image endpoints
+
+
+REFUSE_MARKER = "[refuse]"
+_SIZE = re.compile(r"(\d{1,5})x(\d{1,5})")
+_OUTPUT_FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
+_BACKGROUNDS = ("auto", "opaque", "transparent")
+# The qualities ImagesResponse may echo; "auto" (and anything else) is answered as "medium".
+_QUALITIES = ("low", "medium", "high", "xhigh", "max")
+# Output tokens of one 1024x1024 image (gpt-image-1's published figures for low to high).
+_QUALITY_TOKENS = {"low": 272, "medium": 1056, "high": 4160, "xhigh": 6240, "max": 8320}
+_IMAGE_FIELD = re.compile(r"image(?:\[\d*\])?")
+
+
+@dataclass(frozen=True)
+class ImageOrder:
+    """What an image generation or edit asked for, validated."""
+
+    prompt: str
+    width: int
+    height: int
+    count: int
+    output_format: str  # "png", "jpeg" or "webp"
+    quality: str  # as echoed: one of _QUALITIES
+    transparent: bool
+
+
+def image_order(body: JsonDict, prompt: str, default_size: tuple[int, int]) -> ImageOrder:
+    """The request's image parameters; ImageError (`invalid_value`) for one the API refuses.
+
+    Multipart fields arrive as strings, so `n` may be "2"."""
+    size = body.get("size")
+    if size is None or size == "auto":
+        width, height = default_size
+    else:
+        match = _SIZE.fullmatch(str(size))
+        edges = [int(edge) for edge in match.groups()] if match else []
+        if not edges or not all(1 <= edge <= MAX_IMAGE_EDGE for edge in edges):
+            raise _invalid_value("size", size, f"'WIDTHxHEIGHT' (edges up to {MAX_IMAGE_EDGE})")
+        width, height = edges
+    count = _integer(body.get("n", 1))
+    if count is None or not 1 <= count <= MAX_IMAGES_PER_REQUEST:
+        raise _invalid_value("n", body.get("n"), f"integers from 1 to {MAX_IMAGES_PER_REQUEST}")
+    output_format = body.get("output_format") or "png"
+    if output_format not in _OUTPUT_FORMATS:
+        raise _invalid_value("output_format", output_format, "'png', 'jpeg' and 'webp'")
+    background = body.get("background") or "auto"
+    if background not in _BACKGROUNDS:
+        raise _invalid_value("background", background, "'auto', 'opaque' and 'transparent'")
+    transparent = background == "transparent"
+    if transparent and output_format == "jpeg":
+        raise ImageError(
+            "A transparent background needs output_format 'png' or 'webp'.",
+            code="invalid_value",
+            param="background",
+        )
+    quality = body.get("quality")
+    quality = quality if quality in _QUALITIES else "medium"
+    return ImageOrder(prompt, width, height, count, output_format, quality, transparent)
+
+
+def _invalid_value(param: str, value: object, supported: str) -> ImageError:
+    message = f"Invalid value for '{param}': {value!r}. Supported values are: {supported}."
+    return ImageError(message, code="invalid_value", param=param)
+
+
+def _integer(value: object) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
+def images_response(order: ImageOrder, inputs: tuple[SeenImage, ...] = ()) -> JsonDict:
+    """An ImagesResponse: `order.count` solid-colour images (the colour follows the prompt).
+
+    GPT image models return base64 only: no `url` and no `revised_prompt`."""
+    encoded = _render_image(
+        order.width, order.height, _colour(order.prompt), order.output_format, order.transparent
+    )
+    text_tokens = max(1, len(order.prompt) // 4)
+    image_tokens = sum(_input_image_tokens(image) for image in inputs)
+    scale = order.width * order.height / (1024 * 1024)
+    output_tokens = max(1, round(_QUALITY_TOKENS[order.quality] * scale)) * order.count
+    return {
+        "created": int(time.time()),
+        "background": "transparent" if order.transparent else "opaque",
+        "data": [{"b64_json": encoded} for _ in range(order.count)],
+        "output_format": order.output_format,
+        "quality": order.quality,
+        "size": f"{order.width}x{order.height}",
+        "usage": {
+            "input_tokens": text_tokens + image_tokens,
+            "input_tokens_details": {"text_tokens": text_tokens, "image_tokens": image_tokens},
+            "output_tokens": output_tokens,
+            "output_tokens_details": {"image_tokens": output_tokens, "text_tokens": 0},
+            "total_tokens": text_tokens + image_tokens + output_tokens,
+        },
+    }
+
+
+def _colour(prompt: str) -> tuple[int, int, int]:
+    digest = hashlib.sha256(prompt.encode()).digest()
+    return digest[0], digest[1], digest[2]
+
+
+def _input_image_tokens(image: SeenImage) -> int:
+    """Rough vision pricing: 85 tokens, plus 170 per 512-pixel tile."""
+    tiles = math.ceil(image.width / 512) * math.ceil(image.height / 512)
+    return 85 + 170 * tiles
+
+
+@functools.lru_cache(maxsize=32)
+def _render_image(
+    width: int, height: int, colour: tuple[int, int, int], output_format: str, transparent: bool
+) -> str:
+    """A solid-colour image, base64-encoded. Cached: tests ask for the same few again and again."""
+    image = (
+        Image.new("RGBA", (width, height), (*colour, 0))
+        if transparent
+        else Image.new("RGB", (width, height), colour)
+    )
+    buffer = io.BytesIO()
+    image.save(buffer, format=_OUTPUT_FORMATS[output_format])
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file part of a multipart request."""
+
+    field: str
+    mime: str  # the part's Content-Type, without parameters
+    data: bytes
+
+
+def edit_images(uploads: list[Upload]) -> tuple[list[SeenImage], SeenImage | None]:
+    """An edit's input images (`image`, `image[]` parts, in order) and its mask."""
+    images: list[SeenImage] = []
+    mask: SeenImage | None = None
+    for upload in uploads:
+        if upload.field == "mask":
+            mask = _decode_upload(upload, frozenset({"PNG"}))
+        elif _IMAGE_FIELD.fullmatch(upload.field):
+            images.append(_decode_upload(upload, _EDIT_FORMATS))
+    return images, mask
+
+
+def _decode_upload(upload: Upload, formats: frozenset[str]) -> SeenImage:
+    name = upload.field
+    if upload.mime not in EDIT_MIME_TYPES:
+        raise ImageError(
+            f"Invalid file '{name}': unsupported mimetype ('{upload.mime}'). Supported file "
+            "formats are 'image/jpeg', 'image/png', and 'image/webp'.",
+            code="unsupported_file_mimetype",
+            param=name,
+        )
+    if len(upload.data) > MAX_EDIT_IMAGE_BYTES:
+        raise ImageError(
+            f"Invalid file '{name}': {len(upload.data)} bytes, the limit is 50 MB.",
+            code="image_too_large",
+            param=name,
+        )
+    try:
+        width, height, image_format = open_image(upload.data)
+    except ValueError as error:
+        raise ImageError(
+            f"Invalid image file '{name}': {error}.", code="invalid_image_format", param=name
+        ) from None
+    if image_format not in formats:
+        expected = ", ".join(sorted(formats))
+        raise ImageError(
+            f"Invalid image file '{name}': a {image_format} image, expected {expected}.",
+            code="invalid_image_format",
+            param=name,
+        )
+    return SeenImage(width, height, image_format, upload.mime, None, True, 0)
+
+
+def _missing_parameter(name: str) -> web.Response:
+    message = f"Missing required parameter: '{name}'."
+    return api_error(
+        400, message, kind="invalid_request_error", code="missing_required_parameter", param=name
+    )
+
+
+def moderation_blocked() -> web.Response:
+    message = (
+        "Your request was rejected as a result of our safety system. Your request may contain "
+        "content that is not allowed by our safety system."
+    )
+    return api_error(400, message, kind="image_generation_user_error", code="moderation_blocked")
+
+
 # --------------------------------------------------------------------------- errors
 
 
@@ -675,7 +1101,24 @@ async def _stamp_request_id(request: web.Request, response: web.StreamResponse) 
 # --------------------------------------------------------------------------- the server
 
 
-_Route = Callable[[web.Request, JsonDict], Awaitable[web.StreamResponse]]
+@dataclass(frozen=True)
+class _Incoming:
+    """A request's body, read and checked before it is recorded."""
+
+    body: JsonDict | None  # None: not a JSON object (or not a readable multipart form)
+    form: bool = False  # multipart/form-data (image edits); `body` then holds its text fields
+    prompt: Prompt = Prompt("", 0, None)  # the conversation, for the model endpoints
+    images: tuple[SeenImage, ...] = ()
+    mask: SeenImage | None = None
+    rejection: ImageError | None = None  # a bad image, answered after the auth check
+
+
+_Route = Callable[[web.Request, _Incoming], Awaitable[web.StreamResponse]]
+_PROMPTS: dict[str, Callable[[JsonDict], Prompt]] = {
+    "/v1/responses": responses_prompt,
+    "/v1/chat/completions": chat_prompt,
+}
+EDITS_PATH = "/v1/images/edits"
 
 
 class FakeOpenAI:
@@ -697,6 +1140,8 @@ class FakeOpenAI:
             ("POST", "/v1/responses"): self._responses,
             ("POST", "/v1/chat/completions"): self._chat_completions,
             ("GET", "/v1/models"): self._models,
+            ("POST", "/v1/images/generations"): self._image_generations,
+            ("POST", EDITS_PATH): self._image_edits,
         }
 
     # ----- public API
@@ -794,23 +1239,34 @@ class FakeOpenAI:
             self._in_flight.discard(task)
 
     async def _serve(self, request: web.Request) -> web.StreamResponse:
-        body = await _read_json_object(request)
-        self._record(request, body or {})
+        # Images are decoded before the request is recorded, so whoever wait_for()s a request
+        # sees its images too.
+        incoming = await _read_incoming(request)
+        self._record(request, incoming)
         if self.latency > 0:
             await asyncio.sleep(self.latency)
         if not self._authorized(request):
             return self._auth_error(request)
-        if body is None:
-            message = "We could not parse the JSON body of your request."
+        if incoming.body is None:
+            what = "multipart form" if incoming.form else "JSON body"
+            message = f"We could not parse the {what} of your request."
             return api_error(400, message, kind="invalid_request_error", code=None)
         route = self._routes.get((request.method, request.path))
         if route is None:
             return _invalid_url(request)
-        return await route(request, body)
+        return await route(request, incoming)
 
-    def _record(self, request: web.Request, body: JsonDict) -> None:
+    def _record(self, request: web.Request, incoming: _Incoming) -> None:
         headers = {name.lower(): value for name, value in request.headers.items()}
-        self.requests.append(RecordedRequest(request.path, body, headers, time.monotonic()))
+        recorded = RecordedRequest(
+            request.path,
+            incoming.body or {},
+            headers,
+            time.monotonic(),
+            list(incoming.images),
+            incoming.mask,
+        )
+        self.requests.append(recorded)
         self._notify()
 
     def _authorized(self, request: web.Request) -> bool:
@@ -825,15 +1281,17 @@ class FakeOpenAI:
             message = "You didn't provide an API key (Authorization: Bearer YOUR_KEY)."
         return api_error(401, message, kind="invalid_request_error", code="invalid_api_key")
 
-    async def _responses(self, request: web.Request, body: JsonDict) -> web.StreamResponse:
+    async def _responses(self, request: web.Request, incoming: _Incoming) -> web.StreamResponse:
         if not self.responses_enabled:
             return _invalid_url(request)
-        return await self._model_call(request, body, responses_prompt(body), ResponsesWire)
+        return await self._model_call(request, incoming, ResponsesWire, image_param="input")
 
-    async def _chat_completions(self, request: web.Request, body: JsonDict) -> web.StreamResponse:
-        return await self._model_call(request, body, chat_prompt(body), ChatWire)
+    async def _chat_completions(
+        self, request: web.Request, incoming: _Incoming
+    ) -> web.StreamResponse:
+        return await self._model_call(request, incoming, ChatWire, image_param="messages")
 
-    async def _models(self, request: web.Request, body: JsonDict) -> web.StreamResponse:
+    async def _models(self, request: web.Request, incoming: _Incoming) -> web.StreamResponse:
         created = int(time.time())
         data = [
             {"id": model, "object": "model", "created": created, "owned_by": "openai"}
@@ -842,27 +1300,80 @@ class FakeOpenAI:
         return web.json_response({"object": "list", "data": data}, dumps=_dumps)
 
     async def _model_call(
-        self, request: web.Request, body: JsonDict, prompt: Prompt, wire_for: _WireFactory
+        self,
+        request: web.Request,
+        incoming: _Incoming,
+        wire_for: _WireFactory,
+        *,
+        image_param: str,
     ) -> web.StreamResponse:
+        if incoming.rejection is not None:
+            return incoming.rejection.response(image_param)
+        body, prompt = incoming.body or {}, incoming.prompt
         rejection = _unsupported_parameter(body)
         if rejection is not None:
             return rejection
+        markers = await self._obey_markers(prompt.last_user_text)
+        if isinstance(markers, web.Response):
+            return markers
+        answer = plan_answer(markers, prompt)
+        wire = wire_for(body, prompt, answer)
+        if body.get("stream") is True:
+            return await self._stream(request, wire, answer.pieces, markers)
+        return web.json_response(wire.final(), dumps=_dumps)
+
+    async def _image_generations(
+        self, request: web.Request, incoming: _Incoming
+    ) -> web.StreamResponse:
+        return await self._image_call(incoming, DEFAULT_IMAGE_SIZE)
+
+    async def _image_edits(self, request: web.Request, incoming: _Incoming) -> web.StreamResponse:
+        if not incoming.form:
+            message = (
+                f"Invalid Content-Type header ({request.content_type}), expected "
+                "multipart/form-data."
+            )
+            return api_error(400, message, kind="invalid_request_error", code=None)
+        if incoming.rejection is not None:
+            return incoming.rejection.response("image")
+        if not incoming.images:
+            return _missing_parameter("image")
+        first = incoming.images[0]
+        return await self._image_call(incoming, (first.width, first.height))
+
+    async def _image_call(
+        self, incoming: _Incoming, default_size: tuple[int, int]
+    ) -> web.StreamResponse:
+        body = incoming.body or {}
+        prompt = body.get("prompt")
+        if not isinstance(prompt, str) or not prompt.strip():
+            return _missing_parameter("prompt")
+        markers = await self._obey_markers(prompt)
+        if isinstance(markers, web.Response):
+            return markers
         try:
-            markers = parse_markers(prompt.last_user_text)
+            order = image_order(body, prompt, default_size)
+        except ImageError as error:
+            return error.response()
+        if REFUSE_MARKER in prompt:
+            return moderation_blocked()
+        return web.json_response(images_response(order, incoming.images), dumps=_dumps)
+
+    async def _obey_markers(self, text: str) -> Markers | web.Response:
+        """The markers in `text` after [hang] and [delay:S] have been obeyed, or the error
+        answer that a bad marker, [status:N] or [status_once:N] calls for."""
+        try:
+            markers = parse_markers(text)
         except MarkerError as error:
             return api_error(400, str(error), kind="invalid_request_error", code=None)
         if markers.hang:
             await self._hold("hang")
         if markers.delay:
             await asyncio.sleep(markers.delay)
-        failure = self._failure_status(markers, prompt.last_user_text)
+        failure = self._failure_status(markers, text)
         if failure is not None:
             return status_error(failure)
-        answer = plan_answer(markers, prompt)
-        wire = wire_for(body, prompt, answer)
-        if body.get("stream") is True:
-            return await self._stream(request, wire, answer.pieces, markers)
-        return web.json_response(wire.final(), dumps=_dumps)
+        return markers
 
     def _failure_status(self, markers: Markers, text: str) -> int | None:
         if markers.status is not None:
@@ -928,6 +1439,59 @@ class FakeOpenAI:
             self._changed.notify_all()
 
 
+async def _read_incoming(request: web.Request) -> _Incoming:
+    """The body, with the images of a model request or of an image edit decoded."""
+    if request.path == EDITS_PATH and request.content_type == "multipart/form-data":
+        return await _read_edit_form(request)
+    body = await _read_json_object(request)
+    prompt_of = _PROMPTS.get(request.path)
+    if body is None or prompt_of is None:
+        return _Incoming(body)
+    try:
+        prompt = prompt_of(body)
+    except ImageError as error:
+        return _Incoming(body, rejection=error)
+    return _Incoming(body, prompt=prompt, images=prompt.images)
+
+
+async def _read_edit_form(request: web.Request) -> _Incoming:
+    form = await _read_form(request)
+    if form is None:
+        return _Incoming(None, form=True)
+    fields, uploads = form
+    try:
+        images, mask = edit_images(uploads)
+    except ImageError as error:
+        return _Incoming(fields, form=True, rejection=error)
+    return _Incoming(fields, form=True, images=tuple(images), mask=mask)
+
+
+async def _read_form(request: web.Request) -> tuple[JsonDict, list[Upload]] | None:
+    """A multipart body's text fields (a list when a name repeats) and file parts; None
+    when it is not a readable multipart body."""
+    fields: JsonDict = {}
+    uploads: list[Upload] = []
+    try:
+        async for part in await request.multipart():
+            if not isinstance(part, BodyPartReader) or part.name is None:
+                continue  # nested multipart or a nameless part: nothing the SDK sends
+            if part.filename is None:
+                text = await part.text()
+                previous = fields.get(part.name)
+                if previous is None:
+                    fields[part.name] = text
+                else:
+                    earlier = previous if isinstance(previous, list) else [previous]
+                    fields[part.name] = [*earlier, text]
+                continue
+            content_type = part.headers.get("Content-Type", "application/octet-stream")
+            mime = content_type.split(";")[0].strip().lower()
+            uploads.append(Upload(part.name, mime, bytes(await part.read(decode=True))))
+    except ValueError:
+        return None
+    return fields, uploads
+
+
 async def _read_json_object(request: web.Request) -> JsonDict | None:
     """The body as a JSON object: {} when empty, None when it is not a JSON object."""
     raw = await request.read()
@@ -943,9 +1507,19 @@ async def _read_json_object(request: web.Request) -> JsonDict | None:
 __all__ = [
     "FakeOpenAI",
     "FunctionCall",
+    "ImageError",
+    "ImageOrder",
     "Markers",
     "RecordedRequest",
+    "SeenImage",
+    "Upload",
+    "decode_image_url",
+    "edit_images",
+    "image_note",
+    "image_order",
+    "images_response",
     "long_answer",
+    "open_image",
     "parse_markers",
     "split_even",
 ]

@@ -16,6 +16,19 @@ Protocol details were checked against slack-sdk 3.47 / slack-bolt 1.30:
 * On a ``disconnect`` message the client closes the old socket *before* opening a new one,
   so envelopes sent in between must be queued, as Slack does.
 * Bolt's per-request client adds ``team_id`` to every call's parameters.
+
+Files, as Slack hosts them:
+
+* Shared files are served from ``/files-pri/{team}-{file}/[download/]{name}`` on the same
+  server. Only ``Authorization: Bearer <bot token>`` opens them; without it (or with any
+  other token) Slack answers **200** with an HTML login page, not 401.
+* ``files_upload_v2`` (slack-sdk 3.47) makes three requests: ``files.getUploadURLExternal``
+  (``filename``, ``length``, ``alt_txt``, ``snippet_type`` in the query string), a POST of
+  the raw bytes to the returned ``upload_url`` *without* an Authorization header, whose
+  answer must be HTTP 200 (Slack's is ``text/plain`` "OK - <length>"), then
+  ``files.completeUploadExternal`` (``files`` as a JSON string of ``{"id", "title"}``,
+  plus ``channel_id``, ``thread_ts``, ``initial_comment``). ``alt_txt`` travels only in
+  the first call.
 """
 
 from __future__ import annotations
@@ -24,19 +37,25 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import io
 import json
+import mimetypes
 import re
+import secrets
+import string
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import WSCloseCode, WSMsgType, web
 from aiohttp.typedefs import Handler
+from PIL import Image, UnidentifiedImageError
 
-__all__ = ["ApiCall", "FakeSlack", "Message"]
+__all__ = ["ApiCall", "FakeSlack", "FileRequest", "Message", "Upload", "UploadedFile"]
 
 APP_ID = "A0TEST"
 SOCKET_HOST = "applink-fake-1"
@@ -50,6 +69,35 @@ JSON_ENCODED_PARAMS = frozenset(
 )
 FORM_CONTENT_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
+WORKSPACE_URL = "https://test.slack.com/"
+FILE_ID_ALPHABET = string.ascii_uppercase + string.digits
+# What Slack's file host answers, with HTTP 200, to a request it does not authorise.
+LOGIN_PAGE = """<!DOCTYPE html>
+<html lang="en-US">
+<head><meta charset="utf-8"><title>Slack</title></head>
+<body><h1>Sign in to Test Team</h1>
+<form action="/signin" method="post"><input type="email" name="email"></form></body>
+</html>
+"""
+PRETTY_TYPES = {
+    "csv": "CSV",
+    "docx": "Word Document",
+    "gif": "GIF",
+    "heic": "HEIC",
+    "html": "HTML",
+    "jpeg": "JPEG",
+    "jpg": "JPEG",
+    "json": "JSON",
+    "md": "Markdown (raw)",
+    "pdf": "PDF",
+    "png": "PNG",
+    "py": "Python",
+    "text": "Plain Text",
+    "txt": "Plain Text",
+    "webp": "WebP",
+    "xlsx": "Excel Spreadsheet",
+    "zip": "Zip",
+}
 
 ApiMethod = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -89,10 +137,78 @@ class Message:
     subtype: str | None = None
     streaming: bool = False
     versions: list[str] = field(default_factory=list)
+    file_ids: list[str] = field(default_factory=list)  # see FakeSlack.file()
 
     @property
     def is_reply(self) -> bool:
         return self.thread_ts is not None and self.thread_ts != self.ts
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    """A file a user shares. ``filetype`` defaults to the name's lower-cased extension."""
+
+    name: str
+    mimetype: str
+    content: bytes
+    filetype: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.filetype is None:
+            object.__setattr__(self, "filetype", _extension(self.name))
+
+
+@dataclass
+class FileRequest:
+    """One GET of a hosted file (``url_private`` or ``url_private_download``)."""
+
+    file_id: str
+    authorized: bool  # carried ``Authorization: Bearer <bot token>``
+    token_sent: str | None  # the bearer token, whatever it was
+    at: float  # time.monotonic() on arrival
+    download: bool = False  # the url_private_download form
+    status: int = 200  # HTTP status answered; the login page is a 200 too
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file the bot uploaded and completed (files.getUploadURLExternal + upload + complete).
+
+    ``channel`` is None for a file completed without sharing it anywhere; a file shared to
+    several ``channels`` is recorded once per channel.
+    """
+
+    file_id: str
+    filename: str
+    title: str
+    alt_text: str | None
+    channel: str | None
+    thread_ts: str | None
+    content: bytes
+    mimetype: str  # guessed from the filename, as Slack does
+    initial_comment: str | None = None
+    message_ts: str | None = None  # the message that shared it
+
+
+@dataclass
+class _HostedFile:
+    id: str
+    file: UploadedFile
+    user: str
+    created: int
+    title: str
+    alt_txt: str | None = None
+    dimensions: tuple[int, int] | None = None
+
+
+@dataclass
+class _PendingUpload:
+    file_id: str
+    key: str
+    filename: str
+    length: int
+    alt_txt: str | None
+    content: bytes | None = None  # None until the bytes are POSTed to the upload URL
 
 
 @dataclass
@@ -165,6 +281,9 @@ class FakeSlack:
             "chat.appendStream": self._chat_append_stream,
             "chat.stopStream": self._chat_stop_stream,
             "conversations.replies": self._conversations_replies,
+            "files.getUploadURLExternal": self._files_get_upload_url_external,
+            "files.completeUploadExternal": self._files_complete_upload_external,
+            "files.info": self._files_info,
             "conversations.history": self._conversations_history,
             "users.info": self._users_info,
             "assistant.threads.setStatus": _accept,
@@ -201,6 +320,12 @@ class FakeSlack:
         self._users: dict[str, _User] = {
             self.bot_user_id: _User(self.bot_user_id, "assistant", is_bot=True)
         }
+        self.file_requests: list[FileRequest] = []
+        self.file_latency = 0.0  # seconds before answering each file request
+        self.uploads: list[Upload] = []
+        self._files: dict[str, _HostedFile] = {}
+        self._pending_uploads: dict[str, _PendingUpload] = {}  # by file id
+        self._file_faults: deque[int] = deque()
 
     def reset(self) -> None:
         """Forget messages, calls, envelopes and faults; live connections stay up."""
@@ -214,6 +339,10 @@ class FakeSlack:
         app.router.add_get("/api/{method}", self._handle_api)
         app.router.add_post("/api/{method}", self._handle_api)
         app.router.add_get("/socket-mode", self._handle_socket)
+        # Registered before the plain form, which would also match "download/<name>".
+        app.router.add_get("/files-pri/{team_file}/download/{name:.+}", self._handle_download)
+        app.router.add_get("/files-pri/{team_file}/{name:.+}", self._handle_file)
+        app.router.add_post("/upload/v1/{key}", self._handle_upload)
         # A short shutdown timeout so stop() is not held up by requests sleeping in latency.
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
@@ -236,8 +365,13 @@ class FakeSlack:
         return self._port
 
     @property
+    def base_url(self) -> str:
+        """The server's root; the Web API, file host and upload URLs all live below it."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
     def api_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/api/"
+        return f"{self.base_url}/api/"
 
     # ------------------------------------------------------------------ fault injection
 
@@ -261,6 +395,10 @@ class FakeSlack:
     def clear_faults(self, method: str) -> None:
         """Drop the failures still queued for ``method`` by fail_next."""
         self._faults.pop(method, None)
+
+    def fail_next_file(self, status: int, count: int = 1) -> None:
+        """Make the next ``count`` hosted-file requests answer HTTP ``status`` (before auth)."""
+        self._file_faults.extend([status] * count)
 
     def rate_limit(self, method: str, *, per_channel_per_second: float, burst: int = 1) -> None:
         """Enforce a token bucket per (method, channel); excess calls get 429 Retry-After: 1.
@@ -366,6 +504,61 @@ class FakeSlack:
     def _refuse(call: ApiCall, error: str) -> web.Response:
         call.error = error
         return web.json_response({"ok": False, "error": error})
+
+    # ------------------------------------------------------------------ file host
+
+    async def _handle_file(self, request: web.Request) -> web.StreamResponse:
+        return await self._serve_file(request, download=False)
+
+    async def _handle_download(self, request: web.Request) -> web.StreamResponse:
+        return await self._serve_file(request, download=True)
+
+    async def _serve_file(self, request: web.Request, *, download: bool) -> web.StreamResponse:
+        team, _, file_id = request.match_info["team_file"].partition("-")
+        token = _bearer_token(request.headers.get("Authorization"))
+        record = FileRequest(file_id, token == self.bot_token, token, time.monotonic(), download)
+        self.file_requests.append(record)
+        await self._notify()
+        if self.file_latency > 0:
+            await asyncio.sleep(self.file_latency)
+        response = self._file_response(record, team)
+        record.status = response.status
+        await self._notify()
+        return response
+
+    def _file_response(self, record: FileRequest, team: str) -> web.Response:
+        if self._file_faults:
+            status = self._file_faults.popleft()
+            headers = {"Retry-After": "1"} if status == 429 else None
+            return web.Response(status=status, text=f"fake file host {status}", headers=headers)
+        if not record.authorized:
+            # The classic trap: no (or a wrong) token is not a 401 but a login page.
+            return web.Response(text=LOGIN_PAGE, content_type="text/html", charset="utf-8")
+        hosted = self._files.get(record.file_id)
+        if hosted is None or team != self.team_id:
+            return web.Response(status=404, text="file not found")
+        mimetype = hosted.file.mimetype or "application/octet-stream"
+        return web.Response(body=hosted.file.content, headers={"Content-Type": mimetype})
+
+    async def _handle_upload(self, request: web.Request) -> web.StreamResponse:
+        """The pre-signed upload URL: no token needed, raw bytes or a multipart file."""
+        pending = next(
+            (p for p in self._pending_uploads.values() if p.key == request.match_info["key"]),
+            None,
+        )
+        if pending is None:
+            return web.Response(status=404, text="upload not found")
+        if request.content_type == "multipart/form-data":
+            form = await request.post()
+            parts = [v.file.read() for v in form.values() if isinstance(v, web.FileField)]
+            if not parts:
+                return web.Response(status=400, text="no file in the form")
+            content = parts[0]
+        else:
+            content = await request.read()
+        pending.content = content
+        await self._notify()
+        return web.Response(text=f"OK - {len(content)}")  # text/plain, as Slack answers
 
     # ------------------------------------------------------------------ Web API methods
 
@@ -528,6 +721,84 @@ class FakeSlack:
             }
         }
 
+    def _files_get_upload_url_external(self, params: dict[str, Any]) -> dict[str, Any]:
+        filename = _str_param(params, "filename")
+        length = _int_param(params, "length")
+        if filename is None or length is None:
+            raise SlackError("invalid_arguments")
+        file_id = self._new_file_id()
+        key = secrets.token_urlsafe(24)
+        alt_txt = _str_param(params, "alt_txt")
+        self._pending_uploads[file_id] = _PendingUpload(file_id, key, filename, length, alt_txt)
+        return {"upload_url": f"{self.base_url}/upload/v1/{key}", "file_id": file_id}
+
+    def _files_complete_upload_external(self, params: dict[str, Any]) -> dict[str, Any]:
+        entries = _file_entries(params.get("files"))
+        channel_id = _str_param(params, "channel_id")
+        channels = [channel_id] if channel_id else _csv_param(params, "channels")
+        thread_ts = _str_param(params, "thread_ts")
+        if thread_ts is not None and not channels:
+            raise SlackError("invalid_arguments")
+        comment = _str_param(params, "initial_comment")
+        _check_length(comment or "", MAX_MESSAGE_CHARS)
+        pendings = [self._pending_uploads.get(str(entry["id"])) for entry in entries]
+        ready = [p for p in pendings if p is not None and p.content is not None]
+        if len(ready) != len(entries):  # unknown, already completed or never uploaded
+            raise SlackError("file_not_found")
+        hosted: list[_HostedFile] = []
+        for entry, pending in zip(entries, ready, strict=True):
+            del self._pending_uploads[pending.file_id]
+            mimetype = mimetypes.guess_type(pending.filename)[0] or "application/octet-stream"
+            shared = UploadedFile(pending.filename, mimetype, pending.content or b"")
+            title = entry.get("title")
+            alt_txt = entry.get("alt_txt") or pending.alt_txt
+            hosted.append(
+                self._host(
+                    shared,
+                    self.bot_user_id,
+                    file_id=pending.file_id,
+                    title=title if isinstance(title, str) and title else None,
+                    alt_txt=alt_txt if isinstance(alt_txt, str) else None,
+                )
+            )
+        targets: list[str | None] = [*channels] or [None]
+        for channel in targets:
+            ts = None
+            if channel is not None:  # one message shares all the files, like Slack's
+                ts = self._store(
+                    Message(
+                        channel=channel,
+                        ts=self._next_ts(),
+                        text=comment or "",
+                        user=self.bot_user_id,
+                        bot_id=self.bot_id,
+                        thread_ts=thread_ts,
+                        file_ids=[h.id for h in hosted],
+                    )
+                ).ts
+            self.uploads.extend(
+                Upload(
+                    file_id=h.id,
+                    filename=h.file.name,
+                    title=h.title,
+                    alt_text=h.alt_txt,
+                    channel=channel,
+                    thread_ts=thread_ts,
+                    content=h.file.content,
+                    mimetype=h.file.mimetype,
+                    initial_comment=comment,
+                    message_ts=ts,
+                )
+                for h in hosted
+            )
+        return {"files": [self._file_object(h) for h in hosted]}
+
+    def _files_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        hosted = self._files.get(_str_param(params, "file") or "")
+        if hosted is None:
+            raise SlackError("file_not_found")
+        return {"file": self._file_object(hosted)}
+
     # ------------------------------------------------------------------ Web API helpers
 
     def _next_ts(self) -> str:
@@ -576,6 +847,66 @@ class FakeSlack:
         if limit is not None and self._stream_appends[key] >= limit:
             message.streaming = False  # Slack expiring the stream on its side
 
+    def _new_file_id(self) -> str:
+        while True:
+            file_id = "F" + "".join(secrets.choice(FILE_ID_ALPHABET) for _ in range(10))
+            if file_id not in self._files and file_id not in self._pending_uploads:
+                return file_id
+
+    def _host(
+        self,
+        file: UploadedFile,
+        user: str,
+        *,
+        file_id: str | None = None,
+        title: str | None = None,
+        alt_txt: str | None = None,
+    ) -> _HostedFile:
+        hosted = _HostedFile(
+            id=file_id or self._new_file_id(),
+            file=file,
+            user=user,
+            created=int(time.time()),
+            title=title or file.name,
+            alt_txt=alt_txt,
+            dimensions=_image_size(file),
+        )
+        self._files[hosted.id] = hosted
+        return hosted
+
+    def _file_object(self, hosted: _HostedFile) -> dict[str, Any]:
+        """A file the way Slack shows it in messages, events and files.* answers."""
+        file = hosted.file
+        name = quote(file.name)
+        base = f"{self.base_url}/files-pri/{self.team_id}-{hosted.id}"
+        filetype = file.filetype or ""
+        rendered: dict[str, Any] = {
+            "id": hosted.id,
+            "created": hosted.created,
+            "timestamp": hosted.created,
+            "name": file.name,
+            "title": hosted.title,
+            "mimetype": file.mimetype,
+            "filetype": filetype,
+            "pretty_type": PRETTY_TYPES.get(filetype, filetype.upper() or "Binary"),
+            "user": hosted.user,
+            "user_team": self.team_id,
+            "mode": "hosted",
+            "editable": False,
+            "is_external": False,
+            "external_type": "",
+            "is_public": False,
+            "size": len(file.content),
+            "url_private": f"{base}/{name}",
+            "url_private_download": f"{base}/download/{name}",
+            "permalink": f"{WORKSPACE_URL}files/{hosted.user}/{hosted.id}/{name}",
+        }
+        if hosted.alt_txt is not None:
+            rendered["alt_txt"] = hosted.alt_txt
+        if hosted.dimensions is not None:
+            rendered["original_w"], rendered["original_h"] = hosted.dimensions
+        return rendered
+
     def _sorted_messages(self, channel: str) -> list[Message]:
         return sorted((m for m in self.messages.values() if m.channel == channel), key=_ts_key)
 
@@ -592,6 +923,11 @@ class FakeSlack:
             rendered["client_msg_id"] = message.client_msg_id
         if message.blocks is not None:
             rendered["blocks"] = message.blocks
+        if message.file_ids:
+            rendered["files"] = [
+                self._file_object(self._files[f]) for f in message.file_ids if f in self._files
+            ]
+            rendered["upload"] = True
         rendered["team"] = self.team_id
         rendered.update(self._thread_fields(message))
         return rendered
@@ -840,9 +1176,15 @@ class FakeSlack:
         thread_ts: str | None = None,
         bot_id: str | None = None,
         subtype: str | None = None,
+        files: Sequence[UploadedFile] | None = None,
     ) -> str:
-        """Store a message from someone other than the bot and deliver its events."""
+        """Store a message from someone other than the bot and deliver its events.
+
+        ``files`` are hosted by the fake (see :meth:`file`) and shared by the message, whose
+        text may then be "".
+        """
         human = bot_id is None
+        file_ids = [self._host(f, user).id for f in files or ()]
         message = self._store(
             Message(
                 channel=channel,
@@ -851,9 +1193,11 @@ class FakeSlack:
                 user=user,
                 bot_id=bot_id,
                 thread_ts=thread_ts,
-                blocks=_rich_text_blocks(text) if human else None,
+                # A message that is only files has no rich text.
+                blocks=_rich_text_blocks(text) if human and (text or not file_ids) else None,
                 client_msg_id=str(uuid.uuid4()) if human else None,
                 subtype=subtype,
+                file_ids=file_ids,
             )
         )
         events = [self._message_event(message)]
@@ -875,6 +1219,9 @@ class FakeSlack:
             event_ts=message.ts,
             channel_type=_channel_type(message.channel),
         )
+        # Only the event says file_share; the stored message (history, replies) has no subtype.
+        if message.file_ids and message.subtype is None:
+            event["subtype"] = "file_share"
         return event
 
     def _app_mention_event(self, message: Message) -> dict[str, Any]:
@@ -920,7 +1267,8 @@ class FakeSlack:
         return "\n".join(
             [
                 f"connections open={len(self._connections)} total={self.connection_count}, "
-                f"queued envelopes={len(self._pending)}, unacked={len(unacked)}",
+                f"queued envelopes={len(self._pending)}, unacked={len(unacked)}, "
+                f"file requests={len(self.file_requests)}",
                 f"last {len(lines)} of {len(self.calls)} API calls:",
                 *(lines or ["  (none)"]),
             ]
@@ -946,6 +1294,18 @@ class FakeSlack:
 
     def calls_to(self, method: str) -> list[ApiCall]:
         return [c for c in self.calls if c.method == method]
+
+    def file(self, file_id: str) -> UploadedFile:
+        """A hosted file (shared by a user or uploaded by the bot); KeyError if unknown."""
+        return self._files[file_id].file
+
+    @property
+    def hosted_files(self) -> dict[str, UploadedFile]:
+        """Every hosted file by id, oldest first."""
+        return {file_id: hosted.file for file_id, hosted in self._files.items()}
+
+    def file_requests_for(self, file_id: str) -> list[FileRequest]:
+        return [r for r in self.file_requests if r.file_id == file_id]
 
 
 # ---------------------------------------------------------------------- module helpers
@@ -1030,6 +1390,41 @@ def _list_param(params: dict[str, Any], key: str) -> list[Any] | None:
     if not isinstance(value, list):
         raise SlackError(f"invalid_{key}")
     return value
+
+
+def _csv_param(params: dict[str, Any], key: str) -> list[str]:
+    return [item.strip() for item in (_str_param(params, key) or "").split(",") if item.strip()]
+
+
+def _file_entries(raw: Any) -> list[dict[str, Any]]:
+    """files.completeUploadExternal's ``files``: a JSON string (or list) of {"id", "title"}."""
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            raise SlackError("invalid_arguments") from None
+    if not isinstance(raw, list) or not raw:
+        raise SlackError("invalid_arguments")
+    for entry in raw:
+        if not isinstance(entry, dict) or not isinstance(entry.get("id"), str):
+            raise SlackError("invalid_arguments")
+    return raw
+
+
+def _extension(name: str) -> str:
+    stem, dot, extension = name.rpartition(".")
+    return extension.lower() if dot and stem else ""
+
+
+def _image_size(file: UploadedFile) -> tuple[int, int] | None:
+    """Pixel size of an image Pillow can read; Slack adds it as original_w / original_h."""
+    if not file.mimetype.startswith("image/"):
+        return None
+    try:
+        with Image.open(io.BytesIO(file.content)) as image:
+            return image.size
+    except (UnidentifiedImageError, OSError, ValueError):
+        return None
 
 
 def _require_channel(params: dict[str, Any]) -> str:

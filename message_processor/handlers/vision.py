@@ -1,0 +1,148 @@
+"""Vision: the images attached to a message, fetched from Slack and made fit for the model.
+
+Decoding and resizing are CPU work, so they run in a worker thread; a file that cannot
+be used becomes a one-line reason and the rest of the message is still answered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from PIL import Image, UnidentifiedImageError
+
+from openai_client import ModelImage
+from slack_client import FileDownloadError, SharedFile, SlackFiles
+
+logger = logging.getLogger(__name__)
+
+IMAGE_MIMETYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
+MAX_IMAGES_PER_MESSAGE = 10
+MAX_IMAGE_BYTES = 20 * 2**20
+# OpenAI reads an image at most 2048 pixels on its long side and 768 on its short side
+# (high detail); anything larger only costs upload time.
+MAX_LONG_SIDE = 2048
+MAX_SHORT_SIDE = 768
+# Refused before decoding: a small file can unpack into gigabytes of pixels.
+MAX_PIXELS = 50_000_000
+JPEG_QUALITY = 85
+# Fitted images kept in memory for follow-ups in the same threads.
+IMAGE_CACHE_BYTES = 64 * 2**20
+# Images of earlier messages sent with a follow-up, newest first.
+MAX_THREAD_IMAGES = 20
+
+
+class ImageRejected(Exception):
+    """The bytes are not an image the model can take; the message says why."""
+
+
+@dataclass
+class AttachedImages:
+    images: list[ModelImage] = field(default_factory=list)
+    # One line per attached file that could not be used, naming the file.
+    problems: list[str] = field(default_factory=list)
+
+
+def is_image(file: SharedFile) -> bool:
+    return file.mimetype in IMAGE_MIMETYPES
+
+
+def fit_image(data: bytes) -> ModelImage:
+    """The image as the model should get it: first frame, within the size limits."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            kind = image.format or ""
+            if kind not in ("PNG", "JPEG", "GIF", "WEBP"):
+                raise ImageRejected("it is not a PNG, JPEG, GIF or WebP image")
+            width, height = image.size
+            if width * height > MAX_PIXELS:
+                raise ImageRejected(f"it has too many pixels ({width}x{height})")
+            scale = min(
+                1.0, MAX_LONG_SIDE / max(width, height), MAX_SHORT_SIDE / min(width, height)
+            )
+            # GIFs become a PNG of their first frame: the API takes no animations.
+            if scale == 1.0 and kind != "GIF" and len(data) <= MAX_IMAGE_BYTES:
+                return ModelImage(data=data, mime=Image.MIME[kind], width=width, height=height)
+            image.seek(0)
+            size = (max(1, round(width * scale)), max(1, round(height * scale)))
+            frame = image.convert("RGB" if kind == "JPEG" else "RGBA").resize(
+                size, Image.Resampling.LANCZOS
+            )
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as error:
+        raise ImageRejected("it could not be read as an image") from error
+    out = io.BytesIO()
+    if kind == "JPEG":
+        frame.save(out, "JPEG", quality=JPEG_QUALITY)
+        return ModelImage(data=out.getvalue(), mime="image/jpeg", width=size[0], height=size[1])
+    frame.save(out, "PNG")
+    return ModelImage(data=out.getvalue(), mime="image/png", width=size[0], height=size[1])
+
+
+class ImageReader:
+    """Reads attached images, remembering recent ones: a thread's images go to the model
+    with every follow-up, and fetching and resizing them each time would cost the user
+    seconds and Slack's rate limits."""
+
+    def __init__(self, files: SlackFiles, cache_bytes: int = IMAGE_CACHE_BYTES) -> None:
+        self._files = files
+        self._cache: OrderedDict[str, ModelImage] = OrderedDict()
+        self._cache_bytes = cache_bytes
+        self._cached_bytes = 0
+
+    async def read_earlier(self, files: Sequence[SharedFile]) -> dict[str, ModelImage]:
+        """Images of earlier messages, by file id; ones that fail are left out (the
+        user was told when they were first attached)."""
+        images = [file for file in files if is_image(file)]
+        results = await asyncio.gather(*(self._one(file) for file in images))
+        return {
+            file.id: result
+            for file, result in zip(images, results, strict=True)
+            if isinstance(result, ModelImage)
+        }
+
+    async def read(self, files: Sequence[SharedFile]) -> AttachedImages:
+        attached = AttachedImages()
+        images = [file for file in files if is_image(file)]
+        for file in files:
+            if not is_image(file):
+                attached.problems.append(
+                    f"{file.name}: I can't read this kind of file yet"
+                    " (I read PNG, JPEG, GIF and WebP images)"
+                )
+        for file in images[MAX_IMAGES_PER_MESSAGE:]:
+            attached.problems.append(
+                f"{file.name}: only the first {MAX_IMAGES_PER_MESSAGE} images of a message are read"
+            )
+        results = await asyncio.gather(*(self._one(f) for f in images[:MAX_IMAGES_PER_MESSAGE]))
+        for file, result in zip(images, results, strict=False):
+            if isinstance(result, ModelImage):
+                attached.images.append(result)
+            else:
+                attached.problems.append(f"{file.name}: {result}")
+        return attached
+
+    async def _one(self, file: SharedFile) -> ModelImage | str:
+        if file.id in self._cache:
+            self._cache.move_to_end(file.id)
+            return self._cache[file.id]
+        try:
+            data = await self._files.download(file, max_bytes=MAX_IMAGE_BYTES)
+            image = await asyncio.to_thread(fit_image, data)
+        except (FileDownloadError, ImageRejected) as error:
+            logger.info("image not used: file=%s reason=%s", file.id, error)
+            return str(error)
+        self._remember(file.id, image)
+        return image
+
+    def _remember(self, file_id: str, image: ModelImage) -> None:
+        if file_id in self._cache:
+            return
+        self._cache[file_id] = image
+        self._cached_bytes += len(image.data)
+        while self._cached_bytes > self._cache_bytes and len(self._cache) > 1:
+            _, dropped = self._cache.popitem(last=False)
+            self._cached_bytes -= len(dropped.data)

@@ -1,0 +1,82 @@
+"""Downloading the files people attach, from Slack's own file host only.
+
+The bot token opens every file the bot can see, so it is sent to Slack's file host and
+nowhere else: a file URL on any other host is refused before a byte is sent, and a
+redirect is followed only while it stays on Slack's hosts.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urljoin, urlsplit
+
+import aiohttp
+
+from slack_client.events import SharedFile
+
+logger = logging.getLogger(__name__)
+
+SLACK_FILE_HOSTS = frozenset({"files.slack.com"})
+DOWNLOAD_TIMEOUT_SECONDS = 30.0
+MAX_REDIRECTS = 3
+READ_CHUNK_BYTES = 64 * 1024
+
+
+class FileDownloadError(Exception):
+    """A file could not be fetched; the message is the reason, fit to show a user."""
+
+
+class SlackFiles:
+    def __init__(self, session: aiohttp.ClientSession, token: str, api_url: str) -> None:
+        self._session = session
+        self._token = token
+        # In production the API lives on slack.com and files on files.slack.com; a
+        # Slack-compatible server (the test fakes) serves both from one host.
+        api = urlsplit(api_url)
+        self._hosts = SLACK_FILE_HOSTS | {api.netloc}
+        self._insecure_host = api.netloc if api.scheme == "http" else None
+
+    def is_slack_host(self, url: str) -> bool:
+        parts = urlsplit(url)
+        if parts.scheme == "https":
+            return parts.netloc in self._hosts
+        return parts.scheme == "http" and parts.netloc == self._insecure_host
+
+    async def download(self, file: SharedFile, *, max_bytes: int) -> bytes:
+        if file.size > max_bytes:
+            raise FileDownloadError(f"it is larger than {max_bytes // 2**20} MB")
+        url = file.url
+        try:
+            for _ in range(MAX_REDIRECTS + 1):
+                if not self.is_slack_host(url):
+                    raise FileDownloadError("it is not hosted by Slack")
+                async with self._session.get(
+                    url,
+                    headers={"Authorization": f"Bearer {self._token}"},
+                    allow_redirects=False,
+                    timeout=aiohttp.ClientTimeout(total=DOWNLOAD_TIMEOUT_SECONDS),
+                ) as response:
+                    if response.status in (301, 302, 303, 307, 308):
+                        url = urljoin(url, response.headers.get("Location", ""))
+                        continue
+                    return await _read_file(response, file, max_bytes)
+        except (aiohttp.ClientError, TimeoutError) as error:
+            logger.info("file download failed: file=%s error=%r", file.id, error)
+            raise FileDownloadError("Slack did not deliver it") from error
+        raise FileDownloadError("Slack redirected it too many times")
+
+
+async def _read_file(response: aiohttp.ClientResponse, file: SharedFile, max_bytes: int) -> bytes:
+    if response.status != 200:
+        raise FileDownloadError(f"Slack answered HTTP {response.status}")
+    if response.content_type == "text/html" and file.mimetype != "text/html":
+        # Slack's answer to a request it does not authorise is a login page, with 200.
+        raise FileDownloadError("Slack refused it (the app may lack the files:read scope)")
+    if (response.content_length or 0) > max_bytes:
+        raise FileDownloadError(f"it is larger than {max_bytes // 2**20} MB")
+    data = bytearray()
+    async for chunk in response.content.iter_chunked(READ_CHUNK_BYTES):
+        data += chunk
+        if len(data) > max_bytes:
+            raise FileDownloadError(f"it is larger than {max_bytes // 2**20} MB")
+    return bytes(data)

@@ -1,0 +1,93 @@
+"""End to end: people attach images in Slack and the model sees them (over the fakes)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+from PIL import Image
+
+from tests.botproc import BotProcess
+from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.slack import FakeSlack, UploadedFile
+from tests.seen import wait_for_text
+
+BOT = "<@UBOT>"
+
+
+def png(width: int, height: int, name: str = "screenshot.png") -> UploadedFile:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), "orange").save(out, "PNG")
+    return UploadedFile(name, "image/png", out.getvalue())
+
+
+def jpeg(width: int, height: int, name: str = "photo.jpg") -> UploadedFile:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), "green").save(out, "JPEG")
+    return UploadedFile(name, "image/jpeg", out.getvalue())
+
+
+async def test_an_attached_image_is_seen_by_the_model_at_a_size_it_accepts(
+    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    dm, user = new_id("D"), new_id("U")
+    image = png(3000, 1000)
+    ts = await slack.post_user_message(dm, user, "what is on this screen?", files=[image])
+    text = await wait_for_text(slack, dm, ts, "what is on this screen?")
+    assert "[saw 1 image(s): 2048x683 PNG]" in text
+    [file_id] = slack.hosted_files
+    assert [r.authorized for r in slack.file_requests_for(file_id)] == [True]
+
+
+async def test_several_images_and_an_unreadable_file_in_one_mention(
+    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    channel, user = new_id("C"), new_id("U")
+    files = [
+        png(400, 300, "before.png"),
+        jpeg(640, 480, "after.jpg"),
+        UploadedFile("notes.bin", "application/octet-stream", b"\x00\x01"),
+    ]
+    ts = await slack.post_user_message(channel, user, f"{BOT} compare these", files=files)
+    text = await wait_for_text(slack, channel, ts, "compare these")
+    assert "[saw 2 image(s): 400x300 PNG, 640x480 JPEG]" in text
+    assert "notes.bin" in text and "PNG, JPEG, GIF and WebP" in text
+    request = next(r for r in model.requests if "compare these" in str(r.body))
+    assert "notes.bin" in str(request.body)  # the model is told what it could not see
+
+
+async def test_a_follow_up_still_sees_the_threads_image_without_fetching_it_again(
+    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    channel, user = new_id("C"), new_id("U")
+    root = await slack.post_user_message(
+        channel, user, f"{BOT} here is the chart", files=[png(800, 600, "chart.png")]
+    )
+    await wait_for_text(slack, channel, root, "here is the chart")
+    follow_up = "what colour is it?"
+    await slack.post_user_message(channel, user, follow_up, thread_ts=root)
+    text = await wait_for_text(slack, channel, root, follow_up)
+    assert "[thread images: 1]" in text
+    [file_id] = [f for f, u in slack.hosted_files.items() if u.name == "chart.png"]
+    assert len(slack.file_requests_for(file_id)) == 1
+
+
+async def test_an_image_slack_fails_to_deliver_is_named_and_the_rest_answered(
+    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    dm, user = new_id("D"), new_id("U")
+    slack.fail_next_file(500)
+    ts = await slack.post_user_message(dm, user, "and this one?", files=[png(50, 50, "lost.png")])
+    text = await wait_for_text(slack, dm, ts, "and this one?")
+    assert "lost.png: Slack answered HTTP 500" in text
+    assert "[saw" not in text
+
+
+async def test_a_corrupt_image_is_named_with_its_reason(
+    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    dm, user = new_id("D"), new_id("U")
+    broken = UploadedFile("broken.png", "image/png", b"\x89PNG\r\n\x1a\n not really")
+    ts = await slack.post_user_message(dm, user, "can you see it?", files=[broken])
+    text = await wait_for_text(slack, dm, ts, "can you see it?")
+    assert "broken.png: it could not be read as an image" in text
