@@ -27,11 +27,13 @@ from config import BotConfig, ConfigError, load_config
 from database import Database
 from message_processor import (
     ImageReader,
+    LinkFetcher,
     MessageProcessor,
     ModelSlots,
     ProcessorSettings,
     TextHandler,
     ThreadContext,
+    build_link_session,
 )
 from openai_client import ModelClient, TokenCounter, build_openai
 from slack_client import (
@@ -97,6 +99,9 @@ async def run(config: BotConfig) -> int:
     db = await Database.open(config.database_path)
     # slack-sdk applies its own timeout only to sessions it creates: set it here.
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=API_TIMEOUT_SECONDS))
+    # Links from messages get a session of their own: no proxy, no cookies, and an
+    # address check on every connection.
+    links = build_link_session()
     pacer = ChannelPacer()
     web = build_web_client(config.slack_bot_token, config.slack_api_url, session, pacer)
     model = ModelClient(
@@ -110,7 +115,10 @@ async def run(config: BotConfig) -> int:
         locks = ThreadLocks()
         counter = TokenCounter()
         replies = SlackReplies(web, pacer, native_streaming=True)
-        images = ImageReader(SlackFiles(session, config.slack_bot_token, config.slack_api_url))
+        images = ImageReader(
+            SlackFiles(session, config.slack_bot_token, config.slack_api_url),
+            LinkFetcher(links),
+        )
         processor = MessageProcessor(
             db=db,
             replies=replies,
@@ -163,6 +171,7 @@ async def run(config: BotConfig) -> int:
         await model.close()
         await db.close()
         await session.close()
+        await links.close()
         logger.info("stopped")
 
 

@@ -3,14 +3,17 @@
 from message_processor.context import ThreadContext
 from message_processor.handlers.text import TextHandler
 from message_processor.handlers.vision import ImageReader
+from message_processor.links import LinkFetcher, build_link_session
 from message_processor.processor import MessageProcessor, ProcessorSettings
 from message_processor.slots import ModelSlots
 
 __all__ = [
     "ImageReader",
+    "LinkFetcher",
     "MessageProcessor",
     "ModelSlots",
     "ProcessorSettings",
     "TextHandler",
     "ThreadContext",
+    "build_link_session",
 ]

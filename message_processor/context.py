@@ -7,9 +7,16 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from database import Database
-from message_processor.handlers.vision import MAX_THREAD_IMAGES, ImageReader, is_image
+from message_processor.handlers.vision import (
+    MAX_THREAD_IMAGES,
+    ImageReader,
+    ImageSource,
+    is_image,
+    source_key,
+)
+from message_processor.links import image_links
 from openai_client import ChatTurn, ModelImage
-from slack_client import BotIdentity, IncomingMessage, SharedFile, ThreadReader
+from slack_client import BotIdentity, IncomingMessage, ThreadReader
 
 _USER_MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
 
@@ -54,31 +61,32 @@ class ThreadContext:
             if m.role == "user" and float(m.ts) <= float(message.ts)
         }
         humans[message.ts] = (message.user, message.text)
-        earlier_files: dict[str, tuple[SharedFile, ...]] = {}
+        earlier: dict[str, list[ImageSource]] = {}
         for item in await self._reader.messages(message.channel, message.thread_ts):
             # Messages posted after this one belong to later answers, not this one.
             if float(item.ts) > float(message.ts):
                 continue
             if item.bot_id is None and item.user and item.user != self._identity.user_id:
                 humans[item.ts] = (item.user, item.text)
-                if item.ts != message.ts and item.files:
-                    earlier_files[item.ts] = item.files
-        images = await self._earlier_images(earlier_files)
+                sources = [f for f in item.files if is_image(f)] + image_links(item.text)
+                if item.ts != message.ts and sources:
+                    earlier[item.ts] = sources
+        images = await self._earlier_images(earlier)
         for ts, (user, text) in humans.items():
             turn = await self._turn(user, text)
-            if ts in earlier_files:
-                found = [images[f.id] for f in earlier_files[ts] if f.id in images]
+            if ts in earlier:
+                found = [images[key] for key in map(source_key, earlier[ts]) if key in images]
                 turn = replace(turn, images=tuple(found))
             lines[(float(ts), 0)] = turn
         return [lines[key] for key in sorted(lines)]
 
     async def _earlier_images(
-        self, files_by_ts: dict[str, tuple[SharedFile, ...]]
+        self, sources_by_ts: dict[str, list[ImageSource]]
     ) -> dict[str, ModelImage]:
         """The thread's earlier images stay in view, newest first, up to a cap."""
-        chosen: list[SharedFile] = []
-        for ts in sorted(files_by_ts, key=float, reverse=True):
-            chosen += [file for file in files_by_ts[ts] if is_image(file)]
+        chosen: list[ImageSource] = []
+        for ts in sorted(sources_by_ts, key=float, reverse=True):
+            chosen += sources_by_ts[ts]
         return await self._images.read_earlier(chosen[:MAX_THREAD_IMAGES])
 
     async def _turn(self, user: str, text: str) -> ChatTurn:

@@ -91,3 +91,16 @@ async def test_a_corrupt_image_is_named_with_its_reason(
     ts = await slack.post_user_message(dm, user, "can you see it?", files=[broken])
     text = await wait_for_text(slack, dm, ts, "can you see it?")
     assert "broken.png: it could not be read as an image" in text
+
+
+async def test_an_image_link_to_a_local_address_is_refused_and_the_rest_answered(
+    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    dm, user = new_id("D"), new_id("U")
+    # The fake Slack itself listens on loopback: exactly what a hostile link would aim at.
+    link = f"{slack.base_url}/files-pri/T1-F1/secret.png"
+    requests_before = len(slack.file_requests)
+    ts = await slack.post_user_message(dm, user, f"what is in <{link}|this picture>?")
+    text = await wait_for_text(slack, dm, ts, "this picture")
+    assert f"{link}: it points to a private or local address" in text
+    assert len(slack.file_requests) == requests_before

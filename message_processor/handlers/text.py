@@ -53,7 +53,7 @@ class TextHandler:
         stream: ReplyStream,
     ) -> TextAnswer:
         turns, attached = await asyncio.gather(
-            self._context.turns(message), self._images.read(message.files)
+            self._context.turns(message), self._images.read(message.files, message.text)
         )
         if attached.images or attached.problems:
             # The model sees the images with the words they came with, and is told

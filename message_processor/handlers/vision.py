@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from PIL import Image, UnidentifiedImageError
 
+from message_processor.links import LinkFetcher, LinkRefused, image_links
 from openai_client import ModelImage
 from slack_client import FileDownloadError, SharedFile, SlackFiles
 
@@ -82,66 +83,88 @@ def fit_image(data: bytes) -> ModelImage:
     return ModelImage(data=out.getvalue(), mime="image/png", width=size[0], height=size[1])
 
 
-class ImageReader:
-    """Reads attached images, remembering recent ones: a thread's images go to the model
-    with every follow-up, and fetching and resizing them each time would cost the user
-    seconds and Slack's rate limits."""
+# Where an image comes from: a file attached in Slack, or a link pasted in the text.
+ImageSource = SharedFile | str
 
-    def __init__(self, files: SlackFiles, cache_bytes: int = IMAGE_CACHE_BYTES) -> None:
+
+def source_key(source: ImageSource) -> str:
+    return source.id if isinstance(source, SharedFile) else source
+
+
+def source_name(source: ImageSource) -> str:
+    return source.name if isinstance(source, SharedFile) else source
+
+
+class ImageReader:
+    """Reads attached and linked images, remembering recent ones: a thread's images go
+    to the model with every follow-up, and fetching and resizing them each time would
+    cost the user seconds and Slack's rate limits."""
+
+    def __init__(
+        self, files: SlackFiles, links: LinkFetcher, cache_bytes: int = IMAGE_CACHE_BYTES
+    ) -> None:
         self._files = files
+        self._links = links
         self._cache: OrderedDict[str, ModelImage] = OrderedDict()
         self._cache_bytes = cache_bytes
         self._cached_bytes = 0
 
-    async def read_earlier(self, files: Sequence[SharedFile]) -> dict[str, ModelImage]:
-        """Images of earlier messages, by file id; ones that fail are left out (the
-        user was told when they were first attached)."""
-        images = [file for file in files if is_image(file)]
-        results = await asyncio.gather(*(self._one(file) for file in images))
-        return {
-            file.id: result
-            for file, result in zip(images, results, strict=True)
-            if isinstance(result, ModelImage)
-        }
-
-    async def read(self, files: Sequence[SharedFile]) -> AttachedImages:
+    async def read(self, files: Sequence[SharedFile], text: str) -> AttachedImages:
+        """The message's own images; what cannot be used is named with its reason."""
         attached = AttachedImages()
-        images = [file for file in files if is_image(file)]
         for file in files:
             if not is_image(file):
                 attached.problems.append(
                     f"{file.name}: I can't read this kind of file yet"
                     " (I read PNG, JPEG, GIF and WebP images)"
                 )
-        for file in images[MAX_IMAGES_PER_MESSAGE:]:
+        sources: list[ImageSource] = [file for file in files if is_image(file)]
+        sources += image_links(text)
+        for source in sources[MAX_IMAGES_PER_MESSAGE:]:
             attached.problems.append(
-                f"{file.name}: only the first {MAX_IMAGES_PER_MESSAGE} images of a message are read"
+                f"{source_name(source)}: only the first {MAX_IMAGES_PER_MESSAGE} images"
+                " of a message are read"
             )
-        results = await asyncio.gather(*(self._one(f) for f in images[:MAX_IMAGES_PER_MESSAGE]))
-        for file, result in zip(images, results, strict=False):
+        sources = sources[:MAX_IMAGES_PER_MESSAGE]
+        results = await asyncio.gather(*(self._one(source) for source in sources))
+        for source, result in zip(sources, results, strict=True):
             if isinstance(result, ModelImage):
                 attached.images.append(result)
             else:
-                attached.problems.append(f"{file.name}: {result}")
+                attached.problems.append(f"{source_name(source)}: {result}")
         return attached
 
-    async def _one(self, file: SharedFile) -> ModelImage | str:
-        if file.id in self._cache:
-            self._cache.move_to_end(file.id)
-            return self._cache[file.id]
+    async def read_earlier(self, sources: Sequence[ImageSource]) -> dict[str, ModelImage]:
+        """Images of earlier messages, by `source_key`; ones that fail are left out (the
+        user was told when they were first attached)."""
+        results = await asyncio.gather(*(self._one(source) for source in sources))
+        return {
+            source_key(source): result
+            for source, result in zip(sources, results, strict=True)
+            if isinstance(result, ModelImage)
+        }
+
+    async def _one(self, source: ImageSource) -> ModelImage | str:
+        key = source_key(source)
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
         try:
-            data = await self._files.download(file, max_bytes=MAX_IMAGE_BYTES)
+            if isinstance(source, SharedFile):
+                data = await self._files.download(source, max_bytes=MAX_IMAGE_BYTES)
+            else:
+                data = await self._links.fetch(source, content_types=IMAGE_MIMETYPES)
             image = await asyncio.to_thread(fit_image, data)
-        except (FileDownloadError, ImageRejected) as error:
-            logger.info("image not used: file=%s reason=%s", file.id, error)
+        except (FileDownloadError, LinkRefused, ImageRejected) as error:
+            logger.info("image not used: source=%s reason=%s", key, error)
             return str(error)
-        self._remember(file.id, image)
+        self._remember(key, image)
         return image
 
-    def _remember(self, file_id: str, image: ModelImage) -> None:
-        if file_id in self._cache:
+    def _remember(self, key: str, image: ModelImage) -> None:
+        if key in self._cache:
             return
-        self._cache[file_id] = image
+        self._cache[key] = image
         self._cached_bytes += len(image.data)
         while self._cached_bytes > self._cache_bytes and len(self._cache) > 1:
             _, dropped = self._cache.popitem(last=False)

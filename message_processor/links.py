@@ -1,0 +1,147 @@
+"""Fetching the image links people paste, without letting a link reach inside our network.
+
+A link is fetched with no token, within a size and a time cap, and only from public
+addresses. The address check runs where the connection is made, on the addresses the
+name resolved to (so a name that resolves to 127.0.0.1, or changes its answer between a
+check and the connection, is still refused), and again on every redirect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import re
+import socket
+from collections.abc import Callable
+from urllib.parse import urljoin, urlsplit
+
+import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import DefaultResolver
+
+LINK_TIMEOUT_SECONDS = 10.0
+MAX_LINK_BYTES = 20 * 2**20
+MAX_REDIRECTS = 3
+READ_CHUNK_BYTES = 64 * 1024
+# Slack writes links as <url> or <url|label>.
+_SLACK_LINK = re.compile(r"<(https?://[^|>\s]+)(?:\|[^>]*)?>")
+IMAGE_LINK_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
+# NAT64 embeds an IPv4 address in IPv6; the embedded one is what gets reached.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+AddressPolicy = Callable[[IPAddress], bool]
+
+
+class LinkRefused(Exception):
+    """The link was not fetched, or not used; the message says why, fit for a user."""
+
+
+def image_links(text: str) -> list[str]:
+    """Links in a Slack message whose path names an image file, in order, once each."""
+    found: list[str] = []
+    for match in _SLACK_LINK.finditer(text):
+        url = match.group(1).replace("&amp;", "&")
+        if urlsplit(url).path.lower().endswith(IMAGE_LINK_SUFFIXES) and url not in found:
+            found.append(url)
+    return found
+
+
+def is_public_address(address: IPAddress) -> bool:
+    """Refuses loopback, private, link-local (cloud metadata), carrier-grade NAT,
+    multicast and reserved ranges, in IPv4 and IPv6, including IPv4 inside IPv6."""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return is_public_address(address.ipv4_mapped)
+        if address in _NAT64:
+            return is_public_address(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return address.is_global and not address.is_multicast
+
+
+class GuardedResolver(AbstractResolver):
+    """Resolves names, then refuses the whole name if any address it gives is not allowed."""
+
+    def __init__(self, allowed: AddressPolicy) -> None:
+        self._inner = DefaultResolver()
+        self._allowed = allowed
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        results = await self._inner.resolve(host, port, family)
+        for result in results:
+            if not self._allowed(ipaddress.ip_address(result["host"].split("%")[0])):
+                raise LinkRefused("it points to a private or local address")
+        return results
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
+def build_link_session(allowed: AddressPolicy = is_public_address) -> aiohttp.ClientSession:
+    """A session of its own for links: no proxy from the environment, no cookies kept."""
+    connector = aiohttp.TCPConnector(resolver=GuardedResolver(allowed))
+    return aiohttp.ClientSession(
+        connector=connector,
+        cookie_jar=aiohttp.DummyCookieJar(),
+        trust_env=False,
+        timeout=aiohttp.ClientTimeout(total=LINK_TIMEOUT_SECONDS),
+    )
+
+
+class LinkFetcher:
+    def __init__(
+        self, session: aiohttp.ClientSession, allowed: AddressPolicy = is_public_address
+    ) -> None:
+        self._session = session
+        self._allowed = allowed
+
+    async def fetch(self, url: str, *, content_types: frozenset[str]) -> bytes:
+        try:
+            async with asyncio.timeout(LINK_TIMEOUT_SECONDS):
+                return await self._follow(url, content_types)
+        except TimeoutError as error:
+            raise LinkRefused(f"it took longer than {LINK_TIMEOUT_SECONDS:g} s") from error
+
+    async def _follow(self, url: str, content_types: frozenset[str]) -> bytes:
+        try:
+            for _ in range(MAX_REDIRECTS + 1):
+                self._check_url(url)
+                async with self._session.get(url, allow_redirects=False) as response:
+                    if response.status in (301, 302, 303, 307, 308):
+                        url = urljoin(url, response.headers.get("Location", ""))
+                        continue
+                    return await _read(response, content_types)
+        except aiohttp.ClientError as error:
+            cause = error.__cause__ or error.__context__
+            if isinstance(cause, LinkRefused):
+                raise cause from None
+            raise LinkRefused("it could not be fetched") from error
+        raise LinkRefused("it redirects too many times")
+
+    def _check_url(self, url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise LinkRefused("only http and https links are fetched")
+        try:
+            literal = ipaddress.ip_address(parts.hostname)
+        except ValueError:
+            return  # a name: the resolver checks what it resolves to
+        # An address written in the link never reaches the resolver.
+        if not self._allowed(literal):
+            raise LinkRefused("it points to a private or local address")
+
+
+async def _read(response: aiohttp.ClientResponse, content_types: frozenset[str]) -> bytes:
+    if response.status != 200:
+        raise LinkRefused(f"the site answered HTTP {response.status}")
+    if response.content_type not in content_types:
+        raise LinkRefused(f"it is not an image ({response.content_type or 'no content type'})")
+    if (response.content_length or 0) > MAX_LINK_BYTES:
+        raise LinkRefused(f"it is larger than {MAX_LINK_BYTES // 2**20} MB")
+    data = bytearray()
+    async for chunk in response.content.iter_chunked(READ_CHUNK_BYTES):
+        data += chunk
+        if len(data) > MAX_LINK_BYTES:
+            raise LinkRefused(f"it is larger than {MAX_LINK_BYTES // 2**20} MB")
+    return bytes(data)
