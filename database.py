@@ -65,6 +65,20 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (channel, message_ts)
     );
     """,
+    # 2: text read from documents attached in a thread, for its follow-ups.
+    """
+    CREATE TABLE documents (
+        channel TEXT NOT NULL,
+        file_id TEXT NOT NULL,
+        thread_ts TEXT NOT NULL,
+        message_ts TEXT NOT NULL,
+        name TEXT NOT NULL,
+        text TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (channel, file_id)
+    );
+    CREATE INDEX documents_thread ON documents(channel, thread_ts);
+    """,
 )
 
 
@@ -73,6 +87,14 @@ class StoredMessage:
     ts: str
     role: str
     user_id: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    file_id: str
+    message_ts: str
+    name: str
     text: str
 
 
@@ -321,6 +343,25 @@ class Database:
             "DELETE FROM inflight_replies WHERE channel = ? AND message_ts = ?",
             (channel, message_ts),
         )
+
+    async def add_document(
+        self, channel: str, thread_ts: str, message_ts: str, file_id: str, name: str, text: str
+    ) -> None:
+        await self._write(
+            "INSERT OR REPLACE INTO documents"
+            " (channel, file_id, thread_ts, message_ts, name, text, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (channel, file_id, thread_ts, message_ts, name, text, time.time()),
+        )
+
+    async def thread_documents(self, channel: str, thread_ts: str) -> list[StoredDocument]:
+        async with self._db.execute(
+            "SELECT file_id, message_ts, name, text FROM documents"
+            " WHERE channel = ? AND thread_ts = ? ORDER BY message_ts",
+            (channel, thread_ts),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [StoredDocument(file_id=r[0], message_ts=r[1], name=r[2], text=r[3]) for r in rows]
 
     async def clear_inflight(self) -> None:
         await self._write("DELETE FROM inflight_replies", ())

@@ -26,6 +26,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from config import BotConfig, ConfigError, load_config
 from database import Database
 from message_processor import (
+    AttachmentReader,
+    DocumentReader,
     ImageReader,
     LinkFetcher,
     MessageProcessor,
@@ -115,17 +117,15 @@ async def run(config: BotConfig) -> int:
         locks = ThreadLocks()
         counter = TokenCounter()
         replies = SlackReplies(web, pacer, native_streaming=True)
-        images = ImageReader(
-            SlackFiles(session, config.slack_bot_token, config.slack_api_url),
-            LinkFetcher(links),
-        )
+        files = SlackFiles(session, config.slack_bot_token, config.slack_api_url)
+        images = ImageReader(files, LinkFetcher(links))
         processor = MessageProcessor(
             db=db,
             replies=replies,
             locks=locks,
             text=TextHandler(
                 ThreadContext(ThreadReader(web), db, identity, images),
-                images,
+                AttachmentReader(images, DocumentReader(files, db)),
                 model,
                 counter,
                 ModelSlots(config.max_concurrent_requests),

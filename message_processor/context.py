@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -48,7 +49,15 @@ class ThreadContext:
         """
         if not message.is_thread_reply:
             return [await self._turn(message.user, message.text)]
-        stored = await self._db.thread_messages(message.channel, message.thread_ts)
+        stored, documents = await asyncio.gather(
+            self._db.thread_messages(message.channel, message.thread_ts),
+            self._db.thread_documents(message.channel, message.thread_ts),
+        )
+        # Documents read from earlier messages go with those messages, as first read.
+        blocks: dict[str, list[str]] = {}
+        for document in documents:
+            if float(document.message_ts) < float(message.ts):
+                blocks.setdefault(document.message_ts, []).append(document.text)
         # An answer is stored under the ts of the message it answers, and sorts after it.
         lines: dict[tuple[float, int], ChatTurn] = {
             (float(m.ts), 1): ChatTurn("assistant", m.text)
@@ -77,6 +86,8 @@ class ThreadContext:
             if ts in earlier:
                 found = [images[key] for key in map(source_key, earlier[ts]) if key in images]
                 turn = replace(turn, images=tuple(found))
+            if ts in blocks:
+                turn = replace(turn, text="\n\n".join([*blocks[ts], turn.text]))
             lines[(float(ts), 0)] = turn
         return [lines[key] for key in sorted(lines)]
 

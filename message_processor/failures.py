@@ -35,10 +35,15 @@ NEAR_BUDGET = (
 )
 
 
-def attachment_problems(problems: list[str]) -> str:
-    """What could not be used of what was attached, one line per file."""
-    lines = "\n".join(f"• {problem}" for problem in problems)
-    return f"_:paperclip: Not read:_\n{lines}"
+def attachment_notice(unread: list[str], partly_read: list[str]) -> str:
+    """What could not be used, or was cut, of what was attached: one line per file."""
+    sections = []
+    if unread:
+        sections.append("_:paperclip: Not read:_\n" + "\n".join(f"• {line}" for line in unread))
+    if partly_read:
+        lines = "\n".join(f"• {line}" for line in partly_read)
+        sections.append("_:paperclip: Partly read:_\n" + lines)
+    return "\n".join(sections)
 
 
 def describe_failure(error: BaseException, *, timeout: float) -> str:

@@ -23,7 +23,7 @@ from message_processor.failures import (
     INTERRUPTED_BY_CRASH,
     INTERRUPTED_BY_SHUTDOWN,
     NEAR_BUDGET,
-    attachment_problems,
+    attachment_notice,
     describe_failure,
 )
 from message_processor.handlers.text import TextHandler
@@ -237,8 +237,8 @@ class MessageProcessor:
             await stream.finish(footer=describe_failure(error, timeout=timeout))
             return
         notices: list[str] = []
-        if answer.unread_files:
-            notices.append(attachment_problems(answer.unread_files))
+        if answer.unread_files or answer.partly_read_files:
+            notices.append(attachment_notice(answer.unread_files, answer.partly_read_files))
         if answer.near_budget and await self._db.claim_context_notice(
             message.channel, message.thread_ts
         ):

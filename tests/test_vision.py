@@ -51,7 +51,7 @@ async def test_several_images_and_an_unreadable_file_in_one_mention(
     ts = await slack.post_user_message(channel, user, f"{BOT} compare these", files=files)
     text = await wait_for_text(slack, channel, ts, "compare these")
     assert "[saw 2 image(s): 400x300 PNG, 640x480 JPEG]" in text
-    assert "notes.bin" in text and "PNG, JPEG, GIF and WebP" in text
+    assert "notes.bin: I can't read this kind of file" in text and "WebP" in text
     request = next(r for r in model.requests if "compare these" in str(r.body))
     assert "notes.bin" in str(request.body)  # the model is told what it could not see
 

@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import dataclass, replace
 
 from message_processor.context import ThreadContext, instructions
-from message_processor.handlers.vision import ImageReader
+from message_processor.handlers.attachments import AttachmentReader
 from message_processor.slots import ModelSlots
 from openai_client import (
     GenerationSettings,
@@ -27,21 +27,23 @@ COUNT_OFF_LOOP_CHARS = 20_000
 class TextAnswer:
     reply: ModelReply
     near_budget: bool
-    # Attached files that could not be used, one line each, for the reply's footer.
+    # Attached files that could not be used, or were only partly read, one line each,
+    # for the reply's footer.
     unread_files: list[str]
+    partly_read_files: list[str]
 
 
 class TextHandler:
     def __init__(
         self,
         context: ThreadContext,
-        images: ImageReader,
+        attachments: AttachmentReader,
         model: ModelClient,
         counter: TokenCounter,
         slots: ModelSlots,
     ) -> None:
         self._context = context
-        self._images = images
+        self._attachments = attachments
         self._model = model
         self._counter = counter
         self._slots = slots
@@ -53,14 +55,16 @@ class TextHandler:
         stream: ReplyStream,
     ) -> TextAnswer:
         turns, attached = await asyncio.gather(
-            self._context.turns(message), self._images.read(message.files, message.text)
+            self._context.turns(message), self._attachments.read(message)
         )
-        if attached.images or attached.problems:
-            # The model sees the images with the words they came with, and is told
-            # what could not be read rather than left to guess.
+        if attached.any:
+            # Documents come first and the person's words last, so trimming a turn that
+            # is too long (which keeps its end) keeps the question. The model is told what
+            # could not be read rather than left to guess.
             newest = turns[-1]
-            notes = "".join(f"\n[Attachment not readable: {p}]" for p in attached.problems)
-            turns[-1] = replace(newest, text=newest.text + notes, images=tuple(attached.images))
+            notes = "".join(f"\n[Attachment not readable: {p}]" for p in attached.unread)
+            text = "\n\n".join([*attached.documents, newest.text + notes])
+            turns[-1] = replace(newest, text=text, images=tuple(attached.images))
         system = instructions()
         budget = input_budget(settings.model)
         if sum(len(turn.text) for turn in turns) > COUNT_OFF_LOOP_CHARS:
@@ -75,5 +79,8 @@ class TextHandler:
         async with self._slots.hold(stream):
             reply = await self._model.stream_reply(request, stream.append)
         return TextAnswer(
-            reply=reply, near_budget=trimmed.near_budget, unread_files=attached.problems
+            reply=reply,
+            near_budget=trimmed.near_budget,
+            unread_files=attached.unread,
+            partly_read_files=attached.partly_read,
         )

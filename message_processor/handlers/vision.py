@@ -110,14 +110,9 @@ class ImageReader:
         self._cached_bytes = 0
 
     async def read(self, files: Sequence[SharedFile], text: str) -> AttachedImages:
-        """The message's own images; what cannot be used is named with its reason."""
+        """The message's image files and image links; what cannot be used is named with
+        its reason."""
         attached = AttachedImages()
-        for file in files:
-            if not is_image(file):
-                attached.problems.append(
-                    f"{file.name}: I can't read this kind of file yet"
-                    " (I read PNG, JPEG, GIF and WebP images)"
-                )
         sources: list[ImageSource] = [file for file in files if is_image(file)]
         sources += image_links(text)
         for source in sources[MAX_IMAGES_PER_MESSAGE:]:
