@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_MODEL = "gpt-5-mini"
+DEFAULT_IMAGE_MODEL = "gpt-image-1"
 
 
 class ConfigError(Exception):
@@ -27,6 +28,7 @@ class BotConfig:
     slack_api_url: str = DEFAULT_SLACK_API_URL
     openai_base_url: str | None = None
     openai_model: str = DEFAULT_MODEL
+    openai_image_model: str = DEFAULT_IMAGE_MODEL
     openai_api_style: str = "responses"
     openai_timeout_seconds: float = 305.0
     max_concurrent_requests: int = 100
@@ -98,6 +100,7 @@ def load_config(env: Mapping[str, str]) -> BotConfig:
         slack_api_url=slack_api_url,
         openai_base_url=_url(env, "OPENAI_BASE_URL", None),
         openai_model=env.get("OPENAI_MODEL", "").strip() or DEFAULT_MODEL,
+        openai_image_model=env.get("OPENAI_IMAGE_MODEL", "").strip() or DEFAULT_IMAGE_MODEL,
         openai_api_style=api_style,
         openai_timeout_seconds=_positive_number(env, "OPENAI_TIMEOUT_SECONDS", 305.0),
         max_concurrent_requests=_whole_number(env, "MAX_CONCURRENT_REQUESTS", 100, minimum=1),

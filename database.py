@@ -79,6 +79,20 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX documents_thread ON documents(channel, thread_ts);
     """,
+    # 3: a thread's images, numbered in order, so "make it blue" can name one to edit.
+    """
+    CREATE TABLE thread_images (
+        id INTEGER PRIMARY KEY,
+        channel TEXT NOT NULL,
+        thread_ts TEXT NOT NULL,
+        file_id TEXT NOT NULL,
+        message_ts TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+        description TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        UNIQUE (channel, thread_ts, file_id)
+    );
+    """,
 )
 
 
@@ -96,6 +110,14 @@ class StoredDocument:
     message_ts: str
     name: str
     text: str
+
+
+@dataclass(frozen=True)
+class ThreadImage:
+    file_id: str
+    message_ts: str
+    role: str
+    description: str
 
 
 @dataclass(frozen=True)
@@ -362,6 +384,34 @@ class Database:
         ) as cursor:
             rows = await cursor.fetchall()
         return [StoredDocument(file_id=r[0], message_ts=r[1], name=r[2], text=r[3]) for r in rows]
+
+    async def add_thread_image(
+        self,
+        channel: str,
+        thread_ts: str,
+        file_id: str,
+        message_ts: str,
+        role: str,
+        description: str,
+    ) -> None:
+        await self._write(
+            "INSERT OR IGNORE INTO thread_images"
+            " (channel, thread_ts, file_id, message_ts, role, description, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (channel, thread_ts, file_id, message_ts, role, description, time.time()),
+        )
+
+    async def thread_images(self, channel: str, thread_ts: str) -> list[ThreadImage]:
+        """Oldest first: the model numbers them #1, #2, … in this order."""
+        async with self._db.execute(
+            "SELECT file_id, message_ts, role, description FROM thread_images"
+            " WHERE channel = ? AND thread_ts = ? ORDER BY id",
+            (channel, thread_ts),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [
+            ThreadImage(file_id=r[0], message_ts=r[1], role=r[2], description=r[3]) for r in rows
+        ]
 
     async def clear_inflight(self) -> None:
         await self._write("DELETE FROM inflight_replies", ())

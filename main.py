@@ -29,6 +29,7 @@ from message_processor import (
     AttachmentReader,
     DocumentReader,
     ImageReader,
+    ImageTools,
     LinkFetcher,
     MessageProcessor,
     ModelSlots,
@@ -110,6 +111,7 @@ async def run(config: BotConfig) -> int:
         build_openai(config.openai_api_key, config.openai_base_url, config.openai_timeout_seconds),
         api_style=config.openai_api_style,
         timeout=config.openai_timeout_seconds,
+        image_model=config.openai_image_model,
     )
     background: list[asyncio.Task[None]] = []
     try:
@@ -117,7 +119,7 @@ async def run(config: BotConfig) -> int:
         locks = ThreadLocks()
         counter = TokenCounter()
         replies = SlackReplies(web, pacer, native_streaming=True)
-        files = SlackFiles(session, config.slack_bot_token, config.slack_api_url)
+        files = SlackFiles(session, config.slack_bot_token, config.slack_api_url, web, pacer)
         images = ImageReader(files, LinkFetcher(links))
         processor = MessageProcessor(
             db=db,
@@ -126,6 +128,7 @@ async def run(config: BotConfig) -> int:
             text=TextHandler(
                 ThreadContext(ThreadReader(web), db, identity, images),
                 AttachmentReader(images, DocumentReader(files, db)),
+                ImageTools(model, files, db),
                 model,
                 counter,
                 ModelSlots(config.max_concurrent_requests),

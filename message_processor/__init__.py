@@ -3,6 +3,7 @@
 from message_processor.context import ThreadContext
 from message_processor.handlers.attachments import AttachmentReader
 from message_processor.handlers.documents import DocumentReader
+from message_processor.handlers.images import ImageTools
 from message_processor.handlers.text import TextHandler
 from message_processor.handlers.vision import ImageReader
 from message_processor.links import LinkFetcher, build_link_session
@@ -13,6 +14,7 @@ __all__ = [
     "AttachmentReader",
     "DocumentReader",
     "ImageReader",
+    "ImageTools",
     "LinkFetcher",
     "MessageProcessor",
     "ModelSlots",

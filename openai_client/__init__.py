@@ -2,6 +2,7 @@
 
 from openai_client.client import ModelClient, build_openai, sampling_parameters
 from openai_client.errors import (
+    ContentRefusedError,
     ModelAuthError,
     ModelError,
     ModelRateLimitError,
@@ -16,6 +17,9 @@ from openai_client.models import (
     ModelImage,
     ModelReply,
     ModelRequest,
+    ToolCall,
+    ToolResult,
+    ToolSpec,
     Usage,
     is_reasoning_model,
 )
@@ -23,6 +27,7 @@ from openai_client.tokens import TokenCounter, TrimmedContext, input_budget, tri
 
 __all__ = [
     "ChatTurn",
+    "ContentRefusedError",
     "DeltaSink",
     "GenerationSettings",
     "ModelAuthError",
@@ -36,6 +41,9 @@ __all__ = [
     "ModelTimeoutError",
     "ModelUnavailableError",
     "TokenCounter",
+    "ToolCall",
+    "ToolResult",
+    "ToolSpec",
     "TrimmedContext",
     "Usage",
     "build_openai",

@@ -9,15 +9,18 @@ server cannot outlive OPENAI_TIMEOUT_SECONDS, whatever the caller does.
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 import openai
 from openai import AsyncOpenAI, AsyncStream, DefaultAioHttpClient
+from openai.types import ImagesResponse
 
 from openai_client.errors import (
+    ContentRefusedError,
     ModelAuthError,
     ModelError,
     ModelRateLimitError,
@@ -29,8 +32,11 @@ from openai_client.models import (
     ChatTurn,
     DeltaSink,
     GenerationSettings,
+    ModelImage,
     ModelReply,
     ModelRequest,
+    ToolCall,
+    ToolResult,
     Usage,
     is_reasoning_model,
 )
@@ -87,8 +93,12 @@ async def _translated_errors(seconds: float) -> AsyncIterator[None]:
         raise ModelRateLimitError(str(error)) from error
     except (openai.AuthenticationError, openai.PermissionDeniedError) as error:
         raise ModelAuthError(str(error)) from error
-    except (openai.BadRequestError, openai.NotFoundError, openai.UnprocessableEntityError) as e:
-        raise ModelRequestError(str(e)) from e
+    except openai.BadRequestError as error:
+        if error.code == "moderation_blocked":
+            raise ContentRefusedError(error.message) from error
+        raise ModelRequestError(str(error)) from error
+    except (openai.NotFoundError, openai.UnprocessableEntityError) as error:
+        raise ModelRequestError(str(error)) from error
     except (openai.APIConnectionError, openai.InternalServerError) as error:
         raise ModelUnavailableError(str(error)) from error
     except openai.APIStatusError as error:
@@ -116,6 +126,50 @@ def _chat_message(turn: ChatTurn) -> dict[str, Any]:
     return {"role": turn.role, "content": parts}
 
 
+def _first_image(result: ImagesResponse) -> bytes:
+    encoded = result.data[0].b64_json if result.data else None
+    if not encoded:
+        raise ModelUnavailableError("the image API returned no image")
+    return base64.b64decode(encoded)
+
+
+def _responses_tool_items(results: tuple[ToolResult, ...]) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    for result in results:
+        call = result.call
+        items.append(
+            {
+                "type": "function_call",
+                "call_id": call.call_id,
+                "name": call.name,
+                "arguments": call.arguments,
+            }
+        )
+        items.append(
+            {"type": "function_call_output", "call_id": call.call_id, "output": result.output}
+        )
+    return items
+
+
+def _chat_tool_messages(results: tuple[ToolResult, ...]) -> list[dict[str, Any]]:
+    if not results:
+        return []
+    calls = [
+        {
+            "id": result.call.call_id,
+            "type": "function",
+            "function": {"name": result.call.name, "arguments": result.call.arguments},
+        }
+        for result in results
+    ]
+    messages: list[dict[str, Any]] = [{"role": "assistant", "content": None, "tool_calls": calls}]
+    messages += [
+        {"role": "tool", "tool_call_id": result.call.call_id, "content": result.output}
+        for result in results
+    ]
+    return messages
+
+
 def _responses_usage(response: object) -> Usage:
     usage = response.get("usage") if isinstance(response, dict) else None
     if not isinstance(usage, dict):
@@ -127,15 +181,44 @@ def _responses_usage(response: object) -> Usage:
 
 
 class ModelClient:
-    def __init__(self, client: AsyncOpenAI, *, api_style: str, timeout: float) -> None:
+    def __init__(
+        self, client: AsyncOpenAI, *, api_style: str, timeout: float, image_model: str
+    ) -> None:
         self._client = client
         self._timeout = timeout
+        self._image_model = image_model
         self._stream: Callable[[ModelRequest, DeltaSink], Awaitable[ModelReply]] = (
             self._stream_chat if api_style == "chat" else self._stream_responses
         )
 
     async def close(self) -> None:
         await self._client.close()
+
+    async def generate_image(self, prompt: str, *, size: str) -> bytes:
+        """One PNG drawn by the image model."""
+        async with _translated_errors(self._timeout):
+            result = await self._client.images.generate(
+                model=self._image_model, prompt=prompt, size=cast(Any, size), n=1
+            )
+        return _first_image(result)
+
+    async def edit_image(
+        self, images: list[ModelImage], prompt: str, *, preserve: bool | None = None
+    ) -> bytes:
+        """A PNG made from `images` by the instruction; `preserve` asks for high input
+        fidelity (keep faces, logos, layout) where the model supports it."""
+        files = [
+            (f"image-{i}.{image.mime.split('/')[-1]}", image.data, image.mime)
+            for i, image in enumerate(images)
+        ]
+        options: dict[str, Any] = {}
+        if preserve is not None:
+            options["input_fidelity"] = "high" if preserve else "low"
+        async with _translated_errors(self._timeout):
+            result = await self._client.images.edit(
+                model=self._image_model, image=files, prompt=prompt, n=1, **options
+            )
+        return _first_image(result)
 
     async def stream_reply(self, request: ModelRequest, on_delta: DeltaSink) -> ModelReply:
         async with _translated_errors(self._timeout):
@@ -152,11 +235,22 @@ class ModelClient:
         body = {
             "model": request.settings.model,
             "instructions": request.instructions,
-            "input": [_responses_message(turn) for turn in request.turns],
+            "input": [_responses_message(turn) for turn in request.turns]
+            + _responses_tool_items(request.tool_results),
             "stream": True,
             "store": False,
             **params,
         }
+        if request.tools:
+            body["tools"] = [
+                {
+                    "type": "function",
+                    "name": tool.name,
+                    "description": tool.description,
+                    "parameters": tool.parameters,
+                }
+                for tool in request.tools
+            ]
         # Events are read as plain JSON through the SDK's own stream (SSE parsing, error
         # events, retries and status errors stay the SDK's). Typed events, or even
         # `dict[str, Any]`, make the SDK walk every event through its model coercion,
@@ -170,6 +264,7 @@ class ModelClient:
         )
         parts: list[str] = []
         usage = Usage()
+        calls: list[ToolCall] = []
         async with stream:
             async for event in stream:
                 if not isinstance(event, dict):
@@ -179,11 +274,21 @@ class ModelClient:
                     delta = str(event.get("delta") or "")
                     parts.append(delta)
                     on_delta(delta)
+                elif kind == "response.output_item.done":
+                    item = event.get("item")
+                    if isinstance(item, dict) and item.get("type") == "function_call":
+                        calls.append(
+                            ToolCall(
+                                call_id=str(item.get("call_id") or ""),
+                                name=str(item.get("name") or ""),
+                                arguments=str(item.get("arguments") or ""),
+                            )
+                        )
                 elif kind == "response.completed":
                     usage = _responses_usage(event.get("response"))
                 elif kind in ("response.failed", "error"):
                     raise ModelUnavailableError(f"the model reported {kind}")
-        return ModelReply(text="".join(parts), usage=usage)
+        return ModelReply(text="".join(parts), usage=usage, tool_calls=calls)
 
     async def _stream_chat(self, request: ModelRequest, on_delta: DeltaSink) -> ModelReply:
         params = sampling_parameters(request.settings)
@@ -191,6 +296,19 @@ class ModelClient:
             params["max_completion_tokens"] = request.settings.max_output_tokens
         messages: list[Any] = [{"role": "system", "content": request.instructions}]
         messages += [_chat_message(turn) for turn in request.turns]
+        messages += _chat_tool_messages(request.tool_results)
+        if request.tools:
+            params["tools"] = [
+                {
+                    "type": "function",
+                    "function": {
+                        "name": tool.name,
+                        "description": tool.description,
+                        "parameters": tool.parameters,
+                    },
+                }
+                for tool in request.tools
+            ]
         stream = await self._client.chat.completions.create(
             model=request.settings.model,
             messages=messages,
@@ -200,18 +318,29 @@ class ModelClient:
         )
         parts: list[str] = []
         usage = Usage()
+        # Tool calls arrive in pieces, keyed by their index: [call id, name, arguments].
+        pending: dict[int, list[str]] = {}
         async with stream:
             async for chunk in stream:
                 for choice in chunk.choices:
                     if choice.delta.content:
                         parts.append(choice.delta.content)
                         on_delta(choice.delta.content)
+                    for piece in choice.delta.tool_calls or []:
+                        call = pending.setdefault(piece.index, ["", "", ""])
+                        call[0] = piece.id or call[0]
+                        if piece.function is not None:
+                            call[1] = piece.function.name or call[1]
+                            call[2] += piece.function.arguments or ""
                 if chunk.usage:
                     usage = Usage(
                         input_tokens=chunk.usage.prompt_tokens,
                         output_tokens=chunk.usage.completion_tokens,
                     )
-        return ModelReply(text="".join(parts), usage=usage)
+        calls = [
+            ToolCall(call_id=c[0], name=c[1], arguments=c[2]) for _, c in sorted(pending.items())
+        ]
+        return ModelReply(text="".join(parts), usage=usage, tool_calls=calls)
 
 
 __all__ = ["ModelClient", "ModelError", "build_openai", "sampling_parameters"]

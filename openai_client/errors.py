@@ -29,3 +29,7 @@ class ModelAuthError(ModelError):
 
 class ModelRequestError(ModelError):
     """The API rejected the request itself (400/404/422): model name, parameters, size."""
+
+
+class ContentRefusedError(ModelError):
+    """The API refused the prompt under its content policy; the message says why."""

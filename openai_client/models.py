@@ -57,10 +57,35 @@ class GenerationSettings:
 
 
 @dataclass(frozen=True)
+class ToolSpec:
+    """A function the model may call; `parameters` is its JSON schema."""
+
+    name: str
+    description: str
+    parameters: dict[str, object]
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    call_id: str
+    name: str
+    arguments: str  # JSON text, as the model wrote it
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    call: ToolCall
+    output: str
+
+
+@dataclass(frozen=True)
 class ModelRequest:
     instructions: str
     turns: list[ChatTurn]
     settings: GenerationSettings
+    tools: tuple[ToolSpec, ...] = ()
+    # Calls the model made earlier in this answer, with what they produced.
+    tool_results: tuple[ToolResult, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -73,6 +98,7 @@ class Usage:
 class ModelReply:
     text: str
     usage: Usage = field(default_factory=Usage)
+    tool_calls: list[ToolCall] = field(default_factory=list)
 
 
 # Called with each piece of text as it arrives; must not block (it only buffers).

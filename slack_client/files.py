@@ -11,8 +11,12 @@ import logging
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
-from slack_client.events import SharedFile
+from slack_client.errors import slack_error
+from slack_client.events import SharedFile, parse_files
+from slack_client.pacing import ChannelPacer
 
 logger = logging.getLogger(__name__)
 
@@ -27,14 +31,52 @@ class FileDownloadError(Exception):
 
 
 class SlackFiles:
-    def __init__(self, session: aiohttp.ClientSession, token: str, api_url: str) -> None:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        token: str,
+        api_url: str,
+        client: AsyncWebClient,
+        pacer: ChannelPacer,
+    ) -> None:
         self._session = session
         self._token = token
+        self._client = client
+        self._pacer = pacer
         # In production the API lives on slack.com and files on files.slack.com; a
         # Slack-compatible server (the test fakes) serves both from one host.
         api = urlsplit(api_url)
         self._hosts = SLACK_FILE_HOSTS | {api.netloc}
         self._insecure_host = api.netloc if api.scheme == "http" else None
+
+    async def upload_image(
+        self, channel: str, thread_ts: str, data: bytes, *, title: str, alt_text: str
+    ) -> str:
+        """Posts a PNG into the thread (files_upload_v2); returns its file id."""
+        response = await self._pacer.run(
+            channel,
+            lambda: self._client.files_upload_v2(
+                channel=channel,
+                thread_ts=thread_ts,
+                content=data,
+                filename="image.png",
+                title=title,
+                alt_txt=alt_text,
+            ),
+            new_message=True,
+        )
+        files = response.get("files") or [response.get("file") or {}]
+        return str(files[0]["id"])
+
+    async def shared_file(self, file_id: str) -> SharedFile | None:
+        """A file as Slack describes it now (files.info), e.g. to download it again."""
+        try:
+            response = await self._client.files_info(file=file_id)
+        except SlackApiError as error:
+            logger.info("files.info failed: file=%s error=%s", file_id, slack_error(error))
+            return None
+        found = parse_files([response.get("file")])
+        return found[0] if found else None
 
     def is_slack_host(self, url: str) -> bool:
         parts = urlsplit(url)

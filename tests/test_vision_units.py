@@ -7,10 +7,11 @@ import io
 import aiohttp
 import pytest
 from PIL import Image
+from slack_sdk.web.async_client import AsyncWebClient
 
 from message_processor.handlers.vision import ImageRejected, fit_image
 from openai_client import ChatTurn, ModelImage, TokenCounter
-from slack_client import SlackFiles
+from slack_client import ChannelPacer, SlackFiles
 
 
 def encoded(image: Image.Image, kind: str, **options: object) -> bytes:
@@ -84,5 +85,6 @@ async def test_the_bot_token_goes_to_slacks_file_host_only(
     api_url: str, file_url: str, trusted: bool
 ) -> None:
     async with aiohttp.ClientSession() as session:
-        files = SlackFiles(session, "xoxb-test", api_url)
+        client = AsyncWebClient(token="xoxb-test", base_url=api_url, session=session)
+        files = SlackFiles(session, "xoxb-test", api_url, client, ChannelPacer())
         assert files.is_slack_host(file_url) is trusted

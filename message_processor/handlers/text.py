@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 
 from message_processor.context import ThreadContext, instructions
 from message_processor.handlers.attachments import AttachmentReader
+from message_processor.handlers.images import GUIDANCE, TOOLS, ImageTools, image_list
 from message_processor.slots import ModelSlots
 from openai_client import (
     GenerationSettings,
@@ -14,11 +15,14 @@ from openai_client import (
     ModelReply,
     ModelRequest,
     TokenCounter,
+    ToolResult,
     input_budget,
     trim_to_budget,
 )
 from slack_client import IncomingMessage, ReplyStream
 
+# Rounds of tool calls in one answer: the model draws or edits, then says so.
+MAX_TOOL_ROUNDS = 2
 # Below this much text, counting tokens takes less time than handing it to a thread.
 COUNT_OFF_LOOP_CHARS = 20_000
 
@@ -38,12 +42,14 @@ class TextHandler:
         self,
         context: ThreadContext,
         attachments: AttachmentReader,
+        tools: ImageTools,
         model: ModelClient,
         counter: TokenCounter,
         slots: ModelSlots,
     ) -> None:
         self._context = context
         self._attachments = attachments
+        self._tools = tools
         self._model = model
         self._counter = counter
         self._slots = slots
@@ -54,8 +60,10 @@ class TextHandler:
         settings: GenerationSettings,
         stream: ReplyStream,
     ) -> TextAnswer:
-        turns, attached = await asyncio.gather(
-            self._context.turns(message), self._attachments.read(message)
+        turns, attached, listing = await asyncio.gather(
+            self._context.turns(message),
+            self._attachments.read(message),
+            self._image_list(message),
         )
         if attached.any:
             # Documents come first and the person's words last, so trimming a turn that
@@ -65,22 +73,42 @@ class TextHandler:
             notes = "".join(f"\n[Attachment not readable: {p}]" for p in attached.unread)
             text = "\n\n".join([*attached.documents, newest.text + notes])
             turns[-1] = replace(newest, text=text, images=tuple(attached.images))
-        system = instructions()
+        if listing:
+            newest = turns[-1]
+            turns[-1] = replace(newest, text=f"{listing}\n\n{newest.text}")
+        system = instructions() + GUIDANCE
         budget = input_budget(settings.model)
         if sum(len(turn.text) for turn in turns) > COUNT_OFF_LOOP_CHARS:
             # Counting tokens of a long thread is CPU work: keep it off the event loop.
             trimmed = await asyncio.to_thread(trim_to_budget, self._counter, system, turns, budget)
         else:
             trimmed = trim_to_budget(self._counter, system, turns, budget)
-        request = ModelRequest(instructions=system, turns=trimmed.turns, settings=settings)
+        request = ModelRequest(
+            instructions=system, turns=trimmed.turns, settings=settings, tools=TOOLS
+        )
         # The status message was posted while the thread was read; no model call for a
         # reply that Slack refuses to show.
         await stream.shown()
         async with self._slots.hold(stream):
             reply = await self._model.stream_reply(request, stream.append)
+            results: list[ToolResult] = []
+            for _ in range(MAX_TOOL_ROUNDS):
+                if not reply.tool_calls:
+                    break
+                results += [await self._tools.run(c, message, stream) for c in reply.tool_calls]
+                request = replace(request, tool_results=tuple(results))
+                reply = await self._model.stream_reply(request, stream.append)
         return TextAnswer(
             reply=reply,
             near_budget=trimmed.near_budget,
             unread_files=attached.unread,
             partly_read_files=attached.partly_read,
         )
+
+    async def _image_list(self, message: IncomingMessage) -> str:
+        """The thread's numbered images, once this message's own are recorded. A message
+        that starts a thread without images has none, and costs no lookup."""
+        if not (message.is_thread_reply or message.files):
+            return ""
+        await self._tools.remember_attached(message)
+        return image_list(await self._tools.thread_images(message))

@@ -1,0 +1,240 @@
+"""Drawing and editing images: tools the model may call while it answers.
+
+The model decides (DESIGN: no keyword lists) whether to draw, to edit one of the thread's
+images, or just to answer. The thread's images are numbered in the order they appeared,
+and that list is shown to the model, so "make it blue" can name the image it means; when
+that is unclear, the instructions ask the model to ask.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from database import Database, ThreadImage
+from message_processor.failures import describe_failure
+from message_processor.handlers.vision import MAX_IMAGE_BYTES, ImageRejected, fit_image
+from openai_client import (
+    ContentRefusedError,
+    ModelClient,
+    ModelError,
+    ModelImage,
+    ToolCall,
+    ToolResult,
+    ToolSpec,
+)
+from slack_client import FileDownloadError, IncomingMessage, ReplyStream, SharedFile, SlackFiles
+
+logger = logging.getLogger(__name__)
+
+DRAWING = "_Drawing your image…_"
+EDITING = "_Editing the image…_"
+SIZES = {"square": "1024x1024", "portrait": "1024x1536", "landscape": "1536x1024"}
+# What the image edit endpoint takes as it is; other images are converted to PNG first.
+EDITABLE_MIMETYPES = frozenset({"image/png", "image/jpeg", "image/webp"})
+MAX_EDIT_IMAGES = 4
+TITLE_LIMIT = 250
+ALT_TEXT_LIMIT = 1000
+
+GUIDANCE = (
+    " You can draw images with generate_image and change images of this thread with "
+    "edit_image; use them only when the person asks for a picture to be made or changed, "
+    "not to describe or compare images. If it is unclear which image they mean, ask "
+    "instead of guessing."
+)
+
+TOOLS = (
+    ToolSpec(
+        name="generate_image",
+        description="Draw a new image from a description and post it in the thread.",
+        parameters={
+            "type": "object",
+            "properties": {
+                "prompt": {"type": "string", "description": "What to draw, in detail."},
+                "size": {"type": "string", "enum": sorted(SIZES)},
+            },
+            "required": ["prompt"],
+        },
+    ),
+    ToolSpec(
+        name="edit_image",
+        description=(
+            "Change an image of this thread (by its number in the thread's image list) "
+            "following an instruction, and post the result in the thread."
+        ),
+        parameters={
+            "type": "object",
+            "properties": {
+                "prompt": {"type": "string", "description": "The change to make."},
+                "image": {
+                    "type": "integer",
+                    "description": "Number of the image to change, from the thread's list.",
+                },
+                "other_images": {
+                    "type": "array",
+                    "items": {"type": "integer"},
+                    "description": "Numbers of further images to draw from, if any.",
+                },
+                "preserve_original": {
+                    "type": "boolean",
+                    "description": (
+                        "True to keep the original closely (faces, logos, layout); "
+                        "false to let the model reinterpret it."
+                    ),
+                },
+            },
+            "required": ["prompt", "image"],
+        },
+    ),
+)
+
+
+class ToolArgumentsError(Exception):
+    """The model's call did not carry usable arguments; the message says what is wrong."""
+
+
+def image_list(images: list[ThreadImage]) -> str:
+    """The thread's images as the model sees them, numbered from 1."""
+    if not images:
+        return ""
+    lines = [
+        f"#{n}: "
+        + (f"drawn by you: {image.description}" if image.role == "assistant" else image.description)
+        for n, image in enumerate(images, start=1)
+    ]
+    return "[Images in this thread, for edit_image:\n" + "\n".join(lines) + "]"
+
+
+class ImageTools:
+    def __init__(self, model: ModelClient, files: SlackFiles, db: Database) -> None:
+        self._model = model
+        self._files = files
+        self._db = db
+
+    async def remember_attached(self, message: IncomingMessage) -> None:
+        """A person's images become part of the thread's numbered list."""
+        for file in message.files:
+            if file.mimetype.startswith("image/"):
+                await self._db.add_thread_image(
+                    message.channel,
+                    message.thread_ts,
+                    file.id,
+                    message.ts,
+                    "user",
+                    f"{file.name} (attached)",
+                )
+
+    async def thread_images(self, message: IncomingMessage) -> list[ThreadImage]:
+        return await self._db.thread_images(message.channel, message.thread_ts)
+
+    async def run(
+        self, call: ToolCall, message: IncomingMessage, stream: ReplyStream
+    ) -> ToolResult:
+        try:
+            arguments = _arguments(call)
+            if call.name == "generate_image":
+                output = await self._generate(arguments, message, stream)
+            elif call.name == "edit_image":
+                output = await self._edit(arguments, message, stream)
+            else:
+                output = f"There is no tool named {call.name}."
+        except ToolArgumentsError as error:
+            output = f"The call was not made: {error}."
+        except ContentRefusedError as error:
+            output = (
+                "The image service refused this request under its content policy "
+                f"({error}). Explain that to the person and suggest another wording."
+            )
+        except ModelError as error:
+            output = f"The image could not be made: {describe_failure(error, timeout=0)}"
+        logger.info(
+            "tool %s: channel=%s thread=%s result=%.80s",
+            call.name,
+            message.channel,
+            message.thread_ts,
+            output,
+        )
+        return ToolResult(call=call, output=output)
+
+    async def _generate(
+        self, arguments: dict[str, Any], message: IncomingMessage, stream: ReplyStream
+    ) -> str:
+        prompt = _prompt(arguments)
+        await stream.set_status(DRAWING)
+        size = SIZES.get(str(arguments.get("size")), SIZES["square"])
+        png = await self._model.generate_image(prompt, size=size)
+        number = await self._post(png, prompt, message)
+        return f"The image is posted in the thread as image #{number}."
+
+    async def _edit(
+        self, arguments: dict[str, Any], message: IncomingMessage, stream: ReplyStream
+    ) -> str:
+        prompt = _prompt(arguments)
+        known = await self.thread_images(message)
+        others = arguments.get("other_images") or []
+        numbers = [arguments.get("image"), *(others if isinstance(others, list) else [])]
+        if len(numbers) > MAX_EDIT_IMAGES:
+            raise ToolArgumentsError(f"at most {MAX_EDIT_IMAGES} images can be edited at once")
+        chosen: list[ThreadImage] = []
+        for number in numbers:
+            if not isinstance(number, int) or not 1 <= number <= len(known):
+                raise ToolArgumentsError(f"there is no image #{number} in this thread")
+            chosen.append(known[number - 1])
+        await stream.set_status(EDITING)
+        sources = [await self._download(image) for image in chosen]
+        preserve = arguments.get("preserve_original")
+        png = await self._model.edit_image(
+            sources, prompt, preserve=preserve if isinstance(preserve, bool) else None
+        )
+        number = await self._post(png, prompt, message)
+        return f"The edited image is posted in the thread as image #{number}."
+
+    async def _download(self, image: ThreadImage) -> ModelImage:
+        shared = await self._files.shared_file(image.file_id)
+        if shared is None:
+            raise ToolArgumentsError("that image is no longer available in Slack")
+        try:
+            data = await self._files.download(shared, max_bytes=MAX_IMAGE_BYTES)
+            return _editable(shared, data)
+        except (FileDownloadError, ImageRejected) as error:
+            raise ToolArgumentsError(f"that image could not be fetched: {error}") from error
+
+    async def _post(self, png: bytes, prompt: str, message: IncomingMessage) -> int:
+        file_id = await self._files.upload_image(
+            message.channel,
+            message.thread_ts,
+            png,
+            title=prompt[:TITLE_LIMIT],
+            alt_text=prompt[:ALT_TEXT_LIMIT],
+        )
+        await self._db.add_thread_image(
+            message.channel, message.thread_ts, file_id, message.ts, "assistant", prompt
+        )
+        return len(await self.thread_images(message))
+
+
+def _arguments(call: ToolCall) -> dict[str, Any]:
+    try:
+        arguments = json.loads(call.arguments or "{}")
+    except json.JSONDecodeError as error:
+        raise ToolArgumentsError("its arguments were not valid JSON") from error
+    if not isinstance(arguments, dict):
+        raise ToolArgumentsError("its arguments were not an object")
+    return arguments
+
+
+def _prompt(arguments: dict[str, Any]) -> str:
+    prompt = arguments.get("prompt")
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise ToolArgumentsError("a prompt is needed")
+    return prompt.strip()
+
+
+def _editable(file: SharedFile, data: bytes) -> ModelImage:
+    """The image as the edit endpoint takes it: as it came, or (a GIF) as a PNG."""
+    if file.mimetype in EDITABLE_MIMETYPES:
+        # Sent whole: editing wants every pixel, and the endpoint takes up to 50 MB.
+        image = fit_image(data)
+        return ModelImage(data=data, mime=file.mimetype, width=image.width, height=image.height)
+    return fit_image(data)

@@ -1,0 +1,85 @@
+"""End to end: the model draws and edits images through tools; Slack shows the results."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+from PIL import Image
+
+from tests.botproc import BotProcess
+from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.slack import FakeSlack, UploadedFile
+from tests.seen import wait_for_text
+
+BOT = "<@UBOT>"
+
+
+def size_of(png: bytes) -> tuple[int, int]:
+    with Image.open(io.BytesIO(png)) as image:
+        return image.size
+
+
+async def test_asking_for_a_picture_draws_it_into_the_thread(
+    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    dm, user = new_id("D"), new_id("U")
+    call = '[tool:generate_image:{"prompt": "a red fox in snow", "size": "landscape"}]'
+    ts = await slack.post_user_message(dm, user, f"{call} draw me a fox")
+    text = await wait_for_text(slack, dm, ts, "Tool result:")
+    assert "posted in the thread as image #1" in text
+    [upload] = [u for u in slack.uploads if u.channel == dm]
+    assert (upload.thread_ts, upload.title, upload.alt_text) == (
+        ts,
+        "a red fox in snow",
+        "a red fox in snow",
+    )
+    assert size_of(upload.content) == (1536, 1024)
+    # While it drew, the reply's status said so.
+    statuses = [str(c.params.get("text")) for c in slack.calls_to("chat.update")]
+    assert any("Drawing your image" in status for status in statuses)
+
+
+async def test_a_refused_prompt_is_explained(
+    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    dm, user = new_id("D"), new_id("U")
+    # \u005b and \u005d spell the image fake's [refuse] marker inside the tool marker.
+    call = '[tool:generate_image:{"prompt": "\\u005brefuse\\u005d something forbidden"}]'
+    ts = await slack.post_user_message(dm, user, f"{call} draw it")
+    text = await wait_for_text(slack, dm, ts, "Tool result:")
+    assert "refused this request under its content policy" in text
+    assert not [u for u in slack.uploads if u.channel == dm]
+
+
+async def test_make_it_blue_edits_the_attached_image_and_keeps_it_close(
+    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    channel, user = new_id("C"), new_id("U")
+    out = io.BytesIO()
+    Image.new("RGB", (640, 480), "red").save(out, "PNG")
+    photo = UploadedFile("logo.png", "image/png", out.getvalue())
+    root = await slack.post_user_message(channel, user, f"{BOT} here is our logo", files=[photo])
+    await wait_for_text(slack, channel, root, "here is our logo")
+
+    call = '[tool:edit_image:{"prompt": "make it blue", "image": 1, "preserve_original": true}]'
+    await slack.post_user_message(channel, user, f"{call} make it blue", thread_ts=root)
+    text = await wait_for_text(slack, channel, root, "Tool result:")
+    assert "edited image is posted in the thread as image #2" in text
+    edit = next(r for r in model.requests if r.path.endswith("/images/edits"))
+    assert edit.body["input_fidelity"] == "high"
+    assert [(i.width, i.height, i.format) for i in edit.images] == [(640, 480, "PNG")]
+    [upload] = [u for u in slack.uploads if u.channel == channel]
+    assert upload.thread_ts == root and size_of(upload.content) == (640, 480)
+
+
+async def test_an_edit_of_an_image_that_is_not_there_is_explained(
+    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    dm, user = new_id("D"), new_id("U")
+    root = await slack.post_user_message(dm, user, "hello")
+    await wait_for_text(slack, dm, root, "hello")
+    call = '[tool:edit_image:{"prompt": "make it blue", "image": 3}]'
+    await slack.post_user_message(dm, user, f"{call} and make it blue", thread_ts=root)
+    text = await wait_for_text(slack, dm, root, "Tool result:")
+    assert "there is no image #3 in this thread" in text
