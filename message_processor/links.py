@@ -37,6 +37,11 @@ class LinkRefused(Exception):
     """The link was not fetched, or not used; the message says why, fit for a user."""
 
 
+def may_link_images(text: str) -> bool:
+    """A cheap first look: only text with a link can link an image."""
+    return "<http" in text
+
+
 def image_links(text: str) -> list[str]:
     """Links in a Slack message whose path names an image file, in order, once each."""
     found: list[str] = []

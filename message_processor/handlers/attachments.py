@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from message_processor.documents import SUPPORTED_KINDS_TEXT, is_document
 from message_processor.handlers.documents import DocumentReader
@@ -19,12 +19,12 @@ UNSUPPORTED = (
 
 @dataclass
 class Attachments:
-    images: list[ModelImage]
-    documents: list[str]
+    images: list[ModelImage] = field(default_factory=list)
+    documents: list[str] = field(default_factory=list)
     # One line per file or link that could not be used, and per document only partly
     # read, each naming the file: for the model and the reply's footer.
-    unread: list[str]
-    partly_read: list[str]
+    unread: list[str] = field(default_factory=list)
+    partly_read: list[str] = field(default_factory=list)
 
     @property
     def any(self) -> bool:

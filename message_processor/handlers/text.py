@@ -6,8 +6,9 @@ import asyncio
 from dataclasses import dataclass, replace
 
 from message_processor.context import ThreadContext, instructions
-from message_processor.handlers.attachments import AttachmentReader
+from message_processor.handlers.attachments import AttachmentReader, Attachments
 from message_processor.handlers.images import GUIDANCE, TOOLS, ImageTools, image_list
+from message_processor.links import may_link_images
 from message_processor.slots import ModelSlots
 from openai_client import (
     GenerationSettings,
@@ -60,11 +61,16 @@ class TextHandler:
         settings: GenerationSettings,
         stream: ReplyStream,
     ) -> TextAnswer:
-        turns, attached, listing = await asyncio.gather(
-            self._context.turns(message),
-            self._attachments.read(message),
-            self._image_list(message),
-        )
+        if message.files or message.is_thread_reply or may_link_images(message.text):
+            turns, attached, listing = await asyncio.gather(
+                self._context.turns(message),
+                self._attachments.read(message),
+                self._image_list(message),
+            )
+        else:
+            # A plain question that starts a thread: no attachments, no images to list,
+            # and no tasks spent finding that out (it matters under a burst).
+            turns, attached, listing = await self._context.turns(message), Attachments(), ""
         if attached.any:
             # Documents come first and the person's words last, so trimming a turn that
             # is too long (which keeps its end) keeps the question. The model is told what
