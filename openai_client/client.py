@@ -126,6 +126,31 @@ def _chat_message(turn: ChatTurn) -> dict[str, Any]:
     return {"role": turn.role, "content": parts}
 
 
+# Image models that take `input_fidelity`, and the levels each accepts; the newer ones
+# take no such parameter, and are asked in the prompt instead.
+FIDELITY_LEVELS: dict[str, tuple[str, ...]] = {
+    "gpt-image-1.5": ("high", "low"),
+    "gpt-image-1-mini": ("low",),
+}
+PRESERVE_INSTRUCTION = (
+    "Keep everything of the original image that this instruction does not change, "
+    "as close to the original as possible: "
+)
+REINTERPRET_INSTRUCTION = "Feel free to reinterpret the original image: "
+
+
+def fidelity_options(model: str, prompt: str, preserve: bool | None) -> tuple[str, dict[str, Any]]:
+    """How to ask `model` to keep the original closely (or not): a parameter where the
+    model has one, otherwise words in the prompt."""
+    if preserve is None:
+        return prompt, {}
+    level = "high" if preserve else "low"
+    family = next((f for f in FIDELITY_LEVELS if model.startswith(f)), None)
+    if family is not None and level in FIDELITY_LEVELS[family]:
+        return prompt, {"input_fidelity": level}
+    return (PRESERVE_INSTRUCTION if preserve else REINTERPRET_INSTRUCTION) + prompt, {}
+
+
 def _first_image(result: ImagesResponse) -> bytes:
     encoded = result.data[0].b64_json if result.data else None
     if not encoded:
@@ -211,9 +236,7 @@ class ModelClient:
             (f"image-{i}.{image.mime.split('/')[-1]}", image.data, image.mime)
             for i, image in enumerate(images)
         ]
-        options: dict[str, Any] = {}
-        if preserve is not None:
-            options["input_fidelity"] = "high" if preserve else "low"
+        prompt, options = fidelity_options(self._image_model, prompt, preserve)
         async with _translated_errors(self._timeout):
             result = await self._client.images.edit(
                 model=self._image_model, image=files, prompt=prompt, n=1, **options

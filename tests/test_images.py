@@ -67,7 +67,9 @@ async def test_make_it_blue_edits_the_attached_image_and_keeps_it_close(
     text = await wait_for_text(slack, channel, root, "Tool result:")
     assert "edited image is posted in the thread as image #2" in text
     edit = next(r for r in model.requests if r.path.endswith("/images/edits"))
-    assert edit.body["input_fidelity"] == "high"
+    # The default image model takes no input_fidelity: the prompt asks instead.
+    assert "input_fidelity" not in edit.body
+    assert str(edit.body["prompt"]).startswith("Keep everything of the original image")
     assert [(i.width, i.height, i.format) for i in edit.images] == [(640, 480, "PNG")]
     [upload] = [u for u in slack.uploads if u.channel == channel]
     assert upload.thread_ts == root and size_of(upload.content) == (640, 480)

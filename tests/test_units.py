@@ -11,6 +11,7 @@ import pytest
 from config import ConfigError, load_config
 from database import MIGRATIONS, Database
 from openai_client import ChatTurn, GenerationSettings, TokenCounter, sampling_parameters
+from openai_client.client import fidelity_options
 from openai_client.tokens import context_window, trim_to_budget
 from slack_client.mrkdwn import markdown_to_mrkdwn, split_message
 from slack_client.pacing import ChannelPacer
@@ -119,6 +120,26 @@ def test_reasoning_models_get_no_sampling_parameters() -> None:
         assert params["reasoning_effort"] == "low"
     params = sampling_parameters(GenerationSettings(model="gpt-4.1", temperature=0.2))
     assert params == {"temperature": 0.2}
+
+
+@pytest.mark.parametrize(
+    ("model", "preserve", "prompt_starts", "options"),
+    [
+        ("gpt-image-1.5", True, "make it blue", {"input_fidelity": "high"}),
+        ("gpt-image-1.5", False, "make it blue", {"input_fidelity": "low"}),
+        ("gpt-image-1-mini", False, "make it blue", {"input_fidelity": "low"}),
+        ("gpt-image-1-mini", True, "Keep everything", {}),
+        ("gpt-image-2.5-sunburst", True, "Keep everything", {}),
+        ("gpt-image-2.5-sunburst", False, "Feel free to reinterpret", {}),
+        ("gpt-image-2.5-sunburst", None, "make it blue", {}),
+    ],
+)
+def test_fidelity_is_a_parameter_where_the_model_has_one_else_words(
+    model: str, preserve: bool | None, prompt_starts: str, options: dict[str, str]
+) -> None:
+    prompt, sent = fidelity_options(model, "make it blue", preserve)
+    assert prompt.startswith(prompt_starts) and prompt.endswith("make it blue")
+    assert sent == options
 
 
 # --- Configuration --------------------------------------------------------------------
