@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
-DEFAULT_MODEL = "gpt-5-mini"
+DEFAULT_MODEL = "gpt-5.4-mini"
 DEFAULT_IMAGE_MODEL = "gpt-image-2.5-sunburst"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -108,6 +109,8 @@ DeltaSink = Callable[[str], None]
 def is_reasoning_model(model: str) -> bool:
     """Reasoning models reject sampling parameters (temperature, top_p)."""
     name = model.lower().rsplit("/", 1)[-1]
-    if name.startswith("gpt-5") and "chat" not in name:
+    # GPT-5 and every later generation reason, except their "chat" variants.
+    generation = re.match(r"gpt-(\d+)", name)
+    if generation and int(generation.group(1)) >= 5 and "chat" not in name:
         return True
     return len(name) > 1 and name[0] == "o" and name[1].isdigit()

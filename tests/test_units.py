@@ -112,14 +112,15 @@ def test_counting_never_fails_and_unknown_models_get_a_default_window() -> None:
 
 
 def test_reasoning_models_get_no_sampling_parameters() -> None:
-    for model in ("gpt-5", "gpt-5-mini", "o3", "o4-mini"):
+    for model in ("gpt-5", "gpt-5.4-mini", "gpt-6.1-sol", "o3", "o4-mini"):
         params = sampling_parameters(
             GenerationSettings(model=model, temperature=0.2, top_p=0.9, reasoning_effort="low")
         )
         assert "temperature" not in params and "top_p" not in params
         assert params["reasoning_effort"] == "low"
-    params = sampling_parameters(GenerationSettings(model="gpt-4.1", temperature=0.2))
-    assert params == {"temperature": 0.2}
+    for model in ("gpt-4.1", "gpt-5.3-chat-latest"):
+        params = sampling_parameters(GenerationSettings(model=model, temperature=0.2))
+        assert params == {"temperature": 0.2}
 
 
 @pytest.mark.parametrize(

@@ -92,7 +92,16 @@ MAX_REQUEST_BYTES = 64 * 1024 * 1024
 # Long enough for the graceful phase of aiohttp's shutdown, short enough not to stall a test
 # run; stop() cancels our own handlers first, so this is only a backstop.
 SHUTDOWN_TIMEOUT_SECONDS = 1.0
-MODELS = ("gpt-4o-mini", "gpt-4.1", "gpt-4.1-mini", "gpt-5", "gpt-5-mini", "o3", "o4-mini")
+MODELS = (
+    "gpt-4o-mini",
+    "gpt-4.1",
+    "gpt-4.1-mini",
+    "gpt-5",
+    "gpt-5-mini",
+    "gpt-5.4-mini",
+    "o3",
+    "o4-mini",
+)
 
 # Vision inputs: what the real API accepts in a data URL, and its size limit.
 VISION_MIME_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
@@ -104,7 +113,7 @@ DEFAULT_IMAGE_SIZE = (1024, 1024)
 MAX_IMAGE_EDGE = 4096
 MAX_IMAGES_PER_REQUEST = 10  # `n` of a generation or an edit
 
-_REASONING_MODEL = re.compile(r"o\d|gpt-5")
+_REASONING_MODEL = re.compile(r"o\d|gpt-([5-9]|\d\d)(?!.*chat)")
 _SAMPLING_PARAMETERS = ("temperature", "top_p")
 _SSE_HEADERS = {"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache"}
 
