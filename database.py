@@ -75,9 +75,8 @@ MIGRATIONS: tuple[str, ...] = (
         name TEXT NOT NULL,
         text TEXT NOT NULL,
         created_at REAL NOT NULL,
-        PRIMARY KEY (channel, file_id)
+        PRIMARY KEY (channel, thread_ts, file_id)
     );
-    CREATE INDEX documents_thread ON documents(channel, thread_ts);
     """,
     # 3: a thread's images, numbered in order, so "make it blue" can name one to edit.
     """

@@ -18,6 +18,7 @@ from urllib.parse import urljoin, urlsplit
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
+from yarl import URL
 
 LINK_TIMEOUT_SECONDS = 10.0
 MAX_LINK_BYTES = 20 * 2**20
@@ -28,6 +29,10 @@ _SLACK_LINK = re.compile(r"<(https?://[^|>\s]+)(?:\|[^>]*)?>")
 IMAGE_LINK_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
 # NAT64 embeds an IPv4 address in IPv6; the embedded one is what gets reached.
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_IPV4_CARRIERS = tuple(
+    ipaddress.IPv6Network(network)
+    for network in ("::/96", "::ffff:0:0:0/96", "2002::/16", "2001::/32", "64:ff9b:1::/48")
+)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 AddressPolicy = Callable[[IPAddress], bool]
@@ -47,7 +52,11 @@ def image_links(text: str) -> list[str]:
     found: list[str] = []
     for match in _SLACK_LINK.finditer(text):
         url = match.group(1).replace("&amp;", "&")
-        if urlsplit(url).path.lower().endswith(IMAGE_LINK_SUFFIXES) and url not in found:
+        try:
+            path = urlsplit(url).path
+        except ValueError:
+            continue  # not a link anyone could open
+        if path.lower().endswith(IMAGE_LINK_SUFFIXES) and url not in found:
             found.append(url)
     return found
 
@@ -60,6 +69,10 @@ def is_public_address(address: IPAddress) -> bool:
             return is_public_address(address.ipv4_mapped)
         if address in _NAT64:
             return is_public_address(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+        # Forms that carry an IPv4 address some other way (IPv4-compatible, translated,
+        # 6to4, Teredo, local NAT64): no image host needs them, so none is trusted.
+        if any(address in network for network in _IPV4_CARRIERS):
+            return False
     return address.is_global and not address.is_multicast
 
 
@@ -111,12 +124,14 @@ class LinkFetcher:
     async def _follow(self, url: str, content_types: frozenset[str]) -> bytes:
         try:
             for _ in range(MAX_REDIRECTS + 1):
-                self._check_url(url)
-                async with self._session.get(url, allow_redirects=False) as response:
+                target = self._checked(url)
+                async with self._session.get(target, allow_redirects=False) as response:
                     if response.status in (301, 302, 303, 307, 308):
                         url = urljoin(url, response.headers.get("Location", ""))
                         continue
                     return await _read(response, content_types)
+        except ValueError as error:  # a redirect to something that is not a URL
+            raise LinkRefused("it redirects to an invalid address") from error
         except aiohttp.ClientError as error:
             cause = error.__cause__ or error.__context__
             if isinstance(cause, LinkRefused):
@@ -124,17 +139,30 @@ class LinkFetcher:
             raise LinkRefused("it could not be fetched") from error
         raise LinkRefused("it redirects too many times")
 
-    def _check_url(self, url: str) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise LinkRefused("only http and https links are fetched")
+    def _checked(self, url: str) -> URL:
+        """The URL exactly as aiohttp will use it, once its host passed the checks.
+
+        The host is read by yarl, as aiohttp reads it: a check on a differently parsed
+        host (full-width digits, ideographic dots) could pass what then connects to
+        127.0.0.1.
+        """
         try:
-            literal = ipaddress.ip_address(parts.hostname)
+            parsed = URL(url)
+        except ValueError as error:
+            raise LinkRefused("it is not a valid link") from error
+        host = parsed.host
+        if parsed.scheme not in ("http", "https") or not host:
+            raise LinkRefused("only http and https links are fetched")
+        if not host.isascii():
+            raise LinkRefused("its host name is not plain ASCII")
+        try:
+            literal = ipaddress.ip_address(host.split("%")[0])
         except ValueError:
-            return  # a name: the resolver checks what it resolves to
+            return parsed  # a name: the resolver checks what it resolves to
         # An address written in the link never reaches the resolver.
         if not self._allowed(literal):
             raise LinkRefused("it points to a private or local address")
+        return parsed
 
 
 async def _read(response: aiohttp.ClientResponse, content_types: frozenset[str]) -> bytes:

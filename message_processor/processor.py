@@ -15,8 +15,6 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from slack_sdk.errors import SlackApiError
-
 from database import Database, InflightReply
 from message_processor.failures import (
     BUSY,
@@ -29,7 +27,7 @@ from message_processor.failures import (
 from message_processor.handlers.text import TextHandler
 from message_processor.slots import THINKING
 from openai_client import GenerationSettings, ModelError
-from slack_client import IncomingMessage, ReplyStream, SlackReplies, slack_error
+from slack_client import IncomingMessage, ReplyStream, SlackReplies, loggable
 from thread_manager import ThreadKey, ThreadLocks
 
 logger = logging.getLogger(__name__)
@@ -113,7 +111,7 @@ class MessageProcessor:
                     "could not mark interrupted reply channel=%s ts=%s: %s",
                     reply.channel,
                     reply.message_ts,
-                    slack_error(error) if isinstance(error, SlackApiError) else repr(error),
+                    loggable(error),
                 )
         await self._db.clear_inflight()
 
@@ -191,7 +189,7 @@ class MessageProcessor:
         except Exception as error:  # noqa: BLE001 - reported to the user below
             # Slack refused or dropped a write (the handler's own failures were already
             # reported in the reply): say so in a fresh message if the reply can't.
-            logger.error("reply failed: %s error=%r", context, error)
+            logger.error("reply failed: %s error=%s", context, loggable(error))
             await self._last_word(message, describe_failure(error, timeout=0))
         finally:
             # A reply that never reached a final state stays recorded as in flight,
@@ -207,7 +205,7 @@ class MessageProcessor:
             try:
                 await stream.finish(footer=INTERRUPTED_BY_SHUTDOWN)
             except Exception as error:  # noqa: BLE001 - the next start marks the reply
-                logger.warning("could not mark a cut-off reply: %r", error)
+                logger.warning("could not mark a cut-off reply: %s", loggable(error))
 
     async def _run_handler(
         self,
@@ -266,4 +264,6 @@ class MessageProcessor:
         try:
             await self._replies.post(message.channel, message.thread_ts, text)
         except Exception as error:  # noqa: BLE001 - nothing is left to tell the user with
-            logger.error("could not report failure in channel=%s: %r", message.channel, error)
+            logger.error(
+                "could not report failure in channel=%s: %s", message.channel, loggable(error)
+            )

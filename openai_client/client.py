@@ -274,6 +274,7 @@ class ModelClient:
                 }
                 for tool in request.tools
             ]
+            body["tool_choice"] = "auto" if request.may_call_tools else "none"
         # Events are read as plain JSON through the SDK's own stream (SSE parsing, error
         # events, retries and status errors stay the SDK's). Typed events, or even
         # `dict[str, Any]`, make the SDK walk every event through its model coercion,
@@ -332,6 +333,7 @@ class ModelClient:
                 }
                 for tool in request.tools
             ]
+            params["tool_choice"] = "auto" if request.may_call_tools else "none"
         stream = await self._client.chat.completions.create(
             model=request.settings.model,
             messages=messages,

@@ -25,10 +25,20 @@ class ModelImage:
     mime: str
     width: int
     height: int
+    # The data URL, when made beforehand (off the event loop: it is megabytes of base64).
+    encoded: str = field(default="", repr=False, compare=False)
+
+    @classmethod
+    def encode(cls, data: bytes, mime: str, width: int, height: int) -> ModelImage:
+        """An image with its data URL made now: call it from a worker thread."""
+        url = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+        return cls(data=data, mime=mime, width=width, height=height, encoded=url)
 
     @property
     def data_url(self) -> str:
-        return f"data:{self.mime};base64,{base64.b64encode(self.data).decode('ascii')}"
+        return self.encoded or (
+            f"data:{self.mime};base64,{base64.b64encode(self.data).decode('ascii')}"
+        )
 
     @property
     def tokens(self) -> int:
@@ -87,6 +97,8 @@ class ModelRequest:
     tools: tuple[ToolSpec, ...] = ()
     # Calls the model made earlier in this answer, with what they produced.
     tool_results: tuple[ToolResult, ...] = ()
+    # False for the last round of an answer: the model must answer in words.
+    may_call_tools: bool = True
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ The Bolt listeners (slack_client.app) are not exported here: main.py imports the
 directly, and message_processor, which imports this package, never sees them.
 """
 
-from slack_client.errors import slack_error
+from slack_client.errors import loggable, slack_error
 from slack_client.events import BotIdentity, IncomingMessage, MessageSink, SharedFile
 from slack_client.files import FileDownloadError, SlackFiles
 from slack_client.history import ThreadMessage, ThreadReader
@@ -26,6 +26,7 @@ __all__ = [
     "ThreadMessage",
     "ThreadReader",
     "build_web_client",
+    "loggable",
     "markdown_to_mrkdwn",
     "slack_error",
     "split_message",

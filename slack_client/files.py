@@ -103,7 +103,8 @@ class SlackFiles:
                         continue
                     return await _read_file(response, file, max_bytes)
         except (aiohttp.ClientError, TimeoutError) as error:
-            logger.info("file download failed: file=%s error=%r", file.id, error)
+            # The type only: aiohttp's errors carry the request's headers, token included.
+            logger.info("file download failed: file=%s error=%s", file.id, type(error).__name__)
             raise FileDownloadError("Slack did not deliver it") from error
         raise FileDownloadError("Slack redirected it too many times")
 

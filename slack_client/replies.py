@@ -20,7 +20,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_chat_stream import AsyncChatStream
 from slack_sdk.web.async_client import AsyncWebClient
 
-from slack_client.errors import slack_error
+from slack_client.errors import loggable, slack_error
 from slack_client.mrkdwn import markdown_to_mrkdwn, split_message
 from slack_client.pacing import ChannelPacer
 
@@ -196,7 +196,7 @@ class ReplyStream:
                     "stream update failed: channel=%s thread=%s error=%s",
                     self._channel,
                     self._thread_ts,
-                    slack_error(error) if isinstance(error, SlackApiError) else repr(error),
+                    loggable(error),
                 )
             await self._closing_within(UPDATE_INTERVAL_SECONDS)
 

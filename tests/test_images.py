@@ -66,7 +66,11 @@ async def test_make_it_blue_edits_the_attached_image_and_keeps_it_close(
     await slack.post_user_message(channel, user, f"{call} make it blue", thread_ts=root)
     text = await wait_for_text(slack, channel, root, "Tool result:")
     assert "edited image is posted in the thread as image #2" in text
-    edit = next(r for r in model.requests if r.path.endswith("/images/edits"))
+    [edit] = [
+        r
+        for r in model.requests
+        if r.path.endswith("/images/edits") and "make it blue" in str(r.body.get("prompt"))
+    ]
     # The default image model takes no input_fidelity: the prompt asks instead.
     assert "input_fidelity" not in edit.body
     assert str(edit.body["prompt"]).startswith("Keep everything of the original image")

@@ -80,6 +80,7 @@ def test_image_links_are_the_links_whose_path_names_an_image() -> None:
         "https://example.com/a/Cat.PNG",
         "https://example.com/x.jpg?size=big&v=2",
     ]
+    assert image_links("broken <http://[::1/x.png> link") == []
 
 
 @pytest.mark.parametrize(
@@ -102,13 +103,22 @@ def test_image_links_are_the_links_whose_path_names_an_image() -> None:
         ("fd00:ec2::254", False),  # cloud metadata over IPv6
         ("::ffff:127.0.0.1", False),
         ("64:ff9b::7f00:1", False),  # NAT64 of 127.0.0.1
+        ("::127.0.0.1", False),  # IPv4-compatible
+        ("::ffff:0:7f00:1", False),  # IPv4-translated
+        ("2002:7f00:1::1", False),  # 6to4 of 127.0.0.1
+        ("2001:0:4136:e378::1", False),  # Teredo
+        ("64:ff9b:1::7f00:1", False),  # local-use NAT64
     ],
 )
 def test_only_public_addresses_are_allowed(address: str, public: bool) -> None:
     assert is_public_address(ipaddress.ip_address(address)) is public
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "[::1]"])
+# Full-width digits and ideographic dots: aiohttp reads both as 127.0.0.1.
+@pytest.mark.parametrize(
+    "host",
+    ["127.0.0.1", "localhost", "[::1]", "\uff11\uff12\uff17.0.0.1", "127\u30020\u30020\u30021"],
+)
 async def test_local_addresses_are_refused_written_or_resolved(site: str, host: str) -> None:
     port = site.rsplit(":", 1)[1]
     async with build_link_session() as session:

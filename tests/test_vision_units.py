@@ -88,3 +88,17 @@ async def test_the_bot_token_goes_to_slacks_file_host_only(
         client = AsyncWebClient(token="xoxb-test", base_url=api_url, session=session)
         files = SlackFiles(session, "xoxb-test", api_url, client, ChannelPacer())
         assert files.is_slack_host(file_url) is trusted
+
+
+def test_a_phone_photo_is_turned_upright_before_it_is_scaled() -> None:
+    photo = Image.new("RGB", (4000, 3000), "gray")
+    exif = photo.getexif()
+    exif[0x0112] = 6  # rotate 90° clockwise to view
+    fitted = fit_image(encoded(photo, "JPEG", exif=exif))
+    assert (fitted.width, fitted.height) == (768, 1024)
+
+
+def test_a_damaged_image_is_refused_before_the_model_sees_it() -> None:
+    whole = encoded(Image.new("RGB", (300, 200), "blue"), "PNG")
+    with pytest.raises(ImageRejected, match="could not be read"):
+        fit_image(whole[: len(whole) // 2])

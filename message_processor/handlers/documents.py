@@ -7,7 +7,6 @@ downloading and parsing the file again.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,6 +25,13 @@ from openai_client import ModelImage
 from slack_client import FileDownloadError, IncomingMessage, SharedFile, SlackFiles
 
 logger = logging.getLogger(__name__)
+
+# A document that takes longer than this to read is reported as such.
+READ_SECONDS = 60.0
+
+
+SCANNED_NOW = "scanned, sent as an image"
+SCANNED_BEFORE = "scanned; shown to you as an image when it was shared, not available now"
 
 
 def document_block(name: str, text: str, cuts: Sequence[str] = ()) -> str:
@@ -84,21 +90,28 @@ class DocumentReader:
             message.ts,
             file.id,
             file.name,
-            document_block(file.name, document.text, document.cuts),
+            # Follow-ups get the text only: the scanned pages are not sent again.
+            document_block(
+                file.name,
+                document.text.replace(SCANNED_NOW, SCANNED_BEFORE),
+                document.cuts,
+            ),
         )
         return document, pages
 
     async def _extract(self, file: SharedFile, data: bytes) -> ExtractedDocument:
-        if not is_pdf(file.name, file.mimetype):
-            return await asyncio.to_thread(extract_document, file.name, file.mimetype, data)
-        async with self._pdfium:
-            job = asyncio.ensure_future(
-                asyncio.to_thread(extract_document, file.name, file.mimetype, data)
-            )
-            try:
+        """Read within READ_SECONDS, waiting for PDFium included; past that the user is
+        told, while the worker thread (which cannot be stopped) finishes on its own."""
+        try:
+            async with asyncio.timeout(READ_SECONDS):
+                if not is_pdf(file.name, file.mimetype):
+                    return await asyncio.to_thread(extract_document, file.name, file.mimetype, data)
+                await self._pdfium.acquire()
+                job = asyncio.ensure_future(
+                    asyncio.to_thread(extract_document, file.name, file.mimetype, data)
+                )
+                # Held exactly as long as PDFium works, however this wait ends.
+                job.add_done_callback(lambda _: self._pdfium.release())
                 return await asyncio.shield(job)
-            except asyncio.CancelledError:
-                # The thread cannot be stopped: the lock stays held until PDFium is done.
-                with contextlib.suppress(Exception):
-                    await job
-                raise
+        except TimeoutError as error:
+            raise DocumentUnreadable("it took too long to read") from error

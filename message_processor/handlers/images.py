@@ -8,13 +8,16 @@ that is unclear, the instructions ask the model to ask.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
 
+import aiohttp
+from slack_sdk.errors import SlackApiError
+
 from database import Database, ThreadImage
-from message_processor.failures import describe_failure
-from message_processor.handlers.vision import MAX_IMAGE_BYTES, ImageRejected, fit_image
+from message_processor.handlers.vision import MAX_IMAGE_BYTES, ImageRejected, fit_image, is_image
 from openai_client import (
     ContentRefusedError,
     ModelClient,
@@ -24,7 +27,14 @@ from openai_client import (
     ToolResult,
     ToolSpec,
 )
-from slack_client import FileDownloadError, IncomingMessage, ReplyStream, SharedFile, SlackFiles
+from slack_client import (
+    FileDownloadError,
+    IncomingMessage,
+    ReplyStream,
+    SharedFile,
+    SlackFiles,
+    loggable,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +125,7 @@ class ImageTools:
     async def remember_attached(self, message: IncomingMessage) -> None:
         """A person's images become part of the thread's numbered list."""
         for file in message.files:
-            if file.mimetype.startswith("image/"):
+            if is_image(file):
                 await self._db.add_thread_image(
                     message.channel,
                     message.thread_ts,
@@ -147,7 +157,9 @@ class ImageTools:
                 f"({error}). Explain that to the person and suggest another wording."
             )
         except ModelError as error:
-            output = f"The image could not be made: {describe_failure(error, timeout=0)}"
+            output = f"The image could not be made ({type(error).__name__}: {error})."
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
+            output = f"Slack failed while handling the image ({loggable(error)})."
         logger.info(
             "tool %s: channel=%s thread=%s result=%.80s",
             call.name,
@@ -196,7 +208,7 @@ class ImageTools:
             raise ToolArgumentsError("that image is no longer available in Slack")
         try:
             data = await self._files.download(shared, max_bytes=MAX_IMAGE_BYTES)
-            return _editable(shared, data)
+            return await asyncio.to_thread(_editable, shared, data)
         except (FileDownloadError, ImageRejected) as error:
             raise ToolArgumentsError(f"that image could not be fetched: {error}") from error
 

@@ -17,13 +17,17 @@ from openai_client import (
     ModelRequest,
     TokenCounter,
     ToolResult,
+    Usage,
     input_budget,
     trim_to_budget,
 )
 from slack_client import IncomingMessage, ReplyStream
 
-# Rounds of tool calls in one answer: the model draws or edits, then says so.
+# Rounds of tool calls in one answer (the model draws or edits, then says so), and
+# calls run per round: each image costs money and up to a model call's time.
 MAX_TOOL_ROUNDS = 2
+MAX_CALLS = 4
+NOT_MADE = f"Not made: at most {MAX_CALLS} images are drawn or edited per round."
 # Below this much text, counting tokens takes less time than handing it to a thread.
 COUNT_OFF_LOOP_CHARS = 20_000
 
@@ -97,13 +101,25 @@ class TextHandler:
         await stream.shown()
         async with self._slots.hold(stream):
             reply = await self._model.stream_reply(request, stream.append)
+            usage = reply.usage
             results: list[ToolResult] = []
-            for _ in range(MAX_TOOL_ROUNDS):
+            for round_number in range(1, MAX_TOOL_ROUNDS + 1):
                 if not reply.tool_calls:
                     break
-                results += [await self._tools.run(c, message, stream) for c in reply.tool_calls]
-                request = replace(request, tool_results=tuple(results))
+                calls = reply.tool_calls
+                results += [await self._tools.run(c, message, stream) for c in calls[:MAX_CALLS]]
+                results += [ToolResult(c, NOT_MADE) for c in calls[MAX_CALLS:]]
+                request = replace(
+                    request,
+                    tool_results=tuple(results),
+                    may_call_tools=round_number < MAX_TOOL_ROUNDS,
+                )
                 reply = await self._model.stream_reply(request, stream.append)
+                usage = Usage(
+                    input_tokens=usage.input_tokens + reply.usage.input_tokens,
+                    output_tokens=usage.output_tokens + reply.usage.output_tokens,
+                )
+            reply = replace(reply, usage=usage)
         return TextAnswer(
             reply=reply,
             near_budget=trimmed.near_budget,

@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from message_processor.links import LinkFetcher, LinkRefused, image_links
 from openai_client import ModelImage
@@ -29,7 +29,10 @@ MAX_IMAGE_BYTES = 20 * 2**20
 MAX_LONG_SIDE = 2048
 MAX_SHORT_SIDE = 768
 # Refused before decoding: a small file can unpack into gigabytes of pixels.
-MAX_PIXELS = 50_000_000
+MAX_PIXELS = 25_000_000
+# Images decoded at once: each may take hundreds of megabytes while it is resized.
+DECODES_AT_ONCE = 2
+ORIENTATION = 0x0112  # the EXIF tag
 JPEG_QUALITY = 85
 # Fitted images kept in memory for follow-ups in the same threads.
 IMAGE_CACHE_BYTES = 64 * 2**20
@@ -53,7 +56,8 @@ def is_image(file: SharedFile) -> bool:
 
 
 def fit_image(data: bytes) -> ModelImage:
-    """The image as the model should get it: first frame, within the size limits."""
+    """The image as the model should get it: decoded whole (a damaged file is refused
+    here, not by the API), upright, first frame only, within the size limits."""
     try:
         with Image.open(io.BytesIO(data)) as image:
             kind = image.format or ""
@@ -62,15 +66,18 @@ def fit_image(data: bytes) -> ModelImage:
             width, height = image.size
             if width * height > MAX_PIXELS:
                 raise ImageRejected(f"it has too many pixels ({width}x{height})")
+            image.load()
+            upright = ImageOps.exif_transpose(image)
+            turned = upright.size != image.size or image.getexif().get(ORIENTATION, 1) != 1
+            width, height = upright.size
             scale = min(
                 1.0, MAX_LONG_SIDE / max(width, height), MAX_SHORT_SIDE / min(width, height)
             )
             # GIFs become a PNG of their first frame: the API takes no animations.
-            if scale == 1.0 and kind != "GIF" and len(data) <= MAX_IMAGE_BYTES:
-                return ModelImage(data=data, mime=Image.MIME[kind], width=width, height=height)
-            image.seek(0)
+            if scale == 1.0 and not turned and kind != "GIF" and len(data) <= MAX_IMAGE_BYTES:
+                return ModelImage.encode(data, Image.MIME[kind], width, height)
             size = (max(1, round(width * scale)), max(1, round(height * scale)))
-            frame = image.convert("RGB" if kind == "JPEG" else "RGBA").resize(
+            frame = upright.convert("RGB" if kind == "JPEG" else "RGBA").resize(
                 size, Image.Resampling.LANCZOS
             )
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as error:
@@ -78,9 +85,9 @@ def fit_image(data: bytes) -> ModelImage:
     out = io.BytesIO()
     if kind == "JPEG":
         frame.save(out, "JPEG", quality=JPEG_QUALITY)
-        return ModelImage(data=out.getvalue(), mime="image/jpeg", width=size[0], height=size[1])
+        return ModelImage.encode(out.getvalue(), "image/jpeg", size[0], size[1])
     frame.save(out, "PNG")
-    return ModelImage(data=out.getvalue(), mime="image/png", width=size[0], height=size[1])
+    return ModelImage.encode(out.getvalue(), "image/png", size[0], size[1])
 
 
 # Where an image comes from: a file attached in Slack, or a link pasted in the text.
@@ -108,6 +115,7 @@ class ImageReader:
         self._cache: OrderedDict[str, ModelImage] = OrderedDict()
         self._cache_bytes = cache_bytes
         self._cached_bytes = 0
+        self._decoding = asyncio.Semaphore(DECODES_AT_ONCE)
 
     async def read(self, files: Sequence[SharedFile], text: str) -> AttachedImages:
         """The message's image files and image links; what cannot be used is named with
@@ -149,7 +157,8 @@ class ImageReader:
                 data = await self._files.download(source, max_bytes=MAX_IMAGE_BYTES)
             else:
                 data = await self._links.fetch(source, content_types=IMAGE_MIMETYPES)
-            image = await asyncio.to_thread(fit_image, data)
+            async with self._decoding:
+                image = await asyncio.to_thread(fit_image, data)
         except (FileDownloadError, LinkRefused, ImageRejected) as error:
             logger.info("image not used: source=%s reason=%s", key, error)
             return str(error)
