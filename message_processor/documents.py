@@ -34,7 +34,10 @@ MAX_SHEET_ROWS = 500  # rows per sheet rendered
 MAX_SHEETS = 10
 MAX_TABLE_COLUMNS = 50  # columns per sheet / CSV rendered
 MAX_CELL_CHARS = 2_000  # characters kept per table cell
-MAX_UNPACKED_BYTES = 500 * 2**20  # total uncompressed size a docx/xlsx zip may declare
+# What a docx/xlsx zip may declare unpacked, in all and per part: its XML is parsed into
+# memory at many times its size, so a small file could otherwise take gigabytes.
+MAX_UNPACKED_BYTES = 100 * 2**20
+MAX_UNPACKED_PART_BYTES = 25 * 2**20
 MAX_IMAGE_SIDE = 2048  # longest side, in pixels, of a rendered scanned page
 SCANNED_PAGE_MIN_CHARS = 20  # a PDF page with fewer non-space characters has no text layer
 SUPPORTED_KINDS_TEXT = (
@@ -643,7 +646,9 @@ def _check_office_zip(data: bytes, legacy: str) -> None:
             infos = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as exc:
         raise DocumentUnreadable("it looks damaged") from exc
-    if sum(info.file_size for info in infos) > MAX_UNPACKED_BYTES:
+    if sum(info.file_size for info in infos) > MAX_UNPACKED_BYTES or any(
+        info.file_size > MAX_UNPACKED_PART_BYTES for info in infos
+    ):
         raise DocumentUnreadable("it unpacks to too much data")
 
 
