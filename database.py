@@ -401,10 +401,10 @@ class Database:
         )
 
     async def thread_images(self, channel: str, thread_ts: str) -> list[ThreadImage]:
-        """Oldest first: the model numbers them #1, #2, … in this order."""
+        """In the order they were posted: the model numbers them #1, #2, … so."""
         async with self._db.execute(
             "SELECT file_id, message_ts, role, description FROM thread_images"
-            " WHERE channel = ? AND thread_ts = ? ORDER BY id",
+            " WHERE channel = ? AND thread_ts = ? ORDER BY CAST(message_ts AS REAL), id",
             (channel, thread_ts),
         ) as cursor:
             rows = await cursor.fetchall()

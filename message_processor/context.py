@@ -17,7 +17,7 @@ from message_processor.handlers.vision import (
 )
 from message_processor.links import image_links
 from openai_client import ChatTurn, ModelImage
-from slack_client import BotIdentity, IncomingMessage, ThreadReader
+from slack_client import BotIdentity, IncomingMessage, SharedFile, ThreadReader
 
 _USER_MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
 
@@ -80,7 +80,9 @@ class ThreadContext:
                 sources = [f for f in item.files if is_image(f)] + image_links(item.text)
                 if item.ts != message.ts and sources:
                     earlier[item.ts] = sources
-        images = await self._earlier_images(earlier)
+        images, _ = await asyncio.gather(
+            self._earlier_images(earlier), self._number_earlier_images(message, earlier)
+        )
         for ts, (user, text) in humans.items():
             turn = await self._turn(user, text)
             if ts in earlier:
@@ -90,6 +92,23 @@ class ThreadContext:
                 turn = replace(turn, text="\n\n".join([*blocks[ts], turn.text]))
             lines[(float(ts), 0)] = turn
         return [lines[key] for key in sorted(lines)]
+
+    async def _number_earlier_images(
+        self, message: IncomingMessage, sources_by_ts: dict[str, list[ImageSource]]
+    ) -> None:
+        """Images posted in the thread without a mention join its numbered list too, so
+        "make it blue" can name them."""
+        for ts, sources in sources_by_ts.items():
+            for source in sources:
+                if isinstance(source, SharedFile):
+                    await self._db.add_thread_image(
+                        message.channel,
+                        message.thread_ts,
+                        source.id,
+                        ts,
+                        "user",
+                        f"{source.name} (attached)",
+                    )
 
     async def _earlier_images(
         self, sources_by_ts: dict[str, list[ImageSource]]

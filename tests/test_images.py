@@ -89,3 +89,19 @@ async def test_an_edit_of_an_image_that_is_not_there_is_explained(
     await slack.post_user_message(dm, user, f"{call} and make it blue", thread_ts=root)
     text = await wait_for_text(slack, dm, root, "Tool result:")
     assert "there is no image #3 in this thread" in text
+
+
+async def test_an_image_posted_before_the_bot_was_asked_can_be_edited(
+    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    channel, user = new_id("C"), new_id("U")
+    out = io.BytesIO()
+    Image.new("RGB", (300, 200), "yellow").save(out, "PNG")
+    chart = UploadedFile("chart.png", "image/png", out.getvalue())
+    root = await slack.post_user_message(channel, user, "our chart", files=[chart])
+    call = '[tool:edit_image:{"prompt": "make the bars green", "image": 1}]'
+    await slack.post_user_message(channel, user, f"{BOT} {call} greener", thread_ts=root)
+    text = await wait_for_text(slack, channel, root, "Tool result:")
+    assert "edited image is posted in the thread as image #2" in text
+    [upload] = [u for u in slack.uploads if u.channel == channel]
+    assert size_of(upload.content) == (300, 200)

@@ -66,14 +66,16 @@ class TextHandler:
         stream: ReplyStream,
     ) -> TextAnswer:
         if message.files or message.is_thread_reply or may_link_images(message.text):
-            turns, attached, listing = await asyncio.gather(
+            turns, attached, _ = await asyncio.gather(
                 self._context.turns(message),
                 self._attachments.read(message),
-                self._image_list(message),
+                self._tools.remember_attached(message),
             )
+            # Listed once the thread read has numbered the images it found.
+            listing = image_list(await self._tools.thread_images(message))
         else:
             # A plain question that starts a thread: no attachments, no images to list,
-            # and no tasks spent finding that out (it matters under a burst).
+            # and no tasks or lookups spent finding that out (it matters under a burst).
             turns, attached, listing = await self._context.turns(message), Attachments(), ""
         if attached.any:
             # Documents come first and the person's words last, so trimming a turn that
@@ -126,11 +128,3 @@ class TextHandler:
             unread_files=attached.unread,
             partly_read_files=attached.partly_read,
         )
-
-    async def _image_list(self, message: IncomingMessage) -> str:
-        """The thread's numbered images, once this message's own are recorded. A message
-        that starts a thread without images has none, and costs no lookup."""
-        if not (message.is_thread_reply or message.files):
-            return ""
-        await self._tools.remember_attached(message)
-        return image_list(await self._tools.thread_images(message))
