@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -36,6 +37,10 @@ ORIENTATION = 0x0112  # the EXIF tag
 JPEG_QUALITY = 85
 # Fitted images kept in memory for follow-ups in the same threads.
 IMAGE_CACHE_BYTES = 64 * 2**20
+# Files and links that could not be used, remembered with their reason for a while
+# (a failure may be passing).
+FAILURES_REMEMBERED = 1024
+FAILURE_MEMORY_SECONDS = 600.0
 # Images of earlier messages sent with a follow-up, newest first.
 MAX_THREAD_IMAGES = 20
 
@@ -116,6 +121,7 @@ class ImageReader:
         self._cache_bytes = cache_bytes
         self._cached_bytes = 0
         self._decoding = asyncio.Semaphore(DECODES_AT_ONCE)
+        self._failed: OrderedDict[str, tuple[str, float]] = OrderedDict()
 
     async def read(self, files: Sequence[SharedFile], text: str) -> AttachedImages:
         """The message's image files and image links; what cannot be used is named with
@@ -152,6 +158,10 @@ class ImageReader:
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
+        failed = self._failed.get(key)
+        if failed is not None and time.monotonic() - failed[1] < FAILURE_MEMORY_SECONDS:
+            # Follow-ups do not wait again on a link that just failed (up to 10 s each).
+            return failed[0]
         try:
             if isinstance(source, SharedFile):
                 data = await self._files.download(source, max_bytes=MAX_IMAGE_BYTES)
@@ -161,6 +171,9 @@ class ImageReader:
                 image = await asyncio.to_thread(fit_image, data)
         except (FileDownloadError, LinkRefused, ImageRejected) as error:
             logger.info("image not used: source=%s reason=%s", key, error)
+            self._failed[key] = (str(error), time.monotonic())
+            while len(self._failed) > FAILURES_REMEMBERED:
+                self._failed.popitem(last=False)
             return str(error)
         self._remember(key, image)
         return image
