@@ -20,10 +20,11 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import DefaultResolver
 from yarl import URL
 
+from slack_client import read_at_most
+
 LINK_TIMEOUT_SECONDS = 10.0
 MAX_LINK_BYTES = 20 * 2**20
 MAX_REDIRECTS = 3
-READ_CHUNK_BYTES = 64 * 1024
 # Slack writes links as <url> or <url|label>.
 _SLACK_LINK = re.compile(r"<(https?://[^|>\s]+)(?:\|[^>]*)?>")
 IMAGE_LINK_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
@@ -170,11 +171,7 @@ async def _read(response: aiohttp.ClientResponse, content_types: frozenset[str])
         raise LinkRefused(f"the site answered HTTP {response.status}")
     if response.content_type not in content_types:
         raise LinkRefused(f"it is not an image ({response.content_type or 'no content type'})")
-    if (response.content_length or 0) > MAX_LINK_BYTES:
+    data = await read_at_most(response, MAX_LINK_BYTES)
+    if data is None:
         raise LinkRefused(f"it is larger than {MAX_LINK_BYTES // 2**20} MB")
-    data = bytearray()
-    async for chunk in response.content.iter_chunked(READ_CHUNK_BYTES):
-        data += chunk
-        if len(data) > MAX_LINK_BYTES:
-            raise LinkRefused(f"it is larger than {MAX_LINK_BYTES // 2**20} MB")
-    return bytes(data)
+    return data

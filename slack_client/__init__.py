@@ -6,7 +6,7 @@ directly, and message_processor, which imports this package, never sees them.
 
 from slack_client.errors import loggable, slack_error
 from slack_client.events import BotIdentity, IncomingMessage, MessageSink, SharedFile
-from slack_client.files import FileDownloadError, SlackFiles
+from slack_client.files import FileDownloadError, SlackFiles, read_at_most
 from slack_client.history import ThreadMessage, ThreadReader
 from slack_client.mrkdwn import markdown_to_mrkdwn, split_message
 from slack_client.pacing import ChannelPacer
@@ -28,6 +28,7 @@ __all__ = [
     "build_web_client",
     "loggable",
     "markdown_to_mrkdwn",
+    "read_at_most",
     "slack_error",
     "split_message",
 ]

@@ -115,11 +115,19 @@ async def _read_file(response: aiohttp.ClientResponse, file: SharedFile, max_byt
     if response.content_type == "text/html" and file.mimetype != "text/html":
         # Slack's answer to a request it does not authorise is a login page, with 200.
         raise FileDownloadError("Slack refused it (the app may lack the files:read scope)")
-    if (response.content_length or 0) > max_bytes:
+    data = await read_at_most(response, max_bytes)
+    if data is None:
         raise FileDownloadError(f"it is larger than {max_bytes // 2**20} MB")
+    return data
+
+
+async def read_at_most(response: aiohttp.ClientResponse, max_bytes: int) -> bytes | None:
+    """The body, or None as soon as it is known to be larger than `max_bytes`."""
+    if (response.content_length or 0) > max_bytes:
+        return None
     data = bytearray()
     async for chunk in response.content.iter_chunked(READ_CHUNK_BYTES):
         data += chunk
         if len(data) > max_bytes:
-            raise FileDownloadError(f"it is larger than {max_bytes // 2**20} MB")
+            return None
     return bytes(data)
