@@ -11,6 +11,7 @@ from message_processor.handlers.images import GUIDANCE, TOOLS, ImageTools, image
 from message_processor.links import may_link_images
 from message_processor.slots import ModelSlots
 from openai_client import (
+    ChatTurn,
     GenerationSettings,
     ModelClient,
     ModelReply,
@@ -65,29 +66,7 @@ class TextHandler:
         settings: GenerationSettings,
         stream: ReplyStream,
     ) -> TextAnswer:
-        if message.files or message.is_thread_reply or may_link_images(message.text):
-            turns, attached, _ = await asyncio.gather(
-                self._context.turns(message),
-                self._attachments.read(message),
-                self._tools.remember_attached(message),
-            )
-            # Listed once the thread read has numbered the images it found.
-            listing = image_list(await self._tools.thread_images(message))
-        else:
-            # A plain question that starts a thread: no attachments, no images to list,
-            # and no tasks or lookups spent finding that out (it matters under a burst).
-            turns, attached, listing = await self._context.turns(message), Attachments(), ""
-        if attached.any:
-            # Documents come first and the person's words last, so trimming a turn that
-            # is too long (which keeps its end) keeps the question. The model is told what
-            # could not be read rather than left to guess.
-            newest = turns[-1]
-            notes = "".join(f"\n[Attachment not readable: {p}]" for p in attached.unread)
-            text = "\n\n".join([*attached.documents, newest.text + notes])
-            turns[-1] = replace(newest, text=text, images=tuple(attached.images))
-        if listing:
-            newest = turns[-1]
-            turns[-1] = replace(newest, text=f"{listing}\n\n{newest.text}")
+        turns, attached = await self._conversation(message)
         system = instructions() + GUIDANCE
         budget = input_budget(settings.model)
         if sum(len(turn.text) for turn in turns) > COUNT_OFF_LOOP_CHARS:
@@ -102,29 +81,58 @@ class TextHandler:
         # reply that Slack refuses to show.
         await stream.shown()
         async with self._slots.hold(stream):
-            reply = await self._model.stream_reply(request, stream.append)
-            usage = reply.usage
-            results: list[ToolResult] = []
-            for round_number in range(1, MAX_TOOL_ROUNDS + 1):
-                if not reply.tool_calls:
-                    break
-                calls = reply.tool_calls
-                results += [await self._tools.run(c, message, stream) for c in calls[:MAX_CALLS]]
-                results += [ToolResult(c, NOT_MADE) for c in calls[MAX_CALLS:]]
-                request = replace(
-                    request,
-                    tool_results=tuple(results),
-                    may_call_tools=round_number < MAX_TOOL_ROUNDS,
-                )
-                reply = await self._model.stream_reply(request, stream.append)
-                usage = Usage(
-                    input_tokens=usage.input_tokens + reply.usage.input_tokens,
-                    output_tokens=usage.output_tokens + reply.usage.output_tokens,
-                )
-            reply = replace(reply, usage=usage)
+            reply = await self._ask(request, message, stream)
         return TextAnswer(
             reply=reply,
             near_budget=trimmed.near_budget,
             unread_files=attached.unread,
             partly_read_files=attached.partly_read,
         )
+
+    async def _conversation(self, message: IncomingMessage) -> tuple[list[ChatTurn], Attachments]:
+        """The thread as turns, the newest carrying what was attached and, when the thread
+        has images, their numbered list."""
+        if not (message.files or message.is_thread_reply or may_link_images(message.text)):
+            # A plain question that starts a thread: no attachments, no images to list,
+            # and no tasks or lookups spent finding that out (it matters under a burst).
+            return await self._context.turns(message), Attachments()
+        turns, attached, _ = await asyncio.gather(
+            self._context.turns(message),
+            self._attachments.read(message),
+            self._tools.remember_attached(message),
+        )
+        # Listed once the thread read has numbered the images it found.
+        listing = image_list(await self._tools.thread_images(message))
+        # Documents come first and the person's words last, so trimming a turn that is
+        # too long (which keeps its end) keeps the question. The model is told what could
+        # not be read rather than left to guess.
+        newest = turns[-1]
+        notes = "".join(f"\n[Attachment not readable: {p}]" for p in attached.unread)
+        text = "\n\n".join(
+            [*([listing] if listing else []), *attached.documents, newest.text + notes]
+        )
+        turns[-1] = replace(newest, text=text, images=newest.images + tuple(attached.images))
+        return turns, attached
+
+    async def _ask(
+        self, request: ModelRequest, message: IncomingMessage, stream: ReplyStream
+    ) -> ModelReply:
+        """The model's answer, running the tools it calls (a few, for a round or two)."""
+        reply = await self._model.stream_reply(request, stream.append)
+        usage = reply.usage
+        results: list[ToolResult] = []
+        for round_number in range(1, MAX_TOOL_ROUNDS + 1):
+            if not reply.tool_calls:
+                break
+            calls = reply.tool_calls
+            results += [await self._tools.run(c, message, stream) for c in calls[:MAX_CALLS]]
+            results += [ToolResult(c, NOT_MADE) for c in calls[MAX_CALLS:]]
+            request = replace(
+                request, tool_results=tuple(results), may_call_tools=round_number < MAX_TOOL_ROUNDS
+            )
+            reply = await self._model.stream_reply(request, stream.append)
+            usage = Usage(
+                input_tokens=usage.input_tokens + reply.usage.input_tokens,
+                output_tokens=usage.output_tokens + reply.usage.output_tokens,
+            )
+        return replace(reply, usage=usage)
