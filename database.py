@@ -12,13 +12,16 @@ import contextlib
 import logging
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import aiosqlite
 
 logger = logging.getLogger(__name__)
+
+Row = TypeVar("Row")
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: the core: dedupe, threads, messages, usage, in-flight replies.
@@ -197,6 +200,12 @@ class Database:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
 
+    async def _select(
+        self, kind: Callable[..., Row], sql: str, params: Sequence[object] = ()
+    ) -> list[Row]:
+        """Rows as `kind`, built from the columns in the order they are selected."""
+        return [kind(*row) for row in await self._db.execute_fetchall(sql, params)]
+
     # --- group commit ---------------------------------------------------------------
 
     def _open_batch(self) -> _Batch:
@@ -333,13 +342,12 @@ class Database:
         )
 
     async def thread_messages(self, channel: str, thread_ts: str) -> list[StoredMessage]:
-        async with self._db.execute(
+        return await self._select(
+            StoredMessage,
             "SELECT ts, role, user_id, text FROM messages"
             " WHERE channel = ? AND thread_ts = ? ORDER BY ts, id",
             (channel, thread_ts),
-        ) as cursor:
-            rows = await cursor.fetchall()
-        return [StoredMessage(ts=r[0], role=r[1], user_id=r[2], text=r[3]) for r in rows]
+        )
 
     async def record_usage(
         self, user_id: str, model: str, input_tokens: int, output_tokens: int
@@ -376,13 +384,12 @@ class Database:
         )
 
     async def thread_documents(self, channel: str, thread_ts: str) -> list[StoredDocument]:
-        async with self._db.execute(
+        return await self._select(
+            StoredDocument,
             "SELECT file_id, message_ts, name, text FROM documents"
             " WHERE channel = ? AND thread_ts = ? ORDER BY message_ts",
             (channel, thread_ts),
-        ) as cursor:
-            rows = await cursor.fetchall()
-        return [StoredDocument(file_id=r[0], message_ts=r[1], name=r[2], text=r[3]) for r in rows]
+        )
 
     async def add_thread_image(
         self,
@@ -402,25 +409,19 @@ class Database:
 
     async def thread_images(self, channel: str, thread_ts: str) -> list[ThreadImage]:
         """In the order they were posted: the model numbers them #1, #2, … so."""
-        async with self._db.execute(
+        return await self._select(
+            ThreadImage,
             "SELECT file_id, message_ts, role, description FROM thread_images"
             " WHERE channel = ? AND thread_ts = ? ORDER BY CAST(message_ts AS REAL), id",
             (channel, thread_ts),
-        ) as cursor:
-            rows = await cursor.fetchall()
-        return [
-            ThreadImage(file_id=r[0], message_ts=r[1], role=r[2], description=r[3]) for r in rows
-        ]
+        )
 
     async def clear_inflight(self) -> None:
         await self._write("DELETE FROM inflight_replies", ())
 
     async def inflight_replies(self) -> list[InflightReply]:
-        async with self._db.execute(
+        return await self._select(
+            InflightReply,
             "SELECT channel, message_ts, thread_ts, user_id FROM inflight_replies"
-            " ORDER BY started_at"
-        ) as cursor:
-            rows = await cursor.fetchall()
-        return [
-            InflightReply(channel=r[0], message_ts=r[1], thread_ts=r[2], user_id=r[3]) for r in rows
-        ]
+            " ORDER BY started_at",
+        )

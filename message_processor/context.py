@@ -98,17 +98,17 @@ class ThreadContext:
     ) -> None:
         """Images posted in the thread without a mention join its numbered list too, so
         "make it blue" can name them."""
-        for ts, sources in sources_by_ts.items():
-            for source in sources:
-                if isinstance(source, SharedFile):
-                    await self._db.add_thread_image(
-                        message.channel,
-                        message.thread_ts,
-                        source.id,
-                        ts,
-                        "user",
-                        f"{source.name} (attached)",
-                    )
+        # Together, so the writes share one commit.
+        await asyncio.gather(
+            *(
+                self._db.add_thread_image(
+                    message.channel, message.thread_ts, s.id, ts, "user", f"{s.name} (attached)"
+                )
+                for ts, sources in sources_by_ts.items()
+                for s in sources
+                if isinstance(s, SharedFile)
+            )
+        )
 
     async def _earlier_images(
         self, sources_by_ts: dict[str, list[ImageSource]]

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
-
-from PIL import Image
 
 from tests.botproc import BotProcess
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack import FakeSlack, UploadedFile
+from tests.pictures import picture
 from tests.seen import wait_for_text
 
 BOT = "<@UBOT>"
@@ -73,9 +71,7 @@ async def test_a_scanned_pdf_page_is_read_as_an_image(
     slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
 ) -> None:
     dm, user = new_id("D"), new_id("U")
-    out = io.BytesIO()
-    Image.new("RGB", (850, 1100), "white").save(out, "PDF")
-    scan = UploadedFile("scan.pdf", "application/pdf", out.getvalue())
+    scan = picture("scan.pdf", 850, 1100, kind="PDF", colour="white")
     ts = await slack.post_user_message(dm, user, "what does the scan say?", files=[scan])
     text = await wait_for_text(slack, dm, ts, "what does the scan say?")
     assert "[saw 1 image(s):" in text

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
-
-from PIL import Image
 
 from tests.botproc import BotProcess
 from tests.fakes.openai_server import FakeOpenAI
-from tests.fakes.slack import FakeSlack, UploadedFile
+from tests.fakes.slack import FakeSlack
+from tests.pictures import picture, size_of
 from tests.seen import wait_for_text
 
 BOT = "<@UBOT>"
-
-
-def size_of(png: bytes) -> tuple[int, int]:
-    with Image.open(io.BytesIO(png)) as image:
-        return image.size
 
 
 async def test_asking_for_a_picture_draws_it_into_the_thread(
@@ -56,9 +49,7 @@ async def test_make_it_blue_edits_the_attached_image_and_keeps_it_close(
     slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
 ) -> None:
     channel, user = new_id("C"), new_id("U")
-    out = io.BytesIO()
-    Image.new("RGB", (640, 480), "red").save(out, "PNG")
-    photo = UploadedFile("logo.png", "image/png", out.getvalue())
+    photo = picture("logo.png", 640, 480, colour="red")
     root = await slack.post_user_message(channel, user, f"{BOT} here is our logo", files=[photo])
     await wait_for_text(slack, channel, root, "here is our logo")
 
@@ -95,9 +86,7 @@ async def test_an_image_posted_before_the_bot_was_asked_can_be_edited(
     slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
 ) -> None:
     channel, user = new_id("C"), new_id("U")
-    out = io.BytesIO()
-    Image.new("RGB", (300, 200), "yellow").save(out, "PNG")
-    chart = UploadedFile("chart.png", "image/png", out.getvalue())
+    chart = picture("chart.png", 300, 200, colour="yellow")
     root = await slack.post_user_message(channel, user, "our chart", files=[chart])
     call = '[tool:edit_image:{"prompt": "make the bars green", "image": 1}]'
     await slack.post_user_message(channel, user, f"{BOT} {call} greener", thread_ts=root)

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-from PIL import Image
-
 from tests.botproc import APP_TOKEN, BOT_TOKEN, OPENAI_KEY
 from tests.conftest import make_bot, start_bot
 from tests.fakes.openai_server import FakeOpenAI
-from tests.fakes.slack import FakeSlack, UploadedFile
+from tests.fakes.slack import FakeSlack
+from tests.pictures import picture
 from tests.seen import wait_for_text
 
 BOT = "<@UBOT>"
@@ -33,10 +31,8 @@ async def test_chat_completions_style_for_servers_without_responses(
         assert request.body["messages"][0]["role"] == "system"
         assert request.body["stream"] is True
         # Images travel as Chat Completions image parts in this style.
-        out = io.BytesIO()
-        Image.new("RGB", (120, 90), "purple").save(out, "PNG")
-        picture = UploadedFile("diagram.png", "image/png", out.getvalue())
-        ts = await slack.post_user_message(dm, user, "and over chat?", files=[picture])
+        diagram = picture("diagram.png", 120, 90, colour="purple")
+        ts = await slack.post_user_message(dm, user, "and over chat?", files=[diagram])
         text = await wait_for_text(slack, dm, ts, "and over chat?")
         assert "[saw 1 image(s): 120x90 PNG]" in text
     finally:

@@ -2,36 +2,22 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
-
-from PIL import Image
 
 from tests.botproc import BotProcess
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.slack import FakeSlack, UploadedFile
+from tests.pictures import picture
 from tests.seen import wait_for_text
 
 BOT = "<@UBOT>"
-
-
-def png(width: int, height: int, name: str = "screenshot.png") -> UploadedFile:
-    out = io.BytesIO()
-    Image.new("RGB", (width, height), "orange").save(out, "PNG")
-    return UploadedFile(name, "image/png", out.getvalue())
-
-
-def jpeg(width: int, height: int, name: str = "photo.jpg") -> UploadedFile:
-    out = io.BytesIO()
-    Image.new("RGB", (width, height), "green").save(out, "JPEG")
-    return UploadedFile(name, "image/jpeg", out.getvalue())
 
 
 async def test_an_attached_image_is_seen_by_the_model_at_a_size_it_accepts(
     slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
 ) -> None:
     dm, user = new_id("D"), new_id("U")
-    image = png(3000, 1000)
+    image = picture("screenshot.png", 3000, 1000)
     ts = await slack.post_user_message(dm, user, "what is on this screen?", files=[image])
     text = await wait_for_text(slack, dm, ts, "what is on this screen?")
     assert "[saw 1 image(s): 2048x683 PNG]" in text
@@ -44,8 +30,8 @@ async def test_several_images_and_an_unreadable_file_in_one_mention(
 ) -> None:
     channel, user = new_id("C"), new_id("U")
     files = [
-        png(400, 300, "before.png"),
-        jpeg(640, 480, "after.jpg"),
+        picture("before.png", 400, 300),
+        picture("after.jpg", 640, 480, kind="JPEG"),
         UploadedFile("notes.bin", "application/octet-stream", b"\x00\x01"),
     ]
     ts = await slack.post_user_message(channel, user, f"{BOT} compare these", files=files)
@@ -61,7 +47,7 @@ async def test_a_follow_up_still_sees_the_threads_image_without_fetching_it_agai
 ) -> None:
     channel, user = new_id("C"), new_id("U")
     root = await slack.post_user_message(
-        channel, user, f"{BOT} here is the chart", files=[png(800, 600, "chart.png")]
+        channel, user, f"{BOT} here is the chart", files=[picture("chart.png", 800, 600)]
     )
     await wait_for_text(slack, channel, root, "here is the chart")
     follow_up = "what colour is it?"
@@ -77,7 +63,9 @@ async def test_an_image_slack_fails_to_deliver_is_named_and_the_rest_answered(
 ) -> None:
     dm, user = new_id("D"), new_id("U")
     slack.fail_next_file(500)
-    ts = await slack.post_user_message(dm, user, "and this one?", files=[png(50, 50, "lost.png")])
+    ts = await slack.post_user_message(
+        dm, user, "and this one?", files=[picture("lost.png", 50, 50)]
+    )
     text = await wait_for_text(slack, dm, ts, "and this one?")
     assert "lost.png: Slack answered HTTP 500" in text
     assert "[saw" not in text

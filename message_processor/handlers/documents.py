@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from database import Database
 from message_processor.documents import (
@@ -20,6 +19,7 @@ from message_processor.documents import (
     extract_document,
     is_pdf,
 )
+from message_processor.handlers.attached import Attachments
 from message_processor.handlers.vision import ImageRejected, fit_image
 from openai_client import ModelImage
 from slack_client import FileDownloadError, IncomingMessage, SharedFile, SlackFiles
@@ -40,15 +40,6 @@ def document_block(name: str, text: str, cuts: Sequence[str] = ()) -> str:
     return f"[File: {name}]{note}\n{text}\n[End of file: {name}]"
 
 
-@dataclass
-class ReadDocuments:
-    blocks: list[str] = field(default_factory=list)
-    # Scanned pages (no text layer), for the model to read as images.
-    page_images: list[ModelImage] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-    cuts: list[str] = field(default_factory=list)
-
-
 class DocumentReader:
     def __init__(self, files: SlackFiles, db: Database) -> None:
         self._files = files
@@ -56,17 +47,18 @@ class DocumentReader:
         # PDFium is not thread-safe: one PDF at a time goes to a worker thread.
         self._pdfium = asyncio.Lock()
 
-    async def read(self, message: IncomingMessage, files: Sequence[SharedFile]) -> ReadDocuments:
-        read = ReadDocuments()
+    async def read(self, message: IncomingMessage, files: Sequence[SharedFile]) -> Attachments:
+        read = Attachments()
         results = await asyncio.gather(*(self._one(message, file) for file in files))
         for file, result in zip(files, results, strict=True):
             if isinstance(result, str):
-                read.problems.append(f"{file.name}: {result}")
+                read.unread.append(f"{file.name}: {result}")
                 continue
             document, pages = result
-            read.blocks.append(document_block(file.name, document.text, document.cuts))
-            read.page_images += pages
-            read.cuts += [f"{file.name}: {cut}" for cut in document.cuts]
+            read.documents.append(document_block(file.name, document.text, document.cuts))
+            # Scanned pages, for the model to read as images.
+            read.images += pages
+            read.partly_read += [f"{file.name}: {cut}" for cut in document.cuts]
         return read
 
     async def _one(

@@ -17,7 +17,13 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 
 from database import Database, ThreadImage
-from message_processor.handlers.vision import MAX_IMAGE_BYTES, ImageRejected, fit_image, is_image
+from message_processor.handlers.vision import (
+    MAX_IMAGE_BYTES,
+    ImageRejected,
+    fit_image,
+    image_size,
+    is_image,
+)
 from openai_client import (
     ContentRefusedError,
     ModelClient,
@@ -124,9 +130,10 @@ class ImageTools:
 
     async def remember_attached(self, message: IncomingMessage) -> None:
         """A person's images become part of the thread's numbered list."""
-        for file in message.files:
-            if is_image(file):
-                await self._db.add_thread_image(
+        # Together, so the writes share one commit.
+        await asyncio.gather(
+            *(
+                self._db.add_thread_image(
                     message.channel,
                     message.thread_ts,
                     file.id,
@@ -134,6 +141,10 @@ class ImageTools:
                     "user",
                     f"{file.name} (attached)",
                 )
+                for file in message.files
+                if is_image(file)
+            )
+        )
 
     async def thread_images(self, message: IncomingMessage) -> list[ThreadImage]:
         return await self._db.thread_images(message.channel, message.thread_ts)
@@ -245,8 +256,8 @@ def _prompt(arguments: dict[str, Any]) -> str:
 
 def _editable(file: SharedFile, data: bytes) -> ModelImage:
     """The image as the edit endpoint takes it: as it came, or (a GIF) as a PNG."""
-    if file.mimetype in EDITABLE_MIMETYPES:
-        # Sent whole: editing wants every pixel, and the endpoint takes up to 50 MB.
-        image = fit_image(data)
-        return ModelImage(data=data, mime=file.mimetype, width=image.width, height=image.height)
-    return fit_image(data)
+    if file.mimetype not in EDITABLE_MIMETYPES:
+        return fit_image(data)
+    # Sent whole: editing wants every pixel, and the endpoint takes up to 50 MB.
+    width, height = image_size(data)
+    return ModelImage(data=data, mime=file.mimetype, width=width, height=height)

@@ -6,7 +6,8 @@ import asyncio
 from dataclasses import dataclass, replace
 
 from message_processor.context import ThreadContext, instructions
-from message_processor.handlers.attachments import AttachmentReader, Attachments
+from message_processor.handlers.attached import Attachments
+from message_processor.handlers.attachments import AttachmentReader
 from message_processor.handlers.images import GUIDANCE, TOOLS, ImageTools, image_list
 from message_processor.links import may_link_images
 from message_processor.slots import ModelSlots

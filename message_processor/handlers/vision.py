@@ -12,10 +12,10 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from message_processor.handlers.attached import Attachments
 from message_processor.links import LinkFetcher, LinkRefused, image_links
 from openai_client import ModelImage
 from slack_client import FileDownloadError, SharedFile, SlackFiles
@@ -49,15 +49,30 @@ class ImageRejected(Exception):
     """The bytes are not an image the model can take; the message says why."""
 
 
-@dataclass
-class AttachedImages:
-    images: list[ModelImage] = field(default_factory=list)
-    # One line per attached file that could not be used, naming the file.
-    problems: list[str] = field(default_factory=list)
-
-
 def is_image(file: SharedFile) -> bool:
     return file.mimetype in IMAGE_MIMETYPES
+
+
+def _decoded(image: Image.Image) -> str:
+    """Decodes an opened image of a kind the model takes, within the pixel cap; its kind."""
+    kind = image.format or ""
+    if kind not in ("PNG", "JPEG", "GIF", "WEBP"):
+        raise ImageRejected("it is not a PNG, JPEG, GIF or WebP image")
+    width, height = image.size
+    if width * height > MAX_PIXELS:
+        raise ImageRejected(f"it has too many pixels ({width}x{height})")
+    image.load()
+    return kind
+
+
+def image_size(data: bytes) -> tuple[int, int]:
+    """The size of an image the model takes, decoded whole to be sure it is sound."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            _decoded(image)
+            return image.size
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as error:
+        raise ImageRejected("it could not be read as an image") from error
 
 
 def fit_image(data: bytes) -> ModelImage:
@@ -65,13 +80,7 @@ def fit_image(data: bytes) -> ModelImage:
     here, not by the API), upright, first frame only, within the size limits."""
     try:
         with Image.open(io.BytesIO(data)) as image:
-            kind = image.format or ""
-            if kind not in ("PNG", "JPEG", "GIF", "WEBP"):
-                raise ImageRejected("it is not a PNG, JPEG, GIF or WebP image")
-            width, height = image.size
-            if width * height > MAX_PIXELS:
-                raise ImageRejected(f"it has too many pixels ({width}x{height})")
-            image.load()
+            kind = _decoded(image)
             upright = ImageOps.exif_transpose(image)
             turned = upright.size != image.size or image.getexif().get(ORIENTATION, 1) != 1
             width, height = upright.size
@@ -123,14 +132,14 @@ class ImageReader:
         self._decoding = asyncio.Semaphore(DECODES_AT_ONCE)
         self._failed: OrderedDict[str, tuple[str, float]] = OrderedDict()
 
-    async def read(self, files: Sequence[SharedFile], text: str) -> AttachedImages:
+    async def read(self, files: Sequence[SharedFile], text: str) -> Attachments:
         """The message's image files and image links; what cannot be used is named with
         its reason."""
-        attached = AttachedImages()
+        attached = Attachments()
         sources: list[ImageSource] = [file for file in files if is_image(file)]
         sources += image_links(text)
         for source in sources[MAX_IMAGES_PER_MESSAGE:]:
-            attached.problems.append(
+            attached.unread.append(
                 f"{source_name(source)}: only the first {MAX_IMAGES_PER_MESSAGE} images"
                 " of a message are read"
             )
@@ -140,7 +149,7 @@ class ImageReader:
             if isinstance(result, ModelImage):
                 attached.images.append(result)
             else:
-                attached.problems.append(f"{source_name(source)}: {result}")
+                attached.unread.append(f"{source_name(source)}: {result}")
         return attached
 
     async def read_earlier(self, sources: Sequence[ImageSource]) -> dict[str, ModelImage]:

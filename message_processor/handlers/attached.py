@@ -1,0 +1,30 @@
+"""What was made of a message's attachments, whichever reader made it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from openai_client import ModelImage
+
+
+@dataclass
+class Attachments:
+    images: list[ModelImage] = field(default_factory=list)
+    # Documents as labelled text blocks, for the model.
+    documents: list[str] = field(default_factory=list)
+    # One line per file or link that could not be used, and per document only partly
+    # read, each naming the file: for the model and the reply's footer.
+    unread: list[str] = field(default_factory=list)
+    partly_read: list[str] = field(default_factory=list)
+
+    @property
+    def any(self) -> bool:
+        return bool(self.images or self.documents or self.unread)
+
+    def __add__(self, other: Attachments) -> Attachments:
+        return Attachments(
+            images=self.images + other.images,
+            documents=self.documents + other.documents,
+            unread=self.unread + other.unread,
+            partly_read=self.partly_read + other.partly_read,
+        )
