@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import io
 import json
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any
@@ -15,11 +16,26 @@ import pytest
 from PIL import Image
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.async_app import (
+    AsyncAck,
+    AsyncRespond,
+    AsyncSay,
+    AsyncSetStatus,
+    AsyncSetSuggestedPrompts,
+    AsyncSetTitle,
+)
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tests.fakes.slack import FakeSlack, FileRequest, UploadedFile
+from tests.fakes.slack import (
+    FakeSlack,
+    FileRequest,
+    Response,
+    SuggestedPrompts,
+    UploadedFile,
+    blocks_text,
+)
 
 BLOCKS = [{"type": "section", "text": {"type": "mrkdwn", "text": "*hi*"}}]
 
@@ -627,3 +643,926 @@ async def test_newest_connection_gets_the_envelopes(fake: FakeSlack) -> None:
         await fake.wait_connected(2)
         await expect_delivery(fake, new_seen, "D1", "to the newest")
     assert old_seen == []
+
+
+# ---------------------------------------------------------------------- interactivity
+
+
+def plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text}
+
+
+def option(text: str, value: str) -> dict[str, Any]:
+    return {"text": plain(text), "value": value}
+
+
+def button(action_id: str, text: str, value: str | None = None) -> dict[str, Any]:
+    element = {"type": "button", "action_id": action_id, "text": plain(text)}
+    return element if value is None else {**element, "value": value}
+
+
+MODELS = [option("Small model", "small"), option("Big model", "big")]
+ASK_MODAL: dict[str, Any] = {
+    "type": "modal",
+    "callback_id": "ask",
+    "title": plain("Ask the assistant"),
+    "submit": plain("Ask"),
+    "blocks": [
+        {
+            "type": "input",
+            "block_id": "question",
+            "label": plain("Question"),
+            "element": {
+                "type": "plain_text_input",
+                "action_id": "text",
+                "placeholder": plain("What do you want to know?"),
+            },
+        },
+        {
+            "type": "section",
+            "block_id": "model",
+            "text": {"type": "mrkdwn", "text": "Model"},
+            "accessory": {
+                "type": "static_select",
+                "action_id": "pick",
+                "options": MODELS,
+                "initial_option": MODELS[0],
+            },
+        },
+    ],
+}
+
+
+async def post_json(url: str, body: Any) -> tuple[int, str, str]:
+    """POST to a response_url the way slack-sdk's webhook client does."""
+    async with aiohttp.ClientSession() as session, session.post(url, json=body) as response:
+        return response.status, response.content_type, await response.text()
+
+
+def payload_of(fake: FakeSlack, envelope_id: str) -> dict[str, Any]:
+    payload: dict[str, Any] = fake.envelopes[envelope_id]["payload"]
+    return payload
+
+
+async def test_slash_command_payload_and_response_url(fake: FakeSlack) -> None:
+    fake.add_user("U1", "alice")
+    command = await fake.slash_command("U1", "C1", "what is up?")
+
+    envelope = fake.envelopes[command]
+    payload = envelope["payload"]
+    assert (envelope["type"], envelope["accepts_response_payload"]) == ("slash_commands", True)
+    assert set(payload) == {
+        "token", "team_id", "team_domain", "channel_id", "channel_name", "user_id",
+        "user_name", "command", "text", "api_app_id", "is_enterprise_install",
+        "response_url", "trigger_id",
+    }  # fmt: skip
+    assert all(isinstance(value, str) for value in payload.values())  # a form, in Slack
+    assert (payload["command"], payload["text"], payload["user_name"]) == (
+        "/ai",
+        "what is up?",
+        "alice",
+    )
+    assert (payload["channel_name"], payload["is_enterprise_install"]) == ("c1", "false")
+    assert re.fullmatch(r"\d+\.\d+\.[0-9a-f]+", payload["trigger_id"])
+    url = payload["response_url"]
+    assert url.startswith(f"{fake.base_url}/response/")
+
+    assert await post_json(url, {"text": "only you"}) == (200, "text/plain", "ok")
+    in_channel = {"text": "everyone", "response_type": "in_channel"}
+    assert await post_json(url, in_channel) == (200, "text/plain", "ok")
+    assert (await post_json(url, {"text": ""}))[::2] == (400, "no_text")
+    assert (await post_json(url, "not an object"))[::2] == (400, "invalid_payload")
+    assert (await post_json(url + "x", {"text": "?"}))[::2] == (404, "no_service")
+
+    [private] = fake.ephemerals_for("U1", "C1")
+    assert (private.text, private.via, private.thread_ts) == ("only you", "response_url", None)
+    [public] = fake.messages_in("C1")
+    assert (public.text, public.bot_id) == ("everyone", "BBOT")
+    assert fake.responses[command] == [
+        Response("only you", None, "ephemeral", False, False, None, "C1", "U1"),
+        Response("everyone", None, "in_channel", False, False, None, "C1", "U1"),
+    ]
+    for _ in range(3):
+        await post_json(url, {"text": "again"})
+    assert (await post_json(url, {"text": "sixth"}))[::2] == (404, "used_url")  # 5 uses
+
+
+async def test_acks_are_applied_like_slack_within_its_deadline(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    url = (await client.apps_connections_open(app_token=fake.app_token))["url"]
+    async with aiohttp.ClientSession() as session, session.ws_connect(url) as ws:
+        await ws.receive_json()  # hello
+
+        async def ack_next(payload: dict[str, Any] | None = None) -> str:
+            envelope_id = str((await ws.receive_json())["envelope_id"])
+            frame = {"envelope_id": envelope_id}
+            await ws.send_json(frame if payload is None else {**frame, "payload": payload})
+            await fake.wait_for(lambda: envelope_id in fake.acks, timeout=5, what="the ack")
+            return envelope_id
+
+        # A slash command's ack text is what the user sees, privately.
+        command = await fake.slash_command("U1", "C1", "help")
+        assert await ack_next({"text": "Try /ai <question>"}) == command
+        [hint] = fake.ephemerals_for("U1", "C1")
+        assert (hint.text, hint.via, fake.responses) == ("Try /ai <question>", "ack", {})
+        trigger = payload_of(fake, command)["trigger_id"]
+        modal = fake.views[
+            (await client.views_open(trigger_id=trigger, view=ASK_MODAL))["view"]["id"]
+        ]
+
+        # Past Slack's 3 seconds an ack changes nothing: the user saw an error instead.
+        fake.ack_deadline = 0.0
+        late = await fake.slash_command("U1", "C1", "help")
+        await ack_next({"text": "too late"})
+        assert "acked after" in fake.ack_problems[late]
+        assert fake.ephemerals_for("U1") == [hint]
+        acker = asyncio.create_task(ack_next())
+        with pytest.raises(AssertionError, match="acked after"):
+            await fake.submit_view("U1", modal.id, {"text": "hello"})
+        await acker
+        assert not modal.closed
+
+
+async def test_trigger_ids_are_single_use_and_expire(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    trigger = payload_of(fake, await fake.slash_command("U1", "C1", ""))["trigger_id"]
+    # An invalid view does not use the trigger up; Slack says what is wrong.
+    long_title = {**ASK_MODAL, "title": plain("x" * 25)}
+    with pytest.raises(SlackApiError) as caught:
+        await client.views_open(trigger_id=trigger, view=long_title)
+    assert caught.value.response["error"] == "invalid_arguments"
+    assert "/view/title/text" in caught.value.response["response_metadata"]["messages"][0]
+
+    opened = (await client.views_open(trigger_id=trigger, view=ASK_MODAL))["view"]
+    again = client.views_open(trigger_id=trigger, view=ASK_MODAL)
+    assert await slack_error(again) == "exchanged_trigger_id"
+    unknown = client.views_open(trigger_id="1337.42.abcdef", view=ASK_MODAL)
+    assert await slack_error(unknown) == "invalid_trigger_id"
+    fake.trigger_ttl = 0.0
+    stale = payload_of(fake, await fake.slash_command("U1", "C1", ""))["trigger_id"]
+    assert await slack_error(client.views_open(trigger_id=stale, view=ASK_MODAL)) == (
+        "expired_trigger_id"
+    )
+
+    [modal] = fake.open_modals("U1")
+    assert opened["id"] == modal.id and modal.id.startswith("V")
+    assert (opened["type"], opened["callback_id"], opened["root_view_id"]) == (
+        "modal",
+        "ask",
+        modal.id,
+    )
+    assert opened["state"]["values"]["model"]["pick"]["selected_option"] == MODELS[0]
+    assert (opened["hash"], opened["app_id"], opened["bot_id"]) == (modal.hash, "A0TEST", "BBOT")
+
+
+async def test_views_are_validated_like_slack(fake: FakeSlack, client: AsyncWebClient) -> None:
+    trigger = payload_of(fake, await fake.slash_command("U1", "C1", ""))["trigger_id"]
+    question = ASK_MODAL["blocks"][0]
+    section = {"type": "section", "text": plain("hi")}
+    bad_views = {
+        "no title": {**ASK_MODAL, "title": None},
+        "inputs but no submit": {**ASK_MODAL, "submit": None},
+        "101 blocks": {**ASK_MODAL, "submit": None, "blocks": [section] * 101},
+        "long metadata": {**ASK_MODAL, "private_metadata": "x" * 3001},
+        "long callback_id": {**ASK_MODAL, "callback_id": "x" * 256},
+        "block without type": {**ASK_MODAL, "blocks": [{"text": plain("hi")}]},
+        "input without label": {**ASK_MODAL, "blocks": [{**question, "label": None}]},
+        "input without element": {**ASK_MODAL, "blocks": [{**question, "element": None}]},
+        "max_length 3001": {
+            **ASK_MODAL,
+            "blocks": [{**question, "element": {**question["element"], "max_length": 3001}}],
+        },
+        "a home view": {**ASK_MODAL, "type": "home"},
+    }
+    for what, view in bad_views.items():
+        error = await slack_error(client.views_open(trigger_id=trigger, view=view))
+        assert error == "invalid_arguments", what
+    twice = {**ASK_MODAL, "blocks": [question, question]}
+    assert await slack_error(client.views_open(trigger_id=trigger, view=twice)) == (
+        "duplicate_block_id"
+    )
+    # A form-encoded view is a JSON string; Slack fills in missing block and action ids.
+    minimal = {
+        "type": "modal",
+        "title": plain("Hi"),
+        "external_id": "greeting",
+        "blocks": [section, {"type": "actions", "elements": [button("", "Ok")]}],
+    }
+    form = {"trigger_id": trigger, "view": json.dumps(minimal)}
+    view = (await client.api_call("views.open", data=form))["view"]
+    assert all(len(block["block_id"]) == 5 for block in view["blocks"])
+    assert view["blocks"][1]["elements"][0]["action_id"]
+    assert view["title"] == plain("Hi") and view["submit"] is None
+
+    updated = {**minimal, "blocks": [{"type": "section", "text": plain("bye")}]}
+    stale_hash = client.views_update(view_id=view["id"], view=updated, hash="1.stale")
+    assert await slack_error(stale_hash) == "hash_conflict"
+    unknown = client.views_update(view_id="VNOSUCHVIEW", view=updated)
+    assert await slack_error(unknown) == "not_found"
+    done = await client.views_update(external_id="greeting", view=updated, hash=view["hash"])
+    assert done["view"]["id"] == view["id"] and done["view"]["hash"] != view["hash"]
+    stored = fake.views[view["id"]]
+    assert (stored.text, blocks_text(stored.versions[0])) == ("bye", "hi\nOk")
+
+    home = {"type": "home", "blocks": [section]}
+    assert await slack_error(client.views_publish(user_id="U1", view=ASK_MODAL)) == (
+        "invalid_arguments"
+    )
+    first = (await client.views_publish(user_id="U1", view=home))["view"]
+    second = (await client.views_publish(user_id="U1", view=home, hash=first["hash"]))["view"]
+    assert first["id"] == second["id"] and "title" not in second
+    stale = client.views_publish(user_id="U1", view=home, hash=first["hash"])
+    assert await slack_error(stale) == "hash_conflict"
+    assert fake.home_view("U1") is fake.views[first["id"]] and fake.home_view("U2") is None
+
+
+async def test_message_blocks_and_ephemerals_are_checked(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    section = {"type": "section", "text": plain("x")}
+    too_many = client.chat_postMessage(channel="C1", text="x", blocks=[section] * 51)
+    assert await slack_error(too_many) == "invalid_blocks"
+    untyped = client.chat_postMessage(channel="C1", text="x", blocks=[{"text": plain("x")}])
+    assert await slack_error(untyped) == "invalid_blocks"
+    twice = [{**section, "block_id": "b"}, {**section, "block_id": "b"}]
+    assert await slack_error(client.chat_postMessage(channel="C1", text="x", blocks=twice)) == (
+        "invalid_blocks"
+    )
+    posted = await client.chat_postMessage(channel="C1", text="x", blocks=[section] * 50)
+    no_type = client.chat_update(channel="C1", ts=posted["ts"], text="y", blocks=[{"x": 1}])
+    assert await slack_error(no_type) == "invalid_blocks"
+
+    no_user = client.api_call("chat.postEphemeral", json={"channel": "C1", "text": "x"})
+    assert await slack_error(no_user) == "invalid_arguments"
+    no_text = client.api_call("chat.postEphemeral", json={"channel": "C1", "user": "U1"})
+    assert await slack_error(no_text) == "no_text"
+    sent = await client.chat_postEphemeral(
+        channel="C1", user="U1", text="psst", blocks=[section], thread_ts=posted["ts"]
+    )
+    [ephemeral] = fake.ephemerals
+    assert (ephemeral.message_ts, ephemeral.text, ephemeral.blocks) == (
+        sent["message_ts"],
+        "psst",
+        [section],
+    )
+    assert (ephemeral.thread_ts, ephemeral.via) == (posted["ts"], "chat.postEphemeral")
+    assert fake.ephemerals_for("U1", "C2") == [] and fake.ephemerals_for("U2") == []
+    assert len(fake.messages_in("C1")) == 1  # ephemerals are not in the channel
+
+
+async def test_block_actions_from_messages_and_ephemerals(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    root = await fake.post_user_message("C1", "U1", "deploy?")
+    places = [option("Staging", "staging"), option("Production", "prod")]
+    rating = {
+        "type": "feedback_buttons",
+        "action_id": "rate",
+        "positive_button": {"text": plain("Good"), "value": "good", "accessibility_label": "+"},
+        "negative_button": {"text": plain("Bad"), "value": "bad", "accessibility_label": "-"},
+    }
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "Deploy *now*?"}},
+        {
+            "type": "actions",
+            "block_id": "choice",
+            "elements": [
+                {**button("vote", "Yes", "yes"), "style": "primary"},
+                button("vote", "No", "no"),
+                {
+                    "type": "static_select",
+                    "action_id": "env",
+                    "placeholder": plain("Where"),
+                    "options": places,
+                },
+            ],
+        },
+        {"type": "context_actions", "block_id": "feedback", "elements": [rating]},
+    ]
+    posted = await client.chat_postMessage(
+        channel="C1", thread_ts=root, text="Deploy now?", blocks=blocks
+    )
+    message = fake.get_message("C1", posted["ts"])
+    assert message is not None
+
+    chose = await fake.click("U2", message=message, action_id="env", value="prod")
+    voted = await fake.click("U2", message=message, action_id="vote", value="no")
+    rated = await fake.click("U2", message=message, action_id="rate", value="good")
+
+    envelope = fake.envelopes[voted]
+    payload = envelope["payload"]
+    assert (envelope["type"], envelope["accepts_response_payload"]) == ("interactive", True)
+    assert payload["type"] == "block_actions"
+    assert payload["user"] == {"id": "U2", "username": "u2", "name": "u2", "team_id": "T0TEST"}
+    assert payload["container"] == {
+        "type": "message",
+        "message_ts": message.ts,
+        "channel_id": "C1",
+        "is_ephemeral": False,
+        "thread_ts": root,
+    }
+    assert (payload["channel"], payload["team"]) == (
+        {"id": "C1", "name": "c1"},
+        {"id": "T0TEST", "domain": "test"},
+    )
+    assert (payload["enterprise"], payload["is_enterprise_install"]) == (None, False)
+    assert payload["message"]["ts"] == message.ts and payload["message"]["blocks"] == blocks
+    # The choice made in the select travels with every later action on the message.
+    assert payload["state"] == {
+        "values": {"choice": {"env": {"type": "static_select", "selected_option": places[1]}}}
+    }
+    [action] = payload["actions"]
+    assert action.pop("action_ts")
+    assert action == {
+        "type": "button",
+        "action_id": "vote",
+        "block_id": "choice",
+        "text": plain("No"),
+        "value": "no",
+    }
+    [select] = payload_of(fake, chose)["actions"]
+    assert (select["selected_option"], select["placeholder"]) == (places[1], plain("Where"))
+    [feedback] = payload_of(fake, rated)["actions"]
+    assert set(feedback) == {"type", "action_id", "block_id", "value", "action_ts"}
+    assert (feedback["type"], feedback["block_id"], feedback["value"]) == (
+        "feedback_buttons",
+        "feedback",
+        "good",
+    )
+    triggers = {payload_of(fake, e)["trigger_id"] for e in (chose, voted, rated)}
+    assert len(triggers) == 3
+
+    with pytest.raises(AssertionError, match="no element with action_id 'nope'"):
+        await fake.click("U2", message=message, action_id="nope")
+    with pytest.raises(AssertionError, match="no element"):
+        await fake.click("U2", message=message, action_id="vote", value="maybe")
+    with pytest.raises(AssertionError, match="more than one"):
+        await fake.click("U2", message=message, action_id="vote")
+    with pytest.raises(AssertionError, match="offers"):
+        await fake.click("U2", message=message, action_id="env", value="dev")
+    with pytest.raises(AssertionError, match="offer"):
+        await fake.click("U2", message=message, action_id="rate", value="meh")
+
+    url = payload["response_url"]
+    replace = {"text": "Deploying to prod", "replace_original": True}
+    assert (await post_json(url, replace))[0] == 200
+    assert (message.text, message.blocks, message.versions[-1]) == (
+        "Deploying to prod",
+        None,
+        "Deploying to prod",
+    )
+    assert (await post_json(url, {"delete_original": True}))[0] == 200
+    assert fake.get_message("C1", message.ts) is None
+    with pytest.raises(AssertionError, match="is gone"):
+        await fake.click("U2", message=message, action_id="vote", value="no")
+
+    dismiss = {"type": "actions", "elements": [button("dismiss", "Dismiss")]}
+    await client.chat_postEphemeral(
+        channel="C1", user="U1", text="Only you", blocks=[dismiss], thread_ts=root
+    )
+    [ephemeral] = fake.ephemerals_for("U1")
+    with pytest.raises(AssertionError, match="does not see"):
+        await fake.click("U2", ephemeral=ephemeral, action_id="dismiss")
+    clicked = payload_of(fake, await fake.click("U1", ephemeral=ephemeral, action_id="dismiss"))
+    assert clicked["container"] == {
+        "type": "message",
+        "message_ts": ephemeral.message_ts,
+        "channel_id": "C1",
+        "is_ephemeral": True,
+        "thread_ts": root,
+    }
+    assert "message" not in clicked  # Slack does not send ephemeral messages back
+    assert len(clicked["actions"][0]["block_id"]) == 5  # a stand-in for Slack's own id
+    assert (await post_json(clicked["response_url"], {"delete_original": True}))[0] == 200
+    assert ephemeral.deleted and fake.ephemerals_for("U1") == []
+
+
+def ask_app(fake: FakeSlack, triggers: list[str]) -> AsyncApp:
+    """A Bolt app: /ai opens the ask modal, whose answer comes as an ephemeral with a button."""
+    app = AsyncApp(client=AsyncWebClient(token=fake.bot_token, base_url=fake.api_url))
+
+    @app.command("/ai")
+    async def on_command(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        triggers.append(body["trigger_id"])
+        view = {**ASK_MODAL, "private_metadata": body["channel_id"]}
+        await client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    @app.action("pick")
+    async def on_pick(ack: AsyncAck) -> None:
+        await ack()
+
+    @app.view("ask")
+    async def on_ask(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        values = body["view"]["state"]["values"]
+        question = values["question"]["text"]["value"]
+        if len(question) < 5:
+            await ack(response_action="errors", errors={"question": "Ask a longer question"})
+            return
+        await ack()
+        model = values["model"]["pick"]["selected_option"]["value"]
+        more = {"type": "actions", "elements": [button("more", "Tell me more")]}
+        await client.chat_postEphemeral(
+            channel=body["view"]["private_metadata"],
+            user=body["user"]["id"],
+            text=f"The {model} model says: it depends",
+            blocks=[{"type": "section", "text": plain("It depends")}, more],
+        )
+
+    @app.action("more")
+    async def on_more(ack: AsyncAck, respond: AsyncRespond) -> None:
+        await ack()
+        await respond(text="It really depends", replace_original=True)
+
+    @app.action("approve")
+    async def on_approve(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        await respond(text=f"Approved by <@{body['user']['id']}>", replace_original=True)
+        await respond(text="Thanks!")  # ephemeral, to the one who clicked
+
+    return app
+
+
+async def test_bolt_command_modal_submission_and_buttons(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    triggers: list[str] = []
+    async with socket_mode(ask_app(fake, triggers), fake):
+        await fake.wait_connected(1)
+        command = await fake.slash_command("U1", "C1", "")
+        await fake.wait_for(lambda: bool(fake.open_modals("U1")), timeout=5, what="the modal")
+        await fake.wait_for(lambda: command in fake.acks, timeout=5, what="the command's ack")
+        [modal] = fake.open_modals("U1")
+        assert modal.callback_id == "ask" and modal.private_metadata == "C1"
+        assert modal.text.splitlines() == [
+            "Question",
+            "What do you want to know?",
+            "Model",
+            "Small model (selected)",
+            "Big model",
+        ]
+        picked = await fake.click("U1", view_id=modal.id, action_id="pick", value="big")
+        assert payload_of(fake, picked)["container"] == {"type": "view", "view_id": modal.id}
+        assert "Big model (selected)" in modal.text
+
+        await fake.submit_view("U1", modal.id, {"text": "why?"})
+        assert (modal.closed, modal.errors) == (False, {"question": "Ask a longer question"})
+        submitted = await fake.submit_view("U1", modal.id, {"text": "Why is the sky blue?"})
+        assert modal.closed and fake.open_modals("U1") == [] and modal.errors is None
+        sent = payload_of(fake, submitted)
+        assert (sent["type"], sent["response_urls"], sent["view"]["callback_id"]) == (
+            "view_submission",
+            [],
+            "ask",
+        )
+
+        await fake.wait_for(lambda: bool(fake.ephemerals_for("U1")), timeout=5, what="answer")
+        [answer] = fake.ephemerals_for("U1", "C1")
+        assert answer.text == "The big model says: it depends"  # the click's choice counted
+        assert blocks_text(answer.blocks) == "It depends\nTell me more"
+        more = await fake.click("U1", ephemeral=answer, action_id="more")
+        await fake.wait_for(lambda: more in fake.responses, timeout=5, what="respond()")
+        assert answer.versions == ["The big model says: it depends", "It really depends"]
+        assert fake.ephemerals_for("U1") == [answer]  # replaced, not added
+
+        approve = {"type": "actions", "elements": [button("approve", "Approve", "go")]}
+        posted = await client.chat_postMessage(channel="C1", text="Deploy?", blocks=[approve])
+        message = fake.get_message("C1", posted["ts"])
+        assert message is not None
+        clicked = await fake.click("U2", message=message, action_id="approve")
+        await fake.wait_for(
+            lambda: len(fake.responses.get(clicked, [])) == 2, timeout=5, what="respond()"
+        )
+        assert (message.text, message.blocks) == ("Approved by <@U2>", None)
+        assert [e.text for e in fake.ephemerals_for("U2", "C1")] == ["Thanks!"]
+        assert [r.replace_original for r in fake.responses[clicked]] == [True, False]
+
+    reused = client.views_open(trigger_id=triggers[0], view=ASK_MODAL)
+    assert await slack_error(reused) == "exchanged_trigger_id"
+
+
+WIZARD: dict[str, Any] = {
+    "type": "modal",
+    "callback_id": "wizard",
+    "title": plain("Settings"),
+    "submit": plain("Next"),
+    "close": plain("Cancel"),
+    "notify_on_close": True,
+    "blocks": [
+        {
+            "type": "input",
+            "block_id": "name",
+            "optional": True,
+            "label": plain("Name"),
+            "element": {"type": "plain_text_input", "action_id": "name", "max_length": 10},
+        },
+        {
+            "type": "input",
+            "block_id": "count",
+            "label": plain("How many"),
+            "element": {
+                "type": "number_input",
+                "action_id": "count",
+                "is_decimal_allowed": False,
+                "initial_value": "1",
+            },
+        },
+        {
+            "type": "input",
+            "block_id": "tone",
+            "label": plain("Tone"),
+            "element": {
+                "type": "radio_buttons",
+                "action_id": "tone",
+                "options": [option("Formal", "formal"), option("Casual", "casual")],
+                "initial_option": option("Casual", "casual"),
+            },
+        },
+        {
+            "type": "input",
+            "block_id": "extras",
+            "optional": True,
+            "dispatch_action": True,
+            "label": plain("Extras"),
+            "element": {
+                "type": "checkboxes",
+                "action_id": "extras",
+                "options": [option("Sources", "sources"), option("Summary", "summary")],
+            },
+        },
+        {
+            "type": "input",
+            "block_id": "lang",
+            "label": plain("Language"),
+            "element": {
+                "type": "static_select",
+                "action_id": "lang",
+                "options": [option("English", "en"), option("German", "de")],
+            },
+        },
+    ],
+}
+STEP_TWO: dict[str, Any] = {
+    "type": "modal",
+    "callback_id": "step2",
+    "title": plain("Confirm"),
+    "submit": plain("Done"),
+    "blocks": [
+        {
+            "type": "input",
+            "block_id": "confirm",
+            "label": plain("Type yes"),
+            "element": {"type": "plain_text_input", "action_id": "confirm"},
+        }
+    ],
+}
+
+
+def wizard_app(
+    fake: FakeSlack, answers: list[dict[str, Any]], seen: list[dict[str, Any]]
+) -> AsyncApp:
+    """A Bolt app whose view submissions are acked with the test's ``answers``, in order."""
+    app = AsyncApp(client=AsyncWebClient(token=fake.bot_token, base_url=fake.api_url))
+
+    @app.command("/ai")
+    async def on_command(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        await client.views_open(trigger_id=body["trigger_id"], view=WIZARD)
+
+    @app.action("extras")
+    async def on_extras(ack: AsyncAck) -> None:
+        await ack()
+
+    @app.view("wizard")
+    @app.view("step2")
+    async def on_submit(ack: AsyncAck, body: dict[str, Any]) -> None:
+        seen.append(body)
+        await ack(**answers.pop(0))
+
+    @app.view_closed("wizard")
+    async def on_closed(ack: AsyncAck, body: dict[str, Any]) -> None:
+        seen.append(body)
+        await ack()
+
+    return app
+
+
+async def test_modal_state_push_update_clear_and_close(fake: FakeSlack) -> None:
+    answers: list[dict[str, Any]] = []
+    seen: list[dict[str, Any]] = []
+    async with socket_mode(wizard_app(fake, answers, seen), fake):
+        await fake.wait_connected(1)
+        await fake.slash_command("U1", "C1", "")
+        await fake.wait_for(lambda: bool(fake.open_modals("U1")), timeout=5, what="the modal")
+        [wizard] = fake.open_modals("U1")
+
+        for value in ("summary", "sources", "summary"):  # each click toggles a box
+            await fake.click("U1", view_id=wizard.id, action_id="extras", value=value)
+        assert wizard.state_values["extras"]["extras"]["selected_options"] == [
+            option("Sources", "sources")
+        ]
+        assert "Sources (selected)\nSummary\n" in wizard.text
+        with pytest.raises(AssertionError, match="'Language' is required"):
+            await fake.submit_view("U1", wizard.id)
+        with pytest.raises(AssertionError, match="no input with action_id"):
+            await fake.submit_view("U1", wizard.id, {"lang": "de", "nope": "x"})
+        with pytest.raises(AssertionError, match="has 11 chars"):
+            await fake.submit_view("U1", wizard.id, {"lang": "de", "name": "x" * 11})
+        with pytest.raises(AssertionError, match="is shown to U1"):
+            await fake.submit_view("U2", wizard.id, {"lang": "de"})
+
+        answers.append({"response_action": "push", "view": STEP_TWO})
+        await fake.submit_view("U1", wizard.id, {"count": 3, "lang": "de", "name": ""})
+        casual, sources, german = (
+            option("Casual", "casual"),
+            option("Sources", "sources"),
+            option("German", "de"),
+        )
+        assert seen[-1]["view"]["state"]["values"] == {
+            "name": {"name": {"type": "plain_text_input", "value": None}},
+            "count": {"count": {"type": "number_input", "value": "3"}},
+            "tone": {"tone": {"type": "radio_buttons", "selected_option": casual}},
+            "extras": {"extras": {"type": "checkboxes", "selected_options": [sources]}},
+            "lang": {"lang": {"type": "static_select", "selected_option": german}},
+        }
+        wizard_again, step_two = fake.open_modals("U1")
+        assert wizard_again is wizard and step_two.callback_id == "step2"
+        assert (step_two.previous_view_id, step_two.root_view_id) == (wizard.id, wizard.id)
+        with pytest.raises(AssertionError, match="covered by the pushed view"):
+            await fake.click("U1", view_id=wizard.id, action_id="extras", value="summary")
+
+        done = {**STEP_TWO, "blocks": [{"type": "section", "text": plain("All set")}]}
+        answers.append({"response_action": "update", "view": done})
+        first_hash = step_two.hash
+        await fake.submit_view("U1", step_two.id, {"confirm": "yes"})
+        assert (step_two.text, step_two.closed, len(step_two.versions)) == ("All set", False, 1)
+        assert step_two.hash != first_hash
+
+        answers.append({"response_action": "clear"})
+        await fake.submit_view("U1", step_two.id)
+        assert fake.open_modals("U1") == [] and wizard.closed and step_two.closed
+
+        await fake.slash_command("U1", "C1", "")
+        await fake.wait_for(lambda: bool(fake.open_modals("U1")), timeout=5, what="a new modal")
+        [second] = fake.open_modals("U1")
+        answers.append({"response_action": "errors", "errors": {"nope": "not an input"}})
+        with pytest.raises(AssertionError, match="invalid_errors"):
+            await fake.submit_view("U1", second.id, {"lang": "en"})
+        assert not second.closed and second.errors is None
+        closed = await fake.close_view("U1", second.id)
+        await fake.wait_for(lambda: closed in fake.acks, timeout=5, what="view_closed's ack")
+        assert (seen[-1]["type"], seen[-1]["view"]["id"], seen[-1]["is_cleared"]) == (
+            "view_closed",
+            second.id,
+            False,
+        )
+        assert second.closed and fake.open_modals("U1") == []
+
+
+HOME: dict[str, Any] = {
+    "type": "home",
+    "blocks": [
+        {"type": "header", "text": plain("Your assistant")},
+        {"type": "actions", "elements": [button("refresh", "Refresh", "now")]},
+    ],
+}
+
+
+def assistant_app(fake: FakeSlack) -> AsyncApp:
+    app = AsyncApp(client=AsyncWebClient(token=fake.bot_token, base_url=fake.api_url))
+
+    @app.event("app_home_opened")
+    async def on_home(event: dict[str, Any], client: AsyncWebClient) -> None:
+        await client.views_publish(user_id=event["user"], view=HOME)
+
+    @app.action("refresh")
+    async def on_refresh(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        refreshed = {**HOME, "blocks": [*HOME["blocks"], {"type": "markdown", "text": "Fresh"}]}
+        view = body["view"]
+        await client.views_publish(user_id=body["user"]["id"], view=refreshed, hash=view["hash"])
+
+    @app.shortcut("summarize")
+    async def on_shortcut(ack: AsyncAck, shortcut: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        await respond(text=f"Summary of: {shortcut['message']['text']}")
+
+    @app.event("assistant_thread_started")
+    async def on_started(
+        set_title: AsyncSetTitle, set_suggested_prompts: AsyncSetSuggestedPrompts
+    ) -> None:
+        await set_title("New chat")
+        prompts = [{"title": "Summarize", "message": "Summarize the channel"}]
+        await set_suggested_prompts(prompts=prompts, title="Try")
+
+    @app.event("message")
+    async def on_message(set_status: AsyncSetStatus, say: AsyncSay) -> None:
+        await set_status("is thinking...", loading_messages=["Reading", "Writing"])
+        await say("Here you go")
+
+    return app
+
+
+async def test_home_shortcut_and_assistant_thread_with_bolt(fake: FakeSlack) -> None:
+    async with socket_mode(assistant_app(fake), fake):
+        await fake.wait_connected(1)
+        opened = await fake.open_home("U1")
+        await fake.wait_for(lambda: fake.home_view("U1") is not None, timeout=5, what="home")
+        home = fake.home_view("U1")
+        assert home is not None and home.text == "Your assistant\nRefresh"
+        event = payload_of(fake, opened)["event"]
+        assert {k: event[k] for k in ("type", "user", "channel", "tab")} == {
+            "type": "app_home_opened",
+            "user": "U1",
+            "channel": fake.dm_channel("U1"),
+            "tab": "home",
+        }
+        assert fake.dm_channel("U1").startswith("D") and fake.dm_channel("U1") != (
+            fake.dm_channel("U2")
+        )
+        await fake.click("U1", view_id=home.id, action_id="refresh")
+        await fake.wait_for(lambda: bool(home.versions), timeout=5, what="the refreshed home")
+        assert home.text.endswith("Fresh") and fake.home_view("U1") is home
+        again = payload_of(fake, await fake.open_home("U1"))["event"]
+        assert again["view"]["hash"] == home.hash  # Slack shows the app its published view
+
+        ts = await fake.post_user_message("C1", "U2", "a long discussion")
+        shortcut = await fake.message_shortcut("U1", "C1", ts, "summarize")
+        await fake.wait_for(lambda: shortcut in fake.responses, timeout=5, what="respond()")
+        payload = payload_of(fake, shortcut)
+        assert (payload["type"], payload["callback_id"], payload["message_ts"]) == (
+            "message_action",
+            "summarize",
+            ts,
+        )
+        assert payload["message"]["text"] == "a long discussion" and payload["trigger_id"]
+        [summary] = fake.ephemerals_for("U1", "C1")
+        assert summary.text == "Summary of: a long discussion"
+        with pytest.raises(AssertionError, match="no message"):
+            await fake.message_shortcut("U1", "C1", "1.000001", "summarize")
+
+        channel, thread_ts = await fake.start_assistant_thread("U1", context_channel="C1")
+        key = (channel, thread_ts)
+        await fake.wait_for(lambda: key in fake.suggested_prompts, timeout=5, what="prompts")
+        root = fake.get_message(channel, thread_ts)
+        assert root is not None and (root.subtype, root.text, root.bot_id) == (
+            "assistant_app_thread",
+            "",
+            "BBOT",
+        )
+        [started] = fake.envelopes_for_ts[thread_ts]
+        assert payload_of(fake, started)["event"]["assistant_thread"] == {
+            "user_id": "U1",
+            "context": {"channel_id": "C1", "team_id": "T0TEST", "enterprise_id": None},
+            "channel_id": channel,
+            "thread_ts": thread_ts,
+        }
+        assert fake.assistant_titles[key] == "New chat"
+        assert fake.suggested_prompts[key] == SuggestedPrompts(
+            [{"title": "Summarize", "message": "Summarize the channel"}], "Try"
+        )
+
+        await fake.post_user_message(channel, "U1", "hello", thread_ts=thread_ts)
+        await fake.wait_for(lambda: bool(fake.bot_replies(*key)), timeout=5, what="the reply")
+        assert [m.text for m in fake.bot_replies(*key)] == ["Here you go"]
+        # The status shows while the app works and goes when it replies, as in Slack.
+        assert (fake.assistant_status_history[key], fake.assistant_status[key]) == (
+            ["is thinking..."],
+            "",
+        )
+        calls = fake.calls_to("assistant.threads.setStatus")
+        [status_call] = [c for c in calls if c.params["channel_id"] == channel]
+        assert status_call.params["loading_messages"] == ["Reading", "Writing"]
+
+
+async def test_assistant_methods_are_checked(fake: FakeSlack, client: AsyncWebClient) -> None:
+    no_status = client.api_call(
+        "assistant.threads.setStatus", json={"channel_id": "D1", "thread_ts": "1.1"}
+    )
+    assert await slack_error(no_status) == "invalid_arguments"
+    chatty = client.assistant_threads_setStatus(
+        channel_id="D1", thread_ts="1.1", status="x", loading_messages=["m"] * 11
+    )
+    assert await slack_error(chatty) == "invalid_arguments"
+    no_title = client.api_call(
+        "assistant.threads.setTitle", params={"channel_id": "D1", "thread_ts": "1.1"}
+    )
+    assert await slack_error(no_title) == "invalid_arguments"
+    prompt = {"title": "t", "message": "m"}
+    too_many = client.assistant_threads_setSuggestedPrompts(
+        channel_id="D1", thread_ts="1.1", prompts=[prompt] * 5
+    )
+    assert await slack_error(too_many) == "invalid_arguments"
+    no_thread = client.assistant_threads_setStatus(channel_id="D1", thread_ts="", status="x")
+    assert await slack_error(no_thread) == "invalid_arguments"
+
+    # Form-encoded, lists arrive as JSON strings; "" clears a status.
+    form = {"channel_id": "D1", "thread_ts": "1.1", "prompts": json.dumps([prompt])}
+    await client.api_call("assistant.threads.setSuggestedPrompts", data=form)
+    await client.assistant_threads_setStatus(channel_id="D1", thread_ts="1.1", status="busy")
+    await client.assistant_threads_setStatus(channel_id="D1", thread_ts="1.1", status="")
+    await client.assistant_threads_setTitle(channel_id="D1", thread_ts="1.1", title="Chat")
+    key = ("D1", "1.1")
+    assert fake.suggested_prompts[key] == SuggestedPrompts([prompt])
+    assert (fake.assistant_status[key], fake.assistant_status_history[key]) == ("", ["busy", ""])
+    assert fake.assistant_titles[key] == "Chat"
+
+
+def test_blocks_text_reads_what_people_see() -> None:
+    picks = [option("One", "1"), option("Two", "2")]
+    boxes = [option("A", "a"), option("B", "b")]
+    rating = {
+        "type": "feedback_buttons",
+        "action_id": "f",
+        "positive_button": {"text": plain("Good"), "value": "up"},
+        "negative_button": {"text": plain("Bad"), "value": "down"},
+    }
+    rich = [
+        {
+            "type": "rich_text_section",
+            "elements": [
+                {"type": "text", "text": "Hi "},
+                {"type": "user", "user_id": "U1"},
+                {"type": "text", "text": ", see "},
+                {"type": "link", "url": "https://x.test", "text": "docs"},
+                {"type": "emoji", "name": "wave"},
+            ],
+        },
+        {
+            "type": "rich_text_list",
+            "style": "bullet",
+            "elements": [
+                {"type": "rich_text_section", "elements": [{"type": "text", "text": "item"}]}
+            ],
+        },
+    ]
+    blocks = [
+        {"type": "header", "text": plain("Settings")},
+        {
+            "type": "section",
+            "text": {"type": "mrkdwn", "text": "Pick *one*"},
+            "fields": [{"type": "mrkdwn", "text": "*Model*"}, plain("gpt")],
+            "accessory": button("go", "Go"),
+        },
+        {"type": "divider"},
+        {"type": "markdown", "text": "**bold** text"},
+        {
+            "type": "context",
+            "elements": [
+                {"type": "image", "image_url": "https://x.test/a.png", "alt_text": "logo"},
+                {"type": "mrkdwn", "text": "by the bot"},
+            ],
+        },
+        {
+            "type": "input",
+            "block_id": "q",
+            "label": plain("Question"),
+            "hint": plain("Be brief"),
+            "element": {
+                "type": "plain_text_input",
+                "action_id": "q",
+                "placeholder": plain("Type here"),
+            },
+        },
+        {
+            "type": "input",
+            "block_id": "n",
+            "label": plain("Name"),
+            "element": {"type": "plain_text_input", "action_id": "n", "initial_value": "Ada"},
+        },
+        {
+            "type": "actions",
+            "block_id": "a",
+            "elements": [
+                {
+                    "type": "static_select",
+                    "action_id": "s",
+                    "placeholder": plain("Choose"),
+                    "options": picks,
+                },
+                {
+                    "type": "checkboxes",
+                    "action_id": "c",
+                    "options": boxes,
+                    "initial_options": [boxes[1]],
+                },
+            ],
+        },
+        {"type": "context_actions", "elements": [rating]},
+        {"type": "rich_text", "elements": rich},
+    ]
+    assert blocks_text(blocks).splitlines() == [
+        "Settings", "Pick *one*", "*Model*", "gpt", "Go", "**bold** text", "by the bot",
+        "Question", "Type here", "Be brief", "Name", "Ada", "Choose", "One", "Two", "A",
+        "B (selected)", "Good", "Bad", "Hi <@U1>, see docs:wave:", "item",
+    ]  # fmt: skip
+    chosen: dict[str, dict[str, Any]] = {
+        "a": {"s": {"type": "static_select", "selected_option": picks[1]}},
+        "q": {"q": {"type": "plain_text_input", "value": "Why?"}},
+    }
+    lines = blocks_text(blocks, chosen).splitlines()
+    assert "Two (selected)" in lines and "Choose" not in lines
+    assert "Why?" in lines and "Type here" not in lines
+    assert blocks_text(None) == ""

@@ -29,6 +29,47 @@ Files, as Slack hosts them:
   ``files.completeUploadExternal`` (``files`` as a JSON string of ``{"id", "title"}``,
   plus ``channel_id``, ``thread_ts``, ``initial_comment``). ``alt_txt`` travels only in
   the first call.
+
+Interactivity, as Slack delivers it over Socket Mode (payload shapes from api.slack.com,
+checked against what slack-bolt 1.30 reads from them):
+
+* Test-side senders play the user: :meth:`FakeSlack.slash_command` (``slash_commands``
+  envelope), :meth:`~FakeSlack.click` (``block_actions`` from a message, an ephemeral
+  message, a modal or App Home), :meth:`~FakeSlack.submit_view` (``view_submission``),
+  :meth:`~FakeSlack.close_view` (``view_closed``), :meth:`~FakeSlack.message_shortcut`
+  (``message_action``), :meth:`~FakeSlack.open_home` (``app_home_opened``) and
+  :meth:`~FakeSlack.start_assistant_thread` (``assistant_thread_started``). A user can only
+  click what is shown to them: the element must be in the blocks, else AssertionError.
+* Every interaction carries a fresh ``trigger_id``: usable once, for
+  :attr:`FakeSlack.trigger_ttl` (3) seconds, by views.open / views.push (errors
+  ``invalid_trigger_id``, ``exchanged_trigger_id``, ``expired_trigger_id``).
+* Commands, message clicks and shortcuts carry a ``response_url`` served by the fake
+  (``/response/{id}``, POST JSON, answered ``ok`` as text/plain, at most 5 uses). Each POST
+  is recorded in :attr:`FakeSlack.responses`; ephemeral answers (the default) also land in
+  :attr:`FakeSlack.ephemerals`, ``in_channel`` ones become bot messages, and
+  ``replace_original`` / ``delete_original`` act on the clicked message (own or ephemeral).
+* Acks are applied like Slack applies them, if they come within :attr:`FakeSlack.ack_deadline`
+  (3) seconds: a slash command's ack text/blocks is shown to the user (ephemeral unless
+  ``in_channel``); a view submission's ``response_action`` (``errors`` / ``update`` /
+  ``push`` / ``clear``, or nothing: close) changes the modal stack. ``submit_view`` returns
+  once that happened.
+* Views (``views.open/push/update/publish``) are validated like Slack validates them and kept
+  as :class:`View` records: the user's modal stack (:meth:`FakeSlack.open_modals`), App Home
+  (:meth:`FakeSlack.home_view`), the state a user entered, the errors shown.
+* ``chat.postEphemeral`` is stored as an :class:`Ephemeral` (never in history), and the
+  ``assistant.threads.*`` calls as the latest status / title / prompts per thread (a reply
+  from the app clears the status, as in Slack). Message blocks are checked too: at most 50,
+  each with a ``type``, no ``block_id`` twice (else ``invalid_blocks``).
+* A ``block_actions`` payload from an ephemeral message has no ``message`` (Slack does not
+  send it back); message blocks without ``block_id`` / ``action_id`` get stable stand-in ids
+  in payloads (Slack assigns random ones), while views get real ones when stored.
+* :func:`blocks_text` gives what a person reads in blocks, for asserting on what users see.
+
+Simplified on purpose: ephemeral messages are kept (Slack forgets them on reload); response
+URLs never expire (Slack: 30 minutes); channel names are made up (``directmessage`` for DMs);
+an invalid view is refused before its trigger_id is used up; views.push without an open modal
+starts a new stack; external_id is unique among open views only; assistant.threads.* do not
+check that the thread exists.
 """
 
 from __future__ import annotations
@@ -37,6 +78,8 @@ import asyncio
 import base64
 import binascii
 import contextlib
+import copy
+import hashlib
 import io
 import json
 import mimetypes
@@ -46,16 +89,28 @@ import string
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import quote
 
 from aiohttp import WSCloseCode, WSMsgType, web
 from aiohttp.typedefs import Handler
 from PIL import Image, UnidentifiedImageError
 
-__all__ = ["ApiCall", "FakeSlack", "FileRequest", "Message", "Upload", "UploadedFile"]
+__all__ = [
+    "ApiCall",
+    "Ephemeral",
+    "FakeSlack",
+    "FileRequest",
+    "Message",
+    "Response",
+    "SuggestedPrompts",
+    "Upload",
+    "UploadedFile",
+    "View",
+    "blocks_text",
+]
 
 APP_ID = "A0TEST"
 SOCKET_HOST = "applink-fake-1"
@@ -65,11 +120,61 @@ MAX_STREAM_MARKDOWN_CHARS = 12_000
 # Parameters whose values Slack accepts as JSON-encoded strings inside forms and query strings.
 # A whitelist, because free-text fields such as ``text`` may legitimately look like JSON.
 JSON_ENCODED_PARAMS = frozenset(
-    {"attachments", "blocks", "chunks", "metadata", "prompts", "unfurls", "user_auth_blocks"}
+    {
+        "attachments",
+        "blocks",
+        "chunks",
+        "loading_messages",
+        "metadata",
+        "prompts",
+        "unfurls",
+        "user_auth_blocks",
+        "view",
+    }
 )
 FORM_CONTENT_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 WORKSPACE_URL = "https://test.slack.com/"
+TEAM_DOMAIN = "test"
+VERIFICATION_TOKEN = "fake-verification-token"
+# Slack's limits for interactivity, views and blocks.
+TRIGGER_TTL_SECONDS = 3.0
+ACK_DEADLINE_SECONDS = 3.0  # later acks are ignored: the user sees an error instead
+RESPONSE_URL_USES = 5
+MAX_MESSAGE_BLOCKS = 50
+MAX_VIEW_BLOCKS = 100
+MAX_VIEW_TITLE_CHARS = 24
+MAX_PRIVATE_METADATA_CHARS = 3000
+MAX_CALLBACK_ID_CHARS = 255
+MAX_TEXT_INPUT_LENGTH = 3000
+MAX_LABEL_CHARS = 2000
+MAX_MODAL_STACK = 3  # a modal plus two pushed views
+MAX_LOADING_MESSAGES = 10
+MAX_SUGGESTED_PROMPTS = 4
+VIEW_ID_ALPHABET = string.ascii_uppercase + string.digits
+BLOCK_ID_ALPHABET = string.ascii_letters + string.digits
+# Block elements that carry a value in ``state.values``: the key the value travels under, the
+# key of the element's initial value, and how the fake turns a test's value into it.
+STATEFUL_ELEMENTS: dict[str, tuple[str, str, str]] = {
+    "plain_text_input": ("value", "initial_value", "text"),
+    "email_text_input": ("value", "initial_value", "text"),
+    "url_text_input": ("value", "initial_value", "text"),
+    "number_input": ("value", "initial_value", "text"),
+    "static_select": ("selected_option", "initial_option", "option"),
+    "radio_buttons": ("selected_option", "initial_option", "option"),
+    "checkboxes": ("selected_options", "initial_options", "options"),
+    "multi_static_select": ("selected_options", "initial_options", "options"),
+    "datepicker": ("selected_date", "initial_date", "plain"),
+    "timepicker": ("selected_time", "initial_time", "plain"),
+    "users_select": ("selected_user", "initial_user", "plain"),
+    "conversations_select": ("selected_conversation", "initial_conversation", "plain"),
+    "channels_select": ("selected_channel", "initial_channel", "plain"),
+    "multi_users_select": ("selected_users", "initial_users", "list"),
+    "multi_conversations_select": ("selected_conversations", "initial_conversations", "list"),
+    "multi_channels_select": ("selected_channels", "initial_channels", "list"),
+}
+# Things inside blocks that nobody can click (context images, text objects).
+PASSIVE_ELEMENTS = frozenset({"image", "mrkdwn", "plain_text"})
 FILE_ID_ALPHABET = string.ascii_uppercase + string.digits
 # What Slack's file host answers, with HTTP 200, to a request it does not authorise.
 LOGIN_PAGE = """<!DOCTYPE html>
@@ -103,11 +208,16 @@ ApiMethod = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 class SlackError(Exception):
-    """Raised by Web API method implementations; becomes ``{"ok": false, "error": ...}``."""
+    """Raised by Web API method implementations; becomes ``{"ok": false, "error": ...}``.
 
-    def __init__(self, error: str) -> None:
-        super().__init__(error)
+    ``messages`` become ``response_metadata.messages``, where Slack explains invalid blocks
+    and views (``"[ERROR] ... [json-pointer:/view/title/text]"``).
+    """
+
+    def __init__(self, error: str, messages: Sequence[str] = ()) -> None:
+        super().__init__(error, *messages)
         self.error = error
+        self.messages = list(messages)
 
 
 @dataclass
@@ -188,6 +298,108 @@ class Upload:
     mimetype: str  # guessed from the filename, as Slack does
     initial_comment: str | None = None
     message_ts: str | None = None  # the message that shared it
+
+
+@dataclass
+class Ephemeral:
+    """A message only ``user`` sees in ``channel``; never in history, never in events.
+
+    ``via`` says where it came from: "chat.postEphemeral", "response_url" or "ack" (a slash
+    command's ack text). A response_url's ``replace_original`` changes it in place (its
+    texts pile up in ``versions``) and ``delete_original`` sets ``deleted``.
+    """
+
+    channel: str
+    user: str
+    text: str
+    blocks: list[Any] | None
+    thread_ts: str | None
+    message_ts: str
+    via: str = "chat.postEphemeral"
+    deleted: bool = False
+    versions: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Response:
+    """One POST to a response_url, as the bot sent it (its effect is in messages/ephemerals).
+
+    ``channel`` and ``user`` are the interaction's: where the answer shows, and to whom.
+    """
+
+    text: str
+    blocks: list[Any] | None
+    response_type: str  # "ephemeral" (the default) or "in_channel"
+    replace_original: bool
+    delete_original: bool
+    thread_ts: str | None
+    channel: str | None
+    user: str
+
+
+@dataclass
+class View:
+    """A modal or App Home view as Slack keeps it for ``user``.
+
+    ``blocks`` have every ``block_id`` / ``action_id`` filled in (Slack assigns missing ones).
+    ``state_values`` holds what the user entered or chose (``state.values`` shape, without
+    the untouched initial values, which payloads add); ``errors`` what the last
+    ``response_action: errors`` shows; ``versions`` the earlier block lists.
+    """
+
+    id: str
+    type: str  # "modal" or "home"
+    user: str
+    callback_id: str
+    private_metadata: str
+    title: dict[str, Any] | None
+    submit: dict[str, Any] | None
+    blocks: list[dict[str, Any]]
+    hash: str
+    root_view_id: str
+    previous_view_id: str | None = None
+    close: dict[str, Any] | None = None
+    external_id: str = ""
+    notify_on_close: bool = False
+    clear_on_close: bool = False
+    state_values: dict[str, dict[str, Any]] = field(default_factory=dict)
+    closed: bool = False
+    errors: dict[str, str] | None = None
+    versions: list[list[dict[str, Any]]] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        """What the user reads in the view, with their current choices marked."""
+        return blocks_text(self.blocks, self.state_values)
+
+
+@dataclass(frozen=True)
+class SuggestedPrompts:
+    """The latest assistant.threads.setSuggestedPrompts for a thread."""
+
+    prompts: list[dict[str, str]]  # each {"title", "message"}
+    title: str | None = None
+
+
+@dataclass
+class _Trigger:
+    user: str
+    issued: float  # time.monotonic()
+    view_id: str | None  # the view the interaction happened in: where views.push stacks
+    used: bool = False
+
+
+@dataclass
+class _ResponseUrl:
+    """Where a response_url's answers go, and what replace/delete_original act on."""
+
+    user: str
+    channel: str
+    thread_ts: str | None  # the default thread for its answers
+    envelope_id: str = ""  # set before the envelope is sent: the bot may answer at once
+    message: tuple[str, str] | None = None  # the clicked or shortcut message (channel, ts)
+    ephemeral: Ephemeral | None = None  # the clicked ephemeral message
+    uses: int = 0
 
 
 @dataclass
@@ -286,9 +498,14 @@ class FakeSlack:
             "files.info": self._files_info,
             "conversations.history": self._conversations_history,
             "users.info": self._users_info,
-            "assistant.threads.setStatus": _accept,
-            "assistant.threads.setTitle": _accept,
-            "assistant.threads.setSuggestedPrompts": _accept,
+            "chat.postEphemeral": self._chat_post_ephemeral,
+            "views.open": self._views_open,
+            "views.push": self._views_push,
+            "views.update": self._views_update,
+            "views.publish": self._views_publish,
+            "assistant.threads.setStatus": self._assistant_set_status,
+            "assistant.threads.setTitle": self._assistant_set_title,
+            "assistant.threads.setSuggestedPrompts": self._assistant_set_suggested_prompts,
         }
         self._init_state()
 
@@ -326,6 +543,24 @@ class FakeSlack:
         self._files: dict[str, _HostedFile] = {}
         self._pending_uploads: dict[str, _PendingUpload] = {}  # by file id
         self._file_faults: deque[int] = deque()
+        # Interactivity: what users saw privately, the views they have, the assistant panel.
+        self.ephemerals: list[Ephemeral] = []
+        self.responses: dict[str, list[Response]] = {}  # by the interaction's envelope id
+        self.views: dict[str, View] = {}  # oldest first
+        self.assistant_status: dict[tuple[str, str], str] = {}  # (channel, thread_ts)
+        self.assistant_status_history: dict[tuple[str, str], list[str]] = {}
+        self.assistant_titles: dict[tuple[str, str], str] = {}
+        self.suggested_prompts: dict[tuple[str, str], SuggestedPrompts] = {}
+        self.channel_names: dict[str, str] = {}  # shown in payloads; made up when missing
+        self.trigger_ttl = TRIGGER_TTL_SECONDS
+        self.ack_deadline = ACK_DEADLINE_SECONDS
+        self._triggers: dict[str, _Trigger] = {}
+        self._response_urls: dict[str, _ResponseUrl] = {}  # by the id in the URL
+        # What users chose in messages' selects and checkboxes, by (channel, ts).
+        self._message_states: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+        # Acks Slack would not have applied (too late, or a payload it refuses), by envelope
+        # id, with the reason: the user would have seen an error instead.
+        self.ack_problems: dict[str, str] = {}
 
     def reset(self) -> None:
         """Forget messages, calls, envelopes and faults; live connections stay up."""
@@ -343,6 +578,7 @@ class FakeSlack:
         app.router.add_get("/files-pri/{team_file}/download/{name:.+}", self._handle_download)
         app.router.add_get("/files-pri/{team_file}/{name:.+}", self._handle_file)
         app.router.add_post("/upload/v1/{key}", self._handle_upload)
+        app.router.add_post("/response/{id}", self._handle_response_url)
         # A short shutdown timeout so stop() is not held up by requests sleeping in latency.
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
@@ -449,7 +685,7 @@ class FakeSlack:
         try:
             body = implementation(call.params)
         except SlackError as exc:
-            return self._refuse(call, exc.error)
+            return self._refuse(call, exc.error, exc.messages)
         return web.json_response({"ok": True, **body})
 
     def _auth_error(self, call: ApiCall) -> str | None:
@@ -501,9 +737,12 @@ class FakeSlack:
         return web.Response(status=fault.status, text=f"fake upstream error {fault.status}")
 
     @staticmethod
-    def _refuse(call: ApiCall, error: str) -> web.Response:
+    def _refuse(call: ApiCall, error: str, messages: Sequence[str] = ()) -> web.Response:
         call.error = error
-        return web.json_response({"ok": False, "error": error})
+        body: dict[str, Any] = {"ok": False, "error": error}
+        if messages:
+            body["response_metadata"] = {"messages": list(messages)}
+        return web.json_response(body)
 
     # ------------------------------------------------------------------ file host
 
@@ -581,10 +820,12 @@ class FakeSlack:
     def _chat_post_message(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = _require_channel(params)
         text = _str_param(params, "text") or ""
-        blocks = _list_param(params, "blocks")
+        blocks = _blocks_param(params)
         if not text and not blocks and not params.get("attachments"):
             raise SlackError("no_text")
         _check_length(text, MAX_MESSAGE_CHARS)
+        thread_ts = _str_param(params, "thread_ts")
+        self._clear_assistant_status(channel, thread_ts)
         message = self._store(
             Message(
                 channel=channel,
@@ -592,7 +833,7 @@ class FakeSlack:
                 text=text,
                 user=self.bot_user_id,
                 bot_id=self.bot_id,
-                thread_ts=_str_param(params, "thread_ts"),
+                thread_ts=thread_ts,
                 blocks=blocks,
             )
         )
@@ -601,7 +842,7 @@ class FakeSlack:
     def _chat_update(self, params: dict[str, Any]) -> dict[str, Any]:
         message = self._own_message(params, "cant_update_message")
         text = _str_param(params, "text")
-        blocks = _list_param(params, "blocks")
+        blocks = _blocks_param(params)
         if text is None and blocks is None:
             raise SlackError("no_text")
         if text is not None:
@@ -630,6 +871,7 @@ class FakeSlack:
         if thread_ts is None or (not channel.startswith("D") and not has_recipient):
             raise SlackError("invalid_arguments")
         markdown = _stream_markdown(params)
+        self._clear_assistant_status(channel, thread_ts)
         message = self._store(
             Message(
                 channel=channel,
@@ -654,7 +896,7 @@ class FakeSlack:
         self._require_streaming()
         message = self._streaming_message(params)
         markdown = _stream_markdown(params)
-        blocks = _list_param(params, "blocks")
+        blocks = _blocks_param(params)
         if blocks is not None:
             message.blocks = blocks
         message.streaming = False
@@ -798,6 +1040,116 @@ class FakeSlack:
         if hosted is None:
             raise SlackError("file_not_found")
         return {"file": self._file_object(hosted)}
+
+    def _chat_post_ephemeral(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = _require_channel(params)
+        user = _str_param(params, "user")
+        if user is None:
+            raise SlackError("invalid_arguments", ["[ERROR] missing required field: user"])
+        text = _str_param(params, "text") or ""
+        blocks = _blocks_param(params)
+        if not text and not blocks and not params.get("attachments"):
+            raise SlackError("no_text")
+        _check_length(text, MAX_MESSAGE_CHARS)
+        ephemeral = self._add_ephemeral(
+            channel, user, text, blocks, _str_param(params, "thread_ts"), "chat.postEphemeral"
+        )
+        return {"message_ts": ephemeral.message_ts}
+
+    def _views_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        spec = _checked_view(params, "modal")
+        self._check_external_id(spec)
+        trigger = self._exchange_trigger(params)
+        return {"view": self._view_dict(self._add_view(trigger.user, spec))}
+
+    def _views_push(self, params: dict[str, Any]) -> dict[str, Any]:
+        spec = _checked_view(params, "modal")
+        self._check_external_id(spec)
+        trigger = self._exchange_trigger(params)
+        stack = self.open_modals(trigger.user)
+        if len(stack) >= MAX_MODAL_STACK:
+            raise SlackError("push_limit_reached")
+        # Onto the modal the interaction happened in; Slack requires one, the fake opens a
+        # new stack without (a simplification).
+        below = stack[-1] if stack else None
+        return {"view": self._view_dict(self._add_view(trigger.user, spec, below=below))}
+
+    def _views_update(self, params: dict[str, Any]) -> dict[str, Any]:
+        view_id = _str_param(params, "view_id")
+        external_id = _str_param(params, "external_id")
+        if view_id is None and external_id is None:
+            raise SlackError("invalid_arguments", ["[ERROR] view_id or external_id required"])
+        if view_id is not None:
+            view = self.views.get(view_id)
+        else:
+            view = next((v for v in self._live_views() if v.external_id == external_id), None)
+        if view is None or view.closed:
+            raise SlackError("not_found")
+        spec = _checked_view(params, view.type)
+        self._check_external_id(spec, allowed=view)
+        expected = _str_param(params, "hash")
+        if expected is not None and expected != view.hash:
+            raise SlackError("hash_conflict")
+        self._update_view(view, spec)
+        return {"view": self._view_dict(view)}
+
+    def _views_publish(self, params: dict[str, Any]) -> dict[str, Any]:
+        user = _str_param(params, "user_id")
+        if user is None:
+            raise SlackError("invalid_arguments", ["[ERROR] invalid `user_id`"])
+        spec = _checked_view(params, "home")
+        home = self.home_view(user)
+        self._check_external_id(spec, allowed=home)
+        expected = _str_param(params, "hash")
+        if home is not None and expected is not None and expected != home.hash:
+            raise SlackError("hash_conflict")
+        if home is None:
+            home = self._add_view(user, spec)
+        else:
+            self._update_view(home, spec)
+        return {"view": self._view_dict(home)}
+
+    def _assistant_set_status(self, params: dict[str, Any]) -> dict[str, Any]:
+        key = _thread_key(params)
+        status = params.get("status")  # required, but "" is how the status is cleared
+        if not isinstance(status, str):
+            raise SlackError("invalid_arguments", ["[ERROR] missing required field: status"])
+        loading = params.get("loading_messages")
+        if loading is not None and (
+            not isinstance(loading, list)
+            or len(loading) > MAX_LOADING_MESSAGES
+            or not all(isinstance(m, str) for m in loading)
+        ):
+            raise SlackError("invalid_arguments", ["[ERROR] invalid `loading_messages`"])
+        self.assistant_status[key] = status
+        self.assistant_status_history.setdefault(key, []).append(status)
+        return {}
+
+    def _assistant_set_title(self, params: dict[str, Any]) -> dict[str, Any]:
+        key = _thread_key(params)
+        title = _str_param(params, "title")
+        if title is None:
+            raise SlackError("invalid_arguments", ["[ERROR] missing required field: title"])
+        self.assistant_titles[key] = title
+        return {}
+
+    def _assistant_set_suggested_prompts(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = _str_param(params, "channel_id")
+        if channel is None:
+            raise SlackError("invalid_arguments", ["[ERROR] missing required field: channel_id"])
+        prompts = params.get("prompts")
+        if (
+            not isinstance(prompts, list)
+            or not 1 <= len(prompts) <= MAX_SUGGESTED_PROMPTS
+            or not all(_is_prompt(p) for p in prompts)
+        ):
+            raise SlackError("invalid_arguments", ["[ERROR] invalid `prompts`"])
+        # Without thread_ts Slack picks the latest message in the channel.
+        top = [m.ts for m in self._sorted_messages(channel) if not m.is_reply]
+        thread_ts = _str_param(params, "thread_ts") or (top[-1] if top else "")
+        title = _str_param(params, "title")
+        self.suggested_prompts[(channel, thread_ts)] = SuggestedPrompts(prompts, title)
+        return {}
 
     # ------------------------------------------------------------------ Web API helpers
 
@@ -966,6 +1318,290 @@ class FakeSlack:
             "subscribed": False,
         }
 
+    # ------------------------------------------------------------------ views and replies
+
+    def _clear_assistant_status(self, channel: str, thread_ts: str | None) -> None:
+        # Slack clears an assistant thread's status as soon as the app replies in it.
+        key = (channel, thread_ts or "")
+        if self.assistant_status.get(key):
+            self.assistant_status[key] = ""
+
+    def _add_ephemeral(
+        self,
+        channel: str,
+        user: str,
+        text: str,
+        blocks: list[Any] | None,
+        thread_ts: str | None,
+        via: str,
+    ) -> Ephemeral:
+        ephemeral = Ephemeral(channel, user, text, blocks, thread_ts, self._next_ts(), via)
+        ephemeral.versions.append(text)
+        self.ephemerals.append(ephemeral)
+        return ephemeral
+
+    def _issue_trigger(self, user: str, view_id: str | None = None) -> str:
+        trigger_id = (
+            f"{secrets.randbelow(10**13)}.{secrets.randbelow(10**12)}.{secrets.token_hex(16)}"
+        )
+        self._triggers[trigger_id] = _Trigger(user, time.monotonic(), view_id)
+        return trigger_id
+
+    def _exchange_trigger(self, params: dict[str, Any]) -> _Trigger:
+        trigger_id = _str_param(params, "trigger_id") or _str_param(params, "interactivity_pointer")
+        if trigger_id is None:
+            raise SlackError("invalid_arguments", ["[ERROR] missing required field: trigger_id"])
+        trigger = self._triggers.get(trigger_id)
+        if trigger is None:
+            raise SlackError("invalid_trigger_id")
+        if trigger.used:
+            raise SlackError("exchanged_trigger_id")
+        if time.monotonic() - trigger.issued > self.trigger_ttl:
+            raise SlackError("expired_trigger_id")
+        trigger.used = True
+        return trigger
+
+    def _response_url(self, target: _ResponseUrl) -> str:
+        key = secrets.token_urlsafe(18)
+        self._response_urls[key] = target
+        return f"{self.base_url}/response/{key}"
+
+    def _live_views(self) -> list[View]:
+        return [v for v in self.views.values() if not v.closed]
+
+    def _check_external_id(self, spec: dict[str, Any], allowed: View | None = None) -> None:
+        external_id = spec.get("external_id") or ""
+        for view in self._live_views():
+            if external_id and view.external_id == external_id and view is not allowed:
+                raise SlackError("duplicate_external_id")
+
+    def _add_view(self, user: str, spec: dict[str, Any], *, below: View | None = None) -> View:
+        while True:
+            view_id = "V" + "".join(secrets.choice(VIEW_ID_ALPHABET) for _ in range(10))
+            if view_id not in self.views:
+                break
+        view = View(
+            id=view_id,
+            type=str(spec["type"]),
+            user=user,
+            callback_id="",
+            private_metadata="",
+            title=None,
+            submit=None,
+            blocks=[],
+            hash="",
+            root_view_id=below.root_view_id if below is not None else view_id,
+            previous_view_id=below.id if below is not None else None,
+        )
+        _apply_spec(view, spec)
+        self.views[view_id] = view
+        return view
+
+    @staticmethod
+    def _update_view(view: View, spec: dict[str, Any]) -> None:
+        view.versions.append(view.blocks)
+        _apply_spec(view, spec)
+        view.errors = None
+        # Like Slack, keep what the user entered in elements the new view still has.
+        kept = {(block_id, action_id) for block_id, action_id, _, _ in _elements(view.blocks)}
+        view.state_values = {
+            block_id: {a: entry for a, entry in entries.items() if (block_id, a) in kept}
+            for block_id, entries in view.state_values.items()
+        }
+
+    def _view_dict(self, view: View) -> dict[str, Any]:
+        """A view the way views.* answers and interaction payloads show it."""
+        rendered: dict[str, Any] = {
+            "id": view.id,
+            "team_id": self.team_id,
+            "type": view.type,
+            "blocks": view.blocks,
+            "private_metadata": view.private_metadata,
+            "callback_id": view.callback_id,
+            "state": {"values": _state_values(view.blocks, view.state_values)},
+            "hash": view.hash,
+            "clear_on_close": view.clear_on_close,
+            "notify_on_close": view.notify_on_close,
+            "close": view.close,
+            "submit": view.submit,
+            "previous_view_id": view.previous_view_id,
+            "root_view_id": view.root_view_id,
+            "app_id": APP_ID,
+            "external_id": view.external_id,
+            "app_installed_team_id": self.team_id,
+            "bot_id": self.bot_id,
+        }
+        if view.title is not None:
+            rendered["title"] = view.title
+        return rendered
+
+    def _visible_view(self, user: str, view_id: str) -> View:
+        """The view a user is looking at; AssertionError if they cannot see it."""
+        view = self.views.get(view_id)
+        if view is None or view.closed:
+            raise AssertionError(f"view {view_id} is not open")
+        if view.user != user:
+            raise AssertionError(f"view {view_id} is shown to {view.user}, not to {user}")
+        stack = self.open_modals(user)
+        if view.type == "modal" and stack[-1] is not view:
+            raise AssertionError(f"view {view_id} is covered by the pushed view {stack[-1].id}")
+        return view
+
+    async def _handle_response_url(self, request: web.Request) -> web.StreamResponse:
+        """A response_url: POST JSON, like Slack's hooks.slack.com/commands|actions/... URLs."""
+        target = self._response_urls.get(request.match_info["id"])
+        if target is None:
+            return web.Response(status=404, text="no_service")
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            return web.Response(status=400, text="invalid_payload")
+        if target.uses >= RESPONSE_URL_USES:
+            return web.Response(status=404, text="used_url")
+        try:
+            response = self._reply(target, body, "response_url")
+        except SlackError as exc:
+            return web.Response(status=400, text=exc.error)
+        target.uses += 1
+        self.responses.setdefault(target.envelope_id, []).append(response)
+        await self._notify()
+        return web.Response(text="ok")  # text/plain, as Slack answers
+
+    def _reply(self, target: _ResponseUrl, body: dict[str, Any], via: str) -> Response:
+        """Show an answer to an interaction (a response_url POST or an ack) as Slack would."""
+        text = body.get("text")
+        if text is not None and not isinstance(text, str):
+            raise SlackError("invalid_payload")
+        blocks = body.get("blocks")
+        if blocks is not None:
+            if not isinstance(blocks, list):
+                raise SlackError("invalid_blocks")
+            _check_message_blocks(blocks)
+        response_type = body.get("response_type") or "ephemeral"
+        if response_type not in ("ephemeral", "in_channel"):
+            raise SlackError("invalid_payload")
+        replace = _truthy(body.get("replace_original"))
+        delete = _truthy(body.get("delete_original"))
+        thread_ts = body.get("thread_ts") if isinstance(body.get("thread_ts"), str) else None
+        if not delete and not text and not blocks and not body.get("attachments"):
+            raise SlackError("no_text")
+        _check_length(text or "", MAX_MESSAGE_CHARS)
+        where = thread_ts or target.thread_ts
+        if (replace or delete) and (target.message or target.ephemeral):
+            self._change_original(target, text or "", blocks, delete=delete)
+        elif response_type == "in_channel":
+            self._clear_assistant_status(target.channel, where)
+            self._store(
+                Message(
+                    channel=target.channel,
+                    ts=self._next_ts(),
+                    text=text or "",
+                    user=self.bot_user_id,
+                    bot_id=self.bot_id,
+                    thread_ts=where,
+                    blocks=blocks,
+                )
+            )
+        else:
+            self._add_ephemeral(target.channel, target.user, text or "", blocks, where, via)
+        return Response(
+            text=text or "",
+            blocks=blocks,
+            response_type=response_type,
+            replace_original=replace,
+            delete_original=delete,
+            thread_ts=thread_ts,
+            channel=target.channel,
+            user=target.user,
+        )
+
+    def _change_original(
+        self, target: _ResponseUrl, text: str, blocks: list[Any] | None, *, delete: bool
+    ) -> None:
+        if target.ephemeral is not None:
+            ephemeral = target.ephemeral
+            if ephemeral.deleted:
+                raise SlackError("message_not_found")
+            if delete:
+                ephemeral.deleted = True
+            else:
+                ephemeral.text, ephemeral.blocks = text, blocks
+                ephemeral.versions.append(text)
+            return
+        assert target.message is not None
+        message = self.messages.get(target.message)
+        if message is None:
+            raise SlackError("message_not_found")
+        if message.bot_id != self.bot_id:
+            raise SlackError("cant_update_message")  # only the app's own messages
+        if delete:
+            del self.messages[target.message]
+        else:
+            # The new content replaces the old entirely: no blocks given means none left.
+            message.text, message.blocks = text, blocks
+            message.versions.append(text)
+
+    def _apply_ack(self, envelope_id: str, payload: Any) -> None:
+        """Do what Slack does with an interaction's ack payload (called for the first ack)."""
+        envelope = self.envelopes.get(envelope_id)
+        if envelope is None or envelope["type"] == "events_api":
+            return
+        body = envelope["payload"]
+        waited = self.acks[envelope_id] - self.sent_at.get(envelope_id, self.acks[envelope_id])
+        if waited > self.ack_deadline:
+            self.ack_problems[envelope_id] = (
+                f"acked after {waited:.1f} s: Slack had already shown the user an error"
+            )
+            return
+        try:
+            if envelope["type"] == "slash_commands" and isinstance(payload, dict) and payload:
+                targets = [t for t in self._response_urls.values() if t.envelope_id == envelope_id]
+                if targets:  # none after a reset()
+                    self._reply(targets[0], payload, "ack")
+            elif body.get("type") == "view_submission":
+                self._apply_view_response(body, payload)
+        except SlackError as exc:
+            self.ack_problems[envelope_id] = f"Slack refused the ack payload: {exc.error}"
+
+    def _apply_view_response(self, body: dict[str, Any], payload: Any) -> None:
+        view = self.views.get(str(body["view"]["id"]))
+        if view is None or view.closed:
+            return
+        action = payload.get("response_action") if isinstance(payload, dict) else None
+        if action is None:
+            view.closed = True  # a plain ack closes the submitted view
+        elif action == "errors":
+            errors = payload.get("errors")
+            inputs = {
+                block_id
+                for block_id, _, _, block in _elements(view.blocks)
+                if block.get("type") == "input"
+            }
+            if (
+                not isinstance(errors, dict)
+                or not errors
+                or not all(k in inputs and isinstance(v, str) for k, v in errors.items())
+            ):
+                raise SlackError("invalid_errors")  # errors must name input blocks
+            view.errors = dict(errors)
+        elif action == "update":
+            spec = _checked_view({"view": payload.get("view")}, "modal")
+            self._check_external_id(spec, allowed=view)
+            self._update_view(view, spec)
+        elif action == "push":
+            spec = _checked_view({"view": payload.get("view")}, "modal")
+            self._check_external_id(spec)
+            if len(self.open_modals(view.user)) >= MAX_MODAL_STACK:
+                raise SlackError("push_limit_reached")
+            self._add_view(view.user, spec, below=view)
+        elif action == "clear":
+            for modal in self.open_modals(view.user):
+                modal.closed = True
+        else:
+            raise SlackError("invalid_response_action")
+
     # ------------------------------------------------------------------ Socket Mode
 
     async def _handle_socket(self, request: web.Request) -> web.StreamResponse:
@@ -1015,10 +1651,13 @@ class FakeSlack:
         if not isinstance(frame, dict) or "envelope_id" not in frame:
             return
         envelope_id = str(frame["envelope_id"])
+        first = envelope_id not in self.acks
         # The first ack counts: a late duplicate must not hide a slow first answer.
         self.acks.setdefault(envelope_id, time.monotonic())
         if "payload" in frame:
             self.ack_payloads[envelope_id] = frame["payload"]
+        if first:
+            self._apply_ack(envelope_id, frame.get("payload"))
         await self._notify()
 
     def _active_connection(self) -> _Connection | None:
@@ -1071,7 +1710,7 @@ class FakeSlack:
     def _event_callback(self, event: dict[str, Any], event_id: str) -> dict[str, Any]:
         context = json.dumps({"tid": self.team_id, "aid": APP_ID}).encode()
         return {
-            "token": "fake-verification-token",
+            "token": VERIFICATION_TOKEN,
             "team_id": self.team_id,
             "context_team_id": self.team_id,
             "context_enterprise_id": None,
@@ -1099,6 +1738,15 @@ class FakeSlack:
         """Send any Socket Mode envelope (events_api, slash_commands, interactive, ...)."""
         reason = "timeout" if retry_attempt > 0 else ""
         return await self._send_envelope(self._envelope(type, payload, retry_attempt, reason))
+
+    async def _send_interaction(
+        self, payload: dict[str, Any], target: _ResponseUrl | None, type_: str = "interactive"
+    ) -> str:
+        """Send like send_envelope, binding the response_url to the envelope id first."""
+        envelope = self._envelope(type_, payload, 0, "")
+        if target is not None:
+            target.envelope_id = envelope["envelope_id"]
+        return await self._send_envelope(envelope)
 
     async def deliver_event(
         self, event: dict[str, Any], *, event_id: str | None = None, retry_attempt: int = 0
@@ -1232,6 +1880,294 @@ class FakeSlack:
     def add_user(self, user_id: str, name: str, *, is_bot: bool = False) -> None:
         self._users[user_id] = _User(user_id, name, is_bot)
 
+    def dm_channel(self, user: str) -> str:
+        """The user's direct-message channel with the bot: one stable "D…" id per user."""
+        return "D" + hashlib.sha256(user.encode()).hexdigest()[:10].upper()
+
+    # ------------------------------------------------------------------ interactivity
+
+    async def slash_command(
+        self, user: str, channel: str, text: str, *, command: str = "/ai"
+    ) -> str:
+        """The user runs ``command text`` in ``channel``; returns the envelope id."""
+        target = _ResponseUrl(user, channel, thread_ts=None)
+        # Slack sends slash commands form-encoded, so every value is a string.
+        payload = {
+            "token": VERIFICATION_TOKEN,
+            "team_id": self.team_id,
+            "team_domain": TEAM_DOMAIN,
+            "channel_id": channel,
+            "channel_name": self._channel_name(channel),
+            "user_id": user,
+            "user_name": self._user_name(user),
+            "command": command,
+            "text": text,
+            "api_app_id": APP_ID,
+            "is_enterprise_install": "false",
+            "response_url": self._response_url(target),
+            "trigger_id": self._issue_trigger(user),
+        }
+        return await self._send_interaction(payload, target, "slash_commands")
+
+    async def click(
+        self,
+        user: str,
+        *,
+        action_id: str,
+        message: Message | None = None,
+        ephemeral: Ephemeral | None = None,
+        view_id: str | None = None,
+        value: str | Sequence[str] | None = None,
+        block_id: str | None = None,
+    ) -> str:
+        """The user uses an element of a message, an ephemeral message or a view.
+
+        ``value`` picks a button among several with the same action_id, is the option value
+        chosen in a select / radio group (a checkbox or multi-select value is toggled, a list
+        sets them all), the feedback button's value, or the text typed into an input.
+        AssertionError if the user cannot see such an element. Returns the envelope id.
+        """
+        if sum(source is not None for source in (message, ephemeral, view_id)) != 1:
+            raise AssertionError("click needs exactly one of message, ephemeral or view_id")
+        payload: dict[str, Any] = {
+            "type": "block_actions",
+            "user": self._user_object(user),
+            "api_app_id": APP_ID,
+            "token": VERIFICATION_TOKEN,
+        }
+        rest: dict[str, Any] = {
+            "team": self._team_object(),
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
+        if view_id is not None:
+            view = self._visible_view(user, view_id)
+            action = _click_action(view.blocks, view.state_values, action_id, block_id, value)
+            payload["container"] = {"type": "view", "view_id": view.id}
+            payload["trigger_id"] = self._issue_trigger(user, view.id)
+            payload.update(rest, view=self._view_dict(view), actions=[action])
+            return await self._send_interaction(payload, None)
+        shown: dict[str, Any] | None = None  # Slack sends no "message" for ephemeral ones
+        if message is not None:
+            current = self.messages.get((message.channel, message.ts))
+            if current is None:
+                raise AssertionError(f"message {message.ts} in {message.channel} is gone")
+            channel, ts, blocks = current.channel, current.ts, current.blocks or []
+            thread_ts = current.thread_ts if current.is_reply else None
+            target = _ResponseUrl(user, channel, thread_ts, message=(channel, ts))
+            shown = self._message_dict(current)
+        else:
+            assert ephemeral is not None
+            if ephemeral.user != user or ephemeral.deleted:
+                raise AssertionError(f"{user} does not see the ephemeral {ephemeral.message_ts}")
+            channel, ts, blocks = ephemeral.channel, ephemeral.message_ts, ephemeral.blocks or []
+            thread_ts = ephemeral.thread_ts
+            target = _ResponseUrl(user, channel, thread_ts, ephemeral=ephemeral)
+        state = self._message_states.setdefault((channel, ts), {})
+        action = _click_action(blocks, state, action_id, block_id, value)
+        container: dict[str, Any] = {
+            "type": "message",
+            "message_ts": ts,
+            "channel_id": channel,
+            "is_ephemeral": ephemeral is not None,
+        }
+        if thread_ts is not None:
+            container["thread_ts"] = thread_ts
+        payload["container"] = container
+        payload["trigger_id"] = self._issue_trigger(user)
+        payload.update(rest, channel=self._channel_object(channel))
+        if shown is not None:
+            payload["message"] = shown
+        payload["state"] = {"values": _state_values(blocks, state)}
+        payload["response_url"] = self._response_url(target)
+        payload["actions"] = [action]
+        return await self._send_interaction(payload, target)
+
+    async def submit_view(
+        self,
+        user: str,
+        view_id: str,
+        values: Mapping[str, object] | None = None,
+        *,
+        timeout: float = 10,
+    ) -> str:
+        """The user fills in the modal's inputs (``values`` by action_id) and presses submit.
+
+        Inputs not given keep what the user chose before (see :meth:`click`) or their initial
+        value; option values pick options, a list of them fills checkboxes/multi-selects.
+        Slack's client refuses to submit an empty required input or a too short / too long
+        text, and so does this (AssertionError). Returns once the bot's ack arrived and was
+        applied; AssertionError if it did not come in ``timeout`` seconds or Slack would
+        have refused it.
+        """
+        view = self._visible_view(user, view_id)
+        if view.type != "modal" or view.submit is None:
+            raise AssertionError(f"view {view_id} has no submit button")
+        given = dict(values or {})
+        inputs = [entry for entry in _elements(view.blocks) if entry[3].get("type") == "input"]
+        unknown = set(given) - {action_id for _, action_id, _, _ in inputs}
+        if unknown:
+            raise AssertionError(f"view {view_id} has no input with action_id {sorted(unknown)}")
+        for block_id, action_id, element, _ in inputs:
+            if action_id in given:
+                entry = _state_entry(element, given[action_id])
+                view.state_values.setdefault(block_id, {})[action_id] = entry
+        state = _state_values(view.blocks, view.state_values)
+        for block_id, action_id, element, block in inputs:
+            _check_input(block, element, state.get(block_id, {}).get(action_id))
+        view.errors = None  # the user sees old errors go when they submit again
+        payload = {
+            "type": "view_submission",
+            "team": self._team_object(),
+            "user": self._user_object(user),
+            "api_app_id": APP_ID,
+            "token": VERIFICATION_TOKEN,
+            "trigger_id": self._issue_trigger(user, view.id),
+            "view": self._view_dict(view),
+            "response_urls": [],
+            "is_enterprise_install": False,
+            "enterprise": None,
+        }
+        envelope_id = await self._send_interaction(payload, None)
+        await self.wait_for(
+            lambda: envelope_id in self.acks,
+            timeout=timeout,
+            what=f"the ack of the submission of view {view_id}",
+        )
+        problem = self.ack_problems.get(envelope_id)
+        if problem is not None:
+            raise AssertionError(f"submission of view {view_id}: {problem}")
+        return envelope_id
+
+    async def close_view(self, user: str, view_id: str) -> str:
+        """The user closes the modal (its close button or X).
+
+        A ``view_closed`` envelope only goes out when the view asked for ``notify_on_close``;
+        otherwise the view just closes and "" is returned.
+        """
+        view = self._visible_view(user, view_id)
+        if view.type != "modal":
+            raise AssertionError(f"view {view_id} is not a modal")
+        closing = self.open_modals(user) if view.clear_on_close else [view]
+        for modal in closing:
+            modal.closed = True
+        await self._notify()
+        if not view.notify_on_close:
+            return ""
+        payload = {
+            "type": "view_closed",
+            "team": self._team_object(),
+            "user": self._user_object(user),
+            "api_app_id": APP_ID,
+            "token": VERIFICATION_TOKEN,
+            "view": self._view_dict(view),
+            "is_cleared": view.clear_on_close,
+            "is_enterprise_install": False,
+            "enterprise": None,
+        }
+        return await self._send_interaction(payload, None)
+
+    async def message_shortcut(
+        self, user: str, channel: str, message_ts: str, callback_id: str
+    ) -> str:
+        """The user runs the app's message shortcut ``callback_id`` on a stored message."""
+        message = self.messages.get((channel, message_ts))
+        if message is None:
+            raise AssertionError(f"no message {message_ts} in {channel}")
+        thread_ts = message.thread_ts if message.is_reply else None
+        target = _ResponseUrl(user, channel, thread_ts, message=(channel, message_ts))
+        payload = {
+            "type": "message_action",
+            "token": VERIFICATION_TOKEN,
+            "action_ts": _action_ts(),
+            "team": self._team_object(),
+            "user": self._user_object(user),
+            "channel": self._channel_object(channel),
+            "is_enterprise_install": False,
+            "enterprise": None,
+            "callback_id": callback_id,
+            "trigger_id": self._issue_trigger(user),
+            "response_url": self._response_url(target),
+            "message_ts": message_ts,
+            "message": self._message_dict(message),
+        }
+        return await self._send_interaction(payload, target)
+
+    async def open_home(self, user: str) -> str:
+        """The user opens the app's Home tab: an ``app_home_opened`` event."""
+        event: dict[str, Any] = {
+            "type": "app_home_opened",
+            "user": user,
+            "channel": self.dm_channel(user),
+            "tab": "home",
+            "event_ts": _action_ts(),
+        }
+        home = self.home_view(user)
+        if home is not None:  # Slack adds the published view, if there is one
+            event["view"] = self._view_dict(home)
+        return await self.deliver_event(event)
+
+    async def start_assistant_thread(
+        self, user: str, *, context_channel: str | None = None
+    ) -> tuple[str, str]:
+        """The user opens the assistant side panel (from ``context_channel``, if any).
+
+        Like Slack, this starts a thread in the user's DM with the app under a root message
+        from the bot (subtype ``assistant_app_thread``) and sends ``assistant_thread_started``.
+        The user then writes with ``post_user_message(channel, user, text, thread_ts=...)``.
+        Returns (channel, thread_ts); the envelope is in ``envelopes_for_ts[thread_ts]``.
+        """
+        channel = self.dm_channel(user)
+        root = self._store(
+            Message(
+                channel=channel,
+                ts=self._next_ts(),
+                text="",
+                user=self.bot_user_id,
+                bot_id=self.bot_id,
+                subtype="assistant_app_thread",
+            )
+        )
+        event = {
+            "type": "assistant_thread_started",
+            "assistant_thread": {
+                "user_id": user,
+                "context": {
+                    "channel_id": context_channel or "",
+                    "team_id": self.team_id,
+                    "enterprise_id": None,
+                },
+                "channel_id": channel,
+                "thread_ts": root.ts,
+            },
+            "event_ts": _action_ts(),
+        }
+        event_id = _new_event_id()
+        self.event_ids_for_ts.setdefault(root.ts, []).append(event_id)
+        envelope_id = await self.deliver_event(event, event_id=event_id)
+        self.envelopes_for_ts.setdefault(root.ts, []).append(envelope_id)
+        return channel, root.ts
+
+    def _user_name(self, user: str) -> str:
+        known = self._users.get(user)
+        return known.name if known is not None else user.lower()
+
+    def _user_object(self, user: str) -> dict[str, Any]:
+        name = self._user_name(user)
+        return {"id": user, "username": name, "name": name, "team_id": self.team_id}
+
+    def _team_object(self) -> dict[str, Any]:
+        return {"id": self.team_id, "domain": TEAM_DOMAIN}
+
+    def _channel_name(self, channel: str) -> str:
+        named = self.channel_names.get(channel)
+        if named is not None:
+            return named
+        return {"D": "directmessage", "G": "privategroup"}.get(channel[:1], channel.lower())
+
+    def _channel_object(self, channel: str) -> dict[str, Any]:
+        return {"id": channel, "name": self._channel_name(channel)}
+
     # ------------------------------------------------------------------ waiting
 
     async def _notify(self) -> None:
@@ -1307,12 +2243,24 @@ class FakeSlack:
     def file_requests_for(self, file_id: str) -> list[FileRequest]:
         return [r for r in self.file_requests if r.file_id == file_id]
 
+    def ephemerals_for(self, user: str, channel: str | None = None) -> list[Ephemeral]:
+        """What ``user`` still sees privately (in ``channel``, if given), oldest first."""
+        return [
+            e
+            for e in self.ephemerals
+            if e.user == user and not e.deleted and (channel is None or e.channel == channel)
+        ]
+
+    def open_modals(self, user: str) -> list[View]:
+        """The user's modal stack, oldest first: the last one is what they see."""
+        return [v for v in self._live_views() if v.type == "modal" and v.user == user]
+
+    def home_view(self, user: str) -> View | None:
+        """The App Home view published for ``user``, if any."""
+        return next((v for v in self._live_views() if v.type == "home" and v.user == user), None)
+
 
 # ---------------------------------------------------------------------- module helpers
-
-
-def _accept(params: dict[str, Any]) -> dict[str, Any]:
-    return {}
 
 
 async def _read_params(request: web.Request) -> dict[str, Any]:
@@ -1515,3 +2463,491 @@ def _rich_text_blocks(text: str) -> list[dict[str, Any]]:
 def _abbreviate(params: dict[str, Any], limit: int = 160) -> str:
     rendered = json.dumps(params, default=repr)
     return rendered if len(rendered) <= limit else rendered[: limit - 3] + "..."
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or value in ("true", "1")
+
+
+def _action_ts() -> str:
+    return f"{time.time():.6f}"
+
+
+def _thread_key(params: dict[str, Any]) -> tuple[str, str]:
+    channel = _str_param(params, "channel_id")
+    thread_ts = _str_param(params, "thread_ts")
+    if channel is None or thread_ts is None:
+        raise SlackError("invalid_arguments", ["[ERROR] channel_id and thread_ts are required"])
+    return channel, thread_ts
+
+
+def _is_prompt(prompt: Any) -> bool:
+    return (
+        isinstance(prompt, dict)
+        and isinstance(prompt.get("title"), str)
+        and isinstance(prompt.get("message"), str)
+        and bool(prompt["title"] and prompt["message"])
+    )
+
+
+# ---------------------------------------------------------------------- blocks
+
+
+def _blocks_param(params: dict[str, Any]) -> list[Any] | None:
+    """A message's ``blocks``, decoded from JSON if need be, checked like Slack checks them."""
+    blocks = _list_param(params, "blocks")
+    if blocks is not None:
+        _check_message_blocks(blocks)
+    return blocks
+
+
+def _check_message_blocks(blocks: list[Any]) -> None:
+    if len(blocks) > MAX_MESSAGE_BLOCKS:
+        raise SlackError(
+            "invalid_blocks",
+            [f"[ERROR] no more than {MAX_MESSAGE_BLOCKS} items allowed [json-pointer:/blocks]"],
+        )
+    seen: set[Any] = set()
+    for index, block in enumerate(blocks):
+        pointer = f"[json-pointer:/blocks/{index}]"
+        if not isinstance(block, dict) or not isinstance(block.get("type"), str):
+            raise SlackError("invalid_blocks", [f"[ERROR] missing required field: type {pointer}"])
+        block_id = block.get("block_id")
+        if block_id is not None:
+            if block_id in seen:
+                raise SlackError("invalid_blocks", [f"[ERROR] duplicate block_id {pointer}"])
+            seen.add(block_id)
+
+
+def _block_elements(block: dict[str, Any]) -> list[dict[str, Any]]:
+    """The elements of a block a user can use (click, choose, type into)."""
+    kind = block.get("type")
+    if kind == "input":
+        candidates = [block.get("element")]
+    elif kind == "section":
+        candidates = [block.get("accessory")]
+    elif kind in ("actions", "context_actions"):
+        candidates = list(block.get("elements") or [])
+    else:
+        return []
+    return [c for c in candidates if isinstance(c, dict) and c.get("type") not in PASSIVE_ELEMENTS]
+
+
+def _derived_id(position: str, thing: Any) -> str:
+    """A stable stand-in for the id Slack would assign where the app gave none."""
+    rendered = json.dumps(thing, sort_keys=True, default=str)
+    return hashlib.sha256(f"{position}:{rendered}".encode()).hexdigest()[:5]
+
+
+def _block_id(block: dict[str, Any], index: int) -> str:
+    return str(block.get("block_id") or _derived_id(str(index), block))
+
+
+def _action_id(element: dict[str, Any], index: int, position: int) -> str:
+    return str(element.get("action_id") or _derived_id(f"{index}.{position}", element))
+
+
+def _elements(blocks: Sequence[Any]) -> list[tuple[str, str, dict[str, Any], dict[str, Any]]]:
+    """(block_id, action_id, element, block) for every usable element, in order."""
+    found = []
+    for index, block in enumerate(blocks):
+        if not isinstance(block, dict):
+            continue
+        block_id = _block_id(block, index)
+        for position, element in enumerate(_block_elements(block)):
+            found.append((block_id, _action_id(element, index, position), element, block))
+    return found
+
+
+def _options(element: dict[str, Any]) -> list[dict[str, Any]]:
+    options = [o for o in element.get("options") or [] if isinstance(o, dict)]
+    for group in element.get("option_groups") or []:
+        if isinstance(group, dict):
+            options.extend(o for o in group.get("options") or [] if isinstance(o, dict))
+    return options
+
+
+def _option(element: dict[str, Any], value: str) -> dict[str, Any]:
+    options = _options(element)
+    for option in options:
+        if option.get("value") == value:
+            return option
+    offered = [o.get("value") for o in options]
+    raise AssertionError(
+        f"{element.get('type')} {element.get('action_id')!r} offers {offered}, not {value!r}"
+    )
+
+
+def _initial_entry(element: dict[str, Any]) -> dict[str, Any]:
+    """An untouched element's ``state.values`` entry: its initial value, if any."""
+    kind = str(element.get("type"))
+    key, initial_key, how = STATEFUL_ELEMENTS[kind]
+    initial = element.get(initial_key)
+    value: Any
+    if how in ("options", "list"):
+        value = list(initial) if isinstance(initial, list) else []
+    elif how == "text":
+        value = None if initial is None or initial == "" else str(initial)
+    else:
+        value = initial
+    return {"type": kind, key: value}
+
+
+def _state_entry(
+    element: dict[str, Any],
+    given: object,
+    *,
+    previous: Mapping[str, Any] | None = None,
+    toggle: bool = False,
+) -> dict[str, Any]:
+    """The ``state.values`` entry once the user entered ``given`` (a test's plain value)."""
+    kind = str(element.get("type"))
+    if kind not in STATEFUL_ELEMENTS:
+        raise AssertionError(f"a {kind} element holds no value")
+    key, _, how = STATEFUL_ELEMENTS[kind]
+    value: Any
+    if how == "text":  # number_input values travel as strings too
+        value = None if given is None or given == "" else str(given)
+    elif how == "plain":
+        value = None if given is None else str(given)
+    elif how == "option":
+        value = None if given is None else _option(element, str(given))
+    else:
+        if isinstance(given, str):
+            chosen = [given]
+            if toggle:  # one more click on a checkbox or multi-select option
+                items = (previous or {}).get(key) or []
+                current = [str(o.get("value")) if isinstance(o, dict) else str(o) for o in items]
+                chosen = [v for v in current if v != given] + ([] if given in current else [given])
+        elif isinstance(given, Sequence):
+            chosen = [str(v) for v in given]
+        elif given is None:
+            chosen = []
+        else:
+            raise AssertionError(f"give a {kind} a list of values, not {given!r}")
+        value = [_option(element, v) for v in chosen] if how == "options" else chosen
+    return {"type": kind, key: value}
+
+
+def _state_values(
+    blocks: Sequence[Any], chosen: Mapping[str, Mapping[str, Any]]
+) -> dict[str, dict[str, Any]]:
+    """``state.values``: every stateful element's entry, chosen by the user or initial."""
+    values: dict[str, dict[str, Any]] = {}
+    for block_id, action_id, element, _ in _elements(blocks):
+        if element.get("type") in STATEFUL_ELEMENTS:
+            entry = chosen.get(block_id, {}).get(action_id) or _initial_entry(element)
+            values.setdefault(block_id, {})[action_id] = entry
+    return values
+
+
+def _click_action(
+    blocks: Sequence[Any],
+    state: dict[str, dict[str, Any]],
+    action_id: str,
+    block_id: str | None,
+    value: str | Sequence[str] | None,
+) -> dict[str, Any]:
+    """``actions[0]`` of a block_actions payload; records a choice in ``state``."""
+    matches = [
+        (b, a, element)
+        for b, a, element, _ in _elements(blocks)
+        if a == action_id and (block_id is None or b == block_id)
+    ]
+    if isinstance(value, str):  # buttons sharing an action_id differ by value
+        matches = [
+            m
+            for m in matches
+            if m[2].get("type") not in ("button", "icon_button") or m[2].get("value") == value
+        ]
+    if len(matches) != 1:
+        problem = "no" if not matches else "more than one"
+        raise AssertionError(
+            f"{problem} element with action_id {action_id!r} (block_id={block_id!r}, "
+            f"value={value!r}) is shown; the blocks read:\n{blocks_text(blocks)}"
+        )
+    found_block, found_action, element = matches[0]
+    kind = element.get("type")
+    action: dict[str, Any] = {"type": kind, "action_id": found_action, "block_id": found_block}
+    if kind in ("button", "icon_button", "workflow_button"):
+        action.update({k: element[k] for k in ("text", "value", "style") if k in element})
+    elif kind == "feedback_buttons":
+        buttons = [element.get("positive_button"), element.get("negative_button")]
+        allowed = [b.get("value") for b in buttons if isinstance(b, dict)]
+        if value not in allowed:
+            raise AssertionError(
+                f"feedback_buttons {found_action!r} offer {allowed}, not {value!r}"
+            )
+        action["value"] = value
+    elif kind == "overflow":
+        if not isinstance(value, str):
+            raise AssertionError(f"choose one of overflow {found_action!r}'s options by value")
+        action["selected_option"] = _option(element, value)
+    elif kind in STATEFUL_ELEMENTS:
+        if value is None:
+            raise AssertionError(f"say what to choose or type in {kind} {found_action!r}")
+        entries = state.setdefault(found_block, {})
+        previous = entries.get(found_action) or _initial_entry(element)
+        entry = _state_entry(element, value, previous=previous, toggle=True)
+        entries[found_action] = entry
+        action.update((k, v) for k, v in entry.items() if k != "type")
+        if "placeholder" in element:
+            action["placeholder"] = element["placeholder"]
+    else:
+        raise AssertionError(f"a {kind} element cannot be clicked")
+    action["action_ts"] = _action_ts()
+    return action
+
+
+def _check_input(block: dict[str, Any], element: dict[str, Any], entry: Any) -> None:
+    """What Slack's client checks before it lets a user submit a modal."""
+    if not isinstance(entry, dict):
+        return  # an element whose value the fake does not model
+    label = _text(block.get("label"))
+    filled = [v for k, v in entry.items() if k != "type" and v not in (None, "", [])]
+    if not filled and not block.get("optional"):
+        raise AssertionError(f"Slack does not submit the view: {label!r} is required")
+    text = entry.get("value")
+    if element.get("type") == "plain_text_input" and isinstance(text, str):
+        low, high = element.get("min_length"), element.get("max_length")
+        if (isinstance(low, int) and len(text) < low) or (
+            isinstance(high, int) and len(text) > high
+        ):
+            raise AssertionError(f"Slack does not submit the view: {label!r} has {len(text)} chars")
+
+
+# ---------------------------------------------------------------------- views
+
+
+def _invalid_view(message: str, pointer: str) -> NoReturn:
+    raise SlackError("invalid_arguments", [f"[ERROR] {message} [json-pointer:/view{pointer}]"])
+
+
+def _check_plain_text(
+    value: Any, pointer: str, *, required: bool, limit: int = MAX_VIEW_TITLE_CHARS
+) -> None:
+    if value is None:
+        if required:
+            _invalid_view("missing required field", pointer)
+        return
+    if (
+        not isinstance(value, dict)
+        or value.get("type") != "plain_text"
+        or not isinstance(value.get("text"), str)
+    ):
+        _invalid_view("must be a plain_text text object", pointer)
+    if not value["text"]:
+        _invalid_view("must be at least 1 character", f"{pointer}/text")
+    if len(value["text"]) > limit:
+        _invalid_view(f"must be less than {limit + 1} characters", f"{pointer}/text")
+
+
+def _check_input_block(block: dict[str, Any], pointer: str) -> None:
+    _check_plain_text(block.get("label"), f"{pointer}/label", required=True, limit=MAX_LABEL_CHARS)
+    element = block.get("element")
+    if not isinstance(element, dict) or not isinstance(element.get("type"), str):
+        _invalid_view("missing required field: element", f"{pointer}/element")
+    if element["type"] == "plain_text_input":
+        max_length = element.get("max_length")
+        if max_length is not None and (
+            not isinstance(max_length, int) or not 1 <= max_length <= MAX_TEXT_INPUT_LENGTH
+        ):
+            _invalid_view(
+                f"must be at most {MAX_TEXT_INPUT_LENGTH}", f"{pointer}/element/max_length"
+            )
+
+
+def _checked_view(params: Mapping[str, Any], kind: str) -> dict[str, Any]:
+    """The ``view`` argument, validated like Slack does, with missing ids filled in."""
+    raw = params.get("view")
+    if isinstance(raw, str):  # slack-sdk sends it as JSON; forms send a JSON string
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            raise SlackError("invalid_arguments", ["[ERROR] invalid `view`"]) from None
+    if not isinstance(raw, dict):
+        raise SlackError("invalid_arguments", ["[ERROR] missing required field: view"])
+    view = copy.deepcopy(raw)
+    if view.get("type") != kind:
+        _invalid_view(f"must be {kind!r}", "/type")
+    _check_plain_text(view.get("title"), "/title", required=kind == "modal")
+    for key in ("submit", "close"):
+        _check_plain_text(view.get(key), f"/{key}", required=False)
+    blocks = view.get("blocks")
+    if not isinstance(blocks, list):
+        _invalid_view("missing required field: blocks", "/blocks")
+    if len(blocks) > MAX_VIEW_BLOCKS:
+        _invalid_view(f"no more than {MAX_VIEW_BLOCKS} items allowed", "/blocks")
+    seen: set[Any] = set()
+    for index, block in enumerate(blocks):
+        pointer = f"/blocks/{index}"
+        if not isinstance(block, dict) or not isinstance(block.get("type"), str):
+            _invalid_view("missing required field: type", pointer)
+        block_id = block.get("block_id")
+        if block_id is not None:
+            if block_id in seen:
+                raise SlackError(
+                    "duplicate_block_id",
+                    [f"[ERROR] duplicate block_id [json-pointer:/view{pointer}/block_id]"],
+                )
+            seen.add(block_id)
+        if block["type"] == "input":
+            _check_input_block(block, pointer)
+    has_input = any(block["type"] == "input" for block in blocks)
+    if kind == "modal" and has_input and view.get("submit") is None:
+        _invalid_view("submit is required when an input block is present", "/submit")
+    for key, limit in (
+        ("private_metadata", MAX_PRIVATE_METADATA_CHARS),
+        ("callback_id", MAX_CALLBACK_ID_CHARS),
+        ("external_id", MAX_CALLBACK_ID_CHARS),
+    ):
+        value = view.get(key)
+        if value is not None and (not isinstance(value, str) or len(value) > limit):
+            _invalid_view(f"must be a string of at most {limit} characters", f"/{key}")
+    # Slack fills in the ids the app left out, so the view it answers with has them all.
+    for block in blocks:
+        if not block.get("block_id"):
+            block["block_id"] = _new_block_id(seen)
+            seen.add(block["block_id"])
+        for element in _block_elements(block):
+            if not element.get("action_id"):
+                element["action_id"] = _new_block_id(set())
+    return view
+
+
+def _new_block_id(taken: set[Any]) -> str:
+    while True:
+        candidate = "".join(secrets.choice(BLOCK_ID_ALPHABET) for _ in range(5))
+        if candidate not in taken:
+            return candidate
+
+
+def _apply_spec(view: View, spec: dict[str, Any]) -> None:
+    """Take the app's (validated) view definition; every change gets a new hash."""
+    view.callback_id = str(spec.get("callback_id") or "")
+    view.private_metadata = str(spec.get("private_metadata") or "")
+    view.title = spec.get("title")
+    view.submit = spec.get("submit")
+    view.close = spec.get("close")
+    view.blocks = spec["blocks"]
+    view.external_id = str(spec.get("external_id") or view.external_id)
+    view.notify_on_close = _truthy(spec.get("notify_on_close"))
+    view.clear_on_close = _truthy(spec.get("clear_on_close"))
+    view.hash = f"{int(time.time())}.{secrets.token_hex(4)}"
+
+
+# ---------------------------------------------------------------------- reading blocks
+
+
+def blocks_text(
+    blocks: Sequence[Any] | None, values: Mapping[str, Mapping[str, Any]] | None = None
+) -> str:
+    """Everything a person reads in ``blocks``, one line per piece.
+
+    Header, section, markdown and context texts, section fields, input labels with what the
+    input holds (else its placeholder) and hint, option texts of selects, radio buttons and
+    checkboxes ("(selected)" after the chosen ones: per ``values``, a ``state.values``
+    mapping, else the initial ones), button and feedback button texts, and rich text.
+    Images and dividers add nothing.
+    """
+    lines: list[str] = []
+    for index, block in enumerate(blocks or []):
+        if not isinstance(block, dict):
+            continue
+        block_state = (values or {}).get(_block_id(block, index), {})
+        lines.extend(_block_lines(block, index, block_state))
+    return "\n".join(line for line in lines if line)
+
+
+def _block_lines(block: dict[str, Any], index: int, state: Mapping[str, Any]) -> list[str]:
+    kind = block.get("type")
+    lines: list[str] = []
+    if kind in ("header", "section"):
+        lines.append(_text(block.get("text")))
+        lines.extend(_text(f) for f in block.get("fields") or [])
+    elif kind == "markdown":
+        lines.append(str(block.get("text") or ""))
+    elif kind == "context":
+        lines.extend(
+            _text(e)
+            for e in block.get("elements") or []
+            if isinstance(e, dict) and e.get("type") in ("mrkdwn", "plain_text")
+        )
+    elif kind == "input":
+        lines.append(_text(block.get("label")))
+    elif kind == "rich_text":
+        lines.extend(_rich_text_lines(block.get("elements")))
+    elif kind in ("image", "video"):
+        lines.append(_text(block.get("title")))
+    for position, element in enumerate(_block_elements(block)):
+        lines.extend(_element_lines(element, state.get(_action_id(element, index, position))))
+    if kind == "input":
+        lines.append(_text(block.get("hint")))
+    return lines
+
+
+def _element_lines(element: dict[str, Any], entry: Any) -> list[str]:
+    kind = element.get("type")
+    if kind in ("button", "icon_button", "workflow_button"):
+        return [_text(element.get("text"))]
+    if kind == "feedback_buttons":
+        buttons = [element.get("positive_button"), element.get("negative_button")]
+        return [_text(b.get("text")) for b in buttons if isinstance(b, dict)]
+    if kind == "overflow":
+        return [_text(o.get("text")) for o in _options(element)]
+    if kind not in STATEFUL_ELEMENTS:
+        return []
+    key, _, how = STATEFUL_ELEMENTS[kind]
+    current = entry if isinstance(entry, dict) else _initial_entry(element)
+    value = current.get(key)
+    if how in ("option", "options"):
+        picked = value if isinstance(value, list) else [value]
+        selected = {o.get("value") for o in picked if isinstance(o, dict)}
+        lines = [] if selected else [_text(element.get("placeholder"))]
+        for option in _options(element):
+            text = _text(option.get("text"))
+            lines.append(f"{text} (selected)" if option.get("value") in selected else text)
+        return lines
+    if value is None or value == "" or value == []:
+        return [_text(element.get("placeholder"))]
+    return [", ".join(map(str, value)) if isinstance(value, list) else str(value)]
+
+
+def _text(value: Any) -> str:
+    """The text of a text object (or a plain string)."""
+    if isinstance(value, dict):
+        return str(value.get("text") or "")
+    return value if isinstance(value, str) else ""
+
+
+def _rich_text_lines(elements: Any) -> list[str]:
+    lines: list[str] = []
+    for element in elements or []:
+        if not isinstance(element, dict):
+            continue
+        kind = element.get("type")
+        if kind == "rich_text_list":
+            lines.extend(_rich_text_lines(element.get("elements")))
+        elif kind in ("rich_text_section", "rich_text_preformatted", "rich_text_quote"):
+            parts = element.get("elements") or []
+            lines.append("".join(_inline_text(p) for p in parts if isinstance(p, dict)))
+    return lines
+
+
+def _inline_text(part: dict[str, Any]) -> str:
+    kind = part.get("type")
+    if kind == "link":
+        return str(part.get("text") or part.get("url") or "")
+    if kind == "user":
+        return f"<@{part.get('user_id')}>"
+    if kind == "channel":
+        return f"<#{part.get('channel_id')}>"
+    if kind == "usergroup":
+        return f"<!subteam^{part.get('usergroup_id')}>"
+    if kind == "emoji":
+        return f":{part.get('name')}:"
+    if kind == "broadcast":
+        return f"@{part.get('range')}"
+    if kind == "date":
+        return str(part.get("fallback") or part.get("timestamp") or "")
+    return str(part.get("text") or "")
