@@ -11,9 +11,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
+from openai_client import Price, parse_prices
+
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_MODEL = "gpt-5.4-mini"
 DEFAULT_IMAGE_MODEL = "gpt-image-2.5-sunburst"
+# Offered in the settings modal unless ALLOWED_MODELS says otherwise; the configured
+# OPENAI_MODEL is always offered too.
+DEFAULT_ALLOWED_MODELS = ("gpt-5.4-mini", "gpt-5.4", "gpt-5.4-nano", "gpt-4.1", "gpt-4.1-mini")
 
 
 class ConfigError(Exception):
@@ -36,6 +41,12 @@ class BotConfig:
     log_level: str = "INFO"
     # Bound on how long a shutdown waits for in-flight answers before cutting them off.
     shutdown_drain_seconds: float = 20.0
+    admin_users: frozenset[str] = frozenset()
+    allowed_users: frozenset[str] = frozenset()
+    allowed_channels: frozenset[str] = frozenset()
+    user_messages_per_minute: int = 20
+    allowed_models: tuple[str, ...] = DEFAULT_ALLOWED_MODELS
+    model_prices: dict[str, Price] = field(default_factory=dict)
 
 
 def _required(env: Mapping[str, str], name: str, prefix: str | None = None) -> str:
@@ -83,6 +94,30 @@ def _url(env: Mapping[str, str], name: str, default: str | None) -> str | None:
     return raw
 
 
+def _ids(env: Mapping[str, str], name: str) -> frozenset[str]:
+    """Comma-separated Slack ids ("U…", "C…"): checked, so a typo does not open the gate."""
+    ids = frozenset(part.strip() for part in env.get(name, "").split(",") if part.strip())
+    for one in ids:
+        if not (one.isalnum() and one.isupper() and one[0] in "UWCGD"):
+            raise ConfigError(f"{name} must be comma-separated Slack ids (like U0123ABCD)")
+    return ids
+
+
+def _models(env: Mapping[str, str], default_model: str) -> tuple[str, ...]:
+    named = [part.strip() for part in env.get("ALLOWED_MODELS", "").split(",") if part.strip()]
+    models = named or list(DEFAULT_ALLOWED_MODELS)
+    return tuple(dict.fromkeys([default_model, *models]))
+
+
+def _prices(env: Mapping[str, str]) -> dict[str, Price]:
+    try:
+        return parse_prices(env.get("MODEL_PRICES", ""))
+    except ValueError:
+        raise ConfigError(
+            "MODEL_PRICES must be model=input/output pairs in dollars per million tokens"
+        ) from None
+
+
 def load_config(env: Mapping[str, str]) -> BotConfig:
     api_style = env.get("OPENAI_API_STYLE", "responses").strip().lower() or "responses"
     if api_style not in ("responses", "chat"):
@@ -93,13 +128,14 @@ def load_config(env: Mapping[str, str]) -> BotConfig:
     slack_api_url = _url(env, "SLACK_API_URL", DEFAULT_SLACK_API_URL) or DEFAULT_SLACK_API_URL
     if not slack_api_url.endswith("/"):
         slack_api_url += "/"
+    model = env.get("OPENAI_MODEL", "").strip() or DEFAULT_MODEL
     return BotConfig(
         slack_bot_token=_required(env, "SLACK_BOT_TOKEN", "xoxb-"),
         slack_app_token=_required(env, "SLACK_APP_TOKEN", "xapp-"),
         openai_api_key=_required(env, "OPENAI_API_KEY"),
         slack_api_url=slack_api_url,
         openai_base_url=_url(env, "OPENAI_BASE_URL", None),
-        openai_model=env.get("OPENAI_MODEL", "").strip() or DEFAULT_MODEL,
+        openai_model=model,
         openai_image_model=env.get("OPENAI_IMAGE_MODEL", "").strip() or DEFAULT_IMAGE_MODEL,
         openai_api_style=api_style,
         openai_timeout_seconds=_positive_number(env, "OPENAI_TIMEOUT_SECONDS", 305.0),
@@ -107,4 +143,10 @@ def load_config(env: Mapping[str, str]) -> BotConfig:
         database_path=env.get("DATABASE_PATH", "").strip() or "data/bot.db",
         log_level=log_level,
         shutdown_drain_seconds=_positive_number(env, "SHUTDOWN_DRAIN_SECONDS", 20.0),
+        admin_users=_ids(env, "ADMIN_USERS"),
+        allowed_users=_ids(env, "ALLOWED_USERS"),
+        allowed_channels=_ids(env, "ALLOWED_CHANNELS"),
+        user_messages_per_minute=_whole_number(env, "USER_MESSAGES_PER_MINUTE", 20, minimum=0),
+        allowed_models=_models(env, model),
+        model_prices=_prices(env),
     )

@@ -95,6 +95,40 @@ MIGRATIONS: tuple[str, ...] = (
         UNIQUE (channel, thread_ts, file_id)
     );
     """,
+    # 4: settings per scope, who has been welcomed, feedback on answers, what an answer
+    # cost, and where a DM conversation was reset.
+    """
+    CREATE TABLE settings (
+        scope TEXT NOT NULL CHECK (scope IN ('channel', 'user', 'thread')),
+        key TEXT NOT NULL,
+        overrides TEXT NOT NULL,
+        updated_by TEXT NOT NULL,
+        updated_at REAL NOT NULL,
+        PRIMARY KEY (scope, key)
+    );
+    CREATE TABLE known_users (
+        user_id TEXT PRIMARY KEY,
+        first_seen REAL NOT NULL
+    );
+    CREATE TABLE feedback (
+        channel TEXT NOT NULL,
+        message_ts TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        value TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (channel, message_ts, user_id)
+    );
+    CREATE INDEX feedback_created ON feedback(created_at);
+    ALTER TABLE usage ADD COLUMN cost REAL;
+    ALTER TABLE usage ADD COLUMN channel TEXT;
+    ALTER TABLE usage ADD COLUMN question_ts TEXT;
+    CREATE TABLE conversation_resets (
+        channel TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        after_ts TEXT NOT NULL,
+        PRIMARY KEY (channel, user_id)
+    );
+    """,
 )
 
 
@@ -120,6 +154,16 @@ class ThreadImage:
     message_ts: str
     role: str
     description: str
+
+
+@dataclass(frozen=True)
+class ModelUsage:
+    model: str
+    answers: int
+    input_tokens: int
+    output_tokens: int
+    # None when no answer of this model had a known price.
+    cost: float | None
 
 
 @dataclass(frozen=True)
@@ -350,13 +394,96 @@ class Database:
         )
 
     async def record_usage(
-        self, user_id: str, model: str, input_tokens: int, output_tokens: int
+        self,
+        user_id: str,
+        model: str,
+        input_tokens: int,
+        output_tokens: int,
+        *,
+        cost: float | None = None,
+        channel: str | None = None,
+        question_ts: str | None = None,
     ) -> None:
         await self._write(
-            "INSERT INTO usage (user_id, model, input_tokens, output_tokens, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (user_id, model, input_tokens, output_tokens, time.time()),
+            "INSERT INTO usage (user_id, model, input_tokens, output_tokens, created_at,"
+            " cost, channel, question_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (user_id, model, input_tokens, output_tokens, time.time(), cost, channel, question_ts),
         )
+
+    async def usage_by_model(self, user_id: str | None, since: float) -> list[ModelUsage]:
+        """One user's usage (everyone's with None) since a time, by model, largest first."""
+        who = "user_id = ? AND " if user_id is not None else ""
+        return await self._select(
+            ModelUsage,
+            "SELECT model, COUNT(*), SUM(input_tokens), SUM(output_tokens), SUM(cost)"
+            f" FROM usage WHERE {who}created_at >= ? GROUP BY model"
+            " ORDER BY SUM(input_tokens) + SUM(output_tokens) DESC",
+            (user_id, since) if user_id is not None else (since,),
+        )
+
+    async def settings_of(self, scopes: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """The stored overrides (JSON text) of each scope that has any."""
+        if not scopes:
+            return {}
+        wanted = " OR ".join(["(scope = ? AND key = ?)"] * len(scopes))
+        rows = await self._db.execute_fetchall(
+            f"SELECT scope, key, overrides FROM settings WHERE {wanted}",
+            [part for scope in scopes for part in scope],
+        )
+        return {(str(row[0]), str(row[1])): str(row[2]) for row in rows}
+
+    async def save_settings(self, scope: str, key: str, overrides: str, updated_by: str) -> None:
+        await self._write(
+            "INSERT OR REPLACE INTO settings (scope, key, overrides, updated_by, updated_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (scope, key, overrides, updated_by, time.time()),
+        )
+
+    async def first_contact(self, user_id: str) -> bool:
+        """True the first time a user is seen, and never again."""
+        added = await self._counted_write(
+            "INSERT OR IGNORE INTO known_users (user_id, first_seen) VALUES (?, ?)",
+            (user_id, time.time()),
+        )
+        return added == 1
+
+    async def record_feedback(
+        self, channel: str, message_ts: str, user_id: str, value: str
+    ) -> None:
+        """A person's latest verdict on an answer (clicking again changes it)."""
+        await self._write(
+            "INSERT OR REPLACE INTO feedback (channel, message_ts, user_id, value, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (channel, message_ts, user_id, value, time.time()),
+        )
+
+    async def feedback_counts(self, since: float) -> dict[str, int]:
+        rows = await self._db.execute_fetchall(
+            "SELECT value, COUNT(*) FROM feedback WHERE created_at >= ? GROUP BY value", (since,)
+        )
+        return {str(row[0]): int(row[1]) for row in rows}
+
+    async def reset_conversation(self, channel: str, user_id: str, after_ts: str) -> None:
+        await self._write(
+            "INSERT OR REPLACE INTO conversation_resets (channel, user_id, after_ts)"
+            " VALUES (?, ?, ?)",
+            (channel, user_id, after_ts),
+        )
+
+    async def conversation_since(
+        self, channel: str, user_id: str, before_ts: str, limit: int
+    ) -> list[StoredMessage]:
+        """A DM's newest top-level exchanges before `before_ts`, after the user's last reset."""
+        rows = await self._select(
+            StoredMessage,
+            "SELECT ts, role, user_id, text FROM messages WHERE channel = ? AND thread_ts = ts"
+            " AND CAST(ts AS REAL) < CAST(? AS REAL)"
+            " AND CAST(ts AS REAL) > COALESCE((SELECT CAST(after_ts AS REAL)"
+            " FROM conversation_resets WHERE channel = ? AND user_id = ?), 0)"
+            " ORDER BY CAST(ts AS REAL) DESC, id DESC LIMIT ?",
+            (channel, before_ts, channel, user_id, limit),
+        )
+        return rows[::-1]
 
     async def add_inflight(
         self, channel: str, message_ts: str, thread_ts: str, user_id: str | None

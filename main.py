@@ -26,19 +26,26 @@ from slack_sdk.web.async_client import AsyncWebClient
 from config import BotConfig, ConfigError, load_config
 from database import Database
 from message_processor import (
+    AccessPolicy,
     AttachmentReader,
+    BotSurface,
     DocumentReader,
+    Gatekeeping,
     ImageReader,
     ImageTools,
     LinkFetcher,
     MessageProcessor,
     ModelSlots,
     ProcessorSettings,
+    RateLimiter,
+    SettingsStore,
+    SurfaceParts,
     TextHandler,
     ThreadContext,
     build_link_session,
 )
-from openai_client import ModelClient, TokenCounter, build_openai
+from openai_client import ModelClient, PriceTable, TokenCounter, build_openai
+from settings import Settings
 from slack_client import (
     BotIdentity,
     ChannelPacer,
@@ -121,6 +128,13 @@ async def run(config: BotConfig) -> int:
         replies = SlackReplies(web, pacer, native_streaming=True)
         files = SlackFiles(session, config.slack_bot_token, config.slack_api_url, web, pacer)
         images = ImageReader(files, LinkFetcher(links))
+        slots = ModelSlots(config.max_concurrent_requests)
+        preferences = SettingsStore(db, Settings(model=config.openai_model))
+        access = AccessPolicy(
+            admins=config.admin_users,
+            users=config.allowed_users,
+            channels=config.allowed_channels,
+        )
         processor = MessageProcessor(
             db=db,
             replies=replies,
@@ -131,16 +145,32 @@ async def run(config: BotConfig) -> int:
                 ImageTools(model, files, db),
                 model,
                 counter,
-                ModelSlots(config.max_concurrent_requests),
+                slots,
+            ),
+            preferences=preferences,
+            gate=Gatekeeping(
+                access=access,
+                limiter=RateLimiter(config.user_messages_per_minute),
+                prices=PriceTable(config.model_prices),
             ),
             settings=ProcessorSettings(
-                default_model=config.openai_model, model_timeout=config.openai_timeout_seconds
+                model_timeout=config.openai_timeout_seconds,
+                messages_per_minute=config.user_messages_per_minute,
             ),
         )
         await processor.recover_interrupted()
-        handler = AsyncSocketModeHandler(
-            build_app(web, identity, processor.submit), config.slack_app_token
+        surface = BotSurface(
+            SurfaceParts(
+                db=db,
+                processor=processor,
+                preferences=preferences,
+                access=access,
+                model=model,
+                slots=slots,
+                allowed_models=config.allowed_models,
+            )
         )
+        handler = AsyncSocketModeHandler(build_app(web, identity, surface), config.slack_app_token)
         background = [
             asyncio.create_task(counter.load_encoding()),
             asyncio.create_task(Watchdog(locks).run()),

@@ -1,5 +1,6 @@
 """The pipeline from an incoming Slack message to a reply in its thread."""
 
+from message_processor.access import AccessPolicy, RateLimiter
 from message_processor.context import ThreadContext
 from message_processor.handlers.attachments import AttachmentReader
 from message_processor.handlers.documents import DocumentReader
@@ -7,18 +8,26 @@ from message_processor.handlers.images import ImageTools
 from message_processor.handlers.text import TextHandler
 from message_processor.handlers.vision import ImageReader
 from message_processor.links import LinkFetcher, build_link_session
-from message_processor.processor import MessageProcessor, ProcessorSettings
+from message_processor.preferences import SettingsStore
+from message_processor.processor import Gatekeeping, MessageProcessor, ProcessorSettings
 from message_processor.slots import ModelSlots
+from message_processor.surface import BotSurface, SurfaceParts
 
 __all__ = [
+    "AccessPolicy",
     "AttachmentReader",
+    "BotSurface",
     "DocumentReader",
+    "Gatekeeping",
     "ImageReader",
     "ImageTools",
     "LinkFetcher",
     "MessageProcessor",
     "ModelSlots",
     "ProcessorSettings",
+    "RateLimiter",
+    "SettingsStore",
+    "SurfaceParts",
     "TextHandler",
     "ThreadContext",
     "build_link_session",

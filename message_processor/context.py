@@ -19,6 +19,9 @@ from message_processor.links import image_links
 from openai_client import ChatTurn, ModelImage
 from slack_client import BotIdentity, IncomingMessage, SharedFile, ThreadReader
 
+# Earlier top-level DM messages (and answers) read before a new one; trimming to the
+# model's budget still applies.
+DM_CONVERSATION_MESSAGES = 40
 _USER_MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
 
 SYSTEM_PROMPT = (
@@ -45,9 +48,12 @@ class ThreadContext:
     async def turns(self, message: IncomingMessage) -> list[ChatTurn]:
         """Every human line (labelled with its speaker) and every answer of ours, in order.
 
-        A message that starts its thread has nothing before it, so nothing is read.
+        A message that starts a thread in a channel has nothing before it, so nothing is
+        read. In a DM, top-level messages are one conversation (until `/ai reset`).
         """
         if not message.is_thread_reply:
+            if message.is_dm:
+                return await self._dm_turns(message)
             return [await self._turn(message.user, message.text)]
         stored, documents = await asyncio.gather(
             self._db.thread_messages(message.channel, message.thread_ts),
@@ -92,6 +98,18 @@ class ThreadContext:
                 turn = replace(turn, text="\n\n".join([*blocks[ts], turn.text]))
             lines[(float(ts), 0)] = turn
         return [lines[key] for key in sorted(lines)]
+
+    async def _dm_turns(self, message: IncomingMessage) -> list[ChatTurn]:
+        stored = await self._db.conversation_since(
+            message.channel, message.user, message.ts, DM_CONVERSATION_MESSAGES
+        )
+        turns = [
+            await self._turn(m.user_id or message.user, m.text)
+            if m.role == "user"
+            else ChatTurn("assistant", m.text)
+            for m in stored
+        ]
+        return [*turns, await self._turn(message.user, message.text)]
 
     async def _number_earlier_images(
         self, message: IncomingMessage, sources_by_ts: dict[str, list[ImageSource]]

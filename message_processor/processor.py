@@ -13,9 +13,11 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Coroutine
 from dataclasses import dataclass
 
 from database import Database, InflightReply
+from message_processor.access import AccessPolicy, RateLimiter, rate_limited
 from message_processor.failures import (
     BUSY,
     INTERRUPTED_BY_CRASH,
@@ -25,9 +27,12 @@ from message_processor.failures import (
     describe_failure,
 )
 from message_processor.handlers.text import TextHandler
+from message_processor.preferences import SettingsStore
 from message_processor.slots import THINKING
-from openai_client import GenerationSettings, ModelError
+from openai_client import ModelError, PriceTable
+from settings import Settings
 from slack_client import IncomingMessage, ReplyStream, SlackReplies, loggable
+from slack_client.views import NOT_ALLOWED, WELCOME, welcome_blocks
 from thread_manager import ThreadKey, ThreadLocks
 
 logger = logging.getLogger(__name__)
@@ -43,8 +48,17 @@ BUSY_GRACE_SECONDS = 1.5
 
 @dataclass(frozen=True)
 class ProcessorSettings:
-    default_model: str
     model_timeout: float
+    messages_per_minute: int
+
+
+@dataclass(frozen=True)
+class Gatekeeping:
+    """Who is answered, how often, and what an answer costs."""
+
+    access: AccessPolicy
+    limiter: RateLimiter
+    prices: PriceTable
 
 
 class MessageProcessor:
@@ -55,15 +69,22 @@ class MessageProcessor:
         replies: SlackReplies,
         locks: ThreadLocks,
         text: TextHandler,
+        preferences: SettingsStore,
+        gate: Gatekeeping,
         settings: ProcessorSettings,
     ) -> None:
         self._db = db
         self._replies = replies
         self._locks = locks
         self._text = text
+        self._preferences = preferences
+        self._gate = gate
         self._settings = settings
         self._tasks: set[asyncio.Task[None]] = set()
         self._recent: OrderedDict[str, None] = OrderedDict()
+        # People known to have been welcomed, and where someone was refused already.
+        self._welcomed: set[str] = set()
+        self._refused: OrderedDict[tuple[str, str, str], None] = OrderedDict()
         self._accepting = True
 
     @property
@@ -74,7 +95,10 @@ class MessageProcessor:
         if not self._accepting:
             logger.warning("shutting down, not taking event_id=%s", message.event_id)
             return
-        task = asyncio.create_task(self._process(message))
+        self._track(self._process(message))
+
+    def _track(self, work: Coroutine[object, object, None]) -> None:
+        task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -116,6 +140,7 @@ class MessageProcessor:
         await self._db.clear_inflight()
 
     async def purge_expired(self) -> int:
+        self._gate.limiter.forget_idle()
         return await self._db.purge_processed_events(time.time() - EVENT_ID_RETENTION_SECONDS)
 
     async def _process(self, message: IncomingMessage) -> None:
@@ -125,6 +150,8 @@ class MessageProcessor:
         )
         try:
             if not await self._is_for_us(message) or not await self._claim(message):
+                return
+            if not await self._let_through(message):
                 return
             key = ThreadKey(message.channel, message.thread_ts)
             async with self._locks.try_hold(
@@ -138,6 +165,51 @@ class MessageProcessor:
         except Exception:
             # Last line of defence: _answer reports its own failures to the user.
             logger.exception("message handling failed: %s", context)
+
+    async def _let_through(self, message: IncomingMessage) -> bool:
+        """Access and rate limit; whoever is turned away is told so, privately."""
+        gate = self._gate
+        if not gate.access.allows(message.user, message.channel):
+            where = (message.user, message.channel, message.thread_ts)
+            logger.info("refused user=%s channel=%s", message.user, message.channel)
+            # Once per thread: a person talking to colleagues in a thread the bot is in
+            # is not told again at every message.
+            if where not in self._refused:
+                self._refused[where] = None
+                while len(self._refused) > RECENT_KEYS_IN_MEMORY:
+                    self._refused.popitem(last=False)
+                await self._replies.post_ephemeral(
+                    message.channel, message.user, NOT_ALLOWED, thread_ts=message.thread_ts
+                )
+            return False
+        wait = gate.limiter.wait_needed(message.user)
+        if wait > 0:
+            logger.info("rate limited user=%s for %.0fs", message.user, wait)
+            await self._replies.post_ephemeral(
+                message.channel,
+                message.user,
+                rate_limited(self._settings.messages_per_minute, wait),
+                thread_ts=message.thread_ts,
+            )
+            return False
+        if message.user not in self._welcomed:
+            self._welcomed.add(message.user)
+            # Beside the answer, not before it: the first question is not held back.
+            self._track(self._welcome(message))
+        return True
+
+    async def _welcome(self, message: IncomingMessage) -> None:
+        try:
+            if await self._db.first_contact(message.user):
+                await self._replies.post_ephemeral(
+                    message.channel,
+                    message.user,
+                    WELCOME,
+                    thread_ts=message.thread_ts,
+                    blocks=welcome_blocks(),
+                )
+        except Exception as error:  # noqa: BLE001 - a welcome is a courtesy
+            logger.warning("welcome failed user=%s: %s", message.user, loggable(error))
 
     async def _is_for_us(self, message: IncomingMessage) -> bool:
         if message.is_dm or message.is_mention:
@@ -159,7 +231,8 @@ class MessageProcessor:
         return await self._db.claim_event(keys)
 
     async def _answer(self, message: IncomingMessage, context: str) -> None:
-        await asyncio.gather(
+        settings, _, _ = await asyncio.gather(
+            self._preferences.effective(message.user, message.channel, message.thread_ts),
             self._db.join_thread(message.channel, message.thread_ts),
             self._db.add_message(
                 message.channel, message.thread_ts, message.ts, "user", message.user, message.text
@@ -177,8 +250,8 @@ class MessageProcessor:
             user_id=message.user,
             team_id=message.team_id,
             on_message=remember,
+            live=settings.streaming,
         )
-        settings = GenerationSettings(model=self._settings.default_model)
         started = time.monotonic()
         try:
             stream.begin(THINKING)
@@ -210,7 +283,7 @@ class MessageProcessor:
     async def _run_handler(
         self,
         message: IncomingMessage,
-        settings: GenerationSettings,
+        settings: Settings,
         stream: ReplyStream,
         context: str,
     ) -> None:
@@ -241,12 +314,19 @@ class MessageProcessor:
             message.channel, message.thread_ts
         ):
             notices.append(NEAR_BUDGET)
-        await stream.finish(footer="\n\n".join(notices) or None)
-        await self._store_answer(message, stream)
+        # Accounted before it is shown: what the person sees next (`/ai usage`) has it.
         usage = answer.reply.usage
         await self._db.record_usage(
-            message.user, settings.model, usage.input_tokens, usage.output_tokens
+            message.user,
+            settings.model,
+            usage.input_tokens,
+            usage.output_tokens,
+            cost=self._gate.prices.cost(settings.model, usage),
+            channel=message.channel,
+            question_ts=message.ts,
         )
+        await stream.finish(footer="\n\n".join(notices) or None, feedback=True)
+        await self._store_answer(message, stream)
 
     async def _store_answer(self, message: IncomingMessage, stream: ReplyStream) -> None:
         if stream.text.strip():

@@ -19,13 +19,18 @@ QUEUED = "_Queued: many questions are being answered right now. Yours is next in
 class ModelSlots:
     def __init__(self, limit: int) -> None:
         self._semaphore = asyncio.Semaphore(limit)
+        self.waiting = 0
 
     @asynccontextmanager
     async def hold(self, stream: ReplyStream) -> AsyncIterator[None]:
         queued = self._semaphore.locked()
         if queued:
             await stream.set_status(QUEUED)
-        await self._semaphore.acquire()
+        self.waiting += 1
+        try:
+            await self._semaphore.acquire()
+        finally:
+            self.waiting -= 1
         try:
             if queued:
                 await stream.set_status(THINKING)

@@ -21,8 +21,10 @@ from openai_client.models import (
     ToolResult,
     ToolSpec,
     Usage,
+    accepts_verbosity,
     is_reasoning_model,
 )
+from openai_client.prices import Price, PriceTable, parse_prices
 from openai_client.tokens import TokenCounter, TrimmedContext, input_budget, trim_to_budget
 
 __all__ = [
@@ -40,15 +42,19 @@ __all__ = [
     "ModelRequestError",
     "ModelTimeoutError",
     "ModelUnavailableError",
+    "Price",
+    "PriceTable",
     "TokenCounter",
     "ToolCall",
     "ToolResult",
     "ToolSpec",
     "TrimmedContext",
     "Usage",
+    "accepts_verbosity",
     "build_openai",
     "input_budget",
     "is_reasoning_model",
+    "parse_prices",
     "sampling_parameters",
     "trim_to_budget",
 ]

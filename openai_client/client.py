@@ -38,6 +38,7 @@ from openai_client.models import (
     ToolCall,
     ToolResult,
     Usage,
+    accepts_verbosity,
     is_reasoning_model,
 )
 
@@ -47,6 +48,7 @@ logger = logging.getLogger(__name__)
 # overload invisible while the outer timeout still bounds the whole call.
 SDK_MAX_RETRIES = 2
 CONNECT_TIMEOUT_SECONDS = 10.0
+PING_TIMEOUT_SECONDS = 5.0
 
 
 def build_openai(api_key: str, base_url: str | None, timeout: float) -> AsyncOpenAI:
@@ -70,7 +72,7 @@ def sampling_parameters(settings: GenerationSettings) -> dict[str, Any]:
     if is_reasoning_model(settings.model):
         if settings.reasoning_effort:
             params["reasoning_effort"] = settings.reasoning_effort
-        if settings.verbosity:
+        if settings.verbosity and accepts_verbosity(settings.model):
             params["verbosity"] = settings.verbosity
     else:
         if settings.temperature is not None:
@@ -110,19 +112,25 @@ async def _translated_errors(seconds: float) -> AsyncIterator[None]:
         raise ModelUnavailableError(str(error)) from error
 
 
-def _responses_message(turn: ChatTurn) -> dict[str, Any]:
+def _responses_message(turn: ChatTurn, detail: str) -> dict[str, Any]:
     if not turn.images:
         return {"role": turn.role, "content": turn.text}
     parts: list[dict[str, Any]] = [{"type": "input_text", "text": turn.text}]
-    parts += [{"type": "input_image", "image_url": image.data_url} for image in turn.images]
+    parts += [
+        {"type": "input_image", "image_url": image.data_url, "detail": detail}
+        for image in turn.images
+    ]
     return {"role": turn.role, "content": parts}
 
 
-def _chat_message(turn: ChatTurn) -> dict[str, Any]:
+def _chat_message(turn: ChatTurn, detail: str) -> dict[str, Any]:
     if not turn.images:
         return {"role": turn.role, "content": turn.text}
     parts: list[dict[str, Any]] = [{"type": "text", "text": turn.text}]
-    parts += [{"type": "image_url", "image_url": {"url": image.data_url}} for image in turn.images]
+    parts += [
+        {"type": "image_url", "image_url": {"url": image.data_url, "detail": detail}}
+        for image in turn.images
+    ]
     return {"role": turn.role, "content": parts}
 
 
@@ -219,6 +227,15 @@ class ModelClient:
     async def close(self) -> None:
         await self._client.close()
 
+    async def check(self, seconds: float = PING_TIMEOUT_SECONDS) -> str | None:
+        """None when the model API answers (its model list), else why not, in a few words."""
+        try:
+            async with _translated_errors(seconds):
+                await self._client.models.list()
+        except ModelError as error:
+            return type(error).__name__.removeprefix("Model").removesuffix("Error").lower()
+        return None
+
     async def generate_image(self, prompt: str, *, size: str) -> bytes:
         """One PNG drawn by the image model."""
         async with _translated_errors(self._timeout):
@@ -258,22 +275,25 @@ class ModelClient:
         body = {
             "model": request.settings.model,
             "instructions": request.instructions,
-            "input": [_responses_message(turn) for turn in request.turns]
+            "input": [_responses_message(turn, request.image_detail) for turn in request.turns]
             + _responses_tool_items(request.tool_results),
             "stream": True,
             "store": False,
             **params,
         }
-        if request.tools:
-            body["tools"] = [
-                {
-                    "type": "function",
-                    "name": tool.name,
-                    "description": tool.description,
-                    "parameters": tool.parameters,
-                }
-                for tool in request.tools
-            ]
+        tools: list[dict[str, Any]] = [
+            {
+                "type": "function",
+                "name": tool.name,
+                "description": tool.description,
+                "parameters": tool.parameters,
+            }
+            for tool in request.tools
+        ]
+        if request.web_search:
+            tools.append({"type": "web_search"})
+        if tools:
+            body["tools"] = tools
             body["tool_choice"] = "auto" if request.may_call_tools else "none"
         # Events are read as plain JSON through the SDK's own stream (SSE parsing, error
         # events, retries and status errors stay the SDK's). Typed events, or even
@@ -319,7 +339,7 @@ class ModelClient:
         if request.settings.max_output_tokens:
             params["max_completion_tokens"] = request.settings.max_output_tokens
         messages: list[Any] = [{"role": "system", "content": request.instructions}]
-        messages += [_chat_message(turn) for turn in request.turns]
+        messages += [_chat_message(turn, request.image_detail) for turn in request.turns]
         messages += _chat_tool_messages(request.tool_results)
         if request.tools:
             params["tools"] = [

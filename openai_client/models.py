@@ -99,6 +99,10 @@ class ModelRequest:
     tool_results: tuple[ToolResult, ...] = ()
     # False for the last round of an answer: the model must answer in words.
     may_call_tools: bool = True
+    # The provider's own web search tool (Responses API only).
+    web_search: bool = False
+    # How closely the model looks at images: "auto", "low" or "high".
+    image_detail: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -126,3 +130,9 @@ def is_reasoning_model(model: str) -> bool:
     if generation and int(generation.group(1)) >= 5 and "chat" not in name:
         return True
     return len(name) > 1 and name[0] == "o" and name[1].isdigit()
+
+
+def accepts_verbosity(model: str) -> bool:
+    """Only the GPT-5 generations take `verbosity`; the o-series reject it."""
+    generation = re.match(r"gpt-(\d+)", model.lower().rsplit("/", 1)[-1])
+    return is_reasoning_model(model) and generation is not None

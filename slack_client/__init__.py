@@ -5,7 +5,7 @@ directly, and message_processor, which imports this package, never sees them.
 """
 
 from slack_client.errors import loggable, slack_error
-from slack_client.events import BotIdentity, IncomingMessage, MessageSink, SharedFile
+from slack_client.events import BotIdentity, IncomingMessage, SharedFile
 from slack_client.files import FileDownloadError, SlackFiles, read_at_most
 from slack_client.history import ThreadMessage, ThreadReader
 from slack_client.mrkdwn import markdown_to_mrkdwn, split_message
@@ -18,7 +18,6 @@ __all__ = [
     "ChannelPacer",
     "FileDownloadError",
     "IncomingMessage",
-    "MessageSink",
     "ReplyStream",
     "SharedFile",
     "SlackFiles",

@@ -15,7 +15,11 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.web.async_client import AsyncWebClient
 
-from slack_client.events import BotIdentity, MessageSink, parse_message_event
+from slack_client.assistant import build_assistant
+from slack_client.backend import Backend
+from slack_client.commands import register_commands
+from slack_client.events import BotIdentity, parse_message_event
+from slack_client.interactions import register_interactions
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +32,7 @@ async def fetch_identity(client: AsyncWebClient) -> BotIdentity:
     )
 
 
-def build_app(client: AsyncWebClient, identity: BotIdentity, on_message: MessageSink) -> AsyncApp:
+def build_app(client: AsyncWebClient, identity: BotIdentity, backend: Backend) -> AsyncApp:
     async def authorize(**_: Any) -> AuthorizeResult:
         return AuthorizeResult(
             enterprise_id=None,
@@ -45,6 +49,9 @@ def build_app(client: AsyncWebClient, identity: BotIdentity, on_message: Message
         ignoring_self_events_enabled=False,
         logger=logging.getLogger("slack_bolt"),
     )
+    app.assistant(build_assistant(backend, identity))
+    register_commands(app, backend)
+    register_interactions(app, backend)
 
     async def handle(body: dict[str, Any], event: dict[str, Any], mention: bool) -> None:
         message = parse_message_event(
@@ -54,7 +61,7 @@ def build_app(client: AsyncWebClient, identity: BotIdentity, on_message: Message
             return
         if not (message.is_dm or message.is_mention or message.is_thread_reply):
             return
-        await on_message(message)
+        await backend.submit(message)
 
     @app.event("app_mention")
     async def on_app_mention(body: dict[str, Any], event: dict[str, Any]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,10 +58,6 @@ class IncomingMessage:
         if self.client_msg_id:
             keys.append(f"client_msg:{self.client_msg_id}")
         return keys
-
-
-# The processor's entry point as slack_client sees it: fire and forget.
-MessageSink = Callable[[IncomingMessage], Awaitable[None]]
 
 
 def parse_message_event(

@@ -23,6 +23,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_client.errors import loggable, slack_error
 from slack_client.mrkdwn import markdown_to_mrkdwn, split_message
 from slack_client.pacing import ChannelPacer
+from slack_client.views import Block, answer_blocks, feedback_block
 
 logger = logging.getLogger(__name__)
 
@@ -53,17 +54,42 @@ class SlackReplies:
         self.pacer = pacer
         self.native_streaming = native_streaming
 
-    async def post(self, channel: str, thread_ts: str, text: str) -> str:
+    async def post(
+        self, channel: str, thread_ts: str, text: str, blocks: list[Block] | None = None
+    ) -> str:
         response = await self.pacer.run(
             channel,
-            lambda: self.client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text),
+            lambda: self.client.chat_postMessage(
+                channel=channel, thread_ts=thread_ts, text=text, blocks=blocks
+            ),
             new_message=True,
         )
         return str(response["ts"])
 
-    async def update(self, channel: str, ts: str, text: str) -> None:
+    async def update(
+        self, channel: str, ts: str, text: str, blocks: list[Block] | None = None
+    ) -> None:
         await self.pacer.run(
-            channel, lambda: self.client.chat_update(channel=channel, ts=ts, text=text)
+            channel,
+            lambda: self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks),
+        )
+
+    async def post_ephemeral(
+        self,
+        channel: str,
+        user: str,
+        text: str,
+        *,
+        thread_ts: str | None = None,
+        blocks: list[Block] | None = None,
+    ) -> None:
+        """A message only `user` sees (and only until they reload).
+
+        Not paced with the channel: Slack's one-a-second limit is on messages everyone
+        sees, and a notice to one person must not hold up the channel's answers.
+        """
+        await self.client.chat_postEphemeral(
+            channel=channel, user=user, text=text, thread_ts=thread_ts, blocks=blocks
         )
 
     async def delete(self, channel: str, ts: str) -> None:
@@ -77,6 +103,7 @@ class SlackReplies:
         user_id: str,
         team_id: str | None,
         on_message: MessageCreated,
+        live: bool = True,
     ) -> ReplyStream:
         return ReplyStream(
             self,
@@ -85,6 +112,7 @@ class SlackReplies:
             user_id=user_id,
             team_id=team_id,
             on_message=on_message,
+            live=live,
         )
 
 
@@ -98,8 +126,11 @@ class ReplyStream:
         user_id: str,
         team_id: str | None,
         on_message: MessageCreated,
+        live: bool = True,
     ) -> None:
         self._replies = replies
+        # False: the answer appears when complete (the person turned streaming off).
+        self._live = live
         self._channel = channel
         self._thread_ts = thread_ts
         self._user_id = user_id
@@ -162,8 +193,11 @@ class ReplyStream:
         self._text += delta
         self._changed.set()
 
-    async def finish(self, footer: str | None = None) -> None:
-        """Show the final text (plus footer); always leaves the reply in a final state."""
+    async def finish(self, footer: str | None = None, *, feedback: bool = False) -> None:
+        """Show the final text (plus footer); always leaves the reply in a final state.
+
+        With `feedback`, the reply ends with Slack's feedback buttons.
+        """
         await self.shown()
         self._closing.set()
         self._changed.set()
@@ -174,11 +208,13 @@ class ReplyStream:
         final = self._text + (f"\n\n{footer}" if footer else "")
         if not final.strip():
             final = "_(The model returned an empty answer.)_"
-        if self._native is None or not await self._stop_native(final):
-            await self._render(final)
+        if self._native is None or not await self._stop_native(final, feedback=feedback):
+            await self._render(final, feedback=feedback)
         self.finished = True
 
     async def _flush_loop(self) -> None:
+        if not self._live:
+            return
         # finish() sets _changed too, so this one wait also ends on closing.
         await self._changed.wait()
         # A short answer that is complete by then goes out in one write from finish(),
@@ -260,16 +296,18 @@ class ReplyStream:
             raise error
         return False
 
-    async def _stop_native(self, final: str | None) -> bool:
+    async def _stop_native(self, final: str | None, *, feedback: bool = False) -> bool:
         """Close the native stream; with `final`, finish the reply in it if it fits."""
         native = self._native
         assert native is not None
         rest = final[self._native_sent :] if final is not None else ""
         fits = final is not None and len(final) <= NATIVE_STREAM_LIMIT and self._use_native
         opened = native.ts is not None
+        blocks = [feedback_block()] if fits and feedback else None
         try:
             await self._replies.pacer.run(
-                self._channel, lambda: native.stop(markdown_text=rest if fits else None)
+                self._channel,
+                lambda: native.stop(markdown_text=rest if fits else None, blocks=blocks),
             )
         except SlackApiError as error:
             if slack_error(error) != STREAM_CLOSED:
@@ -300,25 +338,29 @@ class ReplyStream:
             except SlackApiError as error:
                 logger.info("could not delete status message: %s", slack_error(error))
 
-    async def _render(self, markdown: str) -> None:
+    async def _render(self, markdown: str, *, feedback: bool = False) -> None:
         parts = split_message(markdown_to_mrkdwn(markdown))
         for index, part in enumerate(parts):
+            last = index == len(parts) - 1
+            blocks = answer_blocks(part) if feedback and last else None
             if index < len(self._messages):
-                if self._shown[index] != part:
-                    await self._safe_update(index, part)
+                if self._shown[index] != part or blocks:
+                    await self._safe_update(index, part, blocks)
             else:
-                ts = await self._replies.post(self._channel, self._thread_ts, part)
+                ts = await self._replies.post(self._channel, self._thread_ts, part, blocks)
                 self._messages.append(ts)
                 self._shown.append(part)
                 await self._on_message(ts)
 
-    async def _safe_update(self, index: int, text: str) -> None:
+    async def _safe_update(self, index: int, text: str, blocks: list[Block] | None = None) -> None:
         try:
-            await self._replies.update(self._channel, self._messages[index], text)
+            await self._replies.update(self._channel, self._messages[index], text, blocks)
         except SlackApiError as error:
             if slack_error(error) != "message_not_found":
                 raise
             # Someone deleted the message: carry on in a new one.
-            self._messages[index] = await self._replies.post(self._channel, self._thread_ts, text)
+            self._messages[index] = await self._replies.post(
+                self._channel, self._thread_ts, text, blocks
+            )
             await self._on_message(self._messages[index])
         self._shown[index] = text

@@ -152,10 +152,10 @@ async def test_duplicate_envelopes_get_one_answer(
 async def test_fifty_rapid_fire_messages_are_all_answered(
     slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
 ) -> None:
-    user = new_id("U")
+    # Fifty people at once: one person sending fifty would meet the rate limit.
     threads = [(new_id("C"), i) for i in range(50)]
     roots = await asyncio.gather(
-        *(slack.post_user_message(ch, user, f"{BOT} rapid {i}") for ch, i in threads)
+        *(slack.post_user_message(ch, new_id("U"), f"{BOT} rapid {i}") for ch, i in threads)
     )
     for (channel, i), root in zip(threads, roots, strict=True):
         await wait_for_text(slack, channel, root, f"rapid {i}", timeout=60)
@@ -164,15 +164,20 @@ async def test_fifty_rapid_fire_messages_are_all_answered(
 async def test_hung_model_calls_time_out_while_others_are_answered(
     slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
 ) -> None:
-    user = new_id("U")
     hung = [new_id("C") for _ in range(15)]
     normal = [new_id("C") for _ in range(10)]
     hung_roots = await asyncio.gather(
-        *(slack.post_user_message(ch, user, f"{BOT} [hang] stuck {i}") for i, ch in enumerate(hung))
+        *(
+            slack.post_user_message(ch, new_id("U"), f"{BOT} [hang] stuck {i}")
+            for i, ch in enumerate(hung)
+        )
     )
     await model.wait_for(lambda: model.hung_requests == 15, what="15 hung calls")
     normal_roots = await asyncio.gather(
-        *(slack.post_user_message(ch, user, f"{BOT} fine {i}") for i, ch in enumerate(normal))
+        *(
+            slack.post_user_message(ch, new_id("U"), f"{BOT} fine {i}")
+            for i, ch in enumerate(normal)
+        )
     )
     for i, (channel, root) in enumerate(zip(normal, normal_roots, strict=True)):
         await wait_for_text(slack, channel, root, f"fine {i}")
@@ -183,7 +188,7 @@ async def test_hung_model_calls_time_out_while_others_are_answered(
         text = await wait_for_text(slack, channel, root, "didn't finish within 6 seconds")
         assert "Thinking" not in text
     after = new_id("C")
-    root = await slack.post_user_message(after, user, f"{BOT} still there?")
+    root = await slack.post_user_message(after, new_id("U"), f"{BOT} still there?")
     await wait_for_text(slack, after, root, "still there?")
 
 

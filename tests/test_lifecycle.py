@@ -82,9 +82,10 @@ async def test_identity_is_fetched_once_at_start_not_per_event(
     process = make_bot(slack, model, tmp_path)
     await start_bot(slack, process)
     try:
-        user = new_id("U")
         dms = [new_id("D") for _ in range(20)]
-        roots = [await slack.post_user_message(dm, user, f"hi {i}") for i, dm in enumerate(dms)]
+        roots = [
+            await slack.post_user_message(dm, new_id("U"), f"hi {i}") for i, dm in enumerate(dms)
+        ]
         for i, (dm, ts) in enumerate(zip(dms, roots, strict=True)):
             await wait_for_text(slack, dm, ts, f"hi {i}")
         assert len(slack.calls_to("auth.test")) - before == 1

@@ -56,11 +56,12 @@ async def test_answer_completes_through_a_429_storm_on_updates(
 async def test_thirty_questions_in_one_channel_under_one_post_per_second(
     slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
 ) -> None:
-    channel, user = new_id("C"), new_id("U")
+    channel = new_id("C")
     slack.rate_limit("chat.postMessage", per_channel_per_second=1.0)
     try:
         roots = [
-            await slack.post_user_message(channel, user, f"{BOT} burst question {i}")
+            # Thirty people: one person asking thirty times would meet the rate limit.
+            await slack.post_user_message(channel, new_id("U"), f"{BOT} burst question {i}")
             for i in range(30)
         ]
         for i, root in enumerate(roots):

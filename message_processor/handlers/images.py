@@ -33,6 +33,7 @@ from openai_client import (
     ToolResult,
     ToolSpec,
 )
+from settings import Settings
 from slack_client import (
     FileDownloadError,
     IncomingMessage,
@@ -150,14 +151,14 @@ class ImageTools:
         return await self._db.thread_images(message.channel, message.thread_ts)
 
     async def run(
-        self, call: ToolCall, message: IncomingMessage, stream: ReplyStream
+        self, call: ToolCall, message: IncomingMessage, stream: ReplyStream, settings: Settings
     ) -> ToolResult:
         try:
             arguments = _arguments(call)
             if call.name == "generate_image":
-                output = await self._generate(arguments, message, stream)
+                output = await self._generate(arguments, message, stream, settings)
             elif call.name == "edit_image":
-                output = await self._edit(arguments, message, stream)
+                output = await self._edit(arguments, message, stream, settings)
             else:
                 output = f"There is no tool named {call.name}."
         except ToolArgumentsError as error:
@@ -181,17 +182,27 @@ class ImageTools:
         return ToolResult(call=call, output=output)
 
     async def _generate(
-        self, arguments: dict[str, Any], message: IncomingMessage, stream: ReplyStream
+        self,
+        arguments: dict[str, Any],
+        message: IncomingMessage,
+        stream: ReplyStream,
+        settings: Settings,
     ) -> str:
         prompt = _prompt(arguments)
         await stream.set_status(DRAWING)
-        size = SIZES.get(str(arguments.get("size")), SIZES["square"])
+        # A size chosen in the settings wins over the model's pick.
+        shape = settings.image_size if settings.image_size in SIZES else arguments.get("size")
+        size = SIZES.get(str(shape), SIZES["square"])
         png = await self._model.generate_image(prompt, size=size)
         number = await self._post(png, prompt, message)
         return f"The image is posted in the thread as image #{number}."
 
     async def _edit(
-        self, arguments: dict[str, Any], message: IncomingMessage, stream: ReplyStream
+        self,
+        arguments: dict[str, Any],
+        message: IncomingMessage,
+        stream: ReplyStream,
+        settings: Settings,
     ) -> str:
         prompt = _prompt(arguments)
         known = await self.thread_images(message)
@@ -207,9 +218,10 @@ class ImageTools:
         await stream.set_status(EDITING)
         sources = [await self._download(image) for image in chosen]
         preserve = arguments.get("preserve_original")
-        png = await self._model.edit_image(
-            sources, prompt, preserve=preserve if isinstance(preserve, bool) else None
-        )
+        if not isinstance(preserve, bool):
+            # The model did not say: the person's setting decides, if they chose one.
+            preserve = {"high": True, "low": False}.get(settings.image_fidelity)
+        png = await self._model.edit_image(sources, prompt, preserve=preserve)
         number = await self._post(png, prompt, message)
         return f"The edited image is posted in the thread as image #{number}."
 

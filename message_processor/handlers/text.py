@@ -23,6 +23,7 @@ from openai_client import (
     input_budget,
     trim_to_budget,
 )
+from settings import Settings
 from slack_client import IncomingMessage, ReplyStream
 
 # Rounds of tool calls in one answer (the model draws or edits, then says so), and
@@ -64,11 +65,11 @@ class TextHandler:
     async def answer(
         self,
         message: IncomingMessage,
-        settings: GenerationSettings,
+        settings: Settings,
         stream: ReplyStream,
     ) -> TextAnswer:
         turns, attached = await self._conversation(message)
-        system = instructions() + GUIDANCE
+        system = instructions() + GUIDANCE + _personal_instructions(settings)
         budget = input_budget(settings.model)
         if sum(len(turn.text) for turn in turns) > COUNT_OFF_LOOP_CHARS:
             # Counting tokens of a long thread is CPU work: keep it off the event loop.
@@ -76,13 +77,24 @@ class TextHandler:
         else:
             trimmed = trim_to_budget(self._counter, system, turns, budget)
         request = ModelRequest(
-            instructions=system, turns=trimmed.turns, settings=settings, tools=TOOLS
+            instructions=system,
+            turns=trimmed.turns,
+            settings=GenerationSettings(
+                model=settings.model,
+                temperature=settings.temperature,
+                top_p=settings.top_p,
+                reasoning_effort=settings.reasoning_effort,
+                verbosity=settings.verbosity,
+            ),
+            tools=TOOLS,
+            web_search=settings.web_search,
+            image_detail=settings.vision_detail,
         )
         # The status message was posted while the thread was read; no model call for a
         # reply that Slack refuses to show.
         await stream.shown()
         async with self._slots.hold(stream):
-            reply = await self._ask(request, message, stream)
+            reply = await self._ask(request, message, stream, settings)
         return TextAnswer(
             reply=reply,
             near_budget=trimmed.near_budget,
@@ -116,7 +128,11 @@ class TextHandler:
         return turns, attached
 
     async def _ask(
-        self, request: ModelRequest, message: IncomingMessage, stream: ReplyStream
+        self,
+        request: ModelRequest,
+        message: IncomingMessage,
+        stream: ReplyStream,
+        settings: Settings,
     ) -> ModelReply:
         """The model's answer, running the tools it calls (a few, for a round or two)."""
         reply = await self._model.stream_reply(request, stream.append)
@@ -126,7 +142,9 @@ class TextHandler:
             if not reply.tool_calls:
                 break
             calls = reply.tool_calls
-            results += [await self._tools.run(c, message, stream) for c in calls[:MAX_CALLS]]
+            results += [
+                await self._tools.run(c, message, stream, settings) for c in calls[:MAX_CALLS]
+            ]
             results += [ToolResult(c, NOT_MADE) for c in calls[MAX_CALLS:]]
             request = replace(
                 request, tool_results=tuple(results), may_call_tools=round_number < MAX_TOOL_ROUNDS
@@ -137,3 +155,13 @@ class TextHandler:
                 output_tokens=usage.output_tokens + reply.usage.output_tokens,
             )
         return replace(reply, usage=usage)
+
+
+def _personal_instructions(settings: Settings) -> str:
+    """The channel's rules, then the person's own wishes, after our own instructions."""
+    parts = []
+    if settings.channel_instructions:
+        parts.append(f"Instructions for this channel:\n{settings.channel_instructions}")
+    if settings.instructions:
+        parts.append(f"The person's own instructions:\n{settings.instructions}")
+    return "".join(f"\n\n{part}" for part in parts)

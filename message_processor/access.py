@@ -1,0 +1,65 @@
+"""Who may use the bot, who administers it, and how often one person may ask."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+WINDOW_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class AccessPolicy:
+    admins: frozenset[str] = frozenset()
+    # Empty: everyone, every channel. DMs are governed by the user list alone.
+    users: frozenset[str] = frozenset()
+    channels: frozenset[str] = frozenset()
+
+    def is_admin(self, user: str) -> bool:
+        return user in self.admins
+
+    def allows(self, user: str, channel: str | None) -> bool:
+        """Whether `user` is answered in `channel` (None: anywhere they may be, as in
+        App Home)."""
+        if self.users and user not in self.users and user not in self.admins:
+            return False
+        if channel is None or channel.startswith("D"):
+            return True
+        return not self.channels or channel in self.channels
+
+
+class RateLimiter:
+    """At most `per_minute` answered messages per person in any sliding minute."""
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self._limit = per_minute
+        self._clock = clock
+        self._recent: dict[str, deque[float]] = {}
+
+    def wait_needed(self, user: str) -> float:
+        """0 and counted if `user` may go ahead now; else seconds until they may."""
+        if self._limit <= 0:
+            return 0.0
+        now = self._clock()
+        recent = self._recent.setdefault(user, deque())
+        while recent and recent[0] <= now - WINDOW_SECONDS:
+            recent.popleft()
+        if len(recent) >= self._limit:
+            return recent[0] + WINDOW_SECONDS - now
+        recent.append(now)
+        return 0.0
+
+    def forget_idle(self) -> None:
+        """Drop people with nothing in the window, so the map does not grow for ever."""
+        cutoff = self._clock() - WINDOW_SECONDS
+        for user in [u for u, recent in self._recent.items() if not recent or recent[-1] <= cutoff]:
+            del self._recent[user]
+
+
+def rate_limited(limit: int, wait: float) -> str:
+    return (
+        f":hourglass: You've sent me {limit} messages in the last minute, which is the limit. "
+        f"Try again in {max(1, round(wait))} seconds."
+    )

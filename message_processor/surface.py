@@ -1,0 +1,113 @@
+"""What the slash command, modals, App Home and assistant panel ask of the bot.
+
+Implements slack_client's `Backend`: main.py hands this object to the listeners. The
+rules live here, on the server: who may change which settings, what usage an admin
+sees. The listeners only render.
+"""
+
+from __future__ import annotations
+
+import calendar
+import time
+from dataclasses import dataclass
+
+from database import Database
+from message_processor.access import AccessPolicy
+from message_processor.preferences import SettingsStore
+from message_processor.processor import MessageProcessor
+from message_processor.slots import ModelSlots
+from openai_client import ModelClient
+from settings import Overrides, Scope, ScopeRef, Settings
+from slack_client import IncomingMessage
+from slack_client.backend import SettingsForm, SettingsRefused, StatusReport, UsageReport
+from slack_client.views import NEGATIVE, POSITIVE
+
+DAY_SECONDS = 24 * 3600
+BROWSER_SERVICE_OFF = "not configured (BROWSER_SERVICE_URL is unset)"
+
+
+@dataclass(frozen=True)
+class SurfaceParts:
+    db: Database
+    processor: MessageProcessor
+    preferences: SettingsStore
+    access: AccessPolicy
+    model: ModelClient
+    slots: ModelSlots
+    allowed_models: tuple[str, ...]
+
+
+class BotSurface:
+    def __init__(self, parts: SurfaceParts) -> None:
+        self._parts = parts
+        self._started = time.monotonic()
+
+    def allows(self, user: str, channel: str | None) -> bool:
+        return self._parts.access.allows(user, channel)
+
+    def is_admin(self, user: str) -> bool:
+        return self._parts.access.is_admin(user)
+
+    async def submit(self, message: IncomingMessage) -> None:
+        await self._parts.processor.submit(message)
+
+    async def settings_form(self, user: str, scope: ScopeRef) -> SettingsForm:
+        preferences = self._parts.preferences
+        return SettingsForm(
+            scope=scope,
+            stored=await preferences.stored(scope),
+            inherited=await preferences.inherited(user, scope),
+            allowed_models=self._parts.allowed_models,
+        )
+
+    async def save_settings(self, user: str, scope: ScopeRef, overrides: Overrides) -> None:
+        if scope.kind is Scope.CHANNEL and not self.is_admin(user):
+            raise SettingsRefused("Only admins of this bot can change a channel's settings.")
+        if scope.kind is Scope.USER and scope.key != user:
+            raise SettingsRefused("You can only change your own settings.")
+        if scope.kind is not Scope.USER:
+            channel = scope.key.split("/", 1)[0]
+            if not self.allows(user, channel):
+                raise SettingsRefused("I'm not set up to answer you in that channel.")
+        await self._parts.preferences.save(scope, overrides, by=user)
+
+    async def effective_settings(self, user: str) -> Settings:
+        return await self._parts.preferences.effective(user)
+
+    async def usage(self, user: str) -> UsageReport:
+        db = self._parts.db
+        now = time.time()
+        month = _month_start(now)
+        recent = now - 30 * DAY_SECONDS
+        admin = self.is_admin(user)
+        return UsageReport(
+            this_month=await db.usage_by_model(user, month),
+            last_30_days=await db.usage_by_model(user, recent),
+            everyone_30_days=await db.usage_by_model(None, recent) if admin else None,
+            feedback_30_days=await db.feedback_counts(recent) if admin else None,
+        )
+
+    async def reset_conversation(self, user: str, channel: str) -> None:
+        await self._parts.db.reset_conversation(channel, user, f"{time.time():.6f}")
+
+    async def status(self) -> StatusReport:
+        return StatusReport(
+            uptime_seconds=time.monotonic() - self._started,
+            answering=self._parts.processor.in_flight,
+            queued=self._parts.slots.waiting,
+            model_api_problem=await self._parts.model.check(),
+            browser_service=BROWSER_SERVICE_OFF,
+        )
+
+    async def record_feedback(self, user: str, channel: str, message_ts: str, value: str) -> None:
+        if value in (POSITIVE, NEGATIVE):
+            await self._parts.db.record_feedback(channel, message_ts, user, value)
+
+    async def is_new_thread(self, channel: str, thread_ts: str) -> bool:
+        return not await self._parts.db.has_joined_thread(channel, thread_ts)
+
+
+def _month_start(now: float) -> float:
+    """Midnight UTC on the first of the current month."""
+    moment = time.gmtime(now)
+    return float(calendar.timegm((moment.tm_year, moment.tm_mon, 1, 0, 0, 0)))

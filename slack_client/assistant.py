@@ -1,0 +1,79 @@
+"""Slack's assistant side panel, through Bolt's `AsyncAssistant`.
+
+Opening the panel starts a thread in the person's DM with the bot: it gets a greeting
+and suggested prompts. Each message there shows Slack's own "thinking…" status, names
+the thread after its first question, and is answered by the same pipeline as any DM.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.context.say.async_say import AsyncSay
+from slack_bolt.context.set_status.async_set_status import AsyncSetStatus
+from slack_bolt.context.set_suggested_prompts.async_set_suggested_prompts import (
+    AsyncSetSuggestedPrompts,
+)
+from slack_bolt.context.set_title.async_set_title import AsyncSetTitle
+from slack_bolt.middleware.assistant.async_assistant import AsyncAssistant
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from slack_client.backend import Backend
+from slack_client.errors import loggable
+from slack_client.events import BotIdentity, parse_message_event
+
+logger = logging.getLogger(__name__)
+
+GREETING = "Hi! What can I help you with? I can also read files you attach and draw images."
+SUGGESTED_PROMPTS: list[dict[str, str]] = [
+    {"title": "Summarise a document", "message": "Summarise the document I'm attaching."},
+    {"title": "Draft a message", "message": "Help me write a short, friendly announcement."},
+    {"title": "Explain some code", "message": "Explain what this code does:"},
+    {"title": "Draw a picture", "message": "Draw a lighthouse at dawn in watercolour."},
+]
+THINKING = "is thinking…"
+LOADING_MESSAGES = ["Reading the thread…", "Thinking it through…", "Writing the answer…"]
+TITLE_CHARS = 80
+
+
+def build_assistant(backend: Backend, identity: BotIdentity) -> AsyncAssistant:
+    assistant = AsyncAssistant(logger=logging.getLogger("slack_bolt.assistant"))
+
+    @assistant.thread_started
+    async def on_thread_started(
+        say: AsyncSay, set_suggested_prompts: AsyncSetSuggestedPrompts
+    ) -> None:
+        await say(GREETING)
+        await set_suggested_prompts(prompts=SUGGESTED_PROMPTS, title="Try one of these:")
+
+    @assistant.user_message
+    async def on_user_message(
+        body: dict[str, Any],
+        event: dict[str, Any],
+        set_status: AsyncSetStatus,
+        set_title: AsyncSetTitle,
+    ) -> None:
+        message = parse_message_event(
+            event, event_id=body.get("event_id"), identity=identity, mention=False
+        )
+        if message is None:
+            return
+        # Only informative, and this listener also sees replies in ordinary DM threads,
+        # where Slack has no panel to show them: a refusal never holds up the answer.
+        try:
+            if message.text and await backend.is_new_thread(message.channel, message.thread_ts):
+                await set_title(_title(message.text))
+            await set_status(status=THINKING, loading_messages=LOADING_MESSAGES)
+        except (SlackApiError, SlackClientError, TimeoutError, OSError) as error:
+            logger.info(
+                "assistant status not shown channel=%s: %s", message.channel, loggable(error)
+            )
+        await backend.submit(message)
+
+    return assistant
+
+
+def _title(text: str) -> str:
+    first_line = " ".join(text.split())
+    return first_line if len(first_line) <= TITLE_CHARS else first_line[: TITLE_CHARS - 1] + "…"

@@ -1,0 +1,77 @@
+"""What the Slack surface (slash command, modals, App Home, assistant panel) asks of the bot.
+
+The listeners in slack_client never import message_processor: main.py hands them an
+object with these methods (DESIGN.md section 3), and the reports below are what comes
+back, ready to be rendered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from database import ModelUsage
+from settings import Overrides, ScopeRef, Settings
+from slack_client.events import IncomingMessage
+
+
+class SettingsRefused(Exception):
+    """The person may not change settings in that scope; the message says why."""
+
+
+@dataclass(frozen=True)
+class SettingsForm:
+    """What the settings modal of one scope starts from."""
+
+    scope: ScopeRef
+    stored: Overrides
+    # The effective settings without this scope's own overrides: what "Default" means.
+    inherited: Settings
+    allowed_models: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class UsageReport:
+    this_month: list[ModelUsage]
+    last_30_days: list[ModelUsage]
+    # Shown to admins only: everyone's usage and the feedback on answers (last 30 days).
+    everyone_30_days: list[ModelUsage] | None = None
+    feedback_30_days: dict[str, int] | None = None
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    uptime_seconds: float
+    answering: int
+    queued: int
+    # None when the model API answers; else a word on why not.
+    model_api_problem: str | None
+    browser_service: str
+
+
+class Backend(Protocol):
+    def allows(self, user: str, channel: str | None) -> bool:
+        """Whether `user` may use the bot in `channel` (None: at all)."""
+
+    def is_admin(self, user: str) -> bool: ...
+
+    async def submit(self, message: IncomingMessage) -> None: ...
+
+    async def settings_form(self, user: str, scope: ScopeRef) -> SettingsForm: ...
+
+    async def save_settings(self, user: str, scope: ScopeRef, overrides: Overrides) -> None:
+        """Raises SettingsRefused when `user` may not change `scope`."""
+
+    async def effective_settings(self, user: str) -> Settings: ...
+
+    async def usage(self, user: str) -> UsageReport: ...
+
+    async def reset_conversation(self, user: str, channel: str) -> None: ...
+
+    async def status(self) -> StatusReport: ...
+
+    async def record_feedback(
+        self, user: str, channel: str, message_ts: str, value: str
+    ) -> None: ...
+
+    async def is_new_thread(self, channel: str, thread_ts: str) -> bool: ...

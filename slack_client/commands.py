@@ -1,0 +1,100 @@
+"""The `/ai` slash command: acknowledged at once, answered privately through response_url."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_sdk.web.async_client import AsyncWebClient
+
+from settings import ScopeRef
+from slack_client.backend import Backend
+from slack_client.errors import loggable
+from slack_client.views import (
+    HELP,
+    NOT_ALLOWED,
+    form_values,
+    settings_modal,
+    status_text,
+    usage_text,
+)
+
+logger = logging.getLogger(__name__)
+
+COMMAND = "/ai"
+BROWSER_OFF = "The browser service is not set up for this bot (its admin sets BROWSER_SERVICE_URL)."
+RESET_DONE = "Done: your next message here starts a fresh conversation."
+RESET_ONLY_IN_DM = (
+    "`/ai reset` is for our DM. In a channel every thread is its own conversation: "
+    "start a new thread for a fresh one."
+)
+CHANNEL_SETTINGS_IN_CHANNEL = (
+    "Run `/ai settings channel` in the channel whose defaults you want to change."
+)
+ADMINS_ONLY = "Only admins of this bot can change a channel's settings."
+FAILED = ":warning: That didn't work on my side. Please try again in a moment."
+
+
+def register_commands(app: AsyncApp, backend: Backend) -> None:
+    @app.command(COMMAND)
+    async def on_ai(
+        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
+    ) -> None:
+        await ack()
+        user, channel = str(command.get("user_id")), str(command.get("channel_id"))
+        words = str(command.get("text") or "").split()
+        name = words[0].lower() if words else "help"
+        logger.info("/ai %s user=%s channel=%s", name, user, channel)
+        try:
+            if not backend.allows(user, channel):
+                await respond(NOT_ALLOWED)
+                return
+            if name == "settings":
+                await _settings(client, backend, command, words[1:], respond)
+                return
+            await respond(await _reply(backend, name, user, channel, words))
+        except Exception as error:  # noqa: BLE001 - one short line for the person
+            logger.error("/ai %s failed user=%s: %s", name, user, loggable(error))
+            await respond(FAILED)
+
+
+async def _reply(backend: Backend, name: str, user: str, channel: str, words: list[str]) -> str:
+    if name == "usage":
+        return usage_text(await backend.usage(user))
+    if name == "status":
+        return status_text(await backend.status())
+    if name == "reset":
+        if not channel.startswith("D"):
+            return RESET_ONLY_IN_DM
+        await backend.reset_conversation(user, channel)
+        return RESET_DONE
+    if name == "browser":
+        return BROWSER_OFF
+    if name == "help":
+        return HELP
+    return f"I don't know `{COMMAND} {' '.join(words)[:40]}`.\n\n{HELP}"
+
+
+async def _settings(
+    client: AsyncWebClient,
+    backend: Backend,
+    command: dict[str, Any],
+    rest: list[str],
+    respond: AsyncRespond,
+) -> None:
+    user, channel = str(command.get("user_id")), str(command.get("channel_id"))
+    scope = ScopeRef.user(user)
+    if rest[:1] == ["channel"]:
+        if channel.startswith("D"):
+            await respond(CHANNEL_SETTINGS_IN_CHANNEL)
+            return
+        if not backend.is_admin(user):
+            await respond(ADMINS_ONLY)
+            return
+        scope = ScopeRef.channel(channel)
+    form = await backend.settings_form(user, scope)
+    await client.views_open(
+        trigger_id=str(command.get("trigger_id")),
+        view=settings_modal(form, form_values(form.stored)),
+    )

@@ -1,0 +1,94 @@
+"""End to end: allowlists and the per-user rate limit, as the people turned away see them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.botproc import BotProcess
+from tests.conftest import make_bot, start_bot
+from tests.fakes.openai_server import FakeOpenAI, responses_prompt
+from tests.fakes.slack import FakeSlack
+from tests.seen import wait_for_text
+
+BOT = "<@UBOT>"
+ALLOWED, LIMITED, STRANGER = "UALLOWED1", "ULIMITED1", "USTRANGER1"
+OPEN_CHANNEL, CLOSED_CHANNEL = "COPEN1", "CCLOSED1"
+PER_MINUTE = 3
+
+
+@pytest.fixture(scope="module")
+async def bot(slack: FakeSlack, model: FakeOpenAI, bot_dir: Path) -> AsyncIterator[BotProcess]:
+    process = make_bot(
+        slack,
+        model,
+        bot_dir,
+        ALLOWED_USERS=f"{ALLOWED},{LIMITED}",
+        ALLOWED_CHANNELS=OPEN_CHANNEL,
+        USER_MESSAGES_PER_MINUTE=str(PER_MINUTE),
+    )
+    await start_bot(slack, process)
+    yield process
+    code = await process.stop()
+    assert code == 0, process.log
+
+
+async def test_someone_not_allowed_is_told_once_per_thread_and_not_answered(
+    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess
+) -> None:
+    root = await slack.post_user_message(OPEN_CHANNEL, STRANGER, f"{BOT} may I ask?")
+    await slack.wait_for(lambda: bool(slack.ephemerals_for(STRANGER)), what="the refusal")
+    [refusal] = slack.ephemerals_for(STRANGER)
+    assert "not set up to answer you" in refusal.text and refusal.thread_ts == root
+    await slack.post_user_message(OPEN_CHANNEL, STRANGER, f"{BOT} please?", thread_ts=root)
+
+    # An allowed person in the same thread is answered; by then the stranger's second
+    # message has long been handled, and was neither answered nor refused again.
+    await slack.post_user_message(OPEN_CHANNEL, ALLOWED, f"{BOT} allowed here", thread_ts=root)
+    text = await wait_for_text(slack, OPEN_CHANNEL, root, "allowed here")
+    assert "may I ask" not in text and "please?" not in text
+    assert len(slack.ephemerals_for(STRANGER)) == 1
+    # The stranger's lines are part of the thread the allowed person asked about, but
+    # no model call answered them.
+    asked = [responses_prompt(r.body).last_user_text for r in model.requests]
+    assert not any("may I ask" in a or "please?" in a for a in asked)
+    assert "not set up" in await _command(slack, STRANGER, OPEN_CHANNEL, "settings")
+
+
+async def test_a_channel_off_the_list_is_refused_even_to_allowed_people(
+    slack: FakeSlack, bot: BotProcess
+) -> None:
+    root = await slack.post_user_message(CLOSED_CHANNEL, ALLOWED, f"{BOT} over here")
+    await slack.wait_for(
+        lambda: any(e.thread_ts == root for e in slack.ephemerals_for(ALLOWED, CLOSED_CHANNEL)),
+        what="the refusal in the closed channel",
+    )
+    assert not slack.bot_replies(CLOSED_CHANNEL, root)
+
+
+async def test_the_rate_limit_says_when_to_try_again(slack: FakeSlack, bot: BotProcess) -> None:
+    dm = "DLIMITED1"
+    answered = [
+        await slack.post_user_message(dm, LIMITED, f"question {n}") for n in range(PER_MINUTE)
+    ]
+    for n, ts in enumerate(answered):
+        await wait_for_text(slack, dm, ts, f"question {n}")
+    over = await slack.post_user_message(dm, LIMITED, "one too many")
+    await slack.wait_for(
+        lambda: any(e.thread_ts == over for e in slack.ephemerals_for(LIMITED, dm)),
+        what="the rate-limit notice",
+    )
+    notice = next(e for e in slack.ephemerals_for(LIMITED, dm) if e.thread_ts == over)
+    assert f"{PER_MINUTE} messages in the last minute" in notice.text
+    assert "Try again in" in notice.text
+    assert not slack.bot_replies(dm, over)
+
+
+async def _command(slack: FakeSlack, user: str, channel: str, text: str) -> str:
+    envelope = await slack.slash_command(user, channel, text)
+    await slack.wait_for(
+        lambda: envelope in slack.acks and bool(slack.responses.get(envelope)), what=f"/ai {text}"
+    )
+    return slack.responses[envelope][-1].text
