@@ -251,6 +251,7 @@ class MessageProcessor:
             team_id=message.team_id,
             on_message=remember,
             live=settings.streaming,
+            panel=message.in_assistant_panel,
         )
         started = time.monotonic()
         try:

@@ -1,17 +1,18 @@
 """Slack's assistant side panel, through Bolt's `AsyncAssistant`.
 
 Opening the panel starts a thread in the person's DM with the bot: it gets a greeting
-and suggested prompts. Each message there shows Slack's own "thinking…" status, names
-the thread after its first question, and is answered by the same pipeline as any DM.
+and suggested prompts. Each message there names the thread after its first question
+and is answered by the same pipeline as any DM, which shows Slack's own "thinking…"
+status (with its loading messages) instead of a status message.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt.context.say.async_say import AsyncSay
-from slack_bolt.context.set_status.async_set_status import AsyncSetStatus
 from slack_bolt.context.set_suggested_prompts.async_set_suggested_prompts import (
     AsyncSetSuggestedPrompts,
 )
@@ -32,8 +33,6 @@ SUGGESTED_PROMPTS: list[dict[str, str]] = [
     {"title": "Explain some code", "message": "Explain what this code does:"},
     {"title": "Draw a picture", "message": "Draw a lighthouse at dawn in watercolour."},
 ]
-THINKING = "is thinking…"
-LOADING_MESSAGES = ["Reading the thread…", "Thinking it through…", "Writing the answer…"]
 TITLE_CHARS = 80
 
 
@@ -49,27 +48,23 @@ def build_assistant(backend: Backend, identity: BotIdentity) -> AsyncAssistant:
 
     @assistant.user_message
     async def on_user_message(
-        body: dict[str, Any],
-        event: dict[str, Any],
-        set_status: AsyncSetStatus,
-        set_title: AsyncSetTitle,
+        body: dict[str, Any], event: dict[str, Any], set_title: AsyncSetTitle
     ) -> None:
         message = parse_message_event(
             event, event_id=body.get("event_id"), identity=identity, mention=False
         )
         if message is None:
             return
+        new_thread = await backend.is_new_thread(message.channel, message.thread_ts)
+        await backend.submit(replace(message, in_assistant_panel=True))
+        if not (new_thread and message.text):
+            return
         # Only informative, and this listener also sees replies in ordinary DM threads,
-        # where Slack has no panel to show them: a refusal never holds up the answer.
+        # where Slack has no panel to name: a refusal changes nothing.
         try:
-            if message.text and await backend.is_new_thread(message.channel, message.thread_ts):
-                await set_title(_title(message.text))
-            await set_status(status=THINKING, loading_messages=LOADING_MESSAGES)
+            await set_title(_title(message.text))
         except (SlackApiError, SlackClientError, TimeoutError, OSError) as error:
-            logger.info(
-                "assistant status not shown channel=%s: %s", message.channel, loggable(error)
-            )
-        await backend.submit(message)
+            logger.info("assistant title not set channel=%s: %s", message.channel, loggable(error))
 
     return assistant
 

@@ -45,6 +45,8 @@ class IncomingMessage:
     event_id: str | None
     client_msg_id: str | None
     files: tuple[SharedFile, ...] = ()
+    # Written in Slack's assistant side panel (a thread of the person's DM with the bot).
+    in_assistant_panel: bool = False
 
     @property
     def is_thread_reply(self) -> bool:

@@ -41,6 +41,8 @@ STREAMING_UNAVAILABLE_HERE = frozenset(
     {"method_not_supported_for_channel_type", "invalid_arguments"}
 )
 STREAM_CLOSED = "message_not_in_streaming_state"
+# What the assistant panel shows while an answer is on its way ("<app> is thinking…").
+PANEL_STATUS = "is thinking…"
 
 # Told about every message a reply creates, so that it can be found after a crash.
 MessageCreated = Callable[[str], Awaitable[None]]
@@ -104,6 +106,7 @@ class SlackReplies:
         team_id: str | None,
         on_message: MessageCreated,
         live: bool = True,
+        panel: bool = False,
     ) -> ReplyStream:
         return ReplyStream(
             self,
@@ -113,6 +116,7 @@ class SlackReplies:
             team_id=team_id,
             on_message=on_message,
             live=live,
+            panel=panel,
         )
 
 
@@ -127,10 +131,13 @@ class ReplyStream:
         team_id: str | None,
         on_message: MessageCreated,
         live: bool = True,
+        panel: bool = False,
     ) -> None:
         self._replies = replies
         # False: the answer appears when complete (the person turned streaming off).
         self._live = live
+        # In Slack's assistant panel: the status is the panel's own, not a message.
+        self._panel = panel
         self._channel = channel
         self._thread_ts = thread_ts
         self._user_id = user_id
@@ -172,17 +179,39 @@ class ReplyStream:
             await asyncio.shield(self._showing)
 
     async def _start(self, status: str) -> None:
+        if self._panel and await self._show_panel_status(status):
+            self._loop_task = asyncio.create_task(self._flush_loop())
+            return
         self._placeholder = await self._replies.post(self._channel, self._thread_ts, status)
         self._messages = [self._placeholder]
         self._shown = [status]
         await self._on_message(self._placeholder)
         self._loop_task = asyncio.create_task(self._flush_loop())
 
+    async def _show_panel_status(self, status: str) -> bool:
+        """In Slack's assistant panel the status shows under the thread (until the reply's
+        first message) instead of as a message. False where Slack has no panel for it."""
+        try:
+            await self._replies.client.assistant_threads_setStatus(
+                channel_id=self._channel,
+                thread_ts=self._thread_ts,
+                status=PANEL_STATUS,
+                loading_messages=[status.strip("_")],
+            )
+        except SlackApiError as error:
+            logger.info("no assistant status in %s (%s)", self._channel, slack_error(error))
+            self._panel = False
+            return False
+        return True
+
     async def set_status(self, status: str) -> None:
         """Change the status line, as long as no answer text is showing yet.
 
         Only informative: if Slack refuses, the answer still goes ahead.
         """
+        if self._panel and not self._messages and self._native is None:
+            await self._show_panel_status(status)
+            return
         if self._placeholder and not self._text and self._shown[:1] != [status]:
             try:
                 await self._safe_update(0, status)

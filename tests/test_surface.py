@@ -234,8 +234,44 @@ async def test_assistant_panel_greets_suggests_shows_status_and_answers(
     )
     await wait_for_text(slack, channel, thread, "Plan a team offsite")
     assert slack.assistant_titles[key] == "Plan a team offsite in Lisbon for twelve"
-    statuses = [c.params for c in slack.calls_to("assistant.threads.setStatus")]
-    assert any(p.get("channel_id") == channel and "thinking" in p["status"] for p in statuses)
+    # The panel's own status, with a loading message, stands in for a status message.
+    [status] = [
+        c.params
+        for c in slack.calls_to("assistant.threads.setStatus")
+        if c.params.get("thread_ts") == thread
+    ]
+    assert status["status"] == "is thinking…" and status["loading_messages"] == ["Thinking…"]
+    posted = [
+        c.params.get("text") or ""
+        for c in slack.calls_to("chat.postMessage")
+        if c.params.get("thread_ts") == thread
+    ]
+    assert not any("Thinking" in text for text in posted)
+    assert slack.assistant_status.get(key, "") == ""
+
+
+async def test_streaming_off_shows_the_answer_whole_and_image_settings_apply(
+    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    user, channel = new_id("U"), new_id("C")
+    view = await open_modal(slack, user, channel)
+    await slack.submit_view(
+        user, view.id, {"streaming": "off", "image_size": "landscape", "vision_detail": "low"}
+    )
+    draw = '[tool:generate_image:{"prompt": "a red kite", "size": "square"}]'
+    root = await slack.post_user_message(
+        channel, user, f"{BOT} [chunks:6][chunk_delay:0.3] {draw} draw it"
+    )
+    await wait_for_text(slack, channel, root, "Tool result")
+
+    streamed = [
+        c
+        for c in slack.calls_to("chat.startStream") + slack.calls_to("chat.appendStream")
+        if c.params.get("channel") == channel
+    ]
+    assert streamed == []
+    generation = next(r for r in model.requests if r.path.endswith("/images/generations"))
+    assert generation.body["size"] == "1536x1024"
 
 
 async def test_feedback_is_stored_and_counted_for_admins_with_usage_and_cost(
