@@ -421,15 +421,9 @@ class Database:
             (user_id, since) if user_id is not None else (since,),
         )
 
-    async def settings_of(self, scopes: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
-        """The stored overrides (JSON text) of each scope that has any."""
-        if not scopes:
-            return {}
-        wanted = " OR ".join(["(scope = ? AND key = ?)"] * len(scopes))
-        rows = await self._db.execute_fetchall(
-            f"SELECT scope, key, overrides FROM settings WHERE {wanted}",
-            [part for scope in scopes for part in scope],
-        )
+    async def all_settings(self) -> dict[tuple[str, str], str]:
+        """Every scope's stored overrides (JSON text), by (scope, key)."""
+        rows = await self._db.execute_fetchall("SELECT scope, key, overrides FROM settings")
         return {(str(row[0]), str(row[1])): str(row[2]) for row in rows}
 
     async def save_settings(self, scope: str, key: str, overrides: str, updated_by: str) -> None:

@@ -129,7 +129,7 @@ async def run(config: BotConfig) -> int:
         files = SlackFiles(session, config.slack_bot_token, config.slack_api_url, web, pacer)
         images = ImageReader(files, LinkFetcher(links))
         slots = ModelSlots(config.max_concurrent_requests)
-        preferences = SettingsStore(db, Settings(model=config.openai_model))
+        preferences = await SettingsStore.load(db, Settings(model=config.openai_model))
         access = AccessPolicy(
             admins=config.admin_users,
             users=config.allowed_users,

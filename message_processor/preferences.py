@@ -1,7 +1,9 @@
 """Settings as stored per scope, and the effective settings of an answer.
 
-Precedence: environment defaults < channel < user < thread. Each answer reads them
-afresh (one query), so a saved change applies to the very next message.
+Precedence: environment defaults < channel < user < thread. Every scope's overrides
+are held in memory (a row per person, channel or thread that changed something), read
+once at start and written through on each save: an answer costs no query, and a saved
+change applies to the very next message. One process owns the database (DESIGN.md).
 """
 
 from __future__ import annotations
@@ -18,9 +20,20 @@ ORDER = (Scope.CHANNEL, Scope.USER, Scope.THREAD)
 
 
 class SettingsStore:
-    def __init__(self, db: Database, defaults: Settings) -> None:
+    def __init__(self, db: Database, defaults: Settings, stored: dict[ScopeRef, Overrides]):
         self._db = db
         self.defaults = defaults
+        self._stored = stored
+
+    @classmethod
+    async def load(cls, db: Database, defaults: Settings) -> SettingsStore:
+        stored: dict[ScopeRef, Overrides] = {}
+        for (kind, key), text in (await db.all_settings()).items():
+            try:
+                stored[ScopeRef(Scope(kind), key)] = _decode(text)
+            except ValueError:
+                logger.warning("ignoring settings of an unknown scope")
+        return cls(db, defaults, stored)
 
     async def effective(
         self, user: str, channel: str | None = None, thread_ts: str | None = None
@@ -44,8 +57,7 @@ class SettingsStore:
         return await self._resolve([ScopeRef.channel(channel), ScopeRef.user(user)])
 
     async def stored(self, scope: ScopeRef) -> Overrides:
-        rows = await self._db.settings_of([(scope.kind.value, scope.key)])
-        return _decode(rows.get((scope.kind.value, scope.key)))
+        return dict(self._stored.get(scope, {}))
 
     async def save(self, scope: ScopeRef, overrides: Overrides, by: str) -> None:
         # Sampling fields the chosen model rejects are not kept: the modal hid them.
@@ -53,12 +65,11 @@ class SettingsStore:
         if isinstance(model, str):
             overrides = drop_unaccepted(overrides, model)
         await self._db.save_settings(scope.kind.value, scope.key, json.dumps(overrides), by)
+        self._stored[scope] = overrides
 
     async def _resolve(self, scopes: list[ScopeRef]) -> Settings:
-        rows = await self._db.settings_of([(s.kind.value, s.key) for s in scopes])
         ordered = sorted(scopes, key=lambda s: ORDER.index(s.kind))
-        layers = [(s.kind, _decode(rows.get((s.kind.value, s.key)))) for s in ordered]
-        return resolve(self.defaults, layers)
+        return resolve(self.defaults, [(s.kind, self._stored.get(s, {})) for s in ordered])
 
 
 def _decode(text: str | None) -> Overrides:

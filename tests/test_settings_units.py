@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from config import ConfigError, load_config
+from database import Database
 from message_processor.access import AccessPolicy, RateLimiter
+from message_processor.preferences import SettingsStore
 from openai_client import Price, PriceTable, Usage, parse_prices
-from settings import Scope, Settings, accepted_fields, drop_unaccepted, resolve, validate
+from settings import Scope, ScopeRef, Settings, accepted_fields, drop_unaccepted, resolve, validate
 from slack_client.views import SECTION_CHARS, answer_blocks, settings_modal, submitted_values
 
 MODELS = ("gpt-4.1-mini", "gpt-5.4-mini", "o3")
@@ -91,7 +95,6 @@ def test_a_long_answer_is_shown_in_sections_with_the_feedback_buttons_last() -> 
 
 
 def test_the_modal_round_trips_what_was_entered() -> None:
-    from settings import ScopeRef
     from slack_client.backend import SettingsForm
 
     form = SettingsForm(ScopeRef.user("U1"), {}, Settings(model="gpt-5.4-mini"), MODELS)
@@ -161,3 +164,20 @@ def test_the_rate_limit_is_a_sliding_minute_per_person() -> None:
     now[0] += 30.5
     assert limiter.wait_needed("U1") == 0
     assert RateLimiter(0).wait_needed("U1") == 0
+
+
+async def test_saved_settings_survive_a_restart(tmp_path: Path) -> None:
+    path = str(tmp_path / "bot.db")
+    db = await Database.open(path)
+    store = await SettingsStore.load(db, Settings(model="gpt-5.4-mini"))
+    await store.save(ScopeRef.channel("C1"), {"instructions": "Be formal."}, by="UADMIN")
+    await store.save(ScopeRef.user("U1"), {"model": "o3", "temperature": 0.5}, by="U1")
+    await db.close()
+
+    db = await Database.open(path)
+    store = await SettingsStore.load(db, Settings(model="gpt-5.4-mini"))
+    effective = await store.effective("U1", "C1", "1.000001")
+    await db.close()
+    # o3 takes no temperature, so it was not kept.
+    assert (effective.model, effective.temperature) == ("o3", None)
+    assert effective.channel_instructions == "Be formal."
