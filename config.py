@@ -16,9 +16,9 @@ from openai_client import Price, parse_prices
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_MODEL = "gpt-5.4-mini"
 DEFAULT_IMAGE_MODEL = "gpt-image-2.5-sunburst"
-# Offered in the settings modal unless ALLOWED_MODELS says otherwise; the configured
-# OPENAI_MODEL is always offered too.
-DEFAULT_ALLOWED_MODELS = ("gpt-5.4-mini", "gpt-5.4", "gpt-5.4-nano", "gpt-4.1", "gpt-4.1-mini")
+# Offered in the settings modal unless ALLOWED_MODELS says otherwise (each with a list
+# price, so usage shows a cost); the configured OPENAI_MODEL is always offered too.
+DEFAULT_ALLOWED_MODELS = ("gpt-5.4-mini", "gpt-5.2", "gpt-5.4-nano", "gpt-4.1", "gpt-4.1-mini")
 
 
 class ConfigError(Exception):

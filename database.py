@@ -110,6 +110,9 @@ MIGRATIONS: tuple[str, ...] = (
         user_id TEXT PRIMARY KEY,
         first_seen REAL NOT NULL
     );
+    -- Whoever was answered before this version is not welcomed as new.
+    INSERT INTO known_users (user_id, first_seen)
+        SELECT user_id, MIN(created_at) FROM usage GROUP BY user_id;
     CREATE TABLE feedback (
         channel TEXT NOT NULL,
         message_ts TEXT NOT NULL,
@@ -122,6 +125,12 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE usage ADD COLUMN cost REAL;
     ALTER TABLE usage ADD COLUMN channel TEXT;
     ALTER TABLE usage ADD COLUMN question_ts TEXT;
+    CREATE TABLE assistant_threads (
+        channel TEXT NOT NULL,
+        thread_ts TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (channel, thread_ts)
+    );
     CREATE TABLE conversation_resets (
         channel TEXT NOT NULL,
         user_id TEXT NOT NULL,
@@ -359,6 +368,20 @@ class Database:
             "SELECT 1 FROM threads WHERE channel = ? AND thread_ts = ?", (channel, thread_ts)
         ) as cursor:
             return await cursor.fetchone() is not None
+
+    async def add_assistant_thread(self, channel: str, thread_ts: str) -> None:
+        await self._write(
+            "INSERT OR IGNORE INTO assistant_threads (channel, thread_ts, created_at)"
+            " VALUES (?, ?, ?)",
+            (channel, thread_ts, time.time()),
+        )
+
+    async def is_assistant_thread(self, channel: str, thread_ts: str) -> bool:
+        rows = await self._db.execute_fetchall(
+            "SELECT 1 FROM assistant_threads WHERE channel = ? AND thread_ts = ?",
+            (channel, thread_ts),
+        )
+        return bool(rows)
 
     async def claim_context_notice(self, channel: str, thread_ts: str) -> bool:
         """True the first time only: the near-budget notice is shown once per thread."""

@@ -129,7 +129,9 @@ async def run(config: BotConfig) -> int:
         files = SlackFiles(session, config.slack_bot_token, config.slack_api_url, web, pacer)
         images = ImageReader(files, LinkFetcher(links))
         slots = ModelSlots(config.max_concurrent_requests)
-        preferences = await SettingsStore.load(db, Settings(model=config.openai_model))
+        preferences = await SettingsStore.load(
+            db, Settings(model=config.openai_model), config.allowed_models
+        )
         access = AccessPolicy(
             admins=config.admin_users,
             users=config.allowed_users,
@@ -168,6 +170,7 @@ async def run(config: BotConfig) -> int:
                 model=model,
                 slots=slots,
                 allowed_models=config.allowed_models,
+                offers_web_search=config.openai_api_style == "responses",
             )
         )
         handler = AsyncSocketModeHandler(build_app(web, identity, surface), config.slack_app_token)

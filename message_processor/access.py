@@ -37,6 +37,8 @@ class RateLimiter:
         self._limit = per_minute
         self._clock = clock
         self._recent: dict[str, deque[float]] = {}
+        # Until when each person has been told they are over the limit.
+        self._told_until: dict[str, float] = {}
 
     def wait_needed(self, user: str) -> float:
         """0 and counted if `user` may go ahead now; else seconds until they may."""
@@ -51,11 +53,22 @@ class RateLimiter:
         recent.append(now)
         return 0.0
 
+    def first_notice(self, user: str, wait: float) -> bool:
+        """True once per stretch over the limit: more messages meanwhile get no notice."""
+        now = self._clock()
+        if self._told_until.get(user, 0.0) > now:
+            return False
+        self._told_until[user] = now + wait
+        return True
+
     def forget_idle(self) -> None:
         """Drop people with nothing in the window, so the map does not grow for ever."""
         cutoff = self._clock() - WINDOW_SECONDS
         for user in [u for u, recent in self._recent.items() if not recent or recent[-1] <= cutoff]:
             del self._recent[user]
+        now = self._clock()
+        for user in [u for u, until in self._told_until.items() if until <= now]:
+            del self._told_until[user]
 
 
 def rate_limited(limit: int, wait: float) -> str:

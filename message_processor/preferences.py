@@ -20,20 +20,29 @@ ORDER = (Scope.CHANNEL, Scope.USER, Scope.THREAD)
 
 
 class SettingsStore:
-    def __init__(self, db: Database, defaults: Settings, stored: dict[ScopeRef, Overrides]):
+    def __init__(
+        self,
+        db: Database,
+        defaults: Settings,
+        stored: dict[ScopeRef, Overrides],
+        allowed_models: tuple[str, ...],
+    ) -> None:
         self._db = db
         self.defaults = defaults
         self._stored = stored
+        self._allowed_models = frozenset(allowed_models)
 
     @classmethod
-    async def load(cls, db: Database, defaults: Settings) -> SettingsStore:
+    async def load(
+        cls, db: Database, defaults: Settings, allowed_models: tuple[str, ...]
+    ) -> SettingsStore:
         stored: dict[ScopeRef, Overrides] = {}
         for (kind, key), text in (await db.all_settings()).items():
             try:
                 stored[ScopeRef(Scope(kind), key)] = _decode(text)
             except ValueError:
                 logger.warning("ignoring settings of an unknown scope")
-        return cls(db, defaults, stored)
+        return cls(db, defaults, stored, allowed_models)
 
     async def effective(
         self, user: str, channel: str | None = None, thread_ts: str | None = None
@@ -57,7 +66,7 @@ class SettingsStore:
         return await self._resolve([ScopeRef.channel(channel), ScopeRef.user(user)])
 
     async def stored(self, scope: ScopeRef) -> Overrides:
-        return dict(self._stored.get(scope, {}))
+        return dict(self._current(scope))
 
     async def save(self, scope: ScopeRef, overrides: Overrides, by: str) -> None:
         # Sampling fields the chosen model rejects are not kept: the modal hid them.
@@ -69,7 +78,14 @@ class SettingsStore:
 
     async def _resolve(self, scopes: list[ScopeRef]) -> Settings:
         ordered = sorted(scopes, key=lambda s: ORDER.index(s.kind))
-        return resolve(self.defaults, [(s.kind, self._stored.get(s, {})) for s in ordered])
+        return resolve(self.defaults, [(s.kind, self._current(s)) for s in ordered])
+
+    def _current(self, scope: ScopeRef) -> Overrides:
+        """A scope's overrides, without a model the admin has since taken off the list."""
+        overrides = self._stored.get(scope, {})
+        if overrides.get("model", None) in (None, *self._allowed_models):
+            return overrides
+        return {name: value for name, value in overrides.items() if name != "model"}
 
 
 def _decode(text: str | None) -> Overrides:

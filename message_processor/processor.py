@@ -91,6 +91,11 @@ class MessageProcessor:
     def in_flight(self) -> int:
         return len(self._tasks)
 
+    @property
+    def answering(self) -> int:
+        """Threads being answered right now."""
+        return len(self._locks)
+
     async def submit(self, message: IncomingMessage) -> None:
         if not self._accepting:
             logger.warning("shutting down, not taking event_id=%s", message.event_id)
@@ -169,6 +174,8 @@ class MessageProcessor:
     async def _let_through(self, message: IncomingMessage) -> bool:
         """Access and rate limit; whoever is turned away is told so, privately."""
         gate = self._gate
+        # A notice in the thread of a message that has none would go unseen.
+        where_seen = message.thread_ts if message.is_thread_reply else None
         if not gate.access.allows(message.user, message.channel):
             where = (message.user, message.channel, message.thread_ts)
             logger.info("refused user=%s channel=%s", message.user, message.channel)
@@ -179,18 +186,19 @@ class MessageProcessor:
                 while len(self._refused) > RECENT_KEYS_IN_MEMORY:
                     self._refused.popitem(last=False)
                 await self._replies.post_ephemeral(
-                    message.channel, message.user, NOT_ALLOWED, thread_ts=message.thread_ts
+                    message.channel, message.user, NOT_ALLOWED, thread_ts=where_seen
                 )
             return False
         wait = gate.limiter.wait_needed(message.user)
         if wait > 0:
             logger.info("rate limited user=%s for %.0fs", message.user, wait)
-            await self._replies.post_ephemeral(
-                message.channel,
-                message.user,
-                rate_limited(self._settings.messages_per_minute, wait),
-                thread_ts=message.thread_ts,
-            )
+            if gate.limiter.first_notice(message.user, wait):
+                await self._replies.post_ephemeral(
+                    message.channel,
+                    message.user,
+                    rate_limited(self._settings.messages_per_minute, wait),
+                    thread_ts=where_seen,
+                )
             return False
         if message.user not in self._welcomed:
             self._welcomed.add(message.user)
@@ -317,15 +325,18 @@ class MessageProcessor:
             notices.append(NEAR_BUDGET)
         # Accounted before it is shown: what the person sees next (`/ai usage`) has it.
         usage = answer.reply.usage
-        await self._db.record_usage(
-            message.user,
-            settings.model,
-            usage.input_tokens,
-            usage.output_tokens,
-            cost=self._gate.prices.cost(settings.model, usage),
-            channel=message.channel,
-            question_ts=message.ts,
-        )
+        try:
+            await self._db.record_usage(
+                message.user,
+                settings.model,
+                usage.input_tokens,
+                usage.output_tokens,
+                cost=self._gate.prices.cost(settings.model, usage),
+                channel=message.channel,
+                question_ts=message.ts,
+            )
+        except Exception as error:  # noqa: BLE001 - the answer is shown all the same
+            logger.error("usage not recorded: %s error=%s", context, loggable(error))
         await stream.finish(footer="\n\n".join(notices) or None, feedback=True)
         await self._store_answer(message, stream)
 

@@ -35,12 +35,14 @@ class SurfaceParts:
     model: ModelClient
     slots: ModelSlots
     allowed_models: tuple[str, ...]
+    offers_web_search: bool
 
 
 class BotSurface:
     def __init__(self, parts: SurfaceParts) -> None:
         self._parts = parts
         self._started = time.monotonic()
+        self.allowed_models = parts.allowed_models
 
     def allows(self, user: str, channel: str | None) -> bool:
         return self._parts.access.allows(user, channel)
@@ -58,9 +60,12 @@ class BotSurface:
             stored=await preferences.stored(scope),
             inherited=await preferences.inherited(user, scope),
             allowed_models=self._parts.allowed_models,
+            offers_web_search=self._parts.offers_web_search,
         )
 
     async def save_settings(self, user: str, scope: ScopeRef, overrides: Overrides) -> None:
+        if not self.allows(user, None):
+            raise SettingsRefused("I'm not set up to answer you.")
         if scope.kind is Scope.CHANNEL and not self.is_admin(user):
             raise SettingsRefused("Only admins of this bot can change a channel's settings.")
         if scope.kind is Scope.USER and scope.key != user:
@@ -93,7 +98,7 @@ class BotSurface:
     async def status(self) -> StatusReport:
         return StatusReport(
             uptime_seconds=time.monotonic() - self._started,
-            answering=self._parts.processor.in_flight,
+            answering=self._parts.processor.answering,
             queued=self._parts.slots.waiting,
             model_api_problem=await self._parts.model.check(),
             browser_service=BROWSER_SERVICE_OFF,
@@ -105,6 +110,12 @@ class BotSurface:
 
     async def is_new_thread(self, channel: str, thread_ts: str) -> bool:
         return not await self._parts.db.has_joined_thread(channel, thread_ts)
+
+    async def add_assistant_thread(self, channel: str, thread_ts: str) -> None:
+        await self._parts.db.add_assistant_thread(channel, thread_ts)
+
+    async def is_assistant_thread(self, channel: str, thread_ts: str) -> bool:
+        return await self._parts.db.is_assistant_thread(channel, thread_ts)
 
 
 def _month_start(now: float) -> float:

@@ -232,6 +232,8 @@ class ModelClient:
         try:
             async with _translated_errors(seconds):
                 await self._client.models.list()
+        except ModelRequestError:
+            return None  # it answered: some compatible servers just have no model list
         except ModelError as error:
             return type(error).__name__.removeprefix("Model").removesuffix("Error").lower()
         return None

@@ -20,6 +20,7 @@ from slack_client.backend import Backend
 from slack_client.commands import register_commands
 from slack_client.events import BotIdentity, parse_message_event
 from slack_client.interactions import register_interactions
+from slack_client.seal import ScopeSeal
 
 logger = logging.getLogger(__name__)
 
@@ -49,9 +50,10 @@ def build_app(client: AsyncWebClient, identity: BotIdentity, backend: Backend) -
         ignoring_self_events_enabled=False,
         logger=logging.getLogger("slack_bolt"),
     )
+    seal = ScopeSeal()
     app.assistant(build_assistant(backend, identity))
-    register_commands(app, backend)
-    register_interactions(app, backend)
+    register_commands(app, backend, seal)
+    register_interactions(app, backend, seal)
 
     async def handle(body: dict[str, Any], event: dict[str, Any], mention: bool) -> None:
         message = parse_message_event(

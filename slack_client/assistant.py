@@ -23,6 +23,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_client.backend import Backend
 from slack_client.errors import loggable
 from slack_client.events import BotIdentity, parse_message_event
+from slack_client.views import NOT_ALLOWED
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +42,15 @@ def build_assistant(backend: Backend, identity: BotIdentity) -> AsyncAssistant:
 
     @assistant.thread_started
     async def on_thread_started(
-        say: AsyncSay, set_suggested_prompts: AsyncSetSuggestedPrompts
+        event: dict[str, Any], say: AsyncSay, set_suggested_prompts: AsyncSetSuggestedPrompts
     ) -> None:
+        thread = event.get("assistant_thread") or {}
+        if not backend.allows(str(thread.get("user_id")), None):
+            await say(NOT_ALLOWED)
+            return
+        await backend.add_assistant_thread(
+            str(thread.get("channel_id")), str(thread.get("thread_ts"))
+        )
         await say(GREETING)
         await set_suggested_prompts(prompts=SUGGESTED_PROMPTS, title="Try one of these:")
 
@@ -55,12 +63,14 @@ def build_assistant(backend: Backend, identity: BotIdentity) -> AsyncAssistant:
         )
         if message is None:
             return
-        new_thread = await backend.is_new_thread(message.channel, message.thread_ts)
-        await backend.submit(replace(message, in_assistant_panel=True))
-        if not (new_thread and message.text):
+        channel, thread_ts = message.channel, message.thread_ts
+        # Bolt sends every DM thread reply here; only the panel's threads show its status.
+        panel = await backend.is_assistant_thread(channel, thread_ts)
+        new_thread = await backend.is_new_thread(channel, thread_ts)
+        await backend.submit(replace(message, in_assistant_panel=panel))
+        if not (panel and new_thread and message.text and backend.allows(message.user, None)):
             return
-        # Only informative, and this listener also sees replies in ordinary DM threads,
-        # where Slack has no panel to name: a refusal changes nothing.
+        # Only informative: a refusal changes nothing.
         try:
             await set_title(_title(message.text))
         except (SlackApiError, SlackClientError, TimeoutError, OSError) as error:

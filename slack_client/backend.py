@@ -28,6 +28,8 @@ class SettingsForm:
     # The effective settings without this scope's own overrides: what "Default" means.
     inherited: Settings
     allowed_models: tuple[str, ...]
+    # The provider's web search exists only in the Responses API.
+    offers_web_search: bool = True
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,8 @@ class StatusReport:
 
 
 class Backend(Protocol):
+    allowed_models: tuple[str, ...]
+
     def allows(self, user: str, channel: str | None) -> bool:
         """Whether `user` may use the bot in `channel` (None: at all)."""
 
@@ -75,3 +79,8 @@ class Backend(Protocol):
     ) -> None: ...
 
     async def is_new_thread(self, channel: str, thread_ts: str) -> bool: ...
+
+    async def add_assistant_thread(self, channel: str, thread_ts: str) -> None:
+        """A thread opened in Slack's assistant panel (other DM threads look the same)."""
+
+    async def is_assistant_thread(self, channel: str, thread_ts: str) -> bool: ...

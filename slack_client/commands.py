@@ -11,11 +11,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from settings import ScopeRef
 from slack_client.backend import Backend
 from slack_client.errors import loggable
+from slack_client.interactions import open_settings_modal
+from slack_client.seal import ScopeSeal
 from slack_client.views import (
     HELP,
     NOT_ALLOWED,
-    form_values,
-    settings_modal,
     status_text,
     usage_text,
 )
@@ -36,7 +36,7 @@ ADMINS_ONLY = "Only admins of this bot can change a channel's settings."
 FAILED = ":warning: That didn't work on my side. Please try again in a moment."
 
 
-def register_commands(app: AsyncApp, backend: Backend) -> None:
+def register_commands(app: AsyncApp, backend: Backend, seal: ScopeSeal) -> None:
     @app.command(COMMAND)
     async def on_ai(
         ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
@@ -51,7 +51,7 @@ def register_commands(app: AsyncApp, backend: Backend) -> None:
                 await respond(NOT_ALLOWED)
                 return
             if name == "settings":
-                await _settings(client, backend, command, words[1:], respond)
+                await _settings(client, backend, seal, command, words[1:], respond)
                 return
             await respond(await _reply(backend, name, user, channel, words))
         except Exception as error:  # noqa: BLE001 - one short line for the person
@@ -79,6 +79,7 @@ async def _reply(backend: Backend, name: str, user: str, channel: str, words: li
 async def _settings(
     client: AsyncWebClient,
     backend: Backend,
+    seal: ScopeSeal,
     command: dict[str, Any],
     rest: list[str],
     respond: AsyncRespond,
@@ -93,8 +94,6 @@ async def _settings(
             await respond(ADMINS_ONLY)
             return
         scope = ScopeRef.channel(channel)
-    form = await backend.settings_form(user, scope)
-    await client.views_open(
-        trigger_id=str(command.get("trigger_id")),
-        view=settings_modal(form, form_values(form.stored)),
+    await open_settings_modal(
+        client, backend, seal, trigger_id=str(command.get("trigger_id")), user=user, scope=scope
     )

@@ -14,8 +14,10 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from settings import ScopeRef, validate
+from settings import Overrides, Scope, ScopeRef, validate
 from slack_client.backend import Backend, SettingsRefused
+from slack_client.errors import loggable
+from slack_client.seal import ScopeSeal
 from slack_client.views import (
     ANSWER_FEEDBACK,
     MODEL_FIELD,
@@ -27,10 +29,10 @@ from slack_client.views import (
     form_values,
     home_view,
     notice_home,
-    scope_of,
     settings_modal,
     submitted_values,
     text_modal,
+    thread_settings_notice,
     usage_text,
 )
 
@@ -38,23 +40,38 @@ logger = logging.getLogger(__name__)
 
 THANKS = "Thanks for the feedback: it helps whoever runs this bot tune it."
 STALE_FORM = "This form is out of date. Close it and open the settings again."
+NOT_SAVED = "Your settings could not be saved just now. Please try again."
 
 
-def register_interactions(app: AsyncApp, backend: Backend) -> None:
-    async def open_settings_modal(
-        client: AsyncWebClient, trigger_id: str, user: str, scope: ScopeRef
-    ) -> None:
-        form = await backend.settings_form(user, scope)
-        await client.views_open(
-            trigger_id=trigger_id, view=settings_modal(form, form_values(form.stored))
-        )
+async def open_settings_modal(
+    client: AsyncWebClient,
+    backend: Backend,
+    seal: ScopeSeal,
+    *,
+    trigger_id: str,
+    user: str,
+    scope: ScopeRef,
+) -> None:
+    form = await backend.settings_form(user, scope)
+    view = settings_modal(form, form_values(form.stored), seal.seal(scope, user))
+    await client.views_open(trigger_id=trigger_id, view=view)
+
+
+def register_interactions(app: AsyncApp, backend: Backend, seal: ScopeSeal) -> None:
 
     @app.action(OPEN_SETTINGS)
     async def on_open_settings(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
         user = body["user"]["id"]
         if backend.allows(user, None):
-            await open_settings_modal(client, body["trigger_id"], user, ScopeRef.user(user))
+            await open_settings_modal(
+                client,
+                backend,
+                seal,
+                trigger_id=body["trigger_id"],
+                user=user,
+                scope=ScopeRef.user(user),
+            )
 
     @app.action(SHOW_USAGE)
     async def on_show_usage(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -71,14 +88,15 @@ def register_interactions(app: AsyncApp, backend: Backend) -> None:
         """The modal shows only what the chosen model accepts: rebuild it for the new one."""
         await ack()
         view, user = body["view"], body["user"]["id"]
-        scope = scope_of(view, user)
+        scope = seal.open(view, user)
         if scope is None:
             return
         form = await backend.settings_form(user, scope)
+        values = submitted_values(view.get("state", {}))
         await client.views_update(
             view_id=view["id"],
             hash=view.get("hash"),
-            view=settings_modal(form, submitted_values(view.get("state", {}))),
+            view=settings_modal(form, values, seal.seal(scope, user)),
         )
 
     @app.action(ANSWER_FEEDBACK)
@@ -86,6 +104,8 @@ def register_interactions(app: AsyncApp, backend: Backend) -> None:
         await ack()
         action = body["actions"][0]
         channel = body.get("channel", {}).get("id") or body["container"].get("channel_id")
+        if not backend.allows(body["user"]["id"], channel):
+            return
         await backend.record_feedback(
             body["user"]["id"], channel, body["container"]["message_ts"], str(action.get("value"))
         )
@@ -97,14 +117,15 @@ def register_interactions(app: AsyncApp, backend: Backend) -> None:
         await ack()
 
     @app.view(SETTINGS_VIEW)
-    async def on_settings_saved(ack: AsyncAck, body: dict[str, Any], view: dict[str, Any]) -> None:
+    async def on_settings_saved(
+        ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
+    ) -> None:
         user = body["user"]["id"]
-        scope = scope_of(view, user)
+        scope = seal.open(view, user)
         if scope is None:
             await ack(response_action="errors", errors={MODEL_FIELD: STALE_FORM})
             return
-        form = await backend.settings_form(user, scope)
-        result = validate(submitted_values(view.get("state", {})), form.allowed_models)
+        result = validate(submitted_values(view.get("state", {})), backend.allowed_models)
         if result.errors:
             shown = {block.get("block_id") for block in view.get("blocks", [])}
             errors: dict[str, str] = {}
@@ -119,8 +140,13 @@ def register_interactions(app: AsyncApp, backend: Backend) -> None:
             logger.warning("settings refused user=%s scope=%s", user, scope.kind.value)
             await ack(response_action="errors", errors={MODEL_FIELD: str(refusal)})
             return
+        except Exception as error:  # noqa: BLE001 - shown in the modal, which stays open
+            logger.error("settings not saved user=%s: %s", user, loggable(error))
+            await ack(response_action="errors", errors={MODEL_FIELD: NOT_SAVED})
+            return
         logger.info("settings saved user=%s scope=%s", user, scope.kind.value)
         await ack()
+        await _after_save(client, backend, user, scope, result.overrides)
 
     @app.shortcut(THREAD_SETTINGS_SHORTCUT)
     async def on_thread_settings(
@@ -134,7 +160,9 @@ def register_interactions(app: AsyncApp, backend: Backend) -> None:
         message = body.get("message", {})
         thread_ts = message.get("thread_ts") or message.get("ts") or body.get("message_ts")
         scope = ScopeRef.thread(channel, str(thread_ts))
-        await open_settings_modal(client, body["trigger_id"], user, scope)
+        await open_settings_modal(
+            client, backend, seal, trigger_id=body["trigger_id"], user=user, scope=scope
+        )
 
     @app.event("app_home_opened")
     async def on_home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:
@@ -146,3 +174,21 @@ def register_interactions(app: AsyncApp, backend: Backend) -> None:
         else:
             view = notice_home(NOT_ALLOWED)
         await client.views_publish(user_id=user, view=view)
+
+
+async def _after_save(
+    client: AsyncWebClient, backend: Backend, user: str, scope: ScopeRef, overrides: Overrides
+) -> None:
+    """What others should know, and what should show the change: a thread's settings
+    change every answer in it, so the thread is told; App Home shows the new values."""
+    try:
+        if scope.kind is Scope.THREAD:
+            channel, thread_ts = scope.key.split("/", 1)
+            await client.chat_postMessage(
+                channel=channel, thread_ts=thread_ts, text=thread_settings_notice(user, overrides)
+            )
+        elif scope.kind is Scope.USER:
+            view = home_view(await backend.effective_settings(user))
+            await client.views_publish(user_id=user, view=view)
+    except Exception as error:  # noqa: BLE001 - the settings are saved either way
+        logger.warning("after saving settings user=%s: %s", user, loggable(error))

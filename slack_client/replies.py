@@ -43,6 +43,7 @@ STREAMING_UNAVAILABLE_HERE = frozenset(
 STREAM_CLOSED = "message_not_in_streaming_state"
 # What the assistant panel shows while an answer is on its way ("<app> is thinking…").
 PANEL_STATUS = "is thinking…"
+PANEL_STATUS_REFRESH_SECONDS = 60.0
 
 # Told about every message a reply creates, so that it can be found after a crash.
 MessageCreated = Callable[[str], Awaitable[None]]
@@ -138,6 +139,7 @@ class ReplyStream:
         self._live = live
         # In Slack's assistant panel: the status is the panel's own, not a message.
         self._panel = panel
+        self._panel_step = ""
         self._channel = channel
         self._thread_ts = thread_ts
         self._user_id = user_id
@@ -191,6 +193,7 @@ class ReplyStream:
     async def _show_panel_status(self, status: str) -> bool:
         """In Slack's assistant panel the status shows under the thread (until the reply's
         first message) instead of as a message. False where Slack has no panel for it."""
+        self._panel_step = status
         try:
             await self._replies.client.assistant_threads_setStatus(
                 channel_id=self._channel,
@@ -242,10 +245,10 @@ class ReplyStream:
         self.finished = True
 
     async def _flush_loop(self) -> None:
+        # finish() sets _changed too, so this wait also ends on closing.
+        await self._keep_panel_status_until(self._changed if self._live else self._closing)
         if not self._live:
             return
-        # finish() sets _changed too, so this one wait also ends on closing.
-        await self._changed.wait()
         # A short answer that is complete by then goes out in one write from finish(),
         # not as a stream opened for a moment (and it spares Slack's rate limits).
         await self._closing_within(FIRST_FLUSH_DELAY_SECONDS)
@@ -264,6 +267,15 @@ class ReplyStream:
                     loggable(error),
                 )
             await self._closing_within(UPDATE_INTERVAL_SECONDS)
+
+    async def _keep_panel_status_until(self, event: asyncio.Event) -> None:
+        """Wait for `event`; meanwhile keep the panel's status up, which Slack clears by
+        itself after two minutes without a message."""
+        while not event.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), PANEL_STATUS_REFRESH_SECONDS)
+            if not event.is_set() and self._panel and not self._messages:
+                await self._show_panel_status(self._panel_step)
 
     async def _closing_within(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

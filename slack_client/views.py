@@ -4,7 +4,6 @@ the welcome, and the feedback buttons under answers. Pure functions: data in, bl
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,7 +16,6 @@ from settings import (
     VERBOSITIES,
     VISION_DETAILS,
     Scope,
-    ScopeRef,
     Settings,
     accepted_fields,
 )
@@ -138,11 +136,11 @@ def form_values(stored: Mapping[str, object]) -> dict[str, str | None]:
     return values
 
 
-def settings_modal(form: SettingsForm, values: Mapping[str, str | None]) -> Block:
+def settings_modal(form: SettingsForm, values: Mapping[str, str | None], metadata: str) -> Block:
     """The modal for one scope, showing only what the chosen model accepts.
 
     `values` are the fields as last entered (from storage, or from the open modal when
-    the model changes and it is rebuilt).
+    the model changes and it is rebuilt); `metadata` is the sealed scope.
     """
     inherited = form.inherited
     chosen = values.get(MODEL_FIELD)
@@ -199,14 +197,10 @@ def settings_modal(form: SettingsForm, values: Mapping[str, str | None]) -> Bloc
         }
     )
     on_off = [("on", "On"), ("off", "Off")]
+    if form.offers_web_search:
+        default = f"Default ({describe('web_search', inherited)})"
+        blocks.append(_select("web_search", "Web search", on_off, values, default))
     blocks += [
-        _select(
-            "web_search",
-            "Web search",
-            on_off,
-            values,
-            f"Default ({describe('web_search', inherited)})",
-        ),
         _select(
             "streaming",
             "Show answers as they are written",
@@ -242,7 +236,7 @@ def settings_modal(form: SettingsForm, values: Mapping[str, str | None]) -> Bloc
         "title": _text("AI settings"),
         "submit": _text("Save"),
         "close": _text("Cancel"),
-        "private_metadata": json.dumps({"scope": form.scope.kind.value, "key": form.scope.key}),
+        "private_metadata": metadata,
         "blocks": blocks,
     }
 
@@ -311,20 +305,6 @@ def submitted_values(state: Mapping[str, Any]) -> dict[str, str | None]:
                 value = field.get("value")
                 values[name] = value if isinstance(value, str) else None
     return values
-
-
-def scope_of(view: Mapping[str, Any], user: str) -> ScopeRef | None:
-    """The scope a modal was opened for. A user's own scope is always the clicking
-    user's, whatever the payload claims."""
-    try:
-        meta = json.loads(view.get("private_metadata") or "{}")
-        kind = Scope(meta.get("scope"))
-        key = str(meta.get("key") or "")
-    except (ValueError, TypeError, AttributeError):
-        return None
-    if kind is Scope.USER:
-        return ScopeRef.user(user)
-    return ScopeRef(kind, key) if key else None
 
 
 # ----------------------------------------------------------------------- App Home
@@ -454,6 +434,16 @@ def status_text(report: StatusReport) -> str:
 
 
 # ----------------------------------------------------------------------- messages
+
+
+def thread_settings_notice(user: str, overrides: Mapping[str, object]) -> str:
+    if not overrides:
+        return f"_<@{user}> reset this thread's settings: answers here follow each person's own._"
+    names = ", ".join(name.replace("_", " ") for name in overrides)
+    return (
+        f"_<@{user}> changed the settings of this thread ({names}): "
+        "they apply to every answer here._"
+    )
 
 
 def welcome_blocks() -> list[Block]:

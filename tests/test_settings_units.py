@@ -98,7 +98,7 @@ def test_the_modal_round_trips_what_was_entered() -> None:
     from slack_client.backend import SettingsForm
 
     form = SettingsForm(ScopeRef.user("U1"), {}, Settings(model="gpt-5.4-mini"), MODELS)
-    view = settings_modal(form, {"model": "gpt-4.1-mini", "temperature": "0.3"})
+    view = settings_modal(form, {"model": "gpt-4.1-mini", "temperature": "0.3"}, "{}")
     state: dict[str, dict[str, object]] = {"values": {}}
     for block in view["blocks"]:
         if block["type"] != "input":
@@ -169,15 +169,18 @@ def test_the_rate_limit_is_a_sliding_minute_per_person() -> None:
 async def test_saved_settings_survive_a_restart(tmp_path: Path) -> None:
     path = str(tmp_path / "bot.db")
     db = await Database.open(path)
-    store = await SettingsStore.load(db, Settings(model="gpt-5.4-mini"))
+    store = await SettingsStore.load(db, Settings(model="gpt-5.4-mini"), MODELS)
     await store.save(ScopeRef.channel("C1"), {"instructions": "Be formal."}, by="UADMIN")
     await store.save(ScopeRef.user("U1"), {"model": "o3", "temperature": 0.5}, by="U1")
     await db.close()
 
     db = await Database.open(path)
-    store = await SettingsStore.load(db, Settings(model="gpt-5.4-mini"))
+    store = await SettingsStore.load(db, Settings(model="gpt-5.4-mini"), MODELS)
     effective = await store.effective("U1", "C1", "1.000001")
-    await db.close()
     # o3 takes no temperature, so it was not kept.
     assert (effective.model, effective.temperature) == ("o3", None)
     assert effective.channel_instructions == "Be formal."
+    # A model the admin has taken off the list is no longer used.
+    store = await SettingsStore.load(db, Settings(model="gpt-5.4-mini"), ("gpt-5.4-mini",))
+    assert (await store.effective("U1", "C1")).model == "gpt-5.4-mini"
+    await db.close()
