@@ -13,6 +13,7 @@ from tests.botproc import BotProcess
 from tests.conftest import make_bot, start_bot
 from tests.fakes.openai_server import FakeOpenAI, parse_markers, plan_answer, responses_prompt
 from tests.fakes.slack import FakeSlack, View, blocks_text
+from tests.pictures import picture
 from tests.seen import wait_for_text
 
 BOT = "<@UBOT>"
@@ -278,6 +279,13 @@ async def test_streaming_off_shows_the_answer_whole_and_image_settings_apply(
     assert streamed == []
     generation = next(r for r in model.requests if r.path.endswith("/images/generations"))
     assert generation.body["size"] == "1536x1024"
+
+    photo = await slack.post_user_message(
+        channel, user, f"{BOT} what colour is it", files=[picture("kite.png", 800, 600)]
+    )
+    await wait_for_text(slack, channel, photo, "saw 1 image")
+    looked = next(r for r in reversed(model.requests) if "what colour is it" in str(r.body))
+    assert [image.detail for image in looked.images] == ["low"]
 
 
 async def test_feedback_is_stored_and_counted_for_admins_with_usage_and_cost(
