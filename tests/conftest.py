@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -65,12 +66,21 @@ async def start_bot(slack: FakeSlack, bot: BotProcess) -> None:
         raise AssertionError(f"bot did not connect; its output:\n{bot.log}") from None
 
 
-@pytest.fixture(scope="module")
-async def bot(slack: FakeSlack, model: FakeOpenAI, bot_dir: Path) -> AsyncIterator[BotProcess]:
-    """The bot as users run it, with a short model timeout so hung calls end quickly."""
-    process = make_bot(slack, model, bot_dir)
+@contextlib.asynccontextmanager
+async def running_bot(
+    slack: FakeSlack, model: FakeOpenAI, workdir: Path, **overrides: str
+) -> AsyncIterator[BotProcess]:
+    """The bot connected to the fakes; on leaving, it must stop cleanly (no tracebacks)."""
+    process = make_bot(slack, model, workdir, **overrides)
     await start_bot(slack, process)
     yield process
     code = await process.stop()
     assert code == 0, process.log
     assert "Traceback" not in process.log, process.log
+
+
+@pytest.fixture(scope="module")
+async def bot(slack: FakeSlack, model: FakeOpenAI, bot_dir: Path) -> AsyncIterator[BotProcess]:
+    """The bot as users run it, with a short model timeout so hung calls end quickly."""
+    async with running_bot(slack, model, bot_dir) as process:
+        yield process

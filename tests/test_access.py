@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.botproc import BotProcess
-from tests.conftest import make_bot, start_bot
+from tests.conftest import running_bot
 from tests.fakes.openai_server import FakeOpenAI, responses_prompt
 from tests.fakes.slack import FakeSlack
 from tests.seen import wait_for_text
@@ -21,18 +21,15 @@ PER_MINUTE = 3
 
 @pytest.fixture(scope="module")
 async def bot(slack: FakeSlack, model: FakeOpenAI, bot_dir: Path) -> AsyncIterator[BotProcess]:
-    process = make_bot(
+    async with running_bot(
         slack,
         model,
         bot_dir,
         ALLOWED_USERS=f"{ALLOWED},{LIMITED}",
         ALLOWED_CHANNELS=OPEN_CHANNEL,
         USER_MESSAGES_PER_MINUTE=str(PER_MINUTE),
-    )
-    await start_bot(slack, process)
-    yield process
-    code = await process.stop()
-    assert code == 0, process.log
+    ) as process:
+        yield process
 
 
 async def test_someone_not_allowed_is_told_once_per_thread_and_not_answered(

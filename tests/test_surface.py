@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.botproc import BotProcess
-from tests.conftest import make_bot, start_bot
+from tests.conftest import running_bot
 from tests.fakes.openai_server import FakeOpenAI, parse_markers, plan_answer, responses_prompt
 from tests.fakes.slack import FakeSlack, View, blocks_text
 from tests.pictures import picture
@@ -23,19 +23,15 @@ MODELS = "gpt-4.1-mini,gpt-5.4-mini,o3"
 
 @pytest.fixture(scope="module")
 async def bot(slack: FakeSlack, model: FakeOpenAI, bot_dir: Path) -> AsyncIterator[BotProcess]:
-    process = make_bot(
+    async with running_bot(
         slack,
         model,
         bot_dir,
         ADMIN_USERS=ADMIN,
         ALLOWED_MODELS=MODELS,
         MODEL_PRICES="gpt-4.1-mini=1000/2000",
-    )
-    await start_bot(slack, process)
-    yield process
-    code = await process.stop()
-    assert code == 0, process.log
-    assert "Traceback" not in process.log, process.log
+    ) as process:
+        yield process
 
 
 async def command(slack: FakeSlack, user: str, channel: str, text: str) -> str:
