@@ -47,6 +47,15 @@ class BotConfig:
     user_messages_per_minute: int = 20
     allowed_models: tuple[str, ...] = DEFAULT_ALLOWED_MODELS
     model_prices: dict[str, Price] = field(default_factory=dict)
+    browser_service_url: str | None = None
+    browser_service_token: str | None = field(default=None, repr=False)
+    browser_service_timeout_seconds: float = 60.0
+    # Empty: every GET and no state-changing action (browser_service.AllowList).
+    browser_service_actions: str = ""
+    # Calls the service takes at once: a single browser does one thing at a time.
+    browser_service_concurrency: int = 1
+    # How long Approve/Cancel buttons for a state-changing action stay valid.
+    browser_service_approval_seconds: float = 600.0
 
 
 def _required(env: Mapping[str, str], name: str, prefix: str | None = None) -> str:
@@ -149,4 +158,14 @@ def load_config(env: Mapping[str, str]) -> BotConfig:
         user_messages_per_minute=_whole_number(env, "USER_MESSAGES_PER_MINUTE", 20, minimum=0),
         allowed_models=_models(env, model),
         model_prices=_prices(env),
+        browser_service_url=_url(env, "BROWSER_SERVICE_URL", None),
+        browser_service_token=env.get("BROWSER_SERVICE_TOKEN", "").strip() or None,
+        browser_service_timeout_seconds=_positive_number(
+            env, "BROWSER_SERVICE_TIMEOUT_SECONDS", 60.0
+        ),
+        browser_service_actions=env.get("BROWSER_SERVICE_ACTIONS", "").strip(),
+        browser_service_concurrency=_whole_number(env, "BROWSER_SERVICE_CONCURRENCY", 1, minimum=1),
+        browser_service_approval_seconds=_positive_number(
+            env, "BROWSER_SERVICE_APPROVAL_SECONDS", 600.0
+        ),
     )

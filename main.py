@@ -23,12 +23,14 @@ from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from browser_service import AllowList, BrowserService
 from config import BotConfig, ConfigError, load_config
 from database import Database
 from message_processor import (
     AccessPolicy,
     AttachmentReader,
     BotSurface,
+    BrowserDesk,
     DocumentReader,
     Gatekeeping,
     ImageReader,
@@ -66,6 +68,7 @@ T = TypeVar("T")
 EXIT_CONFIG = 2
 EXIT_STARTUP = 1
 CLEANUP_INTERVAL_SECONDS = 3600.0
+CATALOGUE_REFRESH_SECONDS = 600.0
 # Objects allocated between young collections (CPython default: 700).
 GC_YOUNG_THRESHOLD = 20_000
 
@@ -112,6 +115,8 @@ async def run(config: BotConfig) -> int:
     # Links from messages get a session of their own: no proxy, no cookies, and an
     # address check on every connection.
     links = build_link_session()
+    # The browser service's own session: its token goes nowhere else.
+    browser_session = aiohttp.ClientSession(trust_env=False)
     pacer = ChannelPacer()
     web = build_web_client(config.slack_bot_token, config.slack_api_url, session, pacer)
     model = ModelClient(
@@ -121,6 +126,7 @@ async def run(config: BotConfig) -> int:
         image_model=config.openai_image_model,
     )
     background: list[asyncio.Task[None]] = []
+    browser: BrowserDesk | None = None
     try:
         identity = await _verify_slack(web, config.slack_app_token)
         locks = ThreadLocks()
@@ -128,6 +134,12 @@ async def run(config: BotConfig) -> int:
         replies = SlackReplies(web, pacer, native_streaming=True)
         files = SlackFiles(session, config.slack_bot_token, config.slack_api_url, web, pacer)
         images = ImageReader(files, LinkFetcher(links))
+        browser = BrowserDesk(
+            _browser_service(config, browser_session),
+            replies,
+            files,
+            approval_seconds=config.browser_service_approval_seconds,
+        )
         slots = ModelSlots(config.max_concurrent_requests)
         preferences = await SettingsStore.load(
             db, Settings(model=config.openai_model), config.allowed_models
@@ -145,6 +157,7 @@ async def run(config: BotConfig) -> int:
                 ThreadContext(ThreadReader(web), db, identity, images),
                 AttachmentReader(images, DocumentReader(files, db)),
                 ImageTools(model, files, db),
+                browser,
                 model,
                 counter,
                 slots,
@@ -169,6 +182,7 @@ async def run(config: BotConfig) -> int:
                 access=access,
                 model=model,
                 slots=slots,
+                browser=browser,
                 allowed_models=config.allowed_models,
                 offers_web_search=config.openai_api_style == "responses",
             )
@@ -178,6 +192,7 @@ async def run(config: BotConfig) -> int:
             asyncio.create_task(counter.load_encoding()),
             asyncio.create_task(Watchdog(locks).run()),
             asyncio.create_task(_every(CLEANUP_INTERVAL_SECONDS, processor.purge_expired)),
+            asyncio.create_task(browser.keep_catalogue(CATALOGUE_REFRESH_SECONDS)),
         ]
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -201,6 +216,8 @@ async def run(config: BotConfig) -> int:
     finally:
         for task in background:
             task.cancel()
+        if browser is not None:
+            await browser.close()
         for task in background:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -208,7 +225,21 @@ async def run(config: BotConfig) -> int:
         await db.close()
         await session.close()
         await links.close()
+        await browser_session.close()
         logger.info("stopped")
+
+
+def _browser_service(config: BotConfig, session: aiohttp.ClientSession) -> BrowserService | None:
+    if config.browser_service_url is None:
+        return None
+    return BrowserService(
+        session,
+        config.browser_service_url,
+        token=config.browser_service_token,
+        timeout=config.browser_service_timeout_seconds,
+        concurrency=config.browser_service_concurrency,
+        allow=AllowList.parse(config.browser_service_actions),
+    )
 
 
 def _settle_garbage_collector() -> None:

@@ -1,6 +1,7 @@
 """The pipeline from an incoming Slack message to a reply in its thread."""
 
 from message_processor.access import AccessPolicy, RateLimiter
+from message_processor.browser import BrowserDesk
 from message_processor.context import ThreadContext
 from message_processor.handlers.attachments import AttachmentReader
 from message_processor.handlers.documents import DocumentReader
@@ -17,6 +18,7 @@ __all__ = [
     "AccessPolicy",
     "AttachmentReader",
     "BotSurface",
+    "BrowserDesk",
     "DocumentReader",
     "Gatekeeping",
     "ImageReader",

@@ -8,6 +8,19 @@ from __future__ import annotations
 
 from slack_sdk.errors import SlackApiError
 
+from browser_service import (
+    ActionFailed,
+    ArgumentsError,
+    BrowserServiceError,
+    InputRejected,
+    NotLoggedIn,
+    ServiceFailed,
+    ServiceNotConfigured,
+    ServiceRefused,
+    ServiceTimeout,
+    ServiceUnreachable,
+    UnknownAction,
+)
 from openai_client import (
     ModelAuthError,
     ModelRateLimitError,
@@ -29,6 +42,7 @@ INTERRUPTED_BY_CRASH = (
     ":warning: _This answer was interrupted when the bot restarted unexpectedly. "
     "Ask again and I'll answer._"
 )
+BROWSER_OFF = "The browser service is not set up for this bot (its admin sets BROWSER_SERVICE_URL)."
 NEAR_BUDGET = (
     "_:information_source: This thread is getting long, so I'm leaving its oldest "
     "messages out of what I read. Start a new thread for a fresh context._"
@@ -75,3 +89,39 @@ def describe_failure(error: BaseException, *, timeout: float) -> str:
     if isinstance(error, SlackApiError):
         return f":warning: _Slack refused one of my messages ({slack_error(error)})._"
     return ":warning: _Something went wrong on my side while answering. Please try again._"
+
+
+def describe_browser_failure(error: BrowserServiceError | ArgumentsError) -> str:
+    """One line on why a browser-service action produced no result."""
+    if isinstance(error, ServiceNotConfigured):
+        return BROWSER_OFF
+    if isinstance(error, NotLoggedIn):
+        return (
+            ":lock: The browser service is not logged in, so nothing was done. "
+            "Someone needs to log it in first."
+        )
+    if isinstance(error, ActionFailed):
+        return f":x: The browser service could not do it: {_quoted(error.details)}"
+    if isinstance(error, InputRejected | ArgumentsError):
+        lines = "\n".join(f"• {problem}" for problem in error.problems)
+        return f":x: The input was not accepted:\n{lines}"
+    if isinstance(error, ServiceTimeout):
+        return (
+            f":hourglass: The browser service did not answer within {error.seconds:g} seconds. "
+            "It may still be busy; try again in a moment."
+        )
+    if isinstance(error, ServiceRefused):
+        return ":warning: The browser service refused the bot's token. An admin needs to check it."
+    if isinstance(error, ServiceFailed):
+        return f":warning: The browser service failed ({error}). Try again in a moment."
+    if isinstance(error, ServiceUnreachable):
+        return f":warning: The browser service is not reachable right now ({error})."
+    if isinstance(error, UnknownAction):
+        return f":x: There is no browser action called `{error.name}`. `/ai browser` lists them."
+    return ":warning: The browser service call failed."
+
+
+def _quoted(text: str, limit: int = 500) -> str:
+    """A service's own words, cut, and unable to mention or link anyone."""
+    short = text if len(text) <= limit else text[:limit] + "…"
+    return "_" + short.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") + "_"

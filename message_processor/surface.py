@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import calendar
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from database import Database
 from message_processor.access import AccessPolicy
+from message_processor.browser import BrowserDesk
 from message_processor.preferences import SettingsStore
 from message_processor.processor import MessageProcessor
 from message_processor.slots import ModelSlots
@@ -23,7 +25,6 @@ from slack_client.backend import SettingsForm, SettingsRefused, StatusReport, Us
 from slack_client.views import NEGATIVE, POSITIVE
 
 DAY_SECONDS = 24 * 3600
-BROWSER_SERVICE_OFF = "not configured (BROWSER_SERVICE_URL is unset)"
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class SurfaceParts:
     access: AccessPolicy
     model: ModelClient
     slots: ModelSlots
+    browser: BrowserDesk
     allowed_models: tuple[str, ...]
     offers_web_search: bool
 
@@ -101,7 +103,7 @@ class BotSurface:
             answering=self._parts.processor.answering,
             queued=self._parts.slots.waiting,
             model_api_problem=await self._parts.model.check(),
-            browser_service=BROWSER_SERVICE_OFF,
+            browser_service=await self._parts.browser.status_line(),
         )
 
     async def record_feedback(self, user: str, channel: str, message_ts: str, value: str) -> None:
@@ -116,6 +118,14 @@ class BotSurface:
 
     async def is_assistant_thread(self, channel: str, thread_ts: str) -> bool:
         return await self._parts.db.is_assistant_thread(channel, thread_ts)
+
+    async def browser(
+        self, user: str, channel: str, text: str, notify: Callable[[str], Awaitable[None]]
+    ) -> str:
+        return await self._parts.browser.command(user, channel, text, notify)
+
+    async def decide_browser_action(self, user: str, approval_id: str, approve: bool) -> str | None:
+        return await self._parts.browser.decide(user, approval_id, approve)
 
 
 def _month_start(now: float) -> float:

@@ -7,6 +7,7 @@ back, ready to be rendered.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -84,3 +85,12 @@ class Backend(Protocol):
         """A thread opened in Slack's assistant panel (other DM threads look the same)."""
 
     async def is_assistant_thread(self, channel: str, thread_ts: str) -> bool: ...
+
+    async def browser(
+        self, user: str, channel: str, text: str, notify: Callable[[str], Awaitable[None]]
+    ) -> str:
+        """`/ai browser …`: the list of actions, or what running one gave; `notify`
+        tells the person meanwhile (a queue position)."""
+
+    async def decide_browser_action(self, user: str, approval_id: str, approve: bool) -> str | None:
+        """Approve or Cancel clicked; a private note for the clicker, if any."""

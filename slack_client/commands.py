@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -53,6 +54,10 @@ def register_commands(app: AsyncApp, backend: Backend, seal: ScopeSeal) -> None:
             if name == "settings":
                 await _settings(client, backend, seal, command, words[1:], respond)
                 return
+            if name == "browser":
+                rest = str(command.get("text") or "").strip()[len(words[0]) :]
+                await respond(await backend.browser(user, channel, rest, _notice(respond)))
+                return
             await respond(await _reply(backend, name, user, channel, words))
         except Exception as error:  # noqa: BLE001 - one short line for the person
             logger.error("/ai %s failed user=%s: %s", name, user, loggable(error))
@@ -69,8 +74,6 @@ async def _reply(backend: Backend, name: str, user: str, channel: str, words: li
             return RESET_ONLY_IN_DM
         await backend.reset_conversation(user, channel)
         return RESET_DONE
-    if name == "browser":
-        return BROWSER_OFF
     if name == "help":
         return HELP
     return f"I don't know `{COMMAND} {' '.join(words)[:40]}`.\n\n{HELP}"
@@ -97,3 +100,10 @@ async def _settings(
     await open_settings_modal(
         client, backend, seal, trigger_id=str(command.get("trigger_id")), user=user, scope=scope
     )
+
+
+def _notice(respond: AsyncRespond) -> Callable[[str], Awaitable[None]]:
+    async def notice(text: str) -> None:
+        await respond(text)
+
+    return notice

@@ -53,13 +53,30 @@ class SlackFiles:
         self, channel: str, thread_ts: str, data: bytes, *, title: str, alt_text: str
     ) -> str:
         """Posts a PNG into the thread (files_upload_v2); returns its file id."""
+        return await self._upload(channel, thread_ts, data, "image.png", title, alt_text)
+
+    async def upload_text(
+        self, channel: str, thread_ts: str | None, text: str, *, filename: str, title: str
+    ) -> str:
+        """Posts text as a file snippet (into the thread, if any); returns its file id."""
+        return await self._upload(channel, thread_ts, text.encode(), filename, title, None)
+
+    async def _upload(
+        self,
+        channel: str,
+        thread_ts: str | None,
+        data: bytes,
+        filename: str,
+        title: str,
+        alt_text: str | None,
+    ) -> str:
         response = await self._pacer.run(
             channel,
             lambda: self._client.files_upload_v2(
                 channel=channel,
                 thread_ts=thread_ts,
                 content=data,
-                filename="image.png",
+                filename=filename,
                 title=title,
                 alt_txt=alt_text,
             ),

@@ -20,6 +20,8 @@ from slack_client.errors import loggable
 from slack_client.seal import ScopeSeal
 from slack_client.views import (
     ANSWER_FEEDBACK,
+    APPROVE_ACTION,
+    CANCEL_ACTION,
     MODEL_FIELD,
     NOT_ALLOWED,
     OPEN_SETTINGS,
@@ -111,6 +113,16 @@ def register_interactions(app: AsyncApp, backend: Backend, seal: ScopeSeal) -> N
         )
         await respond(text=THANKS, response_type="ephemeral", replace_original=False)
 
+    @app.action(APPROVE_ACTION)
+    async def on_approve(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        await _decide(backend, body, respond, approve=True)
+
+    @app.action(CANCEL_ACTION)
+    async def on_cancel(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        await _decide(backend, body, respond, approve=False)
+
     @app.action(re.compile(".*"))
     async def on_other_action(ack: AsyncAck) -> None:
         """Selects and inputs in our modals send nothing we act on; acknowledged."""
@@ -174,6 +186,16 @@ def register_interactions(app: AsyncApp, backend: Backend, seal: ScopeSeal) -> N
         else:
             view = notice_home(NOT_ALLOWED)
         await client.views_publish(user_id=user, view=view)
+
+
+async def _decide(
+    backend: Backend, body: dict[str, Any], respond: AsyncRespond, *, approve: bool
+) -> None:
+    user = body["user"]["id"]
+    approval_id = str(body["actions"][0].get("value") or "")
+    note = await backend.decide_browser_action(user, approval_id, approve)
+    if note:
+        await respond(text=note, response_type="ephemeral", replace_original=False)
 
 
 async def _after_save(

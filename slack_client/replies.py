@@ -58,8 +58,9 @@ class SlackReplies:
         self.native_streaming = native_streaming
 
     async def post(
-        self, channel: str, thread_ts: str, text: str, blocks: list[Block] | None = None
+        self, channel: str, thread_ts: str | None, text: str, blocks: list[Block] | None = None
     ) -> str:
+        """A new message: in the thread of `thread_ts`, or in the channel itself."""
         response = await self.pacer.run(
             channel,
             lambda: self.client.chat_postMessage(

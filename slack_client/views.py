@@ -32,6 +32,7 @@ ANSWER_FEEDBACK = "answer_feedback"
 MODEL_FIELD = "model"
 DEFAULT = "default"
 POSITIVE, NEGATIVE = "good", "bad"
+APPROVE_ACTION, CANCEL_ACTION = "browser_approve", "browser_cancel"
 # A section's text holds 3,000 characters; a message holds 50 blocks.
 SECTION_CHARS = 3000
 
@@ -444,6 +445,51 @@ def thread_settings_notice(user: str, overrides: Mapping[str, object]) -> str:
         f"_<@{user}> changed the settings of this thread ({names}): "
         "they apply to every answer here._"
     )
+
+
+def approval_blocks(
+    user: str, action_name: str, preview: str, approval_id: str, minutes: int
+) -> list[Block]:
+    """Approve/Cancel for a state-changing action, showing exactly what will be sent."""
+    return [
+        _section(f"<@{user}>, I'd like to run *{action_name}* on the browser service:"),
+        _section(_code(preview)),
+        {
+            "type": "actions",
+            "block_id": "browser_approval",
+            "elements": [
+                {**_button("Approve", APPROVE_ACTION, style="primary"), "value": approval_id},
+                {**_button("Cancel", CANCEL_ACTION, style="danger"), "value": approval_id},
+            ],
+        },
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": f"Only <@{user}> can approve. Expires in {minutes} min.",
+                }
+            ],
+        },
+    ]
+
+
+def decided_blocks(action_name: str, preview: str, outcome: str) -> list[Block]:
+    """The approval message once decided: what was asked, and what became of it."""
+    return [
+        _section(f"*{action_name}* on the browser service:"),
+        _section(_code(preview)),
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": outcome}]},
+    ]
+
+
+def _code(text: str) -> str:
+    """A code block that shows `text` as it is: escaped, and unable to close itself."""
+    limit = SECTION_CHARS - 200
+    shown = text if len(text) <= limit else text[:limit] + "…"
+    escaped = shown.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    # A zero-width space between backticks keeps them from closing the block.
+    return "```\n" + escaped.replace("```", "`\u200b`\u200b`") + "\n```"
 
 
 def welcome_blocks() -> list[Block]:

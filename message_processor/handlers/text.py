@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, replace
 
+from message_processor.browser import GUIDANCE as BROWSER_GUIDANCE
+from message_processor.browser import BrowserDesk
 from message_processor.context import ThreadContext, instructions
 from message_processor.handlers.attached import Attachments
 from message_processor.handlers.attachments import AttachmentReader
@@ -18,6 +20,7 @@ from openai_client import (
     ModelReply,
     ModelRequest,
     TokenCounter,
+    ToolCall,
     ToolResult,
     Usage,
     input_budget,
@@ -51,6 +54,7 @@ class TextHandler:
         context: ThreadContext,
         attachments: AttachmentReader,
         tools: ImageTools,
+        browser: BrowserDesk,
         model: ModelClient,
         counter: TokenCounter,
         slots: ModelSlots,
@@ -58,6 +62,7 @@ class TextHandler:
         self._context = context
         self._attachments = attachments
         self._tools = tools
+        self._browser = browser
         self._model = model
         self._counter = counter
         self._slots = slots
@@ -69,7 +74,9 @@ class TextHandler:
         stream: ReplyStream,
     ) -> TextAnswer:
         turns, attached = await self._conversation(message)
-        system = instructions() + GUIDANCE + _personal_instructions(settings)
+        browser_tools = self._browser.tool_specs()
+        system = instructions() + GUIDANCE + (BROWSER_GUIDANCE if browser_tools else "")
+        system += _personal_instructions(settings)
         budget = input_budget(settings.model)
         if sum(len(turn.text) for turn in turns) > COUNT_OFF_LOOP_CHARS:
             # Counting tokens of a long thread is CPU work: keep it off the event loop.
@@ -86,7 +93,7 @@ class TextHandler:
                 reasoning_effort=settings.reasoning_effort,
                 verbosity=settings.verbosity,
             ),
-            tools=TOOLS,
+            tools=TOOLS + browser_tools,
             web_search=settings.web_search,
             image_detail=settings.vision_detail,
         )
@@ -127,6 +134,13 @@ class TextHandler:
         turns[-1] = replace(newest, text=text, images=newest.images + tuple(attached.images))
         return turns, attached
 
+    async def _run_tool(
+        self, call: ToolCall, message: IncomingMessage, stream: ReplyStream, settings: Settings
+    ) -> ToolResult:
+        if self._browser.handles(call.name):
+            return await self._browser.run_tool(call, message, stream)
+        return await self._tools.run(call, message, stream, settings)
+
     async def _ask(
         self,
         request: ModelRequest,
@@ -143,7 +157,7 @@ class TextHandler:
                 break
             calls = reply.tool_calls
             results += [
-                await self._tools.run(c, message, stream, settings) for c in calls[:MAX_CALLS]
+                await self._run_tool(c, message, stream, settings) for c in calls[:MAX_CALLS]
             ]
             results += [ToolResult(c, NOT_MADE) for c in calls[MAX_CALLS:]]
             request = replace(

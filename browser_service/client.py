@@ -1,0 +1,256 @@
+"""The HTTP client of one browser-automation service.
+
+Every call is bounded by BROWSER_SERVICE_TIMEOUT_SECONDS as a whole (retries
+included); only GETs are retried, with backoff. Calls are serialised to the service's
+concurrency (a single browser does one thing at a time) and a caller that must wait
+is told how many are ahead. Before an action, `GET /status` is asked whether the
+browser is logged in, so an action fails at once instead of hanging on a login wait.
+The bearer token goes to this service only: URLs are built from its base URL, path
+values are escaped, and redirects are not followed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from browser_service.catalogue import Action, AllowList, as_text, parse_catalogue
+from browser_service.errors import (
+    ActionFailed,
+    InputRejected,
+    NotLoggedIn,
+    ServiceFailed,
+    ServiceRefused,
+    ServiceTimeout,
+    ServiceUnreachable,
+)
+
+logger = logging.getLogger(__name__)
+
+GET_ATTEMPTS = 3
+BACKOFF_SECONDS = 0.5
+STATUS_TIMEOUT_SECONDS = 5.0
+MAX_RESPONSE_BYTES = 5 * 1024 * 1024
+SECRET_WORDS = ("token", "password", "secret", "cookie", "key", "auth")
+
+# Told how many calls are ahead when a call has to wait for the service.
+WaitNotice = Callable[[int], Awaitable[None]]
+
+
+@dataclass
+class CallStats:
+    calls: int = 0
+    failures: int = 0
+    last_failure: str = ""
+
+
+class BrowserService:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        *,
+        token: str | None,
+        timeout: float,
+        concurrency: int,
+        allow: AllowList,
+    ) -> None:
+        self._session = session
+        self._base = base_url.rstrip("/")
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._timeout = timeout
+        self._concurrency = concurrency
+        self._slots = asyncio.Semaphore(concurrency)
+        self._pending = 0
+        self._allow = allow
+        self._actions: dict[str, Action] = {}
+        self._catalogue_problem: str | None = "not read yet"
+        self.stats = CallStats()
+
+    @property
+    def known_actions(self) -> dict[str, Action]:
+        """The catalogue as last read (empty while the service has not answered)."""
+        return self._actions
+
+    async def refresh(self) -> None:
+        """Read the action catalogue; on failure keep the last one and remember why."""
+        try:
+            async with asyncio.timeout(self._timeout):
+                status, document = await self._request("GET", "/openapi.json")
+            if status != 200 or not isinstance(document, dict):
+                raise ServiceUnreachable(f"its OpenAPI document answered HTTP {status}")
+            self._actions = parse_catalogue(document, self._allow)
+            self._catalogue_problem = None
+            logger.info("browser service offers %d allowed actions", len(self._actions))
+        except TimeoutError:
+            self._catalogue_problem = f"no answer within {self._timeout:g}s"
+        except (aiohttp.ClientError, OSError) as error:
+            self._catalogue_problem = f"cannot connect ({type(error).__name__})"
+        except (ServiceUnreachable, ValueError) as error:
+            self._catalogue_problem = str(error)
+        if self._catalogue_problem:
+            logger.warning("browser service catalogue not read: %s", self._catalogue_problem)
+
+    async def actions(self) -> dict[str, Action]:
+        """The catalogue; if the last read failed, it is read again first (the person
+        asking waits for that, and learns whether the service is back)."""
+        if self._catalogue_problem:
+            await self.refresh()
+        if self._catalogue_problem and not self._actions:
+            raise ServiceUnreachable(self._catalogue_problem)
+        return self._actions
+
+    async def check(self) -> str:
+        """A few words on the service's state, for /ai status."""
+        try:
+            return "answers, logged in" if await self._logged_in() else "answers, NOT logged in"
+        except ServiceUnreachable as error:
+            return f"unreachable ({error})"
+
+    async def run(
+        self, action: Action, arguments: Mapping[str, object], on_wait: WaitNotice | None = None
+    ) -> object:
+        """The service's answer to one call; raises a BrowserServiceError otherwise."""
+        ahead = self._pending - self._concurrency + 1
+        self._pending += 1
+        try:
+            if ahead > 0 and on_wait is not None:
+                await on_wait(ahead)
+            async with self._slots:
+                return await self._run(action, arguments)
+        finally:
+            self._pending -= 1
+
+    async def _run(self, action: Action, arguments: Mapping[str, object]) -> object:
+        started = time.monotonic()
+        outcome = "ok"
+        self.stats.calls += 1
+        try:
+            if action.path != "/status" and not await self._logged_in():
+                raise NotLoggedIn("the browser is waiting for a login")
+            return await self._send(action, arguments)
+        except Exception as error:
+            outcome = type(error).__name__
+            self.stats.failures += 1
+            self.stats.last_failure = f"{action.name}: {outcome}"
+            raise
+        finally:
+            logger.info(
+                "browser call action=%s params=%s outcome=%s duration=%.2fs",
+                action.name,
+                _loggable(arguments),
+                outcome,
+                time.monotonic() - started,
+            )
+
+    async def _logged_in(self) -> bool:
+        """What `GET /status` says; a service without that route is taken as logged in."""
+        try:
+            async with asyncio.timeout(min(STATUS_TIMEOUT_SECONDS, self._timeout)):
+                status, body = await self._request("GET", "/status")
+        except TimeoutError:
+            raise ServiceUnreachable("its status did not answer in time") from None
+        except (aiohttp.ClientError, OSError) as error:
+            raise ServiceUnreachable(f"cannot connect ({type(error).__name__})") from None
+        if status == 404:
+            return True
+        if status in (401, 403):
+            raise ServiceRefused("the service did not accept the bot's token")
+        return not (isinstance(body, dict) and body.get("logged_in") is False)
+
+    async def _send(self, action: Action, arguments: Mapping[str, object]) -> object:
+        path, query, body = action.split(arguments)
+        has_body = any(p.location == "body" for p in action.params)
+        attempts = GET_ATTEMPTS if action.method == "GET" else 1
+        try:
+            async with asyncio.timeout(self._timeout):
+                for attempt in range(1, attempts + 1):
+                    try:
+                        status, payload = await self._request(
+                            action.method, path, query=query, body=body if has_body else None
+                        )
+                    except (aiohttp.ClientError, OSError) as error:
+                        if attempt == attempts:
+                            raise ServiceUnreachable(
+                                f"cannot connect ({type(error).__name__})"
+                            ) from None
+                    else:
+                        if status < 500 or attempt == attempts:
+                            return _outcome(status, payload)
+                    await asyncio.sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
+        except TimeoutError:
+            raise ServiceTimeout(self._timeout) from None
+        raise AssertionError("unreachable")  # the loop always returns or raises
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, str] | None = None,
+        body: Mapping[str, object] | None = None,
+    ) -> tuple[int, object]:
+        async with self._session.request(
+            method,
+            self._base + path,
+            params=query or None,
+            json=body,
+            headers=self._headers,
+            allow_redirects=False,
+        ) as response:
+            raw = await response.content.read(MAX_RESPONSE_BYTES + 1)
+            if len(raw) > MAX_RESPONSE_BYTES:
+                raise ActionFailed("the service's answer is too large to show")
+            try:
+                return response.status, json.loads(raw) if raw else None
+            except ValueError:
+                return response.status, raw.decode(errors="replace")
+
+
+def _outcome(status: int, payload: object) -> object:
+    if 200 <= status < 300:
+        if isinstance(payload, dict) and payload.get("success") is False:
+            raise ActionFailed(str(payload.get("details") or payload.get("detail") or "failed"))
+        return payload
+    if status == 422:
+        raise InputRejected(_rejections(payload))
+    if status in (401, 403):
+        raise ServiceRefused("the service did not accept the bot's token")
+    if status >= 500:
+        raise ServiceFailed(status)
+    detail = payload.get("detail") if isinstance(payload, dict) else None
+    raise ActionFailed(str(detail or f"HTTP {status}"))
+
+
+def _rejections(payload: object) -> list[str]:
+    """FastAPI's 422 `detail` list as "field: why" lines."""
+    detail = payload.get("detail") if isinstance(payload, dict) else None
+    if not isinstance(detail, list):
+        return [str(detail or "the service rejected the input")]
+    problems = []
+    for item in detail:
+        if not isinstance(item, dict):
+            continue
+        location = [str(part) for part in item.get("loc") or [] if part not in ("body",)]
+        field = ".".join(location[-1:] if location[:1] in (["query"], ["path"]) else location)
+        problems.append(f"`{field or 'input'}`: {item.get('msg') or 'invalid'}")
+    return problems or ["the service rejected the input"]
+
+
+def _loggable(arguments: Mapping[str, Any]) -> str:
+    """Parameters for the log: secrets masked, long values cut."""
+    shown = {}
+    for name, value in arguments.items():
+        if any(word in name.lower() for word in SECRET_WORDS):
+            shown[name] = "***"
+        else:
+            text = as_text(value)
+            shown[name] = text if len(text) <= 60 else text[:60] + "…"
+    return json.dumps(shown, ensure_ascii=False)

@@ -1,0 +1,317 @@
+"""Browser-service actions, from `/ai browser` and as tools the model may call.
+
+Reading actions (GET) run at once. An action that changes something never runs
+directly: the person who asked gets Approve/Cancel buttons showing exactly what will be
+sent; only they can decide, the buttons expire, an approval runs the action once, and
+the outcome is posted in the thread. Approvals live in memory: after a restart an old
+button answers that the request has expired.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+import shlex
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from slack_client.results import format_result
+
+from browser_service import (
+    Action,
+    ArgumentsError,
+    BrowserService,
+    BrowserServiceError,
+    ServiceNotConfigured,
+    UnknownAction,
+    check_arguments,
+)
+from message_processor.failures import describe_browser_failure
+from openai_client import ToolCall, ToolResult, ToolSpec
+from slack_client import IncomingMessage, ReplyStream, SlackFiles, SlackReplies, loggable
+from slack_client.views import approval_blocks, decided_blocks
+
+logger = logging.getLogger(__name__)
+
+# What the model gets back from a reading action; the person sees the formatted answer.
+MAX_TOOL_OUTPUT_CHARS = 12_000
+ASKING = "_Asking the browser service…_"
+GUIDANCE = (
+    " You can use the browser-automation service through the browser_* tools: reading "
+    "actions answer at once; an action that changes something is only proposed, and the "
+    "person approves or cancels it with buttons in the thread, so tell them that."
+)
+
+# Tells someone waiting how many calls to the service are ahead of theirs.
+Notify = Callable[[str], Awaitable[None]]
+
+
+@dataclass
+class PendingAction:
+    id: str
+    user: str
+    channel: str
+    thread_ts: str | None
+    action: Action
+    arguments: dict[str, object]
+    message_ts: str = ""
+    expiry: asyncio.TimerHandle | None = field(default=None, repr=False)
+
+
+class BrowserDesk:
+    def __init__(
+        self,
+        service: BrowserService | None,
+        replies: SlackReplies,
+        files: SlackFiles,
+        *,
+        approval_seconds: float,
+    ) -> None:
+        self._service = service
+        self._replies = replies
+        self._files = files
+        self._approval_seconds = approval_seconds
+        self._pending: dict[str, PendingAction] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # --- the state of the service ----------------------------------------------------
+
+    async def status_line(self) -> str:
+        if self._service is None:
+            return "not configured (BROWSER_SERVICE_URL is unset)"
+        stats = self._service.stats
+        calls = f"{stats.calls} calls, {stats.failures} failed"
+        return f"{await self._service.check()}; {calls}"
+
+    async def keep_catalogue(self, interval: float) -> None:
+        """Read the service's actions now (the bot starts whether it answers or not),
+        then again every `interval` seconds."""
+        if self._service is None:
+            return
+        while True:
+            await self._service.refresh()
+            await asyncio.sleep(interval)
+
+    # --- /ai browser -----------------------------------------------------------------
+
+    async def command(self, user: str, channel: str, text: str, notify: Notify) -> str:
+        """What `/ai browser [action key=value …]` shows the person who ran it."""
+        try:
+            service = self._require()
+            words = shlex.split(text)
+            if not words:
+                return _listing(await service.actions())
+            action = (await service.actions()).get(words[0])
+            if action is None:
+                raise UnknownAction(words[0])
+            given, malformed = _pairs(words[1:])
+            if malformed:
+                raise ArgumentsError([f"`{word}` is not key=value" for word in malformed])
+            arguments = check_arguments(action, given)
+            if action.changes_state:
+                await self._propose(action, arguments, user, channel, None)
+                return f"I've posted *{action.name}* here for your approval."
+            result = await service.run(action, arguments, _ahead(notify))
+            return await self._show(action, result, channel, None)
+        except ValueError as error:  # shlex: an unclosed quote
+            return f":x: I couldn't read that ({error}). Use `/ai browser action key=value`."
+        except (BrowserServiceError, ArgumentsError) as error:
+            return describe_browser_failure(error)
+
+    # --- model tools -----------------------------------------------------------------
+
+    def tool_specs(self) -> tuple[ToolSpec, ...]:
+        if self._service is None:
+            return ()
+        return tuple(
+            ToolSpec(name=a.tool_name, description=a.description, parameters=a.parameters_schema())
+            for a in self._service.known_actions.values()
+        )
+
+    def handles(self, name: str) -> bool:
+        return self._service is not None and any(
+            a.tool_name == name for a in self._service.known_actions.values()
+        )
+
+    async def run_tool(
+        self, call: ToolCall, message: IncomingMessage, stream: ReplyStream
+    ) -> ToolResult:
+        service = self._require()
+        action = next(a for a in service.known_actions.values() if a.tool_name == call.name)
+        try:
+            given = json.loads(call.arguments or "{}")
+            if not isinstance(given, dict):
+                raise ArgumentsError(["the arguments must be a JSON object"])
+            arguments = check_arguments(action, given)
+            if action.changes_state:
+                await self._propose(
+                    action, arguments, message.user, message.channel, message.thread_ts
+                )
+                output = (
+                    f"Not run yet: {action.name} needs the person's approval. Approve/Cancel "
+                    "buttons showing exactly what will be sent are posted in the thread, and "
+                    "the outcome will be posted there."
+                )
+            else:
+                await stream.set_status(ASKING)
+
+                async def waiting(ahead: int) -> None:
+                    await stream.set_status(f"_Waiting for the browser service ({ahead} ahead)…_")
+
+                result = await service.run(action, arguments, waiting)
+                output = json.dumps(result, ensure_ascii=False)[:MAX_TOOL_OUTPUT_CHARS]
+        except json.JSONDecodeError:
+            output = "The call was not made: its arguments were not valid JSON."
+        except (BrowserServiceError, ArgumentsError) as error:
+            output = f"The call did not work: {describe_browser_failure(error)}"
+        return ToolResult(call=call, output=output)
+
+    # --- approvals -------------------------------------------------------------------
+
+    async def decide(self, user: str, approval_id: str, approve: bool) -> str | None:
+        """A click on Approve or Cancel; returns a private note for the clicker, if any."""
+        pending = self._pending.get(approval_id)
+        if pending is None:
+            return "This request has expired or was already handled."
+        if user != pending.user:
+            return f"Only <@{pending.user}> can approve or cancel this request."
+        # Taken out before anything is awaited: a double click runs it once.
+        del self._pending[approval_id]
+        if pending.expiry is not None:
+            pending.expiry.cancel()
+        if not approve:
+            await self._settle(
+                pending, f":no_entry_sign: Cancelled by <@{user}>. Nothing was sent."
+            )
+            return None
+        await self._settle(pending, f":hourglass: Approved by <@{user}>, running…")
+        try:
+            service = self._require()
+            result = await service.run(pending.action, pending.arguments)
+        except BrowserServiceError as error:
+            outcome = describe_browser_failure(error)
+            await self._settle(pending, f"Approved by <@{user}>: it did not work.")
+            await self._post(pending, outcome)
+            return None
+        await self._settle(pending, f":white_check_mark: Approved by <@{user}> and done.")
+        text = await self._show(
+            pending.action, result, pending.channel, pending.thread_ts or pending.message_ts
+        )
+        await self._post(pending, text)
+        return None
+
+    async def _propose(
+        self,
+        action: Action,
+        arguments: dict[str, object],
+        user: str,
+        channel: str,
+        thread_ts: str | None,
+    ) -> None:
+        pending = PendingAction(
+            id=secrets.token_urlsafe(12),
+            user=user,
+            channel=channel,
+            thread_ts=thread_ts,
+            action=action,
+            arguments=arguments,
+        )
+        minutes = max(1, round(self._approval_seconds / 60))
+        blocks = approval_blocks(
+            user, action.name, action.request_preview(arguments), pending.id, minutes
+        )
+        text = f"Approve running {action.name} on the browser service?"
+        pending.message_ts = await self._replies.post(channel, thread_ts, text, blocks)
+        self._pending[pending.id] = pending
+        pending.expiry = asyncio.get_running_loop().call_later(
+            self._approval_seconds, self._expire, pending.id
+        )
+
+    def _expire(self, approval_id: str) -> None:
+        pending = self._pending.pop(approval_id, None)
+        if pending is not None:
+            task = asyncio.create_task(
+                self._settle(pending, ":alarm_clock: Expired without a decision. Nothing was sent.")
+            )
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _settle(self, pending: PendingAction, outcome: str) -> None:
+        """The approval message without its buttons, saying what became of it."""
+        preview = pending.action.request_preview(pending.arguments)
+        try:
+            await self._replies.update(
+                pending.channel,
+                pending.message_ts,
+                outcome,
+                decided_blocks(pending.action.name, preview, outcome),
+            )
+        except Exception as error:  # noqa: BLE001 - the outcome is posted anyway
+            logger.warning("approval message not updated: %s", loggable(error))
+
+    async def _post(self, pending: PendingAction, text: str) -> None:
+        await self._replies.post(pending.channel, pending.thread_ts or pending.message_ts, text)
+
+    async def _show(
+        self, action: Action, result: object, channel: str, thread_ts: str | None
+    ) -> str:
+        """A result for Slack; what does not fit goes along as a file snippet."""
+        formatted = format_result(result, title=action.name)
+        if formatted.snippet is None:
+            return formatted.text
+        try:
+            await self._files.upload_text(
+                channel,
+                thread_ts,
+                formatted.snippet,
+                filename=formatted.snippet_name,
+                title=f"{action.name} result",
+            )
+        except Exception as error:  # noqa: BLE001 - the short form is still shown
+            logger.warning("result snippet not uploaded: %s", loggable(error))
+        return formatted.text
+
+    def _require(self) -> BrowserService:
+        if self._service is None:
+            raise ServiceNotConfigured("BROWSER_SERVICE_URL is unset")
+        return self._service
+
+    async def close(self) -> None:
+        for pending in self._pending.values():
+            if pending.expiry is not None:
+                pending.expiry.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+def _pairs(words: list[str]) -> tuple[dict[str, object], list[str]]:
+    given: dict[str, object] = {}
+    malformed = []
+    for word in words:
+        key, sep, value = word.partition("=")
+        if not sep or not key:
+            malformed.append(word)
+        else:
+            given[key] = value
+    return given, malformed
+
+
+def _ahead(notify: Notify) -> Callable[[int], Awaitable[None]]:
+    async def waiting(ahead: int) -> None:
+        await notify(f":hourglass: Waiting for the browser service: {ahead} ahead of you…")
+
+    return waiting
+
+
+def _listing(actions: dict[str, Action]) -> str:
+    if not actions:
+        return "The browser service offers no actions this bot may use."
+    lines = ["*Browser actions* (run one with `/ai browser action key=value …`):"]
+    for action in actions.values():
+        marker = " :lock: _needs approval_" if action.changes_state else ""
+        lines.append(f"• `{action.usage()}`: {action.description}{marker}")
+    return "\n".join(lines)
