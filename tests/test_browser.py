@@ -118,10 +118,9 @@ async def test_service_failures_are_reported_as_such(
     [failed] = await command(slack, user, channel, "browser get_chat_messages chat_id=c9")
     assert "could not do it" in failed and "chat c9 not found" in failed
 
-    detail = [{"type": "value_error", "loc": ["query", "limit"], "msg": "limit is too high"}]
-    service.fail_next("/chat/dialogs", 422, detail=json.dumps(detail))
+    service.fail_next("/chat/dialogs", 422, detail="limit is too high today")
     [rejected] = await command(slack, user, channel, "browser list_dialogs limit=5")
-    assert "not accepted" in rejected
+    assert "not accepted" in rejected and "limit is too high today" in rejected
 
     # A GET is retried after a crash; the person sees the answer.
     service.fail_next("/chat/dialogs", 500)
@@ -221,6 +220,22 @@ async def test_a_cancelled_or_expired_change_is_never_sent(
         timeout=15,
         what="the request to expire",
     )
+    assert service.greeted == []
+
+
+async def test_a_change_that_fails_is_reported_and_never_retried(
+    slack: FakeSlack, service: FakeBrowserService, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    user, channel = new_id("U"), new_id("C")
+    service.fail_next("/recommend/candidate/{index}/greet", 500)
+    await command(slack, user, channel, "browser greet_candidate index=0")
+    approval = approval_in(slack, channel)
+    await slack.click(user, message=approval, action_id="browser_approve")
+    await slack.wait_for(
+        lambda: any("failed (HTTP 500)" in m.text for m in slack.messages_in(channel)),
+        what="the failure in the thread",
+    )
+    assert len(service.requests_to("/recommend/candidate/{index}/greet")) == 1
     assert service.greeted == []
 
 

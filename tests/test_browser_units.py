@@ -1,0 +1,59 @@
+"""Unit tests: the action catalogue, argument checks and the service's error answers."""
+
+from __future__ import annotations
+
+import pytest
+
+from browser_service import ActionFailed, AllowList, ArgumentsError, InputRejected, check_arguments
+from browser_service.catalogue import parse_catalogue
+from browser_service.client import _outcome
+from tests.fakes.browser_service import openapi_document
+
+
+def test_the_default_allows_every_get_and_no_change() -> None:
+    actions = parse_catalogue(openapi_document(), AllowList.parse(""))
+    assert all(a.method == "GET" for a in actions.values())
+    assert "list_dialogs" in actions and "send_chat_message" not in actions
+    listed = parse_catalogue(
+        openapi_document(), AllowList.parse("get_status, POST /chat/{chat_id}/send")
+    )
+    assert set(listed) == {"get_status", "send_chat_message"}
+
+
+def test_parameters_come_from_path_query_and_referenced_bodies() -> None:
+    actions = parse_catalogue(openapi_document(), AllowList.parse("GET *, POST *"))
+    greet = actions["greet_candidate"]
+    assert [(p.name, p.location, p.kind, p.required) for p in greet.params] == [
+        ("index", "path", "integer", True),
+        ("message", "body", "string", False),
+    ]
+    send = actions["send_chat_message"]
+    arguments = check_arguments(send, {"chat_id": "a/b", "message": "hi"})
+    assert send.request_preview(arguments).splitlines()[0] == "POST /chat/a%2Fb/send"
+
+
+def test_arguments_are_typed_and_each_problem_is_named() -> None:
+    actions = parse_catalogue(openapi_document(), AllowList.parse(""))
+    assert check_arguments(actions["list_dialogs"], {"limit": "5"}) == {"limit": 5}
+    with pytest.raises(ArgumentsError) as caught:
+        check_arguments(actions["list_dialogs"], {"limit": "500", "sort": "new"})
+    assert caught.value.problems == [
+        "`sort` is not a parameter of list_dialogs (it takes: limit)",
+        "`limit` must be at most 100",
+    ]
+
+
+def test_the_services_answers_become_results_or_named_failures() -> None:
+    assert _outcome(200, {"success": True, "x": 1}) == {"success": True, "x": 1}
+    with pytest.raises(ActionFailed, match="chat c9 not found"):
+        _outcome(200, {"success": False, "details": "chat c9 not found"})
+    detail = [
+        {"type": "missing", "loc": ["body", "message"], "msg": "Field required"},
+        {"type": "int_parsing", "loc": ["query", "limit"], "msg": "Input should be an integer"},
+    ]
+    with pytest.raises(InputRejected) as caught:
+        _outcome(422, {"detail": detail})
+    assert caught.value.problems == [
+        "`message`: Field required",
+        "`limit`: Input should be an integer",
+    ]
