@@ -7,7 +7,10 @@ Arguments are checked against those types before anything is sent.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -19,6 +22,8 @@ METHODS = ("get", "post", "put", "patch", "delete")
 TOOL_PREFIX = "browser_"
 MAX_NAME = 64 - len(TOOL_PREFIX)
 MAX_REF_DEPTH = 8
+MAX_DESCRIPTION = 1000
+logger = logging.getLogger(__name__)
 TRUE_WORDS = frozenset({"true", "yes", "on", "1"})
 FALSE_WORDS = frozenset({"false", "no", "off", "0"})
 
@@ -147,7 +152,8 @@ def parse_catalogue(document: Mapping[str, Any], allow: AllowList) -> dict[str, 
     if not isinstance(paths, Mapping):
         raise ValueError("the document has no paths")
     for path, item in paths.items():
-        if not isinstance(item, Mapping) or not isinstance(path, str):
+        # A path is appended to the service's URL: it must not be able to leave it.
+        if not isinstance(item, Mapping) or not isinstance(path, str) or not _safe_path(path):
             continue
         for method in METHODS:
             operation = item.get(method)
@@ -157,8 +163,12 @@ def parse_catalogue(document: Mapping[str, Any], allow: AllowList) -> dict[str, 
             operation_id = str(operation.get("operationId") or f"{method}_{path}")
             if not allow.allows(operation_id, upper, path):
                 continue
+            try:
+                params = _parameters(document, item, operation) + _body(document, operation)
+            except (TypeError, ValueError, AttributeError, KeyError):
+                logger.warning("skipping %s %s: its description is malformed", upper, path)
+                continue
             name = _name(operation_id, actions)
-            params = _parameters(document, item, operation) + _body(document, operation)
             actions[name] = Action(
                 name=name,
                 method=upper,
@@ -167,6 +177,10 @@ def parse_catalogue(document: Mapping[str, Any], allow: AllowList) -> dict[str, 
                 params=tuple(params),
             )
     return actions
+
+
+def _safe_path(path: str) -> bool:
+    return path.startswith("/") and not path.startswith("//") and "@" not in path.split("/")[1]
 
 
 def _name(operation_id: str, taken: Mapping[str, Action]) -> str:
@@ -179,9 +193,14 @@ def _name(operation_id: str, taken: Mapping[str, Action]) -> str:
 
 
 def _description(operation: Mapping[str, Any], method: str, path: str) -> str:
+    """Summary and description, cut to what model APIs take for a function (1,024)."""
     parts = [str(operation.get(k) or "").strip() for k in ("summary", "description")]
     text = " ".join(dict.fromkeys(p for p in parts if p))
-    return f"{text} ({method} {path})" if text else f"{method} {path}"
+    where = f"({method} {path})"
+    room = MAX_DESCRIPTION - len(where) - 2
+    if len(text) > room:
+        text = text[: max(0, room - 1)] + "…"
+    return f"{text} {where}" if text else where
 
 
 def _resolve(document: Mapping[str, Any], node: object, depth: int = 0) -> Mapping[str, Any]:
@@ -304,6 +323,10 @@ def check_arguments(action: Action, given: Mapping[str, object]) -> dict[str, ob
             checked[param.name] = _typed(param, given[param.name])
         except ValueError as error:
             problems.append(f"`{param.name}` {error}")
+            continue
+        # "." and ".." would make the URL name another route.
+        if param.location == "path" and as_text(checked[param.name]) in (".", ".."):
+            problems.append(f"`{param.name}` cannot be {as_text(checked[param.name])!r}")
     if problems:
         raise ArgumentsError(problems)
     return checked
@@ -318,9 +341,7 @@ def _typed(param: Param, value: object) -> object:
     elif param.kind == "boolean":
         typed = _boolean(value)
     elif param.kind in ("array", "object"):
-        if not isinstance(value, list | dict):
-            raise ValueError(f"must be a JSON {param.kind}")
-        typed = value
+        typed = _structured(value, list if param.kind == "array" else dict)
     else:
         typed = value if isinstance(value, str) else str(value)
     if param.choices and str(typed) not in param.choices:
@@ -349,19 +370,32 @@ def _integer(value: object) -> int:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    try:
-        return int(str(value).strip())
-    except ValueError:
-        raise ValueError("must be a whole number") from None
+    text = str(value).strip()
+    if not re.fullmatch(r"[+-]?\d{1,18}", text):
+        raise ValueError("must be a whole number")
+    return int(text)
 
 
 def _number(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError("must be a number")
     try:
-        return float(value) if isinstance(value, int | float) else float(str(value).strip())
+        number = float(value) if isinstance(value, int | float) else float(str(value).strip())
     except ValueError:
         raise ValueError("must be a number") from None
+    if not math.isfinite(number):
+        raise ValueError("must be a finite number")
+    return number
+
+
+def _structured(value: object, kind: type) -> object:
+    """A JSON array or object, given as such or as its JSON text (from a command)."""
+    if isinstance(value, str):
+        with contextlib.suppress(ValueError):
+            value = json.loads(value)
+    if not isinstance(value, kind):
+        raise ValueError(f"must be a JSON {'array' if kind is list else 'object'}")
+    return value
 
 
 def _boolean(value: object) -> bool:

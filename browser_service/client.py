@@ -20,10 +20,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+from yarl import URL
 
 from browser_service.catalogue import Action, AllowList, as_text, parse_catalogue
 from browser_service.errors import (
     ActionFailed,
+    BrowserServiceError,
     InputRejected,
     NotLoggedIn,
     ServiceFailed,
@@ -38,6 +40,7 @@ GET_ATTEMPTS = 3
 BACKOFF_SECONDS = 0.5
 STATUS_TIMEOUT_SECONDS = 5.0
 MAX_RESPONSE_BYTES = 5 * 1024 * 1024
+READ_CHUNK_BYTES = 64 * 1024
 SECRET_WORDS = ("token", "password", "secret", "cookie", "key", "auth")
 
 # Told how many calls are ahead when a call has to wait for the service.
@@ -64,6 +67,7 @@ class BrowserService:
     ) -> None:
         self._session = session
         self._base = base_url.rstrip("/")
+        self._origin = URL(self._base).origin()
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._timeout = timeout
         self._concurrency = concurrency
@@ -73,6 +77,10 @@ class BrowserService:
         self._actions: dict[str, Action] = {}
         self._catalogue_problem: str | None = "not read yet"
         self.stats = CallStats()
+
+    @property
+    def catalogue_read(self) -> bool:
+        return self._catalogue_problem is None
 
     @property
     def known_actions(self) -> dict[str, Action]:
@@ -93,8 +101,12 @@ class BrowserService:
             self._catalogue_problem = f"no answer within {self._timeout:g}s"
         except (aiohttp.ClientError, OSError) as error:
             self._catalogue_problem = f"cannot connect ({type(error).__name__})"
-        except (ServiceUnreachable, ValueError) as error:
+        except (BrowserServiceError, ValueError) as error:
             self._catalogue_problem = str(error)
+        except Exception as error:  # noqa: BLE001 - a malformed document, whatever its shape
+            self._catalogue_problem = (
+                f"its OpenAPI document could not be read ({type(error).__name__})"
+            )
         if self._catalogue_problem:
             logger.warning("browser service catalogue not read: %s", self._catalogue_problem)
 
@@ -111,22 +123,26 @@ class BrowserService:
         """A few words on the service's state, for /ai status."""
         try:
             return "answers, logged in" if await self._logged_in() else "answers, NOT logged in"
-        except ServiceUnreachable as error:
-            return f"unreachable ({error})"
+        except BrowserServiceError as error:
+            return f"not usable ({error})"
 
     async def run(
         self, action: Action, arguments: Mapping[str, object], on_wait: WaitNotice | None = None
     ) -> object:
         """The service's answer to one call; raises a BrowserServiceError otherwise."""
-        ahead = self._pending - self._concurrency + 1
+        ahead = self._pending
         self._pending += 1
+        notice: asyncio.Task[None] | None = None
+        if ahead >= self._concurrency and on_wait is not None:
+            # Told on the side: a slow or failing notice neither delays nor stops the call.
+            notice = asyncio.create_task(_tell(on_wait, ahead))
         try:
-            if ahead > 0 and on_wait is not None:
-                await on_wait(ahead)
             async with self._slots:
                 return await self._run(action, arguments)
         finally:
             self._pending -= 1
+            if notice is not None and not notice.done():
+                notice.cancel()
 
     async def _run(self, action: Action, arguments: Mapping[str, object]) -> object:
         started = time.monotonic()
@@ -156,7 +172,8 @@ class BrowserService:
             async with asyncio.timeout(min(STATUS_TIMEOUT_SECONDS, self._timeout)):
                 status, body = await self._request("GET", "/status")
         except TimeoutError:
-            raise ServiceUnreachable("its status did not answer in time") from None
+            # A busy browser can be slow to say so: go ahead, under the call's own bound.
+            return True
         except (aiohttp.ClientError, OSError) as error:
             raise ServiceUnreachable(f"cannot connect ({type(error).__name__})") from None
         if status == 404:
@@ -168,13 +185,20 @@ class BrowserService:
     async def _send(self, action: Action, arguments: Mapping[str, object]) -> object:
         path, query, body = action.split(arguments)
         has_body = any(p.location == "body" for p in action.params)
+        # A change goes on a connection of its own: aiohttp resends some methods when a
+        # kept-alive connection turns out closed, and a change must never go twice.
+        headers = {} if action.method == "GET" else {"Connection": "close"}
         attempts = GET_ATTEMPTS if action.method == "GET" else 1
         try:
             async with asyncio.timeout(self._timeout):
                 for attempt in range(1, attempts + 1):
                     try:
                         status, payload = await self._request(
-                            action.method, path, query=query, body=body if has_body else None
+                            action.method,
+                            path,
+                            query=query,
+                            body=body if has_body else None,
+                            headers=headers,
                         )
                     except (aiohttp.ClientError, OSError) as error:
                         if attempt == attempts:
@@ -196,22 +220,39 @@ class BrowserService:
         *,
         query: Mapping[str, str] | None = None,
         body: Mapping[str, object] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> tuple[int, object]:
+        url = URL(self._base + path)
+        if url.origin() != self._origin:
+            # Only a hostile document could build such a path: the token stays home.
+            raise ServiceUnreachable("an action's path leads away from the service")
         async with self._session.request(
             method,
-            self._base + path,
+            url,
             params=query or None,
             json=body,
-            headers=self._headers,
+            headers={**self._headers, **(headers or {})},
             allow_redirects=False,
         ) as response:
-            raw = await response.content.read(MAX_RESPONSE_BYTES + 1)
-            if len(raw) > MAX_RESPONSE_BYTES:
-                raise ActionFailed("the service's answer is too large to show")
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.content.iter_chunked(READ_CHUNK_BYTES):
+                size += len(chunk)
+                if size > MAX_RESPONSE_BYTES:
+                    raise ActionFailed("the service's answer is too large to show")
+                chunks.append(chunk)
+            raw = b"".join(chunks)
             try:
                 return response.status, json.loads(raw) if raw else None
             except ValueError:
                 return response.status, raw.decode(errors="replace")
+
+
+async def _tell(on_wait: WaitNotice, ahead: int) -> None:
+    try:
+        await on_wait(ahead)
+    except Exception as error:  # noqa: BLE001 - only a courtesy
+        logger.info("queue notice not shown: %s", type(error).__name__)
 
 
 def _outcome(status: int, payload: object) -> object:

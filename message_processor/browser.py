@@ -18,7 +18,7 @@ import shlex
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from slack_client.results import format_result
+from slack_sdk.errors import SlackApiError
 
 from browser_service import (
     Action,
@@ -26,18 +26,34 @@ from browser_service import (
     BrowserService,
     BrowserServiceError,
     ServiceNotConfigured,
+    ServiceTimeout,
+    ServiceUnreachable,
     UnknownAction,
     check_arguments,
 )
 from message_processor.failures import describe_browser_failure
 from openai_client import ToolCall, ToolResult, ToolSpec
-from slack_client import IncomingMessage, ReplyStream, SlackFiles, SlackReplies, loggable
-from slack_client.views import approval_blocks, decided_blocks
+from slack_client import (
+    IncomingMessage,
+    ReplyStream,
+    SlackFiles,
+    SlackReplies,
+    loggable,
+    slack_error,
+)
+from slack_client.results import FILE_NOTE, format_result
+from slack_client.views import approval_blocks, decided_blocks, fits_approval
 
 logger = logging.getLogger(__name__)
 
 # What the model gets back from a reading action; the person sees the formatted answer.
 MAX_TOOL_OUTPUT_CHARS = 12_000
+# Model APIs take at most 128 tools; the image tools come too.
+MAX_TOOLS = 100
+CATALOGUE_RETRY = 30.0
+CURLY_QUOTES = str.maketrans("\u201c\u201d\u2018\u2019", "\"\"''")
+SHORTENED = "_Shortened here: ask me about it in a thread for the rest._"
+MAY_HAVE_GONE_THROUGH = " It may have gone through all the same: check before trying again."
 ASKING = "_Asking the browser service…_"
 GUIDANCE = (
     " You can use the browser-automation service through the browser_* tools: reading "
@@ -93,7 +109,8 @@ class BrowserDesk:
             return
         while True:
             await self._service.refresh()
-            await asyncio.sleep(interval)
+            # Until the service has answered once, it is asked again sooner.
+            await asyncio.sleep(interval if self._service.catalogue_read else CATALOGUE_RETRY)
 
     # --- /ai browser -----------------------------------------------------------------
 
@@ -101,7 +118,7 @@ class BrowserDesk:
         """What `/ai browser [action key=value …]` shows the person who ran it."""
         try:
             service = self._require()
-            words = shlex.split(text)
+            words = shlex.split(_typed_text(text))
             if not words:
                 return _listing(await service.actions())
             action = (await service.actions()).get(words[0])
@@ -115,20 +132,25 @@ class BrowserDesk:
                 await self._propose(action, arguments, user, channel, None)
                 return f"I've posted *{action.name}* here for your approval."
             result = await service.run(action, arguments, _ahead(notify))
-            return await self._show(action, result, channel, None)
-        except ValueError as error:  # shlex: an unclosed quote
-            return f":x: I couldn't read that ({error}). Use `/ai browser action key=value`."
+            # The answer is private: nothing of it is posted in the channel.
+            formatted = format_result(result, title=action.name)
+            return formatted.text.replace(FILE_NOTE, SHORTENED)
         except (BrowserServiceError, ArgumentsError) as error:
             return describe_browser_failure(error)
+        except SlackApiError as error:
+            return f":warning: Slack refused the approval message ({slack_error(error)})."
+        except ValueError as error:  # shlex: an unclosed quote
+            return f":x: I couldn't read that ({error}). Use `/ai browser action key=value`."
 
     # --- model tools -----------------------------------------------------------------
 
     def tool_specs(self) -> tuple[ToolSpec, ...]:
         if self._service is None:
             return ()
+        actions = list(self._service.known_actions.values())[:MAX_TOOLS]
         return tuple(
             ToolSpec(name=a.tool_name, description=a.description, parameters=a.parameters_schema())
-            for a in self._service.known_actions.values()
+            for a in actions
         )
 
     def handles(self, name: str) -> bool:
@@ -167,6 +189,8 @@ class BrowserDesk:
             output = "The call was not made: its arguments were not valid JSON."
         except (BrowserServiceError, ArgumentsError) as error:
             output = f"The call did not work: {describe_browser_failure(error)}"
+        except SlackApiError as error:
+            output = f"Not proposed: Slack refused the approval message ({slack_error(error)})."
         return ToolResult(call=call, output=output)
 
     # --- approvals -------------------------------------------------------------------
@@ -193,6 +217,8 @@ class BrowserDesk:
             result = await service.run(pending.action, pending.arguments)
         except BrowserServiceError as error:
             outcome = describe_browser_failure(error)
+            if isinstance(error, ServiceTimeout | ServiceUnreachable):
+                outcome += MAY_HAVE_GONE_THROUGH
             await self._settle(pending, f"Approved by <@{user}>: it did not work.")
             await self._post(pending, outcome)
             return None
@@ -220,9 +246,12 @@ class BrowserDesk:
             arguments=arguments,
         )
         minutes = max(1, round(self._approval_seconds / 60))
-        blocks = approval_blocks(
-            user, action.name, action.request_preview(arguments), pending.id, minutes
-        )
+        preview = action.request_preview(arguments)
+        if not fits_approval(preview):
+            raise ArgumentsError(
+                ["the request is too long to show in full for approval; shorten it"]
+            )
+        blocks = approval_blocks(user, action.name, preview, pending.id, minutes)
         text = f"Approve running {action.name} on the browser service?"
         pending.message_ts = await self._replies.post(channel, thread_ts, text, blocks)
         self._pending[pending.id] = pending
@@ -286,6 +315,13 @@ class BrowserDesk:
         for task in list(self._tasks):
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+def _typed_text(text: str) -> str:
+    """The command as typed: Slack escapes &, < and >, and apps curl quotes."""
+    for escaped, plain in (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&")):
+        text = text.replace(escaped, plain)
+    return text.translate(CURLY_QUOTES)
 
 
 def _pairs(words: list[str]) -> tuple[dict[str, object], list[str]]:

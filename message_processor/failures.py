@@ -103,7 +103,8 @@ def describe_browser_failure(error: BrowserServiceError | ArgumentsError) -> str
     if isinstance(error, ActionFailed):
         return f":x: The browser service could not do it: {_quoted(error.details)}"
     if isinstance(error, InputRejected | ArgumentsError):
-        lines = "\n".join(f"• {problem}" for problem in error.problems)
+        # The service's words (422) are escaped: they must not mention or link anyone.
+        lines = "\n".join(f"• {_escaped(problem)}" for problem in error.problems)
         return f":x: The input was not accepted:\n{lines}"
     if isinstance(error, ServiceTimeout):
         return (
@@ -121,7 +122,11 @@ def describe_browser_failure(error: BrowserServiceError | ArgumentsError) -> str
     return ":warning: The browser service call failed."
 
 
-def _quoted(text: str, limit: int = 500) -> str:
+def _quoted(text: str) -> str:
     """A service's own words, cut, and unable to mention or link anyone."""
+    return "_" + _escaped(text) + "_"
+
+
+def _escaped(text: str, limit: int = 500) -> str:
     short = text if len(text) <= limit else text[:limit] + "…"
-    return "_" + short.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") + "_"
+    return short.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

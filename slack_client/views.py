@@ -485,11 +485,14 @@ def decided_blocks(action_name: str, preview: str, outcome: str) -> list[Block]:
 
 def _code(text: str) -> str:
     """A code block that shows `text` as it is: escaped, and unable to close itself."""
-    limit = SECTION_CHARS - 200
-    shown = text if len(text) <= limit else text[:limit] + "…"
-    escaped = shown.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     # A zero-width space between backticks keeps them from closing the block.
     return "```\n" + escaped.replace("```", "`\u200b`\u200b`") + "\n```"
+
+
+def fits_approval(preview: str) -> bool:
+    """Whether the request can be shown whole: what is approved must be what is seen."""
+    return len(_code(preview)) <= SECTION_CHARS
 
 
 def welcome_blocks() -> list[Block]:

@@ -203,9 +203,12 @@ async def test_a_cancelled_or_expired_change_is_never_sent(
     slack: FakeSlack, service: FakeBrowserService, bot: BotProcess, new_id: Callable[[str], str]
 ) -> None:
     user, channel = new_id("U"), new_id("C")
-    [posted] = await command(slack, user, channel, "browser greet_candidate index=0 message=Hi")
+    # As Slack sends command text: &, < and > escaped, quotes curled by the app.
+    typed = "browser greet_candidate index=0 message=\u201cTom &amp; Jerry\u201d"
+    [posted] = await command(slack, user, channel, typed)
     assert "for your approval" in posted
     approval = approval_in(slack, channel)
+    assert '"message": "Tom &amp; Jerry"' in json.dumps(approval.blocks).replace("\\", "")
     await slack.click(user, message=approval, action_id="browser_cancel")
     await slack.wait_for(
         lambda: "Cancelled" in (slack.get_message(channel, approval.ts) or approval).text,

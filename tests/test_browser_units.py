@@ -7,6 +7,7 @@ import pytest
 from browser_service import ActionFailed, AllowList, ArgumentsError, InputRejected, check_arguments
 from browser_service.catalogue import parse_catalogue
 from browser_service.client import _outcome
+from message_processor.failures import describe_browser_failure
 from tests.fakes.browser_service import openapi_document
 
 
@@ -57,3 +58,31 @@ def test_the_services_answers_become_results_or_named_failures() -> None:
         "`message`: Field required",
         "`limit`: Input should be an integer",
     ]
+
+
+def test_path_values_cannot_name_another_route_and_paths_cannot_leave_the_service() -> None:
+    document = openapi_document()
+    document["paths"]["@evil.example/x"] = document["paths"]["/status"]
+    actions = parse_catalogue(document, AllowList.parse("GET *"))
+    assert all(a.path.startswith("/") for a in actions.values())
+    with pytest.raises(ArgumentsError, match=r"cannot be '\.\.'"):
+        check_arguments(actions["get_chat_messages"], {"chat_id": ".."})
+
+
+def test_long_descriptions_are_cut_to_what_model_apis_take() -> None:
+    document = openapi_document()
+    document["paths"]["/status"]["get"]["description"] = "word " * 1000
+    [status] = [a for a in parse_catalogue(document, AllowList()).values() if a.path == "/status"]
+    assert len(status.description) <= 1000 and status.description.endswith("(GET /status)")
+
+
+def test_numbers_must_be_finite_and_whole_numbers_plain() -> None:
+    actions = parse_catalogue(openapi_document(), AllowList())
+    for bad in ("1_0", "nan", "1e3"):
+        with pytest.raises(ArgumentsError):
+            check_arguments(actions["list_dialogs"], {"limit": bad})
+
+
+def test_a_services_rejection_cannot_mention_anyone() -> None:
+    text = describe_browser_failure(InputRejected(["`msg`: <!channel> see <https://x|docs>"]))
+    assert "<!channel>" not in text and "&lt;!channel&gt;" in text
