@@ -26,8 +26,8 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from sandbox.workspace import FakeSlack
 from tests.botproc import REPO, BotProcess, bot_environment
-from tests.fakes.slack import FakeSlack
 from tests.loopback import clear_proxies
 
 BARE_APP = REPO / "bench" / "bare_app.py"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.fakes.openai_server import FakeOpenAI
+from sandbox.model import FakeOpenAI
 
 
 async def main() -> None:

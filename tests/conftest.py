@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.model import FakeOpenAI
+from sandbox.workspace import FakeSlack
 from tests.botproc import BotProcess, bot_environment
-from tests.fakes.openai_server import FakeOpenAI
-from tests.fakes.slack import FakeSlack
 from tests.loopback import clear_proxies
 
 clear_proxies()

@@ -6,7 +6,7 @@ import io
 
 from PIL import Image
 
-from tests.fakes.slack import UploadedFile
+from sandbox.workspace import UploadedFile
 
 MIMETYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "PDF": "application/pdf"}
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.fakes.slack import FakeSlack
+from sandbox.workspace import FakeSlack
 
 THINKING = "Thinking…"
 

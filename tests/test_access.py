@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.model import FakeOpenAI, responses_prompt
+from sandbox.workspace import FakeSlack
 from tests.botproc import BotProcess
 from tests.conftest import running_bot
-from tests.fakes.openai_server import FakeOpenAI, responses_prompt
-from tests.fakes.slack import FakeSlack
 from tests.seen import wait_for_text
 
 BOT = "<@UBOT>"

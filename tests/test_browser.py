@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.model import FakeOpenAI
+from sandbox.workspace import FakeSlack, Message
 from tests.botproc import BotProcess
 from tests.conftest import running_bot
 from tests.fakes.browser_service import FakeBrowserService
-from tests.fakes.openai_server import FakeOpenAI
-from tests.fakes.slack import FakeSlack, Message
 from tests.seen import thread_text, wait_for_text
 
 BOT = "<@UBOT>"

@@ -6,9 +6,9 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+from sandbox.model import FakeOpenAI
+from sandbox.workspace import FakeSlack
 from tests.botproc import BotProcess
-from tests.fakes.openai_server import FakeOpenAI
-from tests.fakes.slack import FakeSlack
 from tests.seen import bot_texts, settled, thread_text, wait_for_text
 
 BOT = "<@UBOT>"

@@ -25,7 +25,7 @@ from openai import AsyncOpenAI
 from openai.types.responses import ResponseStreamEvent
 from PIL import Image
 
-from tests.fakes.openai_server import FakeOpenAI, SeenImage
+from sandbox.model import FakeOpenAI, SeenImage
 
 API_KEY = "sk-test-key"
 MODEL = "gpt-4.1-mini"

@@ -28,7 +28,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from tests.fakes.slack import (
+from sandbox.workspace import (
     FakeSlack,
     FileRequest,
     Response,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from sandbox.model import FakeOpenAI
+from sandbox.workspace import FakeSlack
 from tests.botproc import BotProcess
-from tests.fakes.openai_server import FakeOpenAI
-from tests.fakes.slack import FakeSlack
 from tests.pictures import picture, size_of
 from tests.seen import wait_for_text
 

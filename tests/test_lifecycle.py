@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.model import FakeOpenAI
+from sandbox.workspace import FakeSlack
 from tests.botproc import BotProcess, bot_environment
 from tests.conftest import make_bot, start_bot
-from tests.fakes.openai_server import FakeOpenAI
-from tests.fakes.slack import FakeSlack
 from tests.seen import wait_for_text
 
 

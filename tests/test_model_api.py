@@ -6,10 +6,10 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+from sandbox.model import FakeOpenAI
+from sandbox.workspace import FakeSlack
 from tests.botproc import APP_TOKEN, BOT_TOKEN, OPENAI_KEY
 from tests.conftest import make_bot, start_bot
-from tests.fakes.openai_server import FakeOpenAI
-from tests.fakes.slack import FakeSlack
 from tests.pictures import picture
 from tests.seen import wait_for_text
 

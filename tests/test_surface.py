@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.model import FakeOpenAI, parse_markers, plan_answer, responses_prompt
+from sandbox.workspace import FakeSlack, View, blocks_text
 from tests.botproc import BotProcess
 from tests.conftest import running_bot
-from tests.fakes.openai_server import FakeOpenAI, parse_markers, plan_answer, responses_prompt
-from tests.fakes.slack import FakeSlack, View, blocks_text
 from tests.pictures import picture
 from tests.seen import wait_for_text
 
