@@ -253,13 +253,21 @@ def _settle_garbage_collector() -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
 
 
-USAGE = """usage: python main.py
+USAGE = """usage: python main.py [sandbox [--port PORT]]
 
-Runs the Slack assistant bot over Socket Mode, configured from the environment and a
-.env file in the current directory (see README.md for the variables)."""
+python main.py           runs the Slack assistant bot over Socket Mode, configured from
+                         the environment and a .env file in the current directory (see
+                         README.md for the variables).
+python main.py sandbox   runs the same bot against an embedded Slack-compatible workspace
+                         with a web page at http://127.0.0.1:PORT/ (default 8765), on
+                         loopback only; no Slack token is needed, and with no
+                         OPENAI_API_KEY an offline demo model answers."""
+SANDBOX_PORT = 8765
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["sandbox"]:
+        return _sandbox(argv[1:])
     if argv:
         print(USAGE, file=sys.stderr if argv[0] not in ("-h", "--help") else sys.stdout)
         return 0 if argv[0] in ("-h", "--help") else EXIT_CONFIG
@@ -269,6 +277,10 @@ def main(argv: list[str]) -> int:
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return EXIT_CONFIG
+    return _run(config)
+
+
+def _run(config: BotConfig) -> int:
     logging.basicConfig(
         level=config.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -278,6 +290,60 @@ def main(argv: list[str]) -> int:
     except StartupError as error:
         print(f"startup error: {error}", file=sys.stderr)
         return EXIT_STARTUP
+
+
+def _sandbox(argv: list[str]) -> int:
+    """The bot as in production (same wiring, Socket Mode, locks, storage, pacing),
+    connected to the sandbox's workspace instead of Slack."""
+    port = SANDBOX_PORT
+    if argv[:1] == ["--port"] and len(argv) == 2 and argv[1].isdigit():
+        port = int(argv[1])
+    elif argv:
+        print(USAGE, file=sys.stderr)
+        return EXIT_CONFIG
+    # Imported here: the sandbox's servers are no part of a production start.
+    from sandbox.launch import PortTaken
+
+    load_dotenv(find_dotenv(usecwd=True))
+    try:
+        return asyncio.run(_run_sandbox(port))
+    except PortTaken as error:
+        print(f"sandbox: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    except ConfigError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    except StartupError as error:
+        print(f"startup error: {error}", file=sys.stderr)
+        return EXIT_STARTUP
+
+
+async def _run_sandbox(port: int) -> int:
+    from sandbox.launch import APP_TOKEN, BOT_TOKEN, DEMO_KEY, running_sandbox
+
+    real_key = os.environ.get("OPENAI_API_KEY", "").strip()
+    label = None
+    if real_key:
+        label = os.environ.get("OPENAI_MODEL", "").strip() or "the configured model"
+    async with running_sandbox(port, model_label=label) as sandbox:
+        env = {
+            **os.environ,
+            "SLACK_BOT_TOKEN": BOT_TOKEN,
+            "SLACK_APP_TOKEN": APP_TOKEN,
+            "SLACK_API_URL": sandbox.slack_api_url,
+            "DATABASE_PATH": os.environ.get("SANDBOX_DATABASE_PATH", "data/sandbox.db"),
+        }
+        if sandbox.demo_model_url is not None:
+            env.update(OPENAI_API_KEY=DEMO_KEY, OPENAI_BASE_URL=sandbox.demo_model_url)
+        config = load_config(env)
+        logging.basicConfig(
+            level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+        print(
+            f"Sandbox: open {sandbox.page_url} (listening on 127.0.0.1 only). Ctrl-C stops it.",
+            flush=True,
+        )
+        return await run(config)
 
 
 if __name__ == "__main__":

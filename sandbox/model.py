@@ -1325,11 +1325,16 @@ class FakeOpenAI:
         markers = await self._obey_markers(prompt.last_user_text)
         if isinstance(markers, web.Response):
             return markers
-        answer = plan_answer(markers, prompt)
+        answer = self._plan_answer(markers, prompt, body)
         wire = wire_for(body, prompt, answer)
         if body.get("stream") is True:
             return await self._stream(request, wire, answer.pieces, markers)
         return web.json_response(wire.final(), dumps=_dumps)
+
+    def _plan_answer(self, markers: Markers, prompt: Prompt, body: JsonDict) -> Answer:
+        """The answer to a model request: a hook for servers that answer differently
+        (sandbox/demo.py reads the whole request `body`)."""
+        return plan_answer(markers, prompt)
 
     async def _image_generations(
         self, request: web.Request, incoming: _Incoming

@@ -1,7 +1,8 @@
 """A fake Slack that speaks Slack's real wire protocols over loopback.
 
 ``FakeSlack`` serves the Web API (``/api/{method}``) and a Socket Mode WebSocket
-(``/socket-mode``) from one aiohttp server bound to 127.0.0.1. The bot under test talks
+(``/socket-mode``) from one aiohttp server bound to 127.0.0.1 (``start`` takes another
+``host``, and a ``setup`` that adds routes, as :mod:`sandbox.page` does). The bot talks
 to it through the unmodified slack-sdk / slack-bolt clients: point ``AsyncWebClient``'s
 ``base_url`` at :attr:`FakeSlack.api_url` and ``apps.connections.open`` hands out the
 WebSocket URL. Tests drive Slack's side (users posting, disconnects, faults) through the
@@ -477,7 +478,13 @@ class FakeSlack:
 
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
+        self._bind_host = "127.0.0.1"
         self._changed = asyncio.Condition()
+        # Counts notifications of possible changes (API calls, envelopes, acks, connections,
+        # closed views); see wait_change(). Survives reset().
+        self.change_count = 0
+        # DM channel ids chosen for users (see dm_channel); survives reset().
+        self.dm_channels: dict[str, str] = {}
         self._last_ts_micros = 0  # survives reset() so ts values stay unique per fake
         self._tickets: set[str] = set()
         self._connections: list[_Connection] = []
@@ -568,7 +575,18 @@ class FakeSlack:
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def start(self, port: int = 0) -> None:
+    async def start(
+        self,
+        port: int = 0,
+        *,
+        host: str = "127.0.0.1",
+        setup: Callable[[web.Application], None] | None = None,
+    ) -> None:
+        """Serve on ``host``:``port`` (0: any free port).
+
+        ``setup`` may add routes (or anything else) to the aiohttp Application before the
+        server starts, e.g. ``sandbox.page.add_page``.
+        """
         self._accepting = True
         app = web.Application(middlewares=[self._observe_request], client_max_size=16 * 2**20)
         app.router.add_get("/api/{method}", self._handle_api)
@@ -579,11 +597,14 @@ class FakeSlack:
         app.router.add_get("/files-pri/{team_file}/{name:.+}", self._handle_file)
         app.router.add_post("/upload/v1/{key}", self._handle_upload)
         app.router.add_post("/response/{id}", self._handle_response_url)
+        if setup is not None:
+            setup(app)
         # A short shutdown timeout so stop() is not held up by requests sleeping in latency.
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", port, backlog=4096)
+        site = web.TCPSite(self._runner, host, port, backlog=4096)
         await site.start()
+        self._bind_host = host
         self._port = self._runner.addresses[0][1]
 
     async def stop(self) -> None:
@@ -603,7 +624,14 @@ class FakeSlack:
     @property
     def base_url(self) -> str:
         """The server's root; the Web API, file host and upload URLs all live below it."""
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self._url_host}:{self.port}"
+
+    @property
+    def _url_host(self) -> str:
+        """Where clients reach the server: loopback when it listens on every address."""
+        if self._bind_host in ("", "0.0.0.0", "::"):
+            return "127.0.0.1"
+        return f"[{self._bind_host}]" if ":" in self._bind_host else self._bind_host
 
     @property
     def api_url(self) -> str:
@@ -815,7 +843,7 @@ class FakeSlack:
     def _apps_connections_open(self, params: dict[str, Any]) -> dict[str, Any]:
         ticket = uuid.uuid4().hex
         self._tickets.add(ticket)
-        return {"url": f"ws://127.0.0.1:{self.port}/socket-mode?ticket={ticket}"}
+        return {"url": f"ws://{self._url_host}:{self.port}/socket-mode?ticket={ticket}"}
 
     def _chat_post_message(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = _require_channel(params)
@@ -1881,10 +1909,40 @@ class FakeSlack:
         self._users[user_id] = _User(user_id, name, is_bot)
 
     def dm_channel(self, user: str) -> str:
-        """The user's direct-message channel with the bot: one stable "D…" id per user."""
+        """The user's direct-message channel with the bot: one stable "D…" id per user.
+
+        Made up from the user id unless :attr:`dm_channels` names one for the user.
+        """
+        chosen = self.dm_channels.get(user)
+        if chosen is not None:
+            return chosen
         return "D" + hashlib.sha256(user.encode()).hexdigest()[:10].upper()
 
+    def user_name(self, user: str) -> str:
+        """The name a user is shown with (see :meth:`add_user`); made up when unknown."""
+        return self._user_name(user)
+
     # ------------------------------------------------------------------ interactivity
+
+    def enter_values(self, user: str, view_id: str, values: Mapping[str, object]) -> None:
+        """The user types or chooses in a view's inputs (by action_id) without submitting.
+
+        Nothing is sent; like Slack, what was entered travels in the view's state with the
+        user's next interaction with it (a ``dispatch_action`` click, the submission).
+        Values are given as to :meth:`submit_view`. AssertionError as for :meth:`click`.
+        """
+        view = self._visible_view(user, view_id)
+        inputs = {
+            action_id: (block_id, element)
+            for block_id, action_id, element, block in _elements(view.blocks)
+            if block.get("type") == "input" and element.get("type") in STATEFUL_ELEMENTS
+        }
+        unknown = set(values) - set(inputs)
+        if unknown:
+            raise AssertionError(f"view {view_id} has no input with action_id {sorted(unknown)}")
+        for action_id, value in values.items():
+            block_id, element = inputs[action_id]
+            view.state_values.setdefault(block_id, {})[action_id] = _state_entry(element, value)
 
     async def slash_command(
         self, user: str, channel: str, text: str, *, command: str = "/ai"
@@ -2171,6 +2229,7 @@ class FakeSlack:
     # ------------------------------------------------------------------ waiting
 
     async def _notify(self) -> None:
+        self.change_count += 1
         async with self._changed:
             self._changed.notify_all()
 
@@ -2182,6 +2241,14 @@ class FakeSlack:
         except TimeoutError:
             return False
         return True
+
+    async def wait_change(self, seen: int, timeout: float) -> bool:
+        """Wait until :attr:`change_count` exceeds ``seen``; False if ``timeout`` s pass first.
+
+        For watchers (the sandbox page) that re-read the state after anything may have
+        changed, without a predicate of their own.
+        """
+        return await self._until(lambda: self.change_count > seen, timeout)
 
     async def wait_for(
         self,

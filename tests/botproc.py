@@ -41,18 +41,24 @@ def bot_environment(
 
 
 class BotProcess:
-    def __init__(self, env: Mapping[str, str], cwd: Path, script: Path = MAIN) -> None:
+    def __init__(
+        self, env: Mapping[str, str], cwd: Path, script: Path = MAIN, args: tuple[str, ...] = ()
+    ) -> None:
         self.env = dict(env)
         self.cwd = cwd
         self.script = script
+        self.args = args
         self.process: asyncio.subprocess.Process | None = None
         self.output: list[str] = []
         self._reader: asyncio.Task[None] | None = None
+        self._new_output = asyncio.Condition()
+        self._ended = False
 
     async def start(self) -> None:
         self.process = await asyncio.create_subprocess_exec(
             sys.executable,
             str(self.script),
+            *self.args,
             env=self.env,
             cwd=self.cwd,
             stdout=asyncio.subprocess.PIPE,
@@ -64,6 +70,22 @@ class BotProcess:
         assert self.process and self.process.stdout
         async for line in self.process.stdout:
             self.output.append(line.decode(errors="replace").rstrip())
+            async with self._new_output:
+                self._new_output.notify_all()
+        self._ended = True
+        async with self._new_output:
+            self._new_output.notify_all()
+
+    async def wait_for_output(self, text: str, timeout: float = 30.0) -> None:
+        """Wait until the process has printed `text` (AssertionError if it ends first)."""
+
+        def printed_or_ended() -> bool:
+            return text in self.log or self._ended
+
+        async with asyncio.timeout(timeout), self._new_output:
+            await self._new_output.wait_for(printed_or_ended)
+        if text not in self.log:
+            raise AssertionError(f"{text!r} never printed; the output:\n{self.log}")
 
     @property
     def log(self) -> str:

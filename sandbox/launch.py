@@ -1,0 +1,75 @@
+"""Starting the sandbox's servers on loopback: the workspace with its page, and the
+offline demo model when no model API key is set. main.py runs the bot against them."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from sandbox.demo import DemoModel
+from sandbox.page import add_page
+from sandbox.workspace import FakeSlack
+
+HOST = "127.0.0.1"
+BOT_TOKEN = "xoxb-sandbox-bot"
+APP_TOKEN = "xapp-sandbox-app"
+DEMO_KEY = "sandbox-demo-key"
+
+
+class PortTaken(Exception):
+    """The page's port is in use; the message says which and what to do."""
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    page_url: str
+    slack_api_url: str
+    # The demo model's base URL; None when a real model answers.
+    demo_model_url: str | None
+
+
+def check_port(port: int) -> None:
+    """Refuse a taken port up front, with a clear message (not a traceback later)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As the server binds (aiohttp sets it): connections of a sandbox just stopped,
+        # still closing, do not make the port look taken.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST, port))
+        except OSError as error:
+            if error.errno in (errno.EADDRINUSE, errno.EACCES):
+                raise PortTaken(
+                    f"port {port} on {HOST} is taken; choose another with --port"
+                ) from None
+            raise
+
+
+@contextlib.asynccontextmanager
+async def running_sandbox(port: int, *, model_label: str | None) -> AsyncIterator[Sandbox]:
+    """The workspace (and, with no `model_label`, the demo model) until the block ends.
+
+    `model_label` names the real model that answers, for the page's banner.
+    """
+    check_port(port)
+    workspace = FakeSlack(bot_token=BOT_TOKEN, app_token=APP_TOKEN)
+    demo = DemoModel(api_key=DEMO_KEY) if model_label is None else None
+    if demo is not None:
+        await demo.start()
+    info = {
+        "model": model_label or "the offline demo model (no OPENAI_API_KEY is set)",
+        "listening": f"{HOST} only",
+    }
+    try:
+        await workspace.start(port, setup=lambda app: add_page(app, workspace, info=info))
+        yield Sandbox(
+            page_url=f"http://{HOST}:{port}/",
+            slack_api_url=workspace.api_url,
+            demo_model_url=demo.base_url if demo is not None else None,
+        )
+    finally:
+        await workspace.stop()
+        if demo is not None:
+            await demo.stop()

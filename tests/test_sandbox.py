@@ -1,0 +1,157 @@
+"""End to end: `python main.py sandbox` used through its page in headless Chromium.
+
+The bot runs as a person would start it, with no Slack token and no model key (the
+offline demo model answers); Playwright drives Debian's Chromium against the page.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, async_playwright, expect
+
+from sandbox.demo import DEMO_LABEL
+from tests.botproc import BotProcess
+from tests.pictures import picture
+
+CHROMIUM = "/usr/bin/chromium"
+# Without these, Chromium keeps trying to reach Google's hosts from a closed network.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ANSWER_SECONDS = 30_000  # Playwright counts in milliseconds
+LABEL = DEMO_LABEL.strip("_").split(":")[0]  # "Offline demo model"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def sandbox_env(workdir: Path) -> dict[str, str]:
+    """Nothing from the developer's shell: no Slack token, no model key."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "PYTHONUNBUFFERED": "1",
+        "SANDBOX_DATABASE_PATH": str(workdir / "sandbox.db"),
+        "LOG_LEVEL": "INFO",
+    }
+
+
+@pytest.fixture(scope="module")
+async def sandbox(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    workdir = tmp_path_factory.mktemp("sandbox")
+    port = free_port()
+    process = BotProcess(sandbox_env(workdir), cwd=workdir, args=("sandbox", "--port", str(port)))
+    await process.start()
+    try:
+        await process.wait_for_output("Sandbox: open", timeout=30)
+        await process.wait_for_output("connected to Slack", timeout=30)
+        assert f"http://127.0.0.1:{port}/" in process.log and "127.0.0.1 only" in process.log
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        code = await process.stop(signal.SIGINT)
+    assert code == 0, process.log
+    assert "Traceback" not in process.log, process.log
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        await launched.close()
+
+
+@pytest.fixture
+async def page(browser: Browser, sandbox: str) -> AsyncIterator[Page]:
+    opened = await browser.new_page()
+    await opened.goto(sandbox)
+    await opened.get_by_test_id("channel-general").click()
+    yield opened
+    await opened.close()
+
+
+async def send(page: Page, text: str) -> None:
+    await page.get_by_test_id("composer").fill(text)
+    await page.get_by_test_id("composer").press("Enter")
+
+
+async def answer_in_thread(page: Page, words: str) -> str:
+    """Open the thread of the person's message that says `words`; the answer's text."""
+    message = page.get_by_test_id("message").filter(has_text=words).last
+    await message.get_by_test_id("open-thread").click(timeout=ANSWER_SECONDS)
+    pane = page.get_by_test_id("thread-pane")
+    answer = pane.get_by_test_id("message").filter(has_text=LABEL).filter(has_text=words).last
+    await expect(answer).to_be_visible(timeout=ANSWER_SECONDS)
+    await expect(answer).to_have_attribute("data-streaming", "false", timeout=ANSWER_SECONDS)
+    return await answer.inner_text()
+
+
+async def test_a_mention_is_answered_in_its_thread_as_it_streams(page: Page) -> None:
+    await send(page, "@assistant hello from the sandbox")
+    text = await answer_in_thread(page, "hello from the sandbox")
+    assert "asked for gpt-5.4-mini" in text
+
+
+async def test_settings_changed_in_the_modal_apply_to_the_next_answer(page: Page) -> None:
+    await send(page, "/ai settings")
+    modal = page.get_by_test_id("modal")
+    await expect(modal).to_be_visible(timeout=ANSWER_SECONDS)
+    await modal.locator('select[data-action-id="model"]').select_option("gpt-4.1")
+    # The model takes temperature, not reasoning effort: the modal is rebuilt for it.
+    await expect(modal.locator('[data-action-id="temperature"]')).to_be_visible(
+        timeout=ANSWER_SECONDS
+    )
+    await modal.get_by_test_id("modal-submit").click()
+    await expect(modal).to_be_hidden(timeout=ANSWER_SECONDS)
+
+    await send(page, "@assistant which model now?")
+    assert "asked for gpt-4.1" in await answer_in_thread(page, "which model now?")
+
+
+async def test_an_uploaded_picture_is_seen(page: Page, tmp_path: Path) -> None:
+    shared = picture("kite.png", 320, 200)
+    path = tmp_path / shared.name
+    path.write_bytes(shared.content)
+    await page.get_by_test_id("file-input").set_input_files(str(path))
+    await send(page, "@assistant what is in this picture?")
+    assert "320x200" in await answer_in_thread(page, "what is in this picture?")
+
+
+async def test_the_demo_model_draws_an_image_into_the_thread(page: Page) -> None:
+    await send(page, "@assistant draw a red kite over the sea")
+    message = page.get_by_test_id("message").filter(has_text="draw a red kite").last
+    await message.get_by_test_id("open-thread").click(timeout=ANSWER_SECONDS)
+    image = page.get_by_test_id("thread-pane").get_by_test_id("file-image").first
+    await expect(image).to_be_visible(timeout=ANSWER_SECONDS)
+    width = await image.evaluate("img => img.naturalWidth")
+    assert width > 0
+
+
+async def test_a_taken_port_is_refused_with_a_clear_line(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = int(taken.getsockname()[1])
+        process = BotProcess(
+            sandbox_env(tmp_path), cwd=tmp_path, args=("sandbox", "--port", str(port))
+        )
+        await process.start()
+        assert await process.wait() == 2
+    assert f"port {port} on 127.0.0.1 is taken" in process.log
+    assert "Traceback" not in process.log
