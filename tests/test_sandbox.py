@@ -155,3 +155,17 @@ async def test_a_taken_port_is_refused_with_a_clear_line(tmp_path: Path) -> None
         assert await process.wait() == 2
     assert f"port {port} on 127.0.0.1 is taken" in process.log
     assert "Traceback" not in process.log
+
+
+async def test_app_home_and_the_assistant_panel_open(page: Page) -> None:
+    await page.get_by_test_id("nav-home").click()
+    home = page.get_by_test_id("home-view")
+    await expect(home).to_contain_text("Your settings", timeout=ANSWER_SECONDS)
+    await page.get_by_test_id("nav-assistant").click()
+    prompt = page.get_by_test_id("suggested-prompt").first
+    await expect(prompt).to_be_visible(timeout=ANSWER_SECONDS)
+    await prompt.click()
+    pane = page.get_by_test_id("thread-pane")
+    await expect(pane.get_by_test_id("message").filter(has_text=LABEL).last).to_be_visible(
+        timeout=ANSWER_SECONDS
+    )
