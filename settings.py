@@ -75,6 +75,8 @@ class Settings:
 
 
 SETTING_NAMES = frozenset(f.name for f in fields(Settings)) - {"channel_instructions"}
+# Each field's annotation, as text (annotations are not evaluated): read once, not per answer.
+FIELD_TYPES = {f.name: str(f.type) for f in fields(Settings)}
 
 
 def accepted_fields(model: str) -> frozenset[str]:
@@ -111,10 +113,10 @@ def resolve(defaults: Settings, layers: list[tuple[Scope, Overrides]]) -> Settin
 
 
 def _well_typed(name: str, value: object) -> bool:
-    kind = {f.name: f.type for f in fields(Settings)}[name]
+    kind = FIELD_TYPES[name]
     if kind == "bool":
         return isinstance(value, bool)
-    if "float" in str(kind):
+    if "float" in kind:
         return isinstance(value, int | float) and not isinstance(value, bool)
     return isinstance(value, str)
 

@@ -29,6 +29,7 @@ from openai_client import (
     ModelUnavailableError,
 )
 from slack_client import slack_error
+from slack_client.mrkdwn import escape
 
 BUSY = (
     ":hourglass_flowing_sand: I'm still answering your previous message in this thread. "
@@ -129,4 +130,4 @@ def _quoted(text: str) -> str:
 
 def _escaped(text: str, limit: int = 500) -> str:
     short = text if len(text) <= limit else text[:limit] + "…"
-    return short.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return escape(short)

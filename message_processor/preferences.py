@@ -44,7 +44,7 @@ class SettingsStore:
                 logger.warning("ignoring settings of an unknown scope")
         return cls(db, defaults, stored, allowed_models)
 
-    async def effective(
+    def effective(
         self, user: str, channel: str | None = None, thread_ts: str | None = None
     ) -> Settings:
         scopes = [ScopeRef.user(user)]
@@ -52,9 +52,9 @@ class SettingsStore:
             scopes.append(ScopeRef.channel(channel))
             if thread_ts is not None:
                 scopes.append(ScopeRef.thread(channel, thread_ts))
-        return await self._resolve(scopes)
+        return self._resolve(scopes)
 
-    async def inherited(self, user: str, scope: ScopeRef) -> Settings:
+    def inherited(self, user: str, scope: ScopeRef) -> Settings:
         """What "Default" means in a scope's modal: the layers under it.
 
         A user's defaults apply in every channel, so under them are only the environment's
@@ -63,9 +63,9 @@ class SettingsStore:
         if scope.kind is not Scope.THREAD:
             return self.defaults
         channel = scope.key.split("/", 1)[0]
-        return await self._resolve([ScopeRef.channel(channel), ScopeRef.user(user)])
+        return self._resolve([ScopeRef.channel(channel), ScopeRef.user(user)])
 
-    async def stored(self, scope: ScopeRef) -> Overrides:
+    def stored(self, scope: ScopeRef) -> Overrides:
         return dict(self._current(scope))
 
     async def save(self, scope: ScopeRef, overrides: Overrides, by: str) -> None:
@@ -76,7 +76,7 @@ class SettingsStore:
         await self._db.save_settings(scope.kind.value, scope.key, json.dumps(overrides), by)
         self._stored[scope] = overrides
 
-    async def _resolve(self, scopes: list[ScopeRef]) -> Settings:
+    def _resolve(self, scopes: list[ScopeRef]) -> Settings:
         ordered = sorted(scopes, key=lambda s: ORDER.index(s.kind))
         return resolve(self.defaults, [(s.kind, self._current(s)) for s in ordered])
 

@@ -239,8 +239,8 @@ class MessageProcessor:
         return await self._db.claim_event(keys)
 
     async def _answer(self, message: IncomingMessage, context: str) -> None:
-        settings, _, _ = await asyncio.gather(
-            self._preferences.effective(message.user, message.channel, message.thread_ts),
+        settings = self._preferences.effective(message.user, message.channel, message.thread_ts)
+        await asyncio.gather(
             self._db.join_thread(message.channel, message.thread_ts),
             self._db.add_message(
                 message.channel, message.thread_ts, message.ts, "user", message.user, message.text

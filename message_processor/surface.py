@@ -59,8 +59,8 @@ class BotSurface:
         preferences = self._parts.preferences
         return SettingsForm(
             scope=scope,
-            stored=await preferences.stored(scope),
-            inherited=await preferences.inherited(user, scope),
+            stored=preferences.stored(scope),
+            inherited=preferences.inherited(user, scope),
             allowed_models=self._parts.allowed_models,
             offers_web_search=self._parts.offers_web_search,
         )
@@ -79,7 +79,7 @@ class BotSurface:
         await self._parts.preferences.save(scope, overrides, by=user)
 
     async def effective_settings(self, user: str) -> Settings:
-        return await self._parts.preferences.effective(user)
+        return self._parts.preferences.effective(user)
 
     async def usage(self, user: str) -> UsageReport:
         db = self._parts.db

@@ -20,7 +20,7 @@ from settings import (
     accepted_fields,
 )
 from slack_client.backend import SettingsForm, StatusReport, UsageReport
-from slack_client.mrkdwn import split_message
+from slack_client.mrkdwn import escape, split_message
 
 Block = dict[str, Any]
 
@@ -485,7 +485,7 @@ def decided_blocks(action_name: str, preview: str, outcome: str) -> list[Block]:
 
 def _code(text: str) -> str:
     """A code block that shows `text` as it is: escaped, and unable to close itself."""
-    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    escaped = escape(text)
     # A zero-width space between backticks keeps them from closing the block.
     return "```\n" + escaped.replace("```", "`\u200b`\u200b`") + "\n```"
 

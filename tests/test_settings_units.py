@@ -176,11 +176,11 @@ async def test_saved_settings_survive_a_restart(tmp_path: Path) -> None:
 
     db = await Database.open(path)
     store = await SettingsStore.load(db, Settings(model="gpt-5.4-mini"), MODELS)
-    effective = await store.effective("U1", "C1", "1.000001")
+    effective = store.effective("U1", "C1", "1.000001")
     # o3 takes no temperature, so it was not kept.
     assert (effective.model, effective.temperature) == ("o3", None)
     assert effective.channel_instructions == "Be formal."
     # A model the admin has taken off the list is no longer used.
     store = await SettingsStore.load(db, Settings(model="gpt-5.4-mini"), ("gpt-5.4-mini",))
-    assert (await store.effective("U1", "C1")).model == "gpt-5.4-mini"
+    assert store.effective("U1", "C1").model == "gpt-5.4-mini"
     await db.close()
