@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING
 
-from openai_client.models import ChatTurn
+from openai_client.models import ChatTurn, ModelImage
+
+if TYPE_CHECKING:
+    import tiktoken
 
 logger = logging.getLogger(__name__)
 
@@ -22,37 +28,88 @@ TOKENS_PER_TURN = 4
 CHARS_PER_TOKEN_ESTIMATE = 3.5
 ENCODING_LOAD_TIMEOUT_SECONDS = 60.0
 
-# Context windows in tokens by model-name prefix; the longest matching prefix wins.
-CONTEXT_WINDOWS: dict[str, int] = {
-    "gpt-5": 400_000,
-    "gpt-4.1": 1_000_000,
-    "gpt-4o": 128_000,
-    "o1": 200_000,
-    "o3": 200_000,
-    "o4": 200_000,
+
+@dataclass(frozen=True)
+class ModelLimits:
+    """A model's context window and, of it, the most input tokens the API accepts."""
+
+    context: int
+    max_input: int
+
+
+# By model-name pattern, matched at the start of the name (fnmatch: `*` is any run of
+# characters); the most specific pattern, the one with the most literal characters, wins.
+# Figures are from OpenAI's model pages, platform.openai.com/docs/models/<model>, unless a
+# comment says otherwise.
+MODEL_LIMITS: dict[str, ModelLimits] = {
+    # gpt-5, -mini, -nano, gpt-5.1 to 5.3, gpt-5.4-mini and -nano, the -codex models: 400,000
+    # context, 128,000 max output. The pages show only the window, but the API refuses more
+    # than 272,000 input tokens: "all GPT-5 models can accept a maximum of 272,000 input
+    # tokens" (openai.com/index/introducing-gpt-5-for-developers), and its 400 error says so.
+    # gpt-5.4 and gpt-5.5 (and -pro) have a 1,050,000 window with 128,000 max output, so up
+    # to 922,000 input, but bill a whole request above 272,000 input tokens at twice the
+    # input rate (seen only in copies of their pages, not on OpenAI's own). They stay at
+    # 272,000: cheaper, and no sibling without a row (a later -mini) inherits the larger one.
+    "gpt-5": ModelLimits(context=400_000, max_input=400_000 - 128_000),
+    # gpt-5-pro: 400,000 context, 272,000 max output. Unconfirmed whether the API takes more
+    # input than the window leaves beside that output; assume not.
+    "gpt-5-pro": ModelLimits(context=400_000, max_input=400_000 - 272_000),
+    # gpt-5-chat-latest, gpt-5.x-chat-latest (and Azure's gpt-5-chat): 128,000 context,
+    # 16,384 max output. The pattern outranks "gpt-5" and every "gpt-5.x" row.
+    # Unconfirmed whether the API keeps the output's share free as it does for gpt-5;
+    # assume it does.
+    "gpt-5*-chat": ModelLimits(context=128_000, max_input=128_000 - 16_384),
+    # gpt-4.1, -mini, -nano: 1,047,576 context, 32,768 max output. Before GPT-5, input and
+    # output share the window: the input may fill it, less what the answer needs.
+    "gpt-4.1": ModelLimits(context=1_047_576, max_input=1_047_576),
+    # gpt-4o and gpt-4o-mini: 128,000 context, 16,384 max output.
+    "gpt-4o": ModelLimits(context=128_000, max_input=128_000),
+    # o1 and o1-pro, o3 with -mini and -pro, o4-mini: 200,000 context, 100,000 max output.
+    "o1": ModelLimits(context=200_000, max_input=200_000),
+    "o3": ModelLimits(context=200_000, max_input=200_000),
+    "o4-mini": ModelLimits(context=200_000, max_input=200_000),
+    # o1-mini: 128,000 context, 65,536 max output; o1-preview: 128,000 and 32,768.
+    "o1-mini": ModelLimits(context=128_000, max_input=128_000),
+    "o1-preview": ModelLimits(context=128_000, max_input=128_000),
 }
-DEFAULT_CONTEXT_WINDOW = 32_000
-# Room kept free for the answer itself.
+# Unknown models, such as a local server's. Not a documented figure: a guess that fits the
+# 32k windows local models commonly run with; a smaller server needs a row of its own.
+DEFAULT_LIMITS = ModelLimits(context=32_000, max_input=32_000)
+# Room kept free for the answer itself, where input and output share the window.
 RESERVED_OUTPUT_TOKENS = 8_000
 # The thread is "near its budget" once the context fills this share of it.
 NEAR_BUDGET_SHARE = 0.8
 
+# Starts a newest message cut to fit; counted like the rest of the text.
+CUT_MARKER = "[…earlier part cut to fit…]\n"
+# Of a newest message cut to fit, the end of its text keeps at least this much room before
+# any image does: the question is usually last, and without it there is nothing to answer.
+QUESTION_TOKENS = 256
+
+
+def model_limits(model: str) -> ModelLimits:
+    name = model.lower().rsplit("/", 1)[-1]
+    matches = [pattern for pattern in MODEL_LIMITS if fnmatchcase(name, pattern + "*")]
+    if not matches:
+        return DEFAULT_LIMITS
+    return MODEL_LIMITS[max(matches, key=lambda pattern: len(pattern.replace("*", "")))]
+
 
 def context_window(model: str) -> int:
-    name = model.lower().rsplit("/", 1)[-1]
-    matches = [prefix for prefix in CONTEXT_WINDOWS if name.startswith(prefix)]
-    return CONTEXT_WINDOWS[max(matches, key=len)] if matches else DEFAULT_CONTEXT_WINDOW
+    return model_limits(model).context
 
 
 def input_budget(model: str) -> int:
-    return max(1_000, context_window(model) - RESERVED_OUTPUT_TOKENS)
+    """The input tokens a thread is trimmed to: what the API accepts, leaving the answer room."""
+    limits = model_limits(model)
+    return min(limits.max_input, limits.context - RESERVED_OUTPUT_TOKENS)
 
 
 class TokenCounter:
     """Estimates until `load_encoding` has loaded tiktoken's encoding, then counts exactly."""
 
-    def __init__(self, encode: Callable[[str], Sequence[int]] | None = None) -> None:
-        self._encode = encode
+    def __init__(self, encoding: tiktoken.Encoding | None = None) -> None:
+        self._encoding = encoding
 
     async def load_encoding(self, encoding_name: str = "o200k_base") -> None:
         """Load the encoding off the loop (the first time, tiktoken downloads it).
@@ -74,21 +131,55 @@ class TokenCounter:
                 type(error).__name__,
             )
             return
-        self._encode = lambda text: encoding.encode(text, disallowed_special=())
+        self._encoding = encoding
         logger.info("token counts use tiktoken's %s encoding", encoding_name)
 
     def count(self, text: str) -> int:
-        if self._encode is not None:
-            return len(self._encode(text))
+        if self._encoding is not None:
+            # Ordinary encoding: text that looks like a special token is just text here.
+            return len(self._encoding.encode_ordinary(text))
         return int(len(text) / CHARS_PER_TOKEN_ESTIMATE) + 1
 
     def count_turn(self, turn: ChatTurn) -> int:
-        return self.count(turn.text) + TOKENS_PER_TURN + sum(i.tokens for i in turn.images)
+        return self.count(turn.text) + TOKENS_PER_TURN + _image_tokens(turn.images)
+
+    def tail(self, text: str, tokens: int) -> str:
+        """The end of `text` within `tokens`: all of it if it fits, empty if nothing does.
+
+        Linear in the text: one encoding (or none, when estimating), where a search on the
+        cut position would count a text of millions of characters over and over.
+        """
+        if self._encoding is None:
+            # The estimate counts n characters as int(n / 3.5) + 1 tokens.
+            keep = max(math.ceil(tokens * CHARS_PER_TOKEN_ESTIMATE) - 1, 0)
+            return text[len(text) - keep :] if keep < len(text) else text
+        return _token_tail(self._encoding, text, tokens)
+
+
+def _token_tail(encoding: tiktoken.Encoding, text: str, tokens: int) -> str:
+    ids = encoding.encode_ordinary(text)
+    if len(ids) <= tokens:
+        return text
+    keep = tokens
+    while keep > 0:
+        # A token may hold part of a character: drop the broken bytes at the start.
+        tail = encoding.decode_bytes(ids[-keep:]).decode("utf-8", errors="ignore")
+        # Encoded on its own, the tail may split differently than inside the text.
+        excess = len(encoding.encode_ordinary(tail)) - tokens
+        if excess <= 0:
+            return tail
+        keep -= excess
+    return ""
+
+
+def _image_tokens(images: Sequence[ModelImage]) -> int:
+    return sum(image.tokens for image in images)
 
 
 @dataclass(frozen=True)
 class TrimmedContext:
     turns: list[ChatTurn]
+    # What is sent: the instructions, the turns and every message's overhead.
     tokens: int
     dropped: int
     budget: int
@@ -104,17 +195,20 @@ def trim_to_budget(
     """Drop the oldest turns until the rest fits; the instructions and newest turn stay.
 
     A newest turn that alone exceeds the budget is cut from its start, keeping its end,
-    so the question itself (usually last) survives.
+    so the question itself (usually last) survives. The result stays within the budget
+    whenever the budget holds the instructions and a cut marker; nothing less can be sent.
     """
-    if not turns:
-        return TrimmedContext([], counter.count(instructions), 0, budget)
+    # The instructions travel as a message of their own, overhead included.
     fixed = counter.count(instructions) + TOKENS_PER_TURN
+    if not turns:
+        return TrimmedContext([], fixed, 0, budget)
     newest = turns[-1]
-    newest_cost = counter.count_turn(newest)
+    text_tokens = counter.count(newest.text)
+    newest_cost = text_tokens + TOKENS_PER_TURN + _image_tokens(newest.images)
     room = budget - fixed
     if newest_cost > room:
-        newest = _cut_from_start(counter, newest, max(room - TOKENS_PER_TURN, 1))
-        return TrimmedContext([newest], budget, len(turns) - 1, budget)
+        cut, cost = _cut_to_fit(counter, newest, room, text_tokens)
+        return TrimmedContext([cut], fixed + cost, len(turns) - 1, budget)
     kept: list[ChatTurn] = [newest]
     used = fixed + newest_cost
     for turn in reversed(turns[:-1]):
@@ -127,14 +221,34 @@ def trim_to_budget(
     return TrimmedContext(kept, used, len(turns) - len(kept), budget)
 
 
-def _cut_from_start(counter: TokenCounter, turn: ChatTurn, tokens: int) -> ChatTurn:
-    text = turn.text
-    low, high = 0, len(text)
-    # Binary search on the cut position: counting is monotonic in the kept suffix.
-    while low < high:
-        middle = (low + high) // 2
-        if counter.count(text[middle:]) > tokens:
-            low = middle + 1
-        else:
-            high = middle
-    return replace(turn, text="[…earlier part cut to fit…]\n" + text[low:])
+def _cut_to_fit(
+    counter: TokenCounter, turn: ChatTurn, room: int, text_tokens: int
+) -> tuple[ChatTurn, int]:
+    """The turn cut to `room` tokens, overhead included, with what it now counts.
+
+    It keeps its newest images that fit beside the marker and the question's share, then
+    as much of the end of its text as the rest allows.
+    """
+    marker = counter.count(CUT_MARKER)
+    question = min(text_tokens, QUESTION_TOKENS)
+    images = _newest_within(turn.images, room - TOKENS_PER_TURN - marker - question)
+    tail = counter.tail(turn.text, room - TOKENS_PER_TURN - marker - _image_tokens(images))
+    while True:
+        cut = replace(turn, text=CUT_MARKER + tail, images=images)
+        cost = counter.count_turn(cut)
+        # Joined to the marker, the tail may count a little more than alone: cut again.
+        over = cost - room
+        if over <= 0 or not tail:
+            return cut, cost
+        tail = counter.tail(tail, counter.count(tail) - over)
+
+
+def _newest_within(images: Sequence[ModelImage], tokens: int) -> tuple[ModelImage, ...]:
+    """The newest images whose tokens add up to at most `tokens`; older ones are dropped."""
+    kept: list[ModelImage] = []
+    for image in reversed(images):
+        if image.tokens > tokens:
+            break
+        kept.append(image)
+        tokens -= image.tokens
+    return tuple(reversed(kept))

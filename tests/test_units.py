@@ -105,7 +105,7 @@ def test_counting_never_fails_and_unknown_models_get_a_default_window() -> None:
     assert TokenCounter().count("") >= 0
     assert TokenCounter().count("x" * 35) == 11
     assert context_window("my-local-llama") == 32_000
-    assert context_window("gpt-4.1-mini") == 1_000_000
+    assert context_window("gpt-4.1-mini") == 1_047_576
 
 
 # --- Model parameters -----------------------------------------------------------------
