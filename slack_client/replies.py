@@ -45,6 +45,14 @@ STREAM_CLOSED = "message_not_in_streaming_state"
 PANEL_STATUS = "is thinking…"
 PANEL_STATUS_REFRESH_SECONDS = 60.0
 
+# Messages one reply may take; an answer longer than that ends with TOO_LONG.
+MAX_REPLY_PARTS = 20
+TOO_LONG = (
+    "_:scissors: The rest of this answer is too long to post here. "
+    "Ask me to continue, or for a shorter version._"
+)
+EMPTY_ANSWER = "_(The model returned an empty answer.)_"
+
 # Told about every message a reply creates, so that it can be found after a crash.
 MessageCreated = Callable[[str], Awaitable[None]]
 
@@ -238,11 +246,10 @@ class ReplyStream:
             # The loop ends after its current write. Shielded: cancelling a post midway
             # could make Slack post it while we believe it failed.
             await asyncio.shield(self._loop_task)
-        final = self._text + (f"\n\n{footer}" if footer else "")
-        if not final.strip():
-            final = "_(The model returned an empty answer.)_"
+        text = self._text if self._text.strip() else EMPTY_ANSWER
+        final = text + (f"\n\n{footer}" if footer else "")
         if self._native is None or not await self._stop_native(final, feedback=feedback):
-            await self._render(final, feedback=feedback)
+            await self._render(text, feedback=feedback, footer=footer)
         self.finished = True
 
     async def _flush_loop(self) -> None:
@@ -380,8 +387,11 @@ class ReplyStream:
             except SlackApiError as error:
                 logger.info("could not delete status message: %s", slack_error(error))
 
-    async def _render(self, markdown: str, *, feedback: bool = False) -> None:
-        parts = split_message(markdown_to_mrkdwn(markdown))
+    async def _render(
+        self, markdown: str, *, feedback: bool = False, footer: str | None = None
+    ) -> None:
+        """Show `markdown` (and `footer`, mrkdwn already) in the reply's messages."""
+        parts = reply_parts(markdown, footer)
         for index, part in enumerate(parts):
             last = index == len(parts) - 1
             blocks = answer_blocks(part) if feedback and last else None
@@ -406,3 +416,18 @@ class ReplyStream:
             )
             await self._on_message(self._messages[index])
         self._shown[index] = text
+
+
+def reply_parts(markdown: str, footer: str | None = None) -> list[str]:
+    """The messages that show an answer in mrkdwn, each within Slack's limits.
+
+    The footer (mrkdwn already) is converted apart from the answer: an answer cut off
+    inside a code block must not swallow it. Past `MAX_REPLY_PARTS` a reply would flood
+    the thread and the channel's posting budget, so it ends with `TOO_LONG` instead; the
+    whole answer is still stored, so follow-ups can refer to all of it.
+    """
+    mrkdwn = markdown_to_mrkdwn(markdown) + (f"\n\n{footer}" if footer else "")
+    parts = split_message(mrkdwn)
+    if len(parts) > MAX_REPLY_PARTS:
+        parts = [*parts[: MAX_REPLY_PARTS - 1], TOO_LONG]
+    return parts
