@@ -56,6 +56,13 @@ class BotConfig:
     browser_service_concurrency: int = 1
     # How long Approve/Cancel buttons for a state-changing action stay valid.
     browser_service_approval_seconds: float = 600.0
+    # Worker processes that read attached files, and the bounds on each file's reading:
+    # CPU seconds (the wall-clock bound is three times that) and address space.
+    file_readers: int = 2
+    file_read_seconds: float = 20.0
+    file_read_memory_mb: int = 1024
+    # Bytes of files being downloaded and read at once, across the bot.
+    file_read_budget_mb: int = 100
 
 
 def _required(env: Mapping[str, str], name: str, prefix: str | None = None) -> str:
@@ -168,4 +175,8 @@ def load_config(env: Mapping[str, str]) -> BotConfig:
         browser_service_approval_seconds=_positive_number(
             env, "BROWSER_SERVICE_APPROVAL_SECONDS", 600.0
         ),
+        file_readers=_whole_number(env, "FILE_READERS", 2, minimum=1),
+        file_read_seconds=_positive_number(env, "FILE_READ_SECONDS", 20.0),
+        file_read_memory_mb=_whole_number(env, "FILE_READ_MEMORY_MB", 1024, minimum=256),
+        file_read_budget_mb=_whole_number(env, "FILE_READ_BUDGET_MB", 100, minimum=1),
     )

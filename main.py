@@ -59,7 +59,10 @@ from slack_client import (
 )
 from slack_client.app import build_app, fetch_identity
 from slack_client.web import API_TIMEOUT_SECONDS
-from thread_manager import ThreadLocks, Watchdog
+from thread_manager import LoopMonitor, ThreadLocks, Watchdog
+from untrusted.budget import ByteBudget
+from untrusted.pool import WorkerLimits, WorkerPool
+from untrusted.readers import UntrustedReaders
 
 logger = logging.getLogger("bot")
 
@@ -127,13 +130,24 @@ async def run(config: BotConfig) -> int:
     )
     background: list[asyncio.Task[None]] = []
     browser: BrowserDesk | None = None
+    pool = WorkerPool(
+        config.file_readers,
+        WorkerLimits(
+            cpu_seconds=config.file_read_seconds,
+            wall_seconds=config.file_read_seconds * 3,
+            memory_bytes=config.file_read_memory_mb * 2**20,
+        ),
+    )
     try:
         identity = await _verify_slack(web, config.slack_app_token)
         locks = ThreadLocks()
         counter = TokenCounter()
         replies = SlackReplies(web, pacer, native_streaming=True)
         files = SlackFiles(session, config.slack_bot_token, config.slack_api_url, web, pacer)
-        images = ImageReader(files, LinkFetcher(links))
+        await pool.start()
+        readers = UntrustedReaders(pool)
+        budget = ByteBudget(config.file_read_budget_mb * 2**20)
+        images = ImageReader(files, LinkFetcher(links), readers, budget)
         browser = BrowserDesk(
             _browser_service(config, browser_session),
             replies,
@@ -155,8 +169,8 @@ async def run(config: BotConfig) -> int:
             locks=locks,
             text=TextHandler(
                 ThreadContext(ThreadReader(web), db, identity, images),
-                AttachmentReader(images, DocumentReader(files, db)),
-                ImageTools(model, files, db),
+                AttachmentReader(images, DocumentReader(files, db, readers, budget)),
+                ImageTools(model, files, db, readers, budget),
                 browser,
                 model,
                 counter,
@@ -174,6 +188,7 @@ async def run(config: BotConfig) -> int:
             ),
         )
         await processor.recover_interrupted()
+        loop_monitor = LoopMonitor()
         surface = BotSurface(
             SurfaceParts(
                 db=db,
@@ -185,12 +200,15 @@ async def run(config: BotConfig) -> int:
                 browser=browser,
                 allowed_models=config.allowed_models,
                 offers_web_search=config.openai_api_style == "responses",
+                loop_monitor=loop_monitor,
+                readers=pool,
             )
         )
         handler = AsyncSocketModeHandler(build_app(web, identity, surface), config.slack_app_token)
         background = [
             asyncio.create_task(counter.load_encoding()),
             asyncio.create_task(Watchdog(locks).run()),
+            asyncio.create_task(loop_monitor.run()),
             asyncio.create_task(_every(CLEANUP_INTERVAL_SECONDS, processor.purge_expired)),
             asyncio.create_task(browser.keep_catalogue(CATALOGUE_REFRESH_SECONDS)),
         ]
@@ -222,6 +240,7 @@ async def run(config: BotConfig) -> int:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await model.close()
+        await pool.close()
         await db.close()
         await session.close()
         await links.close()

@@ -1,21 +1,34 @@
-"""Per-thread locks, busy state and a watchdog that only observes.
+"""Per-thread locks, busy state, and watchdogs that only observe.
 
 One answer per Slack thread at a time: a message that finds its thread busy is told
 so instead of waiting. Locks are released only by their owner (the `async with`
 below); nothing here can release someone else's lock. A lock exists only while it is
 held, so idle threads leave nothing behind.
+
+The event loop itself is watched too: `LoopMonitor` measures how late it wakes up and
+names the code that kept it from running.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sys
+import threading
 import time
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 logger = logging.getLogger(__name__)
+
+# Not resolved: frames carry their file names as the modules were imported, like this one.
+_PROJECT = os.path.dirname(os.path.abspath(__file__)) + os.sep
+# Enough frames to name the blocking call and who made it, short enough for one log line.
+_FRAMES_SHOWN = 4
 
 
 @dataclass(frozen=True)
@@ -101,3 +114,99 @@ class Watchdog:
                 logger.warning(
                     "long-running answer: thread=%s what=%s running_for=%.0fs", key, what, age
                 )
+
+
+class LoopMonitor:
+    """Measures event-loop lag and names what blocked the loop. It never changes any state.
+
+    A task ticks every `interval`; how late a tick wakes up is the loop's lag. By the
+    time a late tick runs, whatever blocked the loop has returned, so a daemon thread
+    watches the ticks and, while one is overdue by `threshold`, samples the loop
+    thread's stack. The thread only reads: it never calls into the loop.
+    """
+
+    def __init__(self, *, threshold: float = 0.1, interval: float = 0.05) -> None:
+        self.threshold = threshold
+        self._interval = interval
+        # When the loop should run the next tick; written by the loop, read by the thread.
+        self._due = time.monotonic()
+        # (the `_due` it was taken for, where the loop thread was); written by the thread.
+        self._sample: tuple[float, str] | None = None
+        # (minute, worst lag in it) for the last hour.
+        self._minutes: deque[tuple[int, float]] = deque(maxlen=60)
+
+    def worst_lag_last_hour(self) -> float:
+        """Seconds; the loop's longest wait for its turn to run in the last 60 minutes."""
+        oldest = int(time.monotonic() // 60) - 59
+        return max((lag for minute, lag in self._minutes if minute >= oldest), default=0.0)
+
+    async def run(self) -> None:
+        stop = threading.Event()
+        watcher = threading.Thread(
+            target=self._watch,
+            args=(threading.get_ident(), stop),
+            name="loop-monitor",
+            daemon=True,
+        )
+        self._due = time.monotonic() + self._interval
+        watcher.start()
+        try:
+            while True:
+                await asyncio.sleep(self._interval)
+                now = time.monotonic()
+                due, self._due = self._due, now + self._interval
+                lag = max(0.0, now - due)
+                self._record(lag, now)
+                if lag > self.threshold:
+                    logger.warning(
+                        "event loop stalled for %.2fs; running: %s", lag, self._running(due)
+                    )
+        finally:
+            stop.set()
+            # Returns at once: the thread waits on `stop` and never blocks elsewhere.
+            watcher.join()
+
+    def _record(self, lag: float, now: float) -> None:
+        minute = int(now // 60)
+        if self._minutes and self._minutes[-1][0] == minute:
+            lag = max(lag, self._minutes[-1][1])
+            self._minutes.pop()
+        self._minutes.append((minute, lag))
+
+    def _running(self, due: float) -> str:
+        sample = self._sample
+        if sample is None or sample[0] != due:
+            # The stall ended before the thread looked (or the thread was starved too).
+            return "unknown"
+        return sample[1]
+
+    def _watch(self, loop_thread: int, stop: threading.Event) -> None:
+        while not stop.is_set():
+            due = self._due
+            wait = due + self.threshold - time.monotonic()
+            if wait <= 0:
+                where = _where(loop_thread)
+                # Unchanged `_due` means the loop had not resumed: the stack is the stall's.
+                if self._due == due:
+                    self._sample = (due, where)
+                # The latest sample wins: it is what was still running when the loop resumed.
+                wait = self._interval / 2
+            stop.wait(wait)
+
+
+def _where(thread_id: int) -> str:
+    """Where a thread is, innermost first: code locations only, never values."""
+    frame = sys._current_frames().get(thread_id)
+    shown: list[str] = []
+    innermost = True
+    while frame is not None and len(shown) < _FRAMES_SHOWN:
+        filename = frame.f_code.co_filename
+        ours = filename.startswith(_PROJECT) and "site-packages" not in filename
+        # Of the other frames only the innermost: the library call that was slow on the
+        # project's behalf. The project's own frames say who made it.
+        if ours or innermost:
+            place = filename[len(_PROJECT) :] if ours else "/".join(Path(filename).parts[-2:])
+            shown.append(f"{place}:{frame.f_lineno} in {frame.f_code.co_qualname}")
+        innermost = False
+        frame = frame.f_back
+    return " < ".join(shown) or "unknown"

@@ -22,7 +22,11 @@ from slack_client import BotIdentity, IncomingMessage, SharedFile, ThreadReader
 # Earlier top-level DM messages (and answers) read before a new one; trimming to the
 # model's budget still applies.
 DM_CONVERSATION_MESSAGES = 40
-_USER_MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^>]*)?>")
+# People named in one message who are looked up in Slack; the rest keep their ids.
+MAX_MENTION_LOOKUPS = 20
+# No `<` inside a mention: each match attempt stops at the next one, so a message of
+# unclosed mentions is scanned once, not once per mention.
+_USER_MENTION = re.compile(r"<@([A-Z0-9]+)(?:\|[^<>]*)?>")
 
 SYSTEM_PROMPT = (
     "You are a helpful assistant in a Slack workspace, answering in a thread. "
@@ -141,14 +145,23 @@ class ThreadContext:
         return ChatTurn("user", f"{await self._reader.name(user)}: {await self._clean(text)}")
 
     async def _clean(self, text: str) -> str:
-        """Mentions become names; the bot's own mention is just the way it was addressed."""
+        """Mentions become names; the bot's own mention is just the way it was addressed.
+
+        At most `MAX_MENTION_LOOKUPS` people per message are looked up in Slack: a message
+        of thousands of mentions must not cost thousands of calls. Others keep their id
+        unless their name is already known."""
         pieces: list[str] = []
         last = 0
+        looked_up: set[str] = set()
         for match in _USER_MENTION.finditer(text):
             pieces.append(text[last : match.start()])
             user_id = match.group(1)
             if user_id != self._identity.user_id:
-                pieces.append("@" + await self._reader.name(user_id))
+                name = self._reader.known_name(user_id)
+                if name is None and (user_id in looked_up or len(looked_up) < MAX_MENTION_LOOKUPS):
+                    looked_up.add(user_id)
+                    name = await self._reader.name(user_id)
+                pieces.append("@" + (name or user_id))
             last = match.end()
         pieces.append(text[last:])
         return re.sub(r"[ \t]{2,}", " ", "".join(pieces)).strip()

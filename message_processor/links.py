@@ -26,7 +26,8 @@ LINK_TIMEOUT_SECONDS = 10.0
 MAX_LINK_BYTES = 20 * 2**20
 MAX_REDIRECTS = 3
 # Slack writes links as <url> or <url|label>.
-_SLACK_LINK = re.compile(r"<(https?://[^|>\s]+)(?:\|[^>]*)?>")
+# No `<` inside a link: each match attempt stops at the next one (linear time).
+_SLACK_LINK = re.compile(r"<(https?://[^|<>\s]+)(?:\|[^<>]*)?>")
 IMAGE_LINK_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
 # NAT64 embeds an IPv4 address in IPv6; the embedded one is what gets reached.
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
@@ -50,16 +51,16 @@ def may_link_images(text: str) -> bool:
 
 def image_links(text: str) -> list[str]:
     """Links in a Slack message whose path names an image file, in order, once each."""
-    found: list[str] = []
+    found: dict[str, None] = {}  # ordered, and a set: a message may hold thousands
     for match in _SLACK_LINK.finditer(text):
         url = match.group(1).replace("&amp;", "&")
         try:
             path = urlsplit(url).path
         except ValueError:
             continue  # not a link anyone could open
-        if path.lower().endswith(IMAGE_LINK_SUFFIXES) and url not in found:
-            found.append(url)
-    return found
+        if path.lower().endswith(IMAGE_LINK_SUFFIXES):
+            found[url] = None
+    return list(found)
 
 
 def is_public_address(address: IPAddress) -> bool:

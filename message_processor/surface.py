@@ -21,8 +21,17 @@ from message_processor.slots import ModelSlots
 from openai_client import ModelClient
 from settings import Overrides, Scope, ScopeRef, Settings
 from slack_client import IncomingMessage
-from slack_client.backend import SettingsForm, SettingsRefused, StatusReport, UsageReport
+from slack_client.backend import (
+    LoopLag,
+    ReaderLoad,
+    SettingsForm,
+    SettingsRefused,
+    StatusReport,
+    UsageReport,
+)
 from slack_client.views import NEGATIVE, POSITIVE
+from thread_manager import LoopMonitor
+from untrusted.pool import WorkerPool
 
 DAY_SECONDS = 24 * 3600
 
@@ -38,6 +47,8 @@ class SurfaceParts:
     browser: BrowserDesk
     allowed_models: tuple[str, ...]
     offers_web_search: bool
+    loop_monitor: LoopMonitor
+    readers: WorkerPool
 
 
 class BotSurface:
@@ -98,12 +109,15 @@ class BotSurface:
         await self._parts.db.reset_conversation(channel, user, f"{time.time():.6f}")
 
     async def status(self) -> StatusReport:
+        monitor, pool = self._parts.loop_monitor, self._parts.readers
         return StatusReport(
             uptime_seconds=time.monotonic() - self._started,
             answering=self._parts.processor.answering,
             queued=self._parts.slots.waiting,
             model_api_problem=await self._parts.model.check(),
             browser_service=await self._parts.browser.status_line(),
+            event_loop=LoopLag(monitor.worst_lag_last_hour(), monitor.threshold),
+            file_readers=ReaderLoad(pool.size, pool.busy, pool.waiting, pool.kills),
         )
 
     async def record_feedback(self, user: str, channel: str, message_ts: str, value: str) -> None:

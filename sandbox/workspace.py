@@ -2438,7 +2438,7 @@ def _image_size(file: UploadedFile) -> tuple[int, int] | None:
     try:
         with Image.open(io.BytesIO(file.content)) as image:
             return image.size
-    except (UnidentifiedImageError, OSError, ValueError):
+    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError):
         return None
 
 

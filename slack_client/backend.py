@@ -43,6 +43,25 @@ class UsageReport:
 
 
 @dataclass(frozen=True)
+class LoopLag:
+    """How late the event loop ran code (seconds): the worst lag, and what counts as a
+    stall (those are logged with what was running)."""
+
+    worst_last_hour: float
+    threshold: float
+
+
+@dataclass(frozen=True)
+class ReaderLoad:
+    """The worker processes that read attached files."""
+
+    workers: int
+    busy: int
+    waiting: int
+    killed: int
+
+
+@dataclass(frozen=True)
 class StatusReport:
     uptime_seconds: float
     answering: int
@@ -50,6 +69,8 @@ class StatusReport:
     # None when the model API answers; else a word on why not.
     model_api_problem: str | None
     browser_service: str
+    event_loop: LoopLag
+    file_readers: ReaderLoad
 
 
 class Backend(Protocol):

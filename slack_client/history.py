@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +19,9 @@ logger = logging.getLogger(__name__)
 PAGE_SIZE = 200
 # A thread longer than this is cut from the start; the model could not use it anyway.
 MAX_PAGES = 50
+# Display names remembered, and for how long.
+NAMES_REMEMBERED = 10_000
+NAME_MEMORY_SECONDS = 3600.0
 
 
 @dataclass(frozen=True)
@@ -85,17 +90,38 @@ class ThreadReader:
     async def name(self, user_id: str) -> str:
         return await self._names.name(user_id)
 
+    def known_name(self, user_id: str) -> str | None:
+        return self._names.known(user_id)
+
 
 class UserNames:
-    """Display names for speaker labels, looked up once per user and remembered."""
+    """Display names for speaker labels, looked up once per user and remembered for a
+    while (people rename themselves) in a bounded cache."""
 
-    def __init__(self, client: AsyncWebClient) -> None:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        *,
+        capacity: int = NAMES_REMEMBERED,
+        ttl: float = NAME_MEMORY_SECONDS,
+    ) -> None:
         self._client = client
-        self._names: dict[str, str] = {}
+        self._capacity = capacity
+        self._ttl = ttl
+        self._names: OrderedDict[str, tuple[str, float]] = OrderedDict()
+
+    def known(self, user_id: str) -> str | None:
+        """The remembered name, without asking Slack."""
+        found = self._names.get(user_id)
+        if found is None or time.monotonic() - found[1] > self._ttl:
+            return None
+        self._names.move_to_end(user_id)
+        return found[0]
 
     async def name(self, user_id: str) -> str:
-        if user_id in self._names:
-            return self._names[user_id]
+        known = self.known(user_id)
+        if known is not None:
+            return known
         name = user_id
         try:
             response = await self._client.users_info(user=user_id)
@@ -106,5 +132,8 @@ class UserNames:
             )
         except SlackApiError as error:
             logger.info("users.info failed for %s: %s", user_id, slack_error(error))
-        self._names[user_id] = name
+        self._names[user_id] = (name, time.monotonic())
+        self._names.move_to_end(user_id)
+        while len(self._names) > self._capacity:
+            self._names.popitem(last=False)
         return name

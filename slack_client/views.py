@@ -19,7 +19,7 @@ from settings import (
     Settings,
     accepted_fields,
 )
-from slack_client.backend import SettingsForm, StatusReport, UsageReport
+from slack_client.backend import LoopLag, ReaderLoad, SettingsForm, StatusReport, UsageReport
 from slack_client.mrkdwn import escape, split_message
 
 Block = dict[str, Any]
@@ -430,7 +430,23 @@ def status_text(report: StatusReport) -> str:
             f"*Answering now:* {report.answering}   *Queued for the model:* {report.queued}",
             f"*Model API:* {model}",
             f"*Browser service:* {report.browser_service}",
+            f"*Event loop:* {_loop_lag(report.event_loop)}",
+            f"*File readers:* {_reader_load(report.file_readers)}",
         ]
+    )
+
+
+def _loop_lag(lag: LoopLag) -> str:
+    worst = f"worst lag in the last hour {lag.worst_last_hour * 1000:.0f} ms"
+    if lag.worst_last_hour > lag.threshold:
+        return f":warning: {worst} (stalls over {lag.threshold * 1000:.0f} ms are logged)"
+    return worst
+
+
+def _reader_load(load: ReaderLoad) -> str:
+    return (
+        f"{load.busy} of {load.workers} busy, {load.waiting} files waiting, "
+        f"{load.killed} stopped past their limits since start"
     )
 
 

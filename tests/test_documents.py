@@ -1,4 +1,4 @@
-"""Unit tests for message_processor.documents: every input is built here, in memory."""
+"""Unit tests for untrusted.documents: every input is built here, in memory."""
 
 from __future__ import annotations
 
@@ -7,14 +7,26 @@ import io
 import json
 import struct
 import zipfile
+import zlib
 
 import docx
 import openpyxl
 import pytest
 from PIL import Image
 
-from message_processor import documents
-from message_processor.documents import (
+from tests.hostile import (
+    ZipEntry,
+    document_xml,
+    docx_of,
+    docx_package,
+    inline_cell,
+    paragraph,
+    xlsx_of,
+    zip_entry,
+    zip_of,
+)
+from untrusted import documents
+from untrusted.documents import (
     SUPPORTED_KINDS_TEXT,
     DocumentUnreadable,
     ExtractedDocument,
@@ -459,3 +471,209 @@ def test_xls_damaged() -> None:
         extract_document("old.xls", "application/vnd.ms-excel", b"garbage, not a workbook" * 20)
     with pytest.raises(DocumentUnreadable, match="it looks damaged"):
         extract_document("old.xls", "", documents._OLE_MAGIC + bytes(1000))
+
+
+# --- caps applied while reading ----------------------------------------------------------
+
+
+def test_text_decodes_only_its_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(documents, "MAX_TEXT_BYTES", 1001)
+    result = extract_document("a.txt", "text/plain", "é".encode() * 3000)
+    # The byte pair cut at the end is left out, not shown as a broken character.
+    assert result.text == "é" * 500
+    assert result.cuts == ["first 500 characters of about 2,997"]
+    utf16 = "\ufeff".encode("utf-16-le") + "ab".encode("utf-16-le") * 1000
+    assert set(extract_document("b.txt", "", utf16).text) == {"a", "b"}
+
+
+def test_text_cut_is_noted_against_the_whole_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(documents, "MAX_TEXT_BYTES", 4000)
+    monkeypatch.setattr(documents, "MAX_DOCUMENT_CHARS", 1000)
+    text = "".join(f"line {i:05d}\n" for i in range(10_000))  # 110,000 characters
+    result = extract_document("big.log", "", text.encode())
+    assert len(result.text) <= 1000
+    assert result.cuts == [f"first {len(result.text):,} characters of about 110,000"]
+
+
+def test_json_too_long_to_indent_is_kept_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(documents, "MAX_DOCUMENT_CHARS", 200)
+    compact = json.dumps([[[n] for n in range(15)]], separators=(",", ":"))
+    result = extract_document("d.json", "", compact.encode())
+    assert result.text == f"```json\n{compact}\n```" and result.cuts == []
+
+
+def test_csv_rows_stop_at_the_character_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(documents, "MAX_DOCUMENT_CHARS", 100)
+    data = "".join(f"{i},{'x' * 10}\n" for i in range(20)).encode()
+    result = extract_document("t.csv", "", data)
+    assert result.cuts == ["the table first 4 of 20 rows"]
+    assert len(result.text) <= 100
+
+
+def test_csv_rows_past_the_decoded_start_are_estimated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(documents, "MAX_TEXT_BYTES", 100)
+    monkeypatch.setattr(documents, "MAX_SHEET_ROWS", 2)
+    data = "".join(f"{i},{i * i}\n" for i in range(1000, 2000)).encode()  # 10 bytes a row
+    result = extract_document("t.csv", "", data)
+    assert result.cuts == ["the table first 2 of about 1,000 rows"]
+
+
+def test_docx_spans_are_clamped_and_merged_cells_shown_once() -> None:
+    def cell(text: str, properties: str = "") -> str:
+        return f"<w:tc><w:tcPr>{properties}</w:tcPr>{paragraph(text)}</w:tc>"
+
+    rows = [
+        cell("Region", '<w:gridSpan w:val="2"/>') + cell("Sales"),
+        cell("North") + cell("East") + cell("10", '<w:vMerge w:val="restart"/>'),
+        cell("South") + cell("West") + cell("", "<w:vMerge/>"),
+        cell("huge", '<w:gridSpan w:val="2000000000"/>') + cell("past the cap"),
+    ]
+    body = "<w:tbl>" + "".join(f"<w:tr>{row}</w:tr>" for row in rows) + "</w:tbl>"
+    result = extract_document("t.docx", "", docx_of(body))
+    assert result.text.splitlines()[:4] == [
+        "| Region |  | Sales |",
+        "|---|---|---|",
+        "| North | East | 10 |",
+        "| South | West |  |",
+    ]
+    assert result.cuts == ["table 1 first 50 columns only"]
+
+
+def test_docx_stops_at_the_character_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(documents, "MAX_DOCUMENT_CHARS", 60)
+    body = "".join(paragraph(f"Paragraph number {i} of many.") for i in range(100))
+    result = extract_document("long.docx", "", docx_of(body))
+    assert result.text.startswith("Paragraph number 0 of many.\n\nParagraph number 1 of")
+    assert len(result.text) <= 60
+    assert result.cuts == [f"first {len(result.text)} characters (the rest was not read)"]
+
+
+def test_docx_stops_after_too_much_markup(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(documents, "MAX_MARKUP_ELEMENTS", 100)
+    body = paragraph("Some text first.") + "<w:p/>" * 200 + paragraph("Never reached.")
+    result = extract_document("markup.docx", "", docx_of(body))
+    assert result.text == "Some text first."
+    assert result.cuts == ["first 16 characters (the rest was not read)"]
+    with pytest.raises(DocumentUnreadable, match="it is too large to read"):
+        extract_document("markup.docx", "", docx_of("<w:p/>" * 200))
+
+
+def test_docx_with_a_dtd_is_refused() -> None:
+    body = '<!DOCTYPE w:document [<!ENTITY a "aaaa">]>' + document_xml(paragraph("&a;")).decode()
+    data = zip_of([*docx_package(), zip_entry("word/document.xml", body.encode())])
+    with pytest.raises(DocumentUnreadable, match="it looks damaged"):
+        extract_document("dtd.docx", "", data)
+
+
+def test_xlsx_gaps_in_row_numbers_cost_nothing() -> None:
+    rows = (
+        f'<row r="1">{inline_cell("A1", "first")}</row>'
+        f'<row r="1000000000">{inline_cell("B1000000000", "last")}</row>'
+    )
+    result = extract_document("gaps.xlsx", "", xlsx_of(rows, dimension="A1:B1000000000"))
+    assert result.text == "## Sheet: S0\n\n| first |  |\n|---|---|\n|  | last |"
+    assert result.cuts == []
+
+
+def test_xlsx_huge_column_references_are_set_aside() -> None:
+    cells = inline_cell("A1", "kept") + inline_cell("XFD1", "far") + inline_cell("ZZZZ1", "bad")
+    result = extract_document("wide.xlsx", "", xlsx_of(f'<row r="1">{cells}</row>'))
+    assert result.text == "## Sheet: S0\n\n| kept |\n|---|"
+    assert result.cuts == ["sheet 'S0' first 50 columns only"]
+
+
+def test_xlsx_declared_size_is_used_only_when_believable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(documents, "MAX_SHEET_ROWS", 1)
+    rows = "".join(f'<row r="{n}">{inline_cell(f"A{n}", str(n))}</row>' for n in (1, 2, 3))
+    believable = extract_document("a.xlsx", "", xlsx_of(rows, dimension="A1:A3"))
+    assert believable.cuts == ["sheet 'S0' first 1 of about 3 rows"]
+    unbelievable = extract_document("b.xlsx", "", xlsx_of(rows, dimension="A1:A900000000"))
+    assert unbelievable.cuts == ["sheet 'S0' first 1 rows (the rest was not read)"]
+
+
+def test_xlsx_rows_and_sheets_stop_at_the_character_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(documents, "MAX_DOCUMENT_CHARS", 100)
+    monkeypatch.setattr(documents, "MIN_SHEET_CHARS", 20)
+    result = extract_document("book.xlsx", "", _xlsx_bytes())
+    assert result.cuts == [
+        "sheet 'Summary' first 2 of about 4 rows",
+        "only the first 1 of 2 sheets",
+    ]
+
+
+def test_zip_with_too_many_entries(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(documents, "MAX_ZIP_ENTRIES", 3)
+    with pytest.raises(DocumentUnreadable, match="it holds too many files"):
+        extract_document("many.docx", "", _docx_bytes())
+
+
+def test_zip_entries_are_unpacked_only_as_far_as_declared() -> None:
+    document = document_xml(paragraph("Declared part."))
+    stored = zip_entry("word/document.xml", document + b"<!-- more than declared -->").stored
+    honest_crc = ZipEntry("word/document.xml", stored, len(document), zlib.crc32(document))
+    result = extract_document("lying.docx", "", zip_of([*docx_package(), honest_crc]))
+    assert result.text == "Declared part."
+    wrong_crc = ZipEntry("word/document.xml", stored, len(document), 0)
+    with pytest.raises(DocumentUnreadable, match="it looks damaged"):
+        extract_document("lying.docx", "", zip_of([*docx_package(), wrong_crc]))
+
+
+def test_zip_entries_packed_other_than_deflate_are_refused() -> None:
+    packed = io.BytesIO()
+    with zipfile.ZipFile(packed, "w", zipfile.ZIP_BZIP2) as archive:
+        archive.writestr("word/document.xml", document_xml(paragraph("x")))
+    with pytest.raises(DocumentUnreadable, match="it looks damaged"):
+        extract_document("bzip2.docx", "", packed.getvalue())
+
+
+def test_rtf_reader() -> None:
+    rtf = (
+        rb"{\rtf1\ansi\ansicpg1251\deff0{\fonttbl{\f0 Arial;}{\f1\fcharset128 MS Mincho;}}"
+        rb"{\colortbl;\red0\green0\blue0;}{\*\generator Hidden;}{\info{\title Hidden}}"
+        rb"\pard \'cf\'f0\'e8\'e2\'e5\'f2\tab {\f1 \'82\'a0}\par"
+        rb"\uc1\u8364?\u-10179?\u-8704? {\uc2\u1046\'c6\'c6}\par"
+        rb'{\field{\*\fldinst{HYPERLINK "https://example.com/a"}}{\fldrslt{link}}}\par'
+        rb"{\pict\bin4 {}\\}after\line\{braces\}}"
+    )
+    result = extract_document("memo.rtf", "application/rtf", rtf)
+    assert result.text == ("Привет\tあ\n€😀 Ж\nlink (https://example.com/a)\nafter\n{braces}")
+
+
+def test_rtf_caps(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(documents, "MAX_DOCUMENT_CHARS", 20)
+    result = extract_document("long.rtf", "", rb"{\rtf1 " + b"word " * 100 + b"}")
+    assert result.text.strip() == "word word word word"
+    assert result.cuts == [f"first {len(result.text)} characters (the rest was not read)"]
+    monkeypatch.setattr(documents, "MAX_RTF_BYTES", 100)
+    with pytest.raises(DocumentUnreadable, match="larger than 0 MB for an RTF file"):
+        extract_document("long.rtf", "", rb"{\rtf1 " + b"word " * 100 + b"}")
+
+
+def test_html_entities_declared_by_the_page_are_not_expanded() -> None:
+    html = b'<!DOCTYPE html [<!ENTITY a "EXPANDED">]><p>x&a;y &amp; <b>z</b></p>'
+    assert "EXPANDED" not in extract_document("p.html", "", html).text
+
+
+def test_html_caps(monkeypatch: pytest.MonkeyPatch) -> None:
+    html = b"<pre>  keep\n\n\n\n  this   </pre>" + b"<p>para   graph</p>" * 50
+    result = extract_document("p.html", "", html)
+    assert result.text.startswith("keep\n\nthis\n\npara graph\n\npara graph")
+    monkeypatch.setattr(documents, "MAX_DOCUMENT_CHARS", 30)
+    result = extract_document("p.html", "", html)
+    assert result.cuts == [f"first {len(result.text)} characters (the rest was not read)"]
+    monkeypatch.setattr(documents, "MAX_HTML_BYTES", 100)
+    with pytest.raises(DocumentUnreadable, match="for an HTML file"):
+        extract_document("p.html", "", html)
+
+
+def test_pdf_pages_stop_at_the_character_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(documents, "MAX_DOCUMENT_CHARS", 100)
+    pdf = _make_pdf([_text_content(f"This is page number {i} of the doc") for i in range(1, 6)])
+    result = extract_document("long.pdf", "", pdf)
+    assert "--- page 2 ---" in result.text and "--- page 4" not in result.text
+    assert result.cuts == [
+        "read pages 1-3 of 5",
+        f"first {len(result.text)} characters (the rest was not read)",
+    ]

@@ -321,6 +321,8 @@ async def test_help_status_and_unknown_subcommands(
     assert "I don't know `/ai frobnicate now`" in unknown and "/ai settings" in unknown
     status = await command(slack, user, channel, "status")
     assert "Model API:* :white_check_mark: answers" in status and "Answering now" in status
+    assert "*Event loop:* " in status and "worst lag in the last hour" in status
+    assert "*File readers:* 0 of 2 busy, 0 files waiting" in status
     assert "not set up" in await command(slack, user, channel, "browser")
 
 

@@ -9,9 +9,9 @@ import pytest
 from PIL import Image
 from slack_sdk.web.async_client import AsyncWebClient
 
-from message_processor.handlers.vision import ImageRejected, fit_image
 from openai_client import ChatTurn, ModelImage, TokenCounter
 from slack_client import ChannelPacer, SlackFiles
+from untrusted.images import ImageRejected, fit_image
 
 
 def encoded(image: Image.Image, kind: str, **options: object) -> bytes:

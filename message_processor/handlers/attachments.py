@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
-from message_processor.documents import SUPPORTED_KINDS_TEXT, is_document
 from message_processor.handlers.attached import Attachments
 from message_processor.handlers.documents import DocumentReader
-from message_processor.handlers.vision import ImageReader, is_image
+from message_processor.handlers.vision import ImageReader, is_image, shown_name
 from slack_client import IncomingMessage
+from untrusted.budget import OnWait
+from untrusted.documents import SUPPORTED_KINDS_TEXT, is_document
 
 UNSUPPORTED = (
     "I can't read this kind of file (I read images: PNG, JPEG, GIF, WebP;"
@@ -21,13 +22,20 @@ class AttachmentReader:
         self._images = images
         self._documents = documents
 
-    async def read(self, message: IncomingMessage) -> Attachments:
+    async def read(self, message: IncomingMessage, on_wait: OnWait | None = None) -> Attachments:
+        """What the files and image links of `message` hold for the model; `on_wait` is
+        called once if they must wait for the bot-wide byte budget."""
         images = [f for f in message.files if is_image(f)]
         documents = [
             f for f in message.files if not is_image(f) and is_document(f.name, f.mimetype)
         ]
         others = [f for f in message.files if f not in images and f not in documents]
         pictures, read = await asyncio.gather(
-            self._images.read(images, message.text), self._documents.read(message, documents)
+            self._images.read(images, message.text, on_wait),
+            self._documents.read(message, documents, on_wait),
         )
-        return pictures + read + Attachments(unread=[f"{f.name}: {UNSUPPORTED}" for f in others])
+        return (
+            pictures
+            + read
+            + Attachments(unread=[f"{shown_name(f.name)}: {UNSUPPORTED}" for f in others])
+        )

@@ -1,4 +1,4 @@
-"""Documents attached to a message: downloaded, read into text off the loop, remembered.
+"""Documents attached to a message: downloaded, read in a worker process, remembered.
 
 The text is stored with the thread, so follow-ups read it from the database instead of
 downloading and parsing the file again.
@@ -11,24 +11,18 @@ import logging
 from collections.abc import Sequence
 
 from database import Database
-from message_processor.documents import (
-    MAX_DOCUMENT_BYTES,
-    DocumentUnreadable,
-    ExtractedDocument,
-    UnsupportedDocument,
-    extract_document,
-    is_pdf,
-)
 from message_processor.handlers.attached import Attachments
-from message_processor.handlers.vision import ImageRejected, fit_image
-from openai_client import ModelImage
+from message_processor.handlers.vision import model_image, shown_name
 from slack_client import FileDownloadError, IncomingMessage, SharedFile, SlackFiles
+from untrusted.budget import ByteBudget, OnWait
+from untrusted.documents import MAX_DOCUMENT_BYTES
+from untrusted.pool import UnreadableInput
+from untrusted.readers import ReadDocument, UntrustedReaders
 
 logger = logging.getLogger(__name__)
 
-# A document that takes longer than this to read is reported as such.
-READ_SECONDS = 60.0
-
+# Documents read per message; each may be 50 MB and take a worker for seconds.
+MAX_DOCUMENTS_PER_MESSAGE = 10
 
 SCANNED_NOW = "scanned, sent as an image"
 SCANNED_BEFORE = "scanned; shown to you as an image when it was shared, not available now"
@@ -41,41 +35,54 @@ def document_block(name: str, text: str, cuts: Sequence[str] = ()) -> str:
 
 
 class DocumentReader:
-    def __init__(self, files: SlackFiles, db: Database) -> None:
+    def __init__(
+        self, files: SlackFiles, db: Database, readers: UntrustedReaders, budget: ByteBudget
+    ) -> None:
         self._files = files
         self._db = db
-        # PDFium is not thread-safe: one PDF at a time goes to a worker thread.
-        self._pdfium = asyncio.Lock()
+        self._readers = readers
+        self._budget = budget
 
-    async def read(self, message: IncomingMessage, files: Sequence[SharedFile]) -> Attachments:
+    async def read(
+        self,
+        message: IncomingMessage,
+        files: Sequence[SharedFile],
+        on_wait: OnWait | None = None,
+    ) -> Attachments:
         read = Attachments()
-        results = await asyncio.gather(*(self._one(message, file) for file in files))
+        for file in files[MAX_DOCUMENTS_PER_MESSAGE:]:
+            read.unread.append(
+                f"{shown_name(file.name)}: only the first {MAX_DOCUMENTS_PER_MESSAGE} documents"
+                " of a message are read"
+            )
+        files = files[:MAX_DOCUMENTS_PER_MESSAGE]
+        results = await asyncio.gather(*(self._one(message, file, on_wait) for file in files))
         for file, result in zip(files, results, strict=True):
+            name = shown_name(file.name)
             if isinstance(result, str):
-                read.unread.append(f"{file.name}: {result}")
+                read.unread.append(f"{name}: {result}")
                 continue
-            document, pages = result
-            read.documents.append(document_block(file.name, document.text, document.cuts))
+            read.documents.append(document_block(file.name, result.text, result.cuts))
             # Scanned pages, for the model to read as images.
-            read.images += pages
-            read.partly_read += [f"{file.name}: {cut}" for cut in document.cuts]
+            read.images += [model_image(page) for page in result.pages]
+            read.partly_read += [f"{name}: {cut}" for cut in result.cuts]
         return read
 
     async def _one(
-        self, message: IncomingMessage, file: SharedFile
-    ) -> tuple[ExtractedDocument, list[ModelImage]] | str:
+        self, message: IncomingMessage, file: SharedFile, on_wait: OnWait | None
+    ) -> ReadDocument | str:
+        size = file.size if 0 < file.size <= MAX_DOCUMENT_BYTES else MAX_DOCUMENT_BYTES
         try:
-            data = await self._files.download(file, max_bytes=MAX_DOCUMENT_BYTES)
-            document = await self._extract(file, data)
-        except (FileDownloadError, UnsupportedDocument, DocumentUnreadable) as error:
+            async with self._budget.hold(size, on_wait):
+                data = await self._files.download(file, max_bytes=MAX_DOCUMENT_BYTES)
+                document = await self._readers.document(file.name, file.mimetype, data)
+        except (FileDownloadError, UnreadableInput) as error:
             logger.info("document not read: file=%s reason=%s", file.id, error)
             return str(error)
-        pages: list[ModelImage] = []
-        for page in document.page_images:
-            try:
-                pages.append(await asyncio.to_thread(fit_image, page))
-            except ImageRejected as error:
-                logger.info("scanned page not used: file=%s reason=%s", file.id, error)
+        if document.unusable_pages:
+            logger.info(
+                "scanned pages not used: file=%s pages=%d", file.id, document.unusable_pages
+            )
         await self._db.add_document(
             message.channel,
             message.thread_ts,
@@ -89,21 +96,4 @@ class DocumentReader:
                 document.cuts,
             ),
         )
-        return document, pages
-
-    async def _extract(self, file: SharedFile, data: bytes) -> ExtractedDocument:
-        """Read within READ_SECONDS, waiting for PDFium included; past that the user is
-        told, while the worker thread (which cannot be stopped) finishes on its own."""
-        try:
-            async with asyncio.timeout(READ_SECONDS):
-                if not is_pdf(file.name, file.mimetype):
-                    return await asyncio.to_thread(extract_document, file.name, file.mimetype, data)
-                await self._pdfium.acquire()
-                job = asyncio.ensure_future(
-                    asyncio.to_thread(extract_document, file.name, file.mimetype, data)
-                )
-                # Held exactly as long as PDFium works, however this wait ends.
-                job.add_done_callback(lambda _: self._pdfium.release())
-                return await asyncio.shield(job)
-        except TimeoutError as error:
-            raise DocumentUnreadable("it took too long to read") from error
+        return document

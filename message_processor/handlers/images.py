@@ -17,13 +17,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 
 from database import Database, ThreadImage
-from message_processor.handlers.vision import (
-    MAX_IMAGE_BYTES,
-    ImageRejected,
-    fit_image,
-    image_size,
-    is_image,
-)
+from message_processor.handlers.vision import is_image, model_image
 from openai_client import (
     ContentRefusedError,
     ModelClient,
@@ -42,6 +36,10 @@ from slack_client import (
     SlackFiles,
     loggable,
 )
+from untrusted.budget import ByteBudget
+from untrusted.images import MAX_IMAGE_BYTES
+from untrusted.pool import UnreadableInput
+from untrusted.readers import UntrustedReaders
 
 logger = logging.getLogger(__name__)
 
@@ -124,10 +122,19 @@ def image_list(images: list[ThreadImage]) -> str:
 
 
 class ImageTools:
-    def __init__(self, model: ModelClient, files: SlackFiles, db: Database) -> None:
+    def __init__(
+        self,
+        model: ModelClient,
+        files: SlackFiles,
+        db: Database,
+        readers: UntrustedReaders,
+        budget: ByteBudget,
+    ) -> None:
         self._model = model
         self._files = files
         self._db = db
+        self._readers = readers
+        self._budget = budget
 
     async def remember_attached(self, message: IncomingMessage) -> None:
         """A person's images become part of the thread's numbered list."""
@@ -230,10 +237,19 @@ class ImageTools:
         if shared is None:
             raise ToolArgumentsError("that image is no longer available in Slack")
         try:
-            data = await self._files.download(shared, max_bytes=MAX_IMAGE_BYTES)
-            return await asyncio.to_thread(_editable, shared, data)
-        except (FileDownloadError, ImageRejected) as error:
+            async with self._budget.hold(shared.size or MAX_IMAGE_BYTES):
+                data = await self._files.download(shared, max_bytes=MAX_IMAGE_BYTES)
+                return await self._editable(shared, data)
+        except (FileDownloadError, UnreadableInput) as error:
             raise ToolArgumentsError(f"that image could not be fetched: {error}") from error
+
+    async def _editable(self, file: SharedFile, data: bytes) -> ModelImage:
+        """The image as the edit endpoint takes it: as it came, or (a GIF) as a PNG."""
+        if file.mimetype not in EDITABLE_MIMETYPES:
+            return model_image(await self._readers.fit_image(data))
+        # Sent whole: editing wants every pixel, and the endpoint takes up to 50 MB.
+        width, height = await self._readers.image_size(data)
+        return ModelImage(data=data, mime=file.mimetype, width=width, height=height)
 
     async def _post(self, png: bytes, prompt: str, message: IncomingMessage) -> int:
         file_id = await self._files.upload_image(
@@ -264,12 +280,3 @@ def _prompt(arguments: dict[str, Any]) -> str:
     if not isinstance(prompt, str) or not prompt.strip():
         raise ToolArgumentsError("a prompt is needed")
     return prompt.strip()
-
-
-def _editable(file: SharedFile, data: bytes) -> ModelImage:
-    """The image as the edit endpoint takes it: as it came, or (a GIF) as a PNG."""
-    if file.mimetype not in EDITABLE_MIMETYPES:
-        return fit_image(data)
-    # Sent whole: editing wants every pixel, and the endpoint takes up to 50 MB.
-    width, height = image_size(data)
-    return ModelImage(data=data, mime=file.mimetype, width=width, height=height)

@@ -12,7 +12,7 @@ from message_processor.handlers.attached import Attachments
 from message_processor.handlers.attachments import AttachmentReader
 from message_processor.handlers.images import GUIDANCE, TOOLS, ImageTools, image_list
 from message_processor.links import may_link_images
-from message_processor.slots import ModelSlots
+from message_processor.slots import THINKING, WAITING_TO_READ, ModelSlots
 from openai_client import (
     ChatTurn,
     GenerationSettings,
@@ -73,7 +73,7 @@ class TextHandler:
         settings: Settings,
         stream: ReplyStream,
     ) -> TextAnswer:
-        turns, attached = await self._conversation(message)
+        turns, attached = await self._conversation(message, stream)
         browser_tools = self._browser.tool_specs()
         system = instructions() + GUIDANCE + (BROWSER_GUIDANCE if browser_tools else "")
         system += _personal_instructions(settings)
@@ -109,18 +109,31 @@ class TextHandler:
             partly_read_files=attached.partly_read,
         )
 
-    async def _conversation(self, message: IncomingMessage) -> tuple[list[ChatTurn], Attachments]:
+    async def _conversation(
+        self, message: IncomingMessage, stream: ReplyStream
+    ) -> tuple[list[ChatTurn], Attachments]:
         """The thread as turns, the newest carrying what was attached and, when the thread
         has images, their numbered list."""
         if not (message.files or message.is_thread_reply or may_link_images(message.text)):
             # A plain question that starts a thread: no attachments, no images to list,
             # and no tasks or lookups spent finding that out (it matters under a burst).
             return await self._context.turns(message), Attachments()
+        waited = False
+
+        async def wait_shown() -> None:
+            nonlocal waited
+            if not waited:
+                waited = True
+                await stream.shown()
+                await stream.set_status(WAITING_TO_READ)
+
         turns, attached, _ = await asyncio.gather(
             self._context.turns(message),
-            self._attachments.read(message),
+            self._attachments.read(message, wait_shown),
             self._tools.remember_attached(message),
         )
+        if waited:
+            await stream.set_status(THINKING)
         # Listed once the thread read has numbered the images it found.
         listing = image_list(await self._tools.thread_images(message))
         # Documents come first and the person's words last, so trimming a turn that is

@@ -1,0 +1,1 @@
+"""Untrusted content (documents, images) read in worker processes with hard limits."""
