@@ -50,12 +50,19 @@ def test_an_animated_gif_becomes_its_first_frame() -> None:
     assert (fitted.mime, fitted.width, fitted.height) == ("image/png", 40, 30)
 
 
+def _broken_chunk(png: bytes) -> bytes:
+    """The PNG with the length of its second chunk zeroed: its type reads as garbage."""
+    return png[:36] + b"\x00" + png[37:]
+
+
 @pytest.mark.parametrize(
     ("data", "reason"),
     [
         (b"%PDF-1.7 not an image", "could not be read as an image"),
         (encoded(Image.new("RGB", (8, 8)), "BMP"), "not a PNG, JPEG, GIF or WebP"),
         (encoded(Image.new("1", (8000, 7000)), "PNG"), "too many pixels"),
+        # Pillow says SyntaxError of a broken chunk (found by bench/fuzz.py).
+        (_broken_chunk(encoded(Image.new("RGB", (64, 48)), "PNG")), "could not be read"),
     ],
 )
 def test_what_is_not_a_usable_image_is_refused_with_a_reason(data: bytes, reason: str) -> None:

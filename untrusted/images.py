@@ -23,6 +23,17 @@ ORIENTATION = 0x0112  # the EXIF tag
 JPEG_QUALITY = 85
 
 
+# What Pillow raises on a file it cannot decode; SyntaxError is its word for a broken
+# chunk or header (found by bench/fuzz.py).
+_NOT_AN_IMAGE = (
+    UnidentifiedImageError,
+    Image.DecompressionBombError,
+    OSError,
+    ValueError,
+    SyntaxError,
+)
+
+
 class ImageRejected(Exception):
     """The bytes are not an image the model can take; the message says why."""
 
@@ -53,7 +64,7 @@ def image_size(data: bytes) -> tuple[int, int]:
         with Image.open(io.BytesIO(data)) as image:
             _decoded(image)
             return image.size
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as error:
+    except _NOT_AN_IMAGE as error:
         raise ImageRejected("it could not be read as an image") from error
 
 
@@ -76,7 +87,7 @@ def fit_image(data: bytes) -> FittedImage:
             frame = upright.convert("RGB" if kind == "JPEG" else "RGBA").resize(
                 size, Image.Resampling.LANCZOS
             )
-    except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError) as error:
+    except _NOT_AN_IMAGE as error:
         raise ImageRejected("it could not be read as an image") from error
     out = io.BytesIO()
     if kind == "JPEG":
