@@ -4,10 +4,12 @@ Files are valid seeds of every kind the bot reads (Word, Excel, PDF, RTF, HTML, 
 JSON, text, PNG, JPEG, GIF) mutated by Hypothesis (bytes flipped, cut, repeated,
 spliced with hostile fragments), each read by the production jobs in the worker pool
 with short bounds. Every outcome must be an answer or an `UnreadableInput` reason, and
-the pool must keep working after every kill. Message texts, generated the same way, go
-through `markdown_to_mrkdwn` and `split_message`. Prints the counts of each outcome.
+the pool must keep working after every kill. The first `--through-bot` of them are then
+uploaded to the real bot over the fakes: every thread must be answered, none left held,
+and the bot must stop cleanly. Message texts, generated the same way, go through
+`markdown_to_mrkdwn` and `split_message`. Prints the counts of each outcome.
 
-    .venv/bin/python bench/fuzz.py --files 1000 --texts 1000
+    .venv/bin/python bench/fuzz.py --files 1000 --texts 1000 --through-bot 200
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import re
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -25,11 +29,18 @@ from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from sandbox.model import FakeOpenAI
+from sandbox.workspace import FakeSlack, UploadedFile
 from slack_client.mrkdwn import markdown_to_mrkdwn, split_message
+from tests.botproc import BotProcess, bot_environment
 from tests.hostile import CORPUS
+from tests.loopback import clear_proxies
+from tests.seen import settled, thread_text
 from untrusted.pool import UnreadableInput, WorkerLimits, WorkerPool
 from untrusted.readers import UntrustedReaders
 
+# A generated file: (name, mimetype, bytes).
+Generated = tuple[str, str, bytes]
 FRAGMENTS = [
     b'w:gridSpan="2000000000"', b'r="1000000000"', b"<!--", b"{\\field{\\*\\fldinst{",
     b"[" * 64, b"\x00" * 16, b"\xff\xfe", b"obj << /Type /XObject", b"PK\x03\x04",
@@ -101,7 +112,7 @@ async def read(readers: UntrustedReaders, name: str, mime: str, data: bytes) -> 
     return "read"
 
 
-def fuzz_files(count: int, outcomes: Counter[str]) -> None:
+def fuzz_files(count: int, outcomes: Counter[str], kept: list[Generated], keep: int) -> None:
     pool = WorkerPool(2, WorkerLimits(cpu_seconds=5, wall_seconds=15, memory_bytes=2**30))
     readers = UntrustedReaders(pool)
     loop = asyncio.new_event_loop()
@@ -118,7 +129,10 @@ def fuzz_files(count: int, outcomes: Counter[str]) -> None:
     @given(st.sampled_from(kinds), st.lists(edit, max_size=6))
     def one(seed: tuple[str, str, bytes], edits: list[tuple[int, int, int]]) -> None:
         name, mime, data = seed
-        outcomes[loop.run_until_complete(read(readers, name, mime, mutated(data, edits)))] += 1
+        data = mutated(data, edits)
+        if len(kept) < keep:
+            kept.append((name, mime, data))
+        outcomes[loop.run_until_complete(read(readers, name, mime, data))] += 1
 
     try:
         one()
@@ -126,6 +140,58 @@ def fuzz_files(count: int, outcomes: Counter[str]) -> None:
         outcomes["workers killed"] = pool.kills
         loop.run_until_complete(pool.close())
         loop.close()
+
+
+def answered(slack: FakeSlack, channel: str, root: str) -> bool:
+    # The status lines ("Queued…", "Waiting to read…") are settled too: wait for the answer.
+    return settled(slack, channel, root) and "Seen it." in thread_text(slack, channel, root)
+
+
+async def through_bot(files: list[Generated]) -> str:
+    """The generated files uploaded to the real bot, each in a thread of its own: every
+    thread must be answered, none left held, and the bot must stop cleanly."""
+    slack, model = FakeSlack(), FakeOpenAI()
+    await slack.start()
+    await model.start()
+    workdir = Path(tempfile.mkdtemp(prefix="fuzz-"))
+    env = bot_environment(
+        slack_api_url=slack.api_url,
+        openai_base_url=model.base_url,
+        database_path=workdir / "bot.db",
+        LOG_LEVEL="WARNING",
+        USER_MESSAGES_PER_MINUTE="0",
+        FILE_READ_SECONDS="5",
+    )
+    bot = BotProcess(env, cwd=workdir)
+    await bot.start()
+    await slack.wait_connected(1, timeout=60)
+    threads = []
+    for index, (name, mime, data) in enumerate(files):
+        channel = f"CF{index:05d}"
+        upload = UploadedFile(name, mime or "application/octet-stream", data)
+        text = "<@UBOT> what is this? [reply:Seen it.]"
+        threads.append(
+            (channel, await slack.post_user_message(channel, "UFUZZ", text, files=[upload]))
+        )
+    await slack.wait_for(
+        lambda: all(answered(slack, *thread) for thread in threads),
+        timeout=60 + 10 * len(files),
+        what="every fuzzed file answered",
+    )
+    envelope = await slack.slash_command("UFUZZ", "CSTATUS", "status")
+    await slack.wait_for(lambda: bool(slack.responses.get(envelope)), what="/ai status")
+    status = slack.responses[envelope][-1].text
+    found = re.search(r"Answering now:\* (\d+)", status)
+    held = found.group(1) if found else f"unknown ({status!r})"
+    code = await bot.stop()
+    await slack.stop()
+    await model.stop()
+    clean = code == 0 and "Traceback" not in bot.log
+    return (
+        f"through the bot: {len(threads)} files, every thread answered, "
+        f"threads still being answered at the end: {held}, "
+        f"stopped cleanly: {'yes' if clean else 'NO'}"
+    )
 
 
 def fuzz_texts(count: int, outcomes: Counter[str]) -> None:
@@ -145,10 +211,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--files", type=int, default=1000)
     parser.add_argument("--texts", type=int, default=1000)
+    parser.add_argument("--through-bot", type=int, default=200, help="files also sent to the bot")
     args = parser.parse_args()
+    clear_proxies()
     started = time.monotonic()
     files: Counter[str] = Counter()
-    fuzz_files(args.files, files)
+    kept: list[Generated] = []
+    fuzz_files(args.files, files, kept, args.through_bot)
     texts: Counter[str] = Counter()
     fuzz_texts(args.texts, texts)
     took = time.monotonic() - started
@@ -158,6 +227,8 @@ def main() -> None:
     for outcome, count in files.most_common():
         print(f"  {outcome}: {count}")
     print(f"texts: {texts['formatted']} formatted and split, none failed")
+    if kept:
+        print(asyncio.run(through_bot(kept)))
     print(f"in {took:.0f} s")
 
 

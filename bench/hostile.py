@@ -32,8 +32,8 @@ from sandbox.workspace import FakeSlack, UploadedFile
 from tests.botproc import REPO, BotProcess, bot_environment
 from tests.hostile import CORPUS
 from tests.loopback import clear_proxies
-from tests.seen import settled
-from tests.test_hostile import drawing_bomb_pdf
+from tests.seen import settled, thread_text
+from tests.test_hostile import SHORT_ANSWER, drawing_bomb_pdf
 
 MODEL_SERVER = REPO / "bench" / "fake_model_server.py"
 POLL_SECONDS = 0.25
@@ -123,7 +123,7 @@ async def one_run(args: argparse.Namespace) -> RunResult:
     files = hostile_files(args.hostile)
     started = time.monotonic()
     hostile_posts = [
-        slack.post_user_message(f"CH{i:04d}", f"UH{i:04d}", "<@UBOT> what is this?", files=[f])
+        slack.post_user_message(f"CH{i:04d}", f"UH{i:04d}", f"<@UBOT> {SHORT_ANSWER}", files=[f])
         for i, f in enumerate(files)
     ]
     question_posts = [
@@ -131,17 +131,21 @@ async def one_run(args: argparse.Namespace) -> RunResult:
         for i in range(args.questions)
     ]
     roots = await asyncio.gather(*hostile_posts, *question_posts)
-    hostile = {(f"CH{i:04d}", roots[i]) for i in range(args.hostile)}
-    questions = {(f"CQ{i:04d}", roots[args.hostile + i]) for i in range(args.questions)}
-    done_at: dict[tuple[str, str], float] = {}
+    # Each thread with the words that show its answer is in (a status line such as
+    # "Queued…" is settled too, but is no answer).
+    hostile = {(f"CH{i:04d}", roots[i], "Seen it.") for i in range(args.hostile)}
+    questions = {
+        (f"CQ{i:04d}", roots[args.hostile + i], f"question {i}.") for i in range(args.questions)
+    }
+    done_at: dict[tuple[str, str, str], float] = {}
     while len(done_at) < len(hostile) + len(questions):
         if time.monotonic() - started > args.deadline:
             break
         await asyncio.sleep(POLL_SECONDS)
         now = time.monotonic() - started
-        for thread in (hostile | questions) - done_at.keys():
-            if settled(slack, *thread):
-                done_at[thread] = now
+        for channel, root, words in (hostile | questions) - done_at.keys():
+            if settled(slack, channel, root) and words in thread_text(slack, channel, root):
+                done_at[(channel, root, words)] = now
     lag = await worst_lag_ms(slack)
     stop.set()
     await sampler
