@@ -31,9 +31,24 @@ from untrusted.documents import (
     DocumentUnreadable,
     ExtractedDocument,
     UnsupportedDocument,
+    common,
+    excel,
     extract_document,
     is_document,
+    office,
+    tables,
 )
+from untrusted.documents import html as html_reader
+from untrusted.documents import pdf as pdf_reader
+from untrusted.documents import rtf as rtf_reader
+from untrusted.documents import text as text_reader
+
+
+def _cap_document_chars(monkeypatch: pytest.MonkeyPatch, chars: int) -> None:
+    """Sets the characters a document may keep, in each module that reads that cap."""
+    monkeypatch.setattr(common, "MAX_DOCUMENT_CHARS", chars)
+    monkeypatch.setattr(text_reader, "MAX_DOCUMENT_CHARS", chars)
+
 
 # --- building inputs -----------------------------------------------------------------------
 
@@ -299,7 +314,7 @@ def test_csv_with_semicolons() -> None:
 
 
 def test_tsv_and_row_cap(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(documents, "MAX_SHEET_ROWS", 3)
+    monkeypatch.setattr(tables, "MAX_SHEET_ROWS", 3)
     data = "".join(f"{i}\t{i * 2}\n" for i in range(10)).encode()
     result = extract_document("t.tsv", "", data)
     assert result.text == "| 0 | 0 |\n|---|---|\n| 1 | 2 |\n| 2 | 4 |"
@@ -326,8 +341,8 @@ def test_pdf_text_per_page() -> None:
 
 
 def test_pdf_scanned_page_becomes_png(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(documents, "MAX_SCANNED_PAGES", 1)
-    monkeypatch.setattr(documents, "MAX_IMAGE_SIDE", 200)
+    monkeypatch.setattr(pdf_reader, "MAX_SCANNED_PAGES", 1)
+    monkeypatch.setattr(pdf_reader, "MAX_IMAGE_SIDE", 200)
     pdf = _make_pdf(
         [_text_content("A page with a proper text layer"), _IMAGE_CONTENT, _IMAGE_CONTENT, b""]
     )
@@ -350,7 +365,7 @@ def test_pdf_only_scanned_page_at_full_size() -> None:
 
 
 def test_pdf_page_cap(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(documents, "MAX_PDF_PAGES", 2)
+    monkeypatch.setattr(pdf_reader, "MAX_PDF_PAGES", 2)
     pdf = _make_pdf([_text_content(f"This is page number {i} of the doc") for i in range(1, 5)])
     result = extract_document("long.pdf", "", pdf)
     assert "--- page 2 ---" in result.text and "--- page 3" not in result.text
@@ -401,16 +416,16 @@ def test_docx_damaged_and_encrypted() -> None:
         with zipfile.ZipFile(zipped, "w") as archive:
             archive.writestr("hello.txt", "not a word document")
         extract_document("x.docx", "", zipped.getvalue())
-    ole = documents._OLE_MAGIC + bytes(500) + "EncryptedPackage".encode("utf-16-le") + bytes(50)
+    ole = office.OLE_MAGIC + bytes(500) + "EncryptedPackage".encode("utf-16-le") + bytes(50)
     with pytest.raises(DocumentUnreadable, match="it is password-protected"):
         extract_document("x.docx", "", ole)
     with pytest.raises(UnsupportedDocument, match=r"Word 97 \(.doc\)"):
-        extract_document("renamed.docx", "", documents._OLE_MAGIC + bytes(600))
+        extract_document("renamed.docx", "", office.OLE_MAGIC + bytes(600))
 
 
 def test_docx_zip_bomb(monkeypatch: pytest.MonkeyPatch) -> None:
     data = _docx_bytes()
-    monkeypatch.setattr(documents, "MAX_UNPACKED_BYTES", 1024)
+    monkeypatch.setattr(office, "MAX_UNPACKED_BYTES", 1024)
     with pytest.raises(DocumentUnreadable, match="it unpacks to too much data"):
         extract_document("bomb.docx", "", data)
 
@@ -444,13 +459,13 @@ def test_xlsx_two_sheets() -> None:
 
 
 def test_xlsx_caps(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(documents, "MAX_SHEET_ROWS", 3)
-    monkeypatch.setattr(documents, "MAX_SHEETS", 1)
+    monkeypatch.setattr(tables, "MAX_SHEET_ROWS", 3)
+    monkeypatch.setattr(excel, "MAX_SHEETS", 1)
     result = extract_document("book.xlsm", "", _xlsx_bytes())
     assert "## Sheet: Raw" not in result.text
     assert result.text.endswith("| Bob | 2024-05-06T07:08:00 | 2.5 |")
     assert result.cuts == ["only the first 1 of 2 sheets"]
-    monkeypatch.setattr(documents, "MAX_SHEETS", 2)
+    monkeypatch.setattr(excel, "MAX_SHEETS", 2)
     result = extract_document("book.xlsx", "", _xlsx_bytes())
     assert result.cuts == ["sheet 'Raw' first 3 of about 8 rows"]
     assert result.text.endswith("| 2 | 4 |")
@@ -461,7 +476,7 @@ def test_xlsx_empty_and_encrypted() -> None:
     openpyxl.Workbook().save(out)
     with pytest.raises(DocumentUnreadable, match="it is empty"):
         extract_document("empty.xlsx", "", out.getvalue())
-    ole = documents._OLE_MAGIC + bytes(500) + "EncryptedPackage".encode("utf-16-le")
+    ole = office.OLE_MAGIC + bytes(500) + "EncryptedPackage".encode("utf-16-le")
     with pytest.raises(DocumentUnreadable, match="it is password-protected"):
         extract_document("locked.xlsx", "", ole)
 
@@ -470,14 +485,14 @@ def test_xls_damaged() -> None:
     with pytest.raises(DocumentUnreadable, match="it looks damaged"):
         extract_document("old.xls", "application/vnd.ms-excel", b"garbage, not a workbook" * 20)
     with pytest.raises(DocumentUnreadable, match="it looks damaged"):
-        extract_document("old.xls", "", documents._OLE_MAGIC + bytes(1000))
+        extract_document("old.xls", "", office.OLE_MAGIC + bytes(1000))
 
 
 # --- caps applied while reading ----------------------------------------------------------
 
 
 def test_text_decodes_only_its_start(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(documents, "MAX_TEXT_BYTES", 1001)
+    monkeypatch.setattr(text_reader, "MAX_TEXT_BYTES", 1001)
     result = extract_document("a.txt", "text/plain", "é".encode() * 3000)
     # The byte pair cut at the end is left out, not shown as a broken character.
     assert result.text == "é" * 500
@@ -487,8 +502,8 @@ def test_text_decodes_only_its_start(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_text_cut_is_noted_against_the_whole_file(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(documents, "MAX_TEXT_BYTES", 4000)
-    monkeypatch.setattr(documents, "MAX_DOCUMENT_CHARS", 1000)
+    monkeypatch.setattr(text_reader, "MAX_TEXT_BYTES", 4000)
+    _cap_document_chars(monkeypatch, 1000)
     text = "".join(f"line {i:05d}\n" for i in range(10_000))  # 110,000 characters
     result = extract_document("big.log", "", text.encode())
     assert len(result.text) <= 1000
@@ -496,14 +511,14 @@ def test_text_cut_is_noted_against_the_whole_file(monkeypatch: pytest.MonkeyPatc
 
 
 def test_json_too_long_to_indent_is_kept_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(documents, "MAX_DOCUMENT_CHARS", 200)
+    _cap_document_chars(monkeypatch, 200)
     compact = json.dumps([[[n] for n in range(15)]], separators=(",", ":"))
     result = extract_document("d.json", "", compact.encode())
     assert result.text == f"```json\n{compact}\n```" and result.cuts == []
 
 
 def test_csv_rows_stop_at_the_character_budget(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(documents, "MAX_DOCUMENT_CHARS", 100)
+    _cap_document_chars(monkeypatch, 100)
     data = "".join(f"{i},{'x' * 10}\n" for i in range(20)).encode()
     result = extract_document("t.csv", "", data)
     assert result.cuts == ["the table first 4 of 20 rows"]
@@ -511,8 +526,8 @@ def test_csv_rows_stop_at_the_character_budget(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_csv_rows_past_the_decoded_start_are_estimated(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(documents, "MAX_TEXT_BYTES", 100)
-    monkeypatch.setattr(documents, "MAX_SHEET_ROWS", 2)
+    monkeypatch.setattr(text_reader, "MAX_TEXT_BYTES", 100)
+    monkeypatch.setattr(tables, "MAX_SHEET_ROWS", 2)
     data = "".join(f"{i},{i * i}\n" for i in range(1000, 2000)).encode()  # 10 bytes a row
     result = extract_document("t.csv", "", data)
     assert result.cuts == ["the table first 2 of about 1,000 rows"]
@@ -540,7 +555,7 @@ def test_docx_spans_are_clamped_and_merged_cells_shown_once() -> None:
 
 
 def test_docx_stops_at_the_character_budget(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(documents, "MAX_DOCUMENT_CHARS", 60)
+    _cap_document_chars(monkeypatch, 60)
     body = "".join(paragraph(f"Paragraph number {i} of many.") for i in range(100))
     result = extract_document("long.docx", "", docx_of(body))
     assert result.text.startswith("Paragraph number 0 of many.\n\nParagraph number 1 of")
@@ -549,7 +564,7 @@ def test_docx_stops_at_the_character_budget(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_docx_stops_after_too_much_markup(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(documents, "MAX_MARKUP_ELEMENTS", 100)
+    monkeypatch.setattr(common, "MAX_MARKUP_ELEMENTS", 100)
     body = paragraph("Some text first.") + "<w:p/>" * 200 + paragraph("Never reached.")
     result = extract_document("markup.docx", "", docx_of(body))
     assert result.text == "Some text first."
@@ -583,7 +598,7 @@ def test_xlsx_huge_column_references_are_set_aside() -> None:
 
 
 def test_xlsx_declared_size_is_used_only_when_believable(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(documents, "MAX_SHEET_ROWS", 1)
+    monkeypatch.setattr(tables, "MAX_SHEET_ROWS", 1)
     rows = "".join(f'<row r="{n}">{inline_cell(f"A{n}", str(n))}</row>' for n in (1, 2, 3))
     believable = extract_document("a.xlsx", "", xlsx_of(rows, dimension="A1:A3"))
     assert believable.cuts == ["sheet 'S0' first 1 of about 3 rows"]
@@ -594,8 +609,8 @@ def test_xlsx_declared_size_is_used_only_when_believable(monkeypatch: pytest.Mon
 def test_xlsx_rows_and_sheets_stop_at_the_character_budget(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(documents, "MAX_DOCUMENT_CHARS", 100)
-    monkeypatch.setattr(documents, "MIN_SHEET_CHARS", 20)
+    _cap_document_chars(monkeypatch, 100)
+    monkeypatch.setattr(excel, "MIN_SHEET_CHARS", 20)
     result = extract_document("book.xlsx", "", _xlsx_bytes())
     assert result.cuts == [
         "sheet 'Summary' first 2 of about 4 rows",
@@ -604,7 +619,7 @@ def test_xlsx_rows_and_sheets_stop_at_the_character_budget(
 
 
 def test_zip_with_too_many_entries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(documents, "MAX_ZIP_ENTRIES", 3)
+    monkeypatch.setattr(office, "MAX_ZIP_ENTRIES", 3)
     with pytest.raises(DocumentUnreadable, match="it holds too many files"):
         extract_document("many.docx", "", _docx_bytes())
 
@@ -642,11 +657,11 @@ def test_rtf_reader() -> None:
 
 
 def test_rtf_caps(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(documents, "MAX_DOCUMENT_CHARS", 20)
+    _cap_document_chars(monkeypatch, 20)
     result = extract_document("long.rtf", "", rb"{\rtf1 " + b"word " * 100 + b"}")
     assert result.text.strip() == "word word word word"
     assert result.cuts == [f"first {len(result.text)} characters (the rest was not read)"]
-    monkeypatch.setattr(documents, "MAX_RTF_BYTES", 100)
+    monkeypatch.setattr(rtf_reader, "MAX_RTF_BYTES", 100)
     with pytest.raises(DocumentUnreadable, match="larger than 0 MB for an RTF file"):
         extract_document("long.rtf", "", rb"{\rtf1 " + b"word " * 100 + b"}")
 
@@ -660,16 +675,16 @@ def test_html_caps(monkeypatch: pytest.MonkeyPatch) -> None:
     html = b"<pre>  keep\n\n\n\n  this   </pre>" + b"<p>para   graph</p>" * 50
     result = extract_document("p.html", "", html)
     assert result.text.startswith("keep\n\nthis\n\npara graph\n\npara graph")
-    monkeypatch.setattr(documents, "MAX_DOCUMENT_CHARS", 30)
+    _cap_document_chars(monkeypatch, 30)
     result = extract_document("p.html", "", html)
     assert result.cuts == [f"first {len(result.text)} characters (the rest was not read)"]
-    monkeypatch.setattr(documents, "MAX_HTML_BYTES", 100)
+    monkeypatch.setattr(html_reader, "MAX_HTML_BYTES", 100)
     with pytest.raises(DocumentUnreadable, match="for an HTML file"):
         extract_document("p.html", "", html)
 
 
 def test_pdf_pages_stop_at_the_character_budget(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(documents, "MAX_DOCUMENT_CHARS", 100)
+    _cap_document_chars(monkeypatch, 100)
     pdf = _make_pdf([_text_content(f"This is page number {i} of the doc") for i in range(1, 6)])
     result = extract_document("long.pdf", "", pdf)
     assert "--- page 2 ---" in result.text and "--- page 4" not in result.text

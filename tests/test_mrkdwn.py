@@ -16,10 +16,10 @@ from slack_client.mrkdwn import (
     LINK_URL_LIMIT,
     MESSAGE_PART_LIMIT,
     RULE,
-    _cap_nesting,
     markdown_to_mrkdwn,
     split_message,
 )
+from slack_client.mrkdwn.render import _cap_nesting
 
 ZWSP = "\u200b"
 PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
