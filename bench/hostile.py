@@ -30,10 +30,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sandbox.workspace import FakeSlack, UploadedFile
 from tests.botproc import REPO, BotProcess, bot_environment
-from tests.hostile import CORPUS
+from tests.hostile import CORPUS, drawing_bomb_pdf
 from tests.loopback import clear_proxies
 from tests.seen import settled, thread_text
-from tests.test_hostile import SHORT_ANSWER, drawing_bomb_pdf
+from tests.test_hostile import SHORT_ANSWER
 
 MODEL_SERVER = REPO / "bench" / "fake_model_server.py"
 POLL_SECONDS = 0.25
@@ -150,6 +150,10 @@ async def one_run(args: argparse.Namespace) -> RunResult:
     stop.set()
     await sampler
     await bot.stop()
+    # What the bot itself logged of each stall over 100 ms, with the code that ran.
+    for line in bot.output:
+        if "event loop stalled" in line:
+            print(f"  bot: {line[line.index('event loop stalled') :]}")
     await slack.stop()
     model.terminate()
     await model.wait()

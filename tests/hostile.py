@@ -208,6 +208,23 @@ def _pdf_pages(contents: list[bytes], media_box: bytes = b"0 0 300 400") -> byte
     return _pdf(objects)
 
 
+def drawing_bomb_pdf(fills: int = 10_000, padding: int = 0) -> bytes:
+    """A one-page PDF of about a kilobyte with no text layer, whose page is `fills`
+    full-page triangles: PDFium spends tens of seconds of CPU rendering it (as a scanned
+    page), which no reader-side cap can prevent; only the worker's CPU limit ends it.
+    `padding` adds an unused stream of that many bytes, for a file of a given size."""
+    content = zlib.compress(b"10 10 m 600 780 l 20 700 l h f\n" * fills, 9)
+    return _pdf(
+        [
+            _CATALOG,
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+            _stream(content, b"/Filter /FlateDecode "),
+            _stream(bytes(padding)),
+        ]
+    )
+
+
 def _pdf_form_page(form: bytes) -> bytes:
     """One page drawing Form XObject /X (object 5), whose content is `form` and which may
     draw /X itself."""

@@ -7,7 +7,6 @@ past their bounds, never in the bot's own process.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from sandbox.model import FakeOpenAI
 from sandbox.workspace import FakeSlack, UploadedFile
 from tests.botproc import BotProcess
 from tests.conftest import running_bot
-from tests.hostile import CORPUS, HostileFile
+from tests.hostile import CORPUS, HostileFile, drawing_bomb_pdf
 from tests.seen import settled, wait_for_text
 from tests.test_attachments import text_pdf
 
@@ -29,36 +28,6 @@ READ_SECONDS = "2"
 SHORT_ANSWER = "what is this? [reply:Seen it.]"
 # What the pool's limits tell a person (untrusted.pool).
 LIMIT_REASONS = ("took too long to read", "needs too much memory to read", "looks damaged")
-
-
-def drawing_bomb_pdf(fills: int = 10_000, padding: int = 0) -> bytes:
-    """A one-page PDF of about a kilobyte with no text layer, whose page is `fills`
-    full-page triangles: PDFium spends tens of seconds of CPU rendering it (as a scanned
-    page), which no reader-side cap can prevent; only the worker's CPU limit ends it.
-    `padding` adds an unused stream of that many bytes, for a file of a given size."""
-    content = zlib.compress(b"10 10 m 600 780 l 20 700 l h f\n" * fills, 9)
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
-        b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(content)
-        + content
-        + b"\nendstream",
-        b"<< /Length %d >>\nstream\n" % padding + bytes(padding) + b"\nendstream",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
 
 
 @pytest.fixture(scope="module")

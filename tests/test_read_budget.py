@@ -8,8 +8,9 @@ from pathlib import Path
 from sandbox.model import FakeOpenAI
 from sandbox.workspace import FakeSlack, UploadedFile
 from tests.conftest import running_bot
+from tests.hostile import drawing_bomb_pdf
 from tests.seen import thread_text, wait_for_text
-from tests.test_hostile import BOT, READ_SECONDS, drawing_bomb_pdf
+from tests.test_hostile import BOT, READ_SECONDS
 
 
 async def test_a_message_whose_files_must_wait_says_so(
