@@ -22,7 +22,8 @@ from slack_client import BotIdentity, IncomingMessage, SharedFile, ThreadReader
 # Earlier top-level DM messages (and answers) read before a new one; trimming to the
 # model's budget still applies.
 DM_CONVERSATION_MESSAGES = 40
-# People named in one message who are looked up in Slack; the rest keep their ids.
+# People mentioned in a thread who are looked up in Slack for one answer; the rest keep
+# their ids (unless their names are known already).
 MAX_MENTION_LOOKUPS = 20
 # No `<` inside a mention: each match attempt stops at the next one, so a message of
 # unclosed mentions is scanned once, not once per mention.
@@ -58,7 +59,7 @@ class ThreadContext:
         if not message.is_thread_reply:
             if message.is_dm:
                 return await self._dm_turns(message)
-            return [await self._turn(message.user, message.text)]
+            return [await self._turn(message.user, message.text, set())]
         stored, documents = await asyncio.gather(
             self._db.thread_messages(message.channel, message.thread_ts),
             self._db.thread_documents(message.channel, message.thread_ts),
@@ -81,6 +82,7 @@ class ThreadContext:
         }
         humans[message.ts] = (message.user, message.text)
         earlier: dict[str, list[ImageSource]] = {}
+        looked_up: set[str] = set()
         for item in await self._reader.messages(message.channel, message.thread_ts):
             # Messages posted after this one belong to later answers, not this one.
             if float(item.ts) > float(message.ts):
@@ -94,7 +96,7 @@ class ThreadContext:
             self._earlier_images(earlier), self._number_earlier_images(message, earlier)
         )
         for ts, (user, text) in humans.items():
-            turn = await self._turn(user, text)
+            turn = await self._turn(user, text, looked_up)
             if ts in earlier:
                 found = [images[key] for key in map(source_key, earlier[ts]) if key in images]
                 turn = replace(turn, images=tuple(found))
@@ -107,13 +109,14 @@ class ThreadContext:
         stored = await self._db.conversation_since(
             message.channel, message.user, message.ts, DM_CONVERSATION_MESSAGES
         )
+        looked_up: set[str] = set()
         turns = [
-            await self._turn(m.user_id or message.user, m.text)
+            await self._turn(m.user_id or message.user, m.text, looked_up)
             if m.role == "user"
             else ChatTurn("assistant", m.text)
             for m in stored
         ]
-        return [*turns, await self._turn(message.user, message.text)]
+        return [*turns, await self._turn(message.user, message.text, looked_up)]
 
     async def _number_earlier_images(
         self, message: IncomingMessage, sources_by_ts: dict[str, list[ImageSource]]
@@ -141,18 +144,20 @@ class ThreadContext:
             chosen += sources_by_ts[ts]
         return await self._images.read_earlier(chosen[:MAX_THREAD_IMAGES])
 
-    async def _turn(self, user: str, text: str) -> ChatTurn:
-        return ChatTurn("user", f"{await self._reader.name(user)}: {await self._clean(text)}")
+    async def _turn(self, user: str, text: str, looked_up: set[str]) -> ChatTurn:
+        """A person's line; `looked_up` is the people this answer asked Slack about."""
+        name = await self._reader.name(user)
+        return ChatTurn("user", f"{name}: {await self._clean(text, looked_up)}")
 
-    async def _clean(self, text: str) -> str:
+    async def _clean(self, text: str, looked_up: set[str]) -> str:
         """Mentions become names; the bot's own mention is just the way it was addressed.
 
-        At most `MAX_MENTION_LOOKUPS` people per message are looked up in Slack: a message
-        of thousands of mentions must not cost thousands of calls. Others keep their id
-        unless their name is already known."""
+        At most `MAX_MENTION_LOOKUPS` people mentioned are looked up in Slack for one
+        answer, however many messages of the thread mention them: thousands of mentions
+        must not cost thousands of calls. Others keep their id unless their name is
+        already known."""
         pieces: list[str] = []
         last = 0
-        looked_up: set[str] = set()
         for match in _USER_MENTION.finditer(text):
             pieces.append(text[last : match.start()])
             user_id = match.group(1)

@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from slack_client import ReplyStream
 
 THINKING = "_Thinking…_"
-WAITING_TO_READ = "_Waiting to read your files: many are being read right now…_"
+WAITING_TO_READ = "_Waiting to read your files: others are being read right now…_"
 QUEUED = "_Queued: many questions are being answered right now. Yours is next in line…_"
 
 

@@ -21,7 +21,7 @@ from slack_sdk.web.async_chat_stream import AsyncChatStream
 from slack_sdk.web.async_client import AsyncWebClient
 
 from slack_client.errors import loggable, slack_error
-from slack_client.mrkdwn import markdown_to_mrkdwn, split_message
+from slack_client.mrkdwn import MESSAGE_PART_LIMIT, markdown_to_mrkdwn, split_message
 from slack_client.pacing import ChannelPacer
 from slack_client.views import Block, answer_blocks, feedback_block
 
@@ -426,8 +426,12 @@ def reply_parts(markdown: str, footer: str | None = None) -> list[str]:
     the thread and the channel's posting budget, so it ends with `TOO_LONG` instead; the
     whole answer is still stored, so follow-ups can refer to all of it.
     """
-    mrkdwn = markdown_to_mrkdwn(markdown) + (f"\n\n{footer}" if footer else "")
-    parts = split_message(mrkdwn)
-    if len(parts) > MAX_REPLY_PARTS:
-        parts = [*parts[: MAX_REPLY_PARTS - 1], TOO_LONG]
-    return parts
+    mrkdwn = markdown_to_mrkdwn(markdown)
+    parts = split_message(mrkdwn + (f"\n\n{footer}" if footer else ""))
+    if len(parts) <= MAX_REPLY_PARTS:
+        return parts
+    # The footer (a timeout, files not read) must survive the cut: it says what happened.
+    closing = [TOO_LONG + (f"\n\n{footer}" if footer else "")]
+    if len(closing[0]) > MESSAGE_PART_LIMIT:
+        closing = [TOO_LONG, *split_message(footer or "")]
+    return [*split_message(mrkdwn)[: MAX_REPLY_PARTS - len(closing)], *closing]

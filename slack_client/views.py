@@ -446,7 +446,7 @@ def _loop_lag(lag: LoopLag) -> str:
 def _reader_load(load: ReaderLoad) -> str:
     return (
         f"{load.busy} of {load.workers} busy, {load.waiting} files waiting, "
-        f"{load.killed} stopped past their limits since start"
+        f"{load.killed} ended past their limits or by a crash since start"
     )
 
 

@@ -112,5 +112,6 @@ def test_status_shows_the_worst_lag_when_the_loop_never_stalled() -> None:
     text = status_text(report(LoopLag(worst_last_hour=0.004, threshold=0.1)))
     assert "\n*Event loop:* worst lag in the last hour 4 ms\n" in text
     assert text.endswith(
-        "\n*File readers:* 1 of 2 busy, 3 files waiting, 4 stopped past their limits since start"
+        "\n*File readers:* 1 of 2 busy, 3 files waiting, 4 ended past their limits or by a crash"
+        " since start"
     )

@@ -571,6 +571,8 @@ HOSTILE = {
     "code-spans": "`a`` " * 10_000,
     "link-url-of-brackets": "see [text](https://example.com/" + "[" * 39_000 + ")",
     "comments": "<!--x" * 20_000,
+    # One huge cell over thousands of short rows: padding each row to it is quadratic.
+    "wide-cell-table": "| a |\n|---|\n| " + "w" * 20_000 + " |\n" + "| b |\n" * 4_000,
     "nested-lists": "- " * 10_000 + "x",
     "nested-quotes": "> " * 10_000 + "x",
     "nested-lists-lazy-lines": "- " * 10_000 + "x\n" + "y\n" * 5_000,

@@ -26,6 +26,14 @@ def test_a_reply_too_long_for_the_thread_ends_with_a_note() -> None:
     assert parts[0].startswith("0. A sentence")
 
 
+def test_a_reply_too_long_for_the_thread_keeps_its_footer() -> None:
+    paragraph = "A sentence about the plan that goes on for a while. " * 70
+    answer = "\n\n".join(f"{index}. {paragraph}" for index in range(60))
+    parts = reply_parts(answer, FOOTER)
+    assert len(parts) == MAX_REPLY_PARTS
+    assert parts[-1] == f"{TOO_LONG}\n\n{FOOTER}"
+
+
 def test_an_ordinary_answer_is_posted_whole() -> None:
     answer = "**Yes.** See the [docs](https://example.com/a_(b))."
     assert reply_parts(answer) == ["*Yes.* See the <https://example.com/a_(b)|docs>."]

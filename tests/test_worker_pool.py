@@ -39,10 +39,12 @@ async def test_a_reader_that_refuses_gives_its_reason(pool: WorkerPool) -> None:
 
 
 async def test_a_spinning_job_is_ended_by_its_cpu_limit_and_the_next_job_gets_a_worker(
-    pool: WorkerPool,
+    pool: WorkerPool, caplog: pytest.LogCaptureFixture
 ) -> None:
     with pytest.raises(ReadTimedOut, match="took too long"):
         await pool.run("spin", b"")
+    # The kernel ended it (SIGXCPU), before the pool's wall-clock bound.
+    assert "ran out of CPU time on spin" in caplog.text
     assert pool.kills == 1
     assert await pool.run("echo", b"after") == b"after"
 
@@ -95,5 +97,27 @@ async def test_jobs_beyond_the_workers_wait_their_turn(pool: WorkerPool) -> None
 async def test_a_job_given_up_on_takes_its_worker_with_it(pool: WorkerPool) -> None:
     with pytest.raises(TimeoutError):
         await asyncio.wait_for(pool.run("sleep", b""), 1.0)
-    assert pool.kills == 1
-    assert await pool.run("echo", b"x") == b"x"
+    # Not a limit reached: the person gave up (or the bot is stopping).
+    assert pool.kills == 0
+    # Had the sleeping worker been kept, one of these would wait on it and time out.
+    both = await asyncio.gather(pool.run("echo", b"a"), pool.run("echo", b"b"))
+    assert list(both) == [b"a", b"b"]
+
+
+async def test_a_job_waits_for_a_free_worker_and_is_told(pool: WorkerPool) -> None:
+    told: list[str] = []
+
+    async def waiting() -> None:
+        told.append("waiting")
+
+    busy = [asyncio.create_task(pool.run("sleep", b"")) for _ in range(2)]
+    await asyncio.sleep(0)  # both take an idle worker without waiting
+    assert pool.busy == 2
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(pool.run("echo", b"x", waiting), 0.5)
+    assert told == ["waiting"]
+    for job in busy:
+        job.cancel()
+    await asyncio.gather(*busy, return_exceptions=True)
+    assert await pool.run("echo", b"y", waiting) == b"y"
+    assert told == ["waiting"]

@@ -19,7 +19,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from untrusted.protocol import frame_parts, read_answer
+from untrusted.budget import OnWait
+from untrusted.protocol import EXIT_OUT_OF_MEMORY, frame_parts, read_answer
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +57,13 @@ class ReadFailed(UnreadableInput):
         super().__init__("it looks damaged")
 
 
+class ReadersUnavailable(UnreadableInput):
+    """No worker could be had: the bot's fault, not the file's (so never remembered)."""
+
+    def __init__(self) -> None:
+        super().__init__("I can't read files right now; try again in a moment")
+
+
 @dataclass(frozen=True)
 class WorkerLimits:
     cpu_seconds: float
@@ -67,12 +75,16 @@ class _Worker:
     def __init__(self, process: asyncio.subprocess.Process) -> None:
         self.process = process
         self.jobs = 0
+        # Set before the first await of its end: `returncode` stays None until the
+        # child watcher reports, and a dead worker must never be handed out again.
+        self.gone = False
 
     @property
     def pid(self) -> int:
         return self.process.pid
 
     async def kill(self) -> int:
+        self.gone = True
         with contextlib.suppress(ProcessLookupError):
             self.process.kill()
         return await self.process.wait()
@@ -88,8 +100,11 @@ class WorkerPool:
         self._idle: list[_Worker] = []
         self._busy: set[_Worker] = set()
         self._starting: set[asyncio.Task[None]] = set()
+        # Workers being started for a job that found none idle.
+        self._spawning = 0
         self._waiting = 0
         self._closed = False
+        # Workers ended past a limit (CPU, wall clock, memory) or by a crash.
         self.kills = 0
 
     @property
@@ -119,8 +134,13 @@ class WorkerPool:
         workers, self._idle = [*self._idle, *self._busy], []
         await asyncio.gather(*(self._stop(worker) for worker in workers))
 
-    async def run(self, job: str, payload: bytes, **kwargs: object) -> object:
-        """The job's plain answer; `UnreadableInput` (with the reason) if there is none."""
+    async def run(
+        self, job: str, payload: bytes, on_wait: OnWait | None = None, **kwargs: object
+    ) -> object:
+        """The job's plain answer; `UnreadableInput` (with the reason) if there is none.
+        `on_wait` is called first if every worker is busy."""
+        if on_wait is not None and self._slots.locked():
+            await on_wait()
         async with self._worker() as worker:
             header = pickle.dumps((job, kwargs, self._limits.cpu_seconds))
             try:
@@ -140,7 +160,7 @@ class WorkerPool:
                 raise self._ended(worker, job, code) from None
             except BaseException:
                 # Cancelled midway: the worker's state is unknown, so it goes.
-                await self._discard(worker)
+                await self._discard(worker, counted=False)
                 raise
         return _answer(job, outcome)
 
@@ -152,7 +172,7 @@ class WorkerPool:
         finally:
             self._waiting -= 1
         try:
-            worker = self._idle.pop() if self._idle else await self._spawn()
+            worker = self._idle.pop() if self._idle else await self._spawn_for_job()
         except BaseException:
             self._slots.release()
             raise
@@ -166,9 +186,16 @@ class WorkerPool:
             finally:
                 self._slots.release()
 
+    async def _spawn_for_job(self) -> _Worker:
+        self._spawning += 1
+        try:
+            return await self._spawn()
+        finally:
+            self._spawning -= 1
+
     async def _put_back(self, worker: _Worker) -> None:
         """A worker whose job is over: idle again, or replaced by a fresh one."""
-        if worker.process.returncode is None:
+        if not worker.gone and worker.process.returncode is None:
             worker.jobs += 1
             if worker.jobs < JOBS_PER_WORKER and self._has_room():
                 self._idle.append(worker)
@@ -188,7 +215,7 @@ class WorkerPool:
 
     async def _spawn(self) -> _Worker:
         if self._closed:
-            raise ReadFailed
+            raise ReadersUnavailable
         try:
             process = await asyncio.create_subprocess_exec(
                 sys.executable, "-I", "-c", _BOOT, str(self._limits.memory_bytes), self._jobs,
@@ -198,7 +225,7 @@ class WorkerPool:
             )  # fmt: skip
         except OSError as error:
             logger.error("a reader worker could not be started: %s", type(error).__name__)
-            raise ReadFailed from None
+            raise ReadersUnavailable from None
         worker = _Worker(process)
         assert process.stdout is not None
         try:
@@ -212,16 +239,16 @@ class WorkerPool:
             raise
         if ready != b"R":
             await worker.kill()
-            raise ReadFailed
+            raise ReadersUnavailable
         return worker
 
     def _refill(self) -> None:
         """Start a worker in the background, so the next job finds one ready."""
-        if self._closed or len(self._idle) + len(self._busy) + len(self._starting) >= self._size:
+        if self._closed or self._count() + len(self._starting) >= self._size:
             return
 
         async def start() -> None:
-            with contextlib.suppress(ReadFailed):
+            with contextlib.suppress(ReadersUnavailable):
                 worker = await self._spawn()
                 if self._has_room():
                     self._idle.append(worker)
@@ -232,21 +259,25 @@ class WorkerPool:
         self._starting.add(task)
         task.add_done_callback(self._starting.discard)
 
-    def _has_room(self) -> bool:
-        return not self._closed and len(self._idle) + len(self._busy) < self._size
+    def _count(self) -> int:
+        return len(self._idle) + len(self._busy) + self._spawning
 
-    async def _discard(self, worker: _Worker) -> int:
-        self.kills += 1
-        code = await worker.kill()
+    def _has_room(self) -> bool:
+        return not self._closed and self._count() < self._size
+
+    async def _discard(self, worker: _Worker, *, counted: bool = True) -> int:
+        """Kill a worker whose job must end now."""
         self._busy.discard(worker)
-        return code
+        self.kills += counted
+        return await worker.kill()
 
     async def _reap(self, worker: _Worker) -> int:
         """The exit status of a worker that ended by itself. Not signalled first: a
         signal sent before its exit is noticed would lose the status (Popen polls first
         and finds nothing left to wait for)."""
-        self.kills += 1
+        worker.gone = True
         self._busy.discard(worker)
+        self.kills += 1
         try:
             async with asyncio.timeout(STOP_SECONDS):
                 return await worker.process.wait()
@@ -268,6 +299,9 @@ class WorkerPool:
         if code == -signal.SIGXCPU:
             logger.warning("worker %d ran out of CPU time on %s", worker.pid, job)
             return ReadTimedOut()
+        if code == EXIT_OUT_OF_MEMORY:
+            logger.info("worker %d ran out of memory on %s", worker.pid, job)
+            return ReadTooLarge()
         logger.warning("worker %d died on %s (exit %d)", worker.pid, job, code)
         return ReadFailed()
 

@@ -16,6 +16,8 @@ import struct
 from typing import BinaryIO
 
 _LENGTH = struct.Struct(">Q")
+# How a worker exits when it ran out of memory outside a job (reading or answering).
+EXIT_OUT_OF_MEMORY = 75
 # A worker's answer is text and a few images; anything larger is a broken worker.
 MAX_ANSWER_BYTES = 256 * 2**20
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from untrusted.budget import OnWait
 from untrusted.images import FittedImage
 from untrusted.pool import ReadFailed, WorkerPool
 
@@ -24,7 +25,8 @@ class ReadDocument:
 
 class UntrustedReaders:
     """Documents and images, read in the worker pool; every failure is an
-    `UnreadableInput` whose message is the reason for the user."""
+    `UnreadableInput` whose message is the reason for the user. `on_wait` is called if
+    the file must wait for a free worker."""
 
     def __init__(self, pool: WorkerPool) -> None:
         self._pool = pool
@@ -33,8 +35,10 @@ class UntrustedReaders:
     def pool(self) -> WorkerPool:
         return self._pool
 
-    async def document(self, name: str, mimetype: str, data: bytes) -> ReadDocument:
-        answer = await self._pool.run("read_document", data, name=name, mimetype=mimetype)
+    async def document(
+        self, name: str, mimetype: str, data: bytes, on_wait: OnWait | None = None
+    ) -> ReadDocument:
+        answer = await self._pool.run("read_document", data, on_wait, name=name, mimetype=mimetype)
         if not isinstance(answer, dict):
             raise ReadFailed
         kind, text, cuts = answer.get("kind"), answer.get("text"), answer.get("cuts")
@@ -50,8 +54,8 @@ class UntrustedReaders:
             raise ReadFailed
         return ReadDocument(kind, text, cuts, [_image(page) for page in pages], unusable)
 
-    async def fit_image(self, data: bytes) -> FittedImage:
-        return _image(await self._pool.run("fit_image", data))
+    async def fit_image(self, data: bytes, on_wait: OnWait | None = None) -> FittedImage:
+        return _image(await self._pool.run("fit_image", data, on_wait))
 
     async def image_size(self, data: bytes) -> tuple[int, int]:
         answer = await self._pool.run("image_size", data)

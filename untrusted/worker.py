@@ -20,7 +20,7 @@ import sys
 from types import ModuleType
 from typing import BinaryIO
 
-from untrusted.protocol import JobOutcome, read_frame, write_frame
+from untrusted.protocol import EXIT_OUT_OF_MEMORY, JobOutcome, read_frame, write_frame
 
 # Workers yield the CPU to the bot's event loop: a file being read can wait a little,
 # a person waiting for an answer should not.
@@ -62,15 +62,21 @@ def serve(stdin: BinaryIO, stdout: BinaryIO, memory_bytes: int, jobs_module: str
     stdout.write(b"R")
     stdout.flush()
     while True:
-        frame = read_frame(stdin)
-        if frame is None:
-            return
-        header, payload = frame
-        job, kwargs, cpu_seconds = pickle.loads(header)
-        _allow_cpu(cpu_seconds)
-        outcome = _run(jobs, job, kwargs, payload)
-        del payload, frame
-        write_frame(stdout, pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL), b"")
+        try:
+            frame = read_frame(stdin)
+            if frame is None:
+                return
+            header, payload = frame
+            job, kwargs, cpu_seconds = pickle.loads(header)
+            _allow_cpu(cpu_seconds)
+            outcome = _run(jobs, job, kwargs, payload)
+            del payload, frame
+            answer = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
+        except MemoryError:
+            # Out of memory outside the job (a large file, a large answer): say so by
+            # the exit status, since there is no memory to answer with.
+            os._exit(EXIT_OUT_OF_MEMORY)
+        write_frame(stdout, answer, b"")
 
 
 def main() -> None:

@@ -75,7 +75,7 @@ class DocumentReader:
         try:
             async with self._budget.hold(size, on_wait):
                 data = await self._files.download(file, max_bytes=MAX_DOCUMENT_BYTES)
-                document = await self._readers.document(file.name, file.mimetype, data)
+                document = await self._readers.document(file.name, file.mimetype, data, on_wait)
         except (FileDownloadError, UnreadableInput) as error:
             logger.info("document not read: file=%s reason=%s", file.id, error)
             return str(error)

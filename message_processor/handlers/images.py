@@ -237,7 +237,7 @@ class ImageTools:
         if shared is None:
             raise ToolArgumentsError("that image is no longer available in Slack")
         try:
-            async with self._budget.hold(shared.size or MAX_IMAGE_BYTES):
+            async with self._budget.hold(min(shared.size, MAX_IMAGE_BYTES) or MAX_IMAGE_BYTES):
                 data = await self._files.download(shared, max_bytes=MAX_IMAGE_BYTES)
                 return await self._editable(shared, data)
         except (FileDownloadError, UnreadableInput) as error:

@@ -19,7 +19,7 @@ from openai_client import ModelImage
 from slack_client import FileDownloadError, SharedFile, SlackFiles
 from untrusted.budget import ByteBudget, OnWait
 from untrusted.images import MAX_IMAGE_BYTES, FittedImage
-from untrusted.pool import UnreadableInput
+from untrusted.pool import ReadersUnavailable, UnreadableInput
 from untrusted.readers import UntrustedReaders
 
 logger = logging.getLogger(__name__)
@@ -32,6 +32,9 @@ IMAGE_CACHE_BYTES = 64 * 2**20
 # (a failure may be passing).
 FAILURES_REMEMBERED = 1024
 FAILURE_MEMORY_SECONDS = 600.0
+# A file that its worker could not read is the same file tomorrow: reading it again at
+# every follow-up would spend a worker's whole bound each time.
+UNREADABLE_MEMORY_SECONDS = 24 * 3600.0
 # Images of earlier messages sent with a follow-up, newest first.
 MAX_THREAD_IMAGES = 20
 # A link or file name shown in a note is cut to this: it came from the message.
@@ -83,6 +86,7 @@ class ImageReader:
         self._cache: OrderedDict[str, ModelImage] = OrderedDict()
         self._cache_bytes = cache_bytes
         self._cached_bytes = 0
+        # Reason, and until when it stands.
         self._failed: OrderedDict[str, tuple[str, float]] = OrderedDict()
 
     async def read(
@@ -123,7 +127,7 @@ class ImageReader:
             self._cache.move_to_end(key)
             return self._cache[key]
         failed = self._failed.get(key)
-        if failed is not None and time.monotonic() - failed[1] < FAILURE_MEMORY_SECONDS:
+        if failed is not None and time.monotonic() < failed[1]:
             # Follow-ups do not wait again on a link that just failed (up to 10 s each).
             return failed[0]
         # A file's size is known before its download; a link's is not, so it holds the most.
@@ -134,10 +138,14 @@ class ImageReader:
                     data = await self._files.download(source, max_bytes=MAX_IMAGE_BYTES)
                 else:
                     data = await self._links.fetch(source, content_types=IMAGE_MIMETYPES)
-                image = model_image(await self._readers.fit_image(data))
+                image = model_image(await self._readers.fit_image(data, on_wait))
+        except ReadersUnavailable as error:
+            return str(error)  # the bot's trouble, not the file's: nothing to remember
         except (FileDownloadError, LinkRefused, UnreadableInput) as error:
             logger.info("image not used: source=%s reason=%s", shown_name(key), error)
-            self._failed[key] = (str(error), time.monotonic())
+            lasting = isinstance(error, UnreadableInput) and isinstance(source, SharedFile)
+            memory = UNREADABLE_MEMORY_SECONDS if lasting else FAILURE_MEMORY_SECONDS
+            self._failed[key] = (str(error), time.monotonic() + memory)
             while len(self._failed) > FAILURES_REMEMBERED:
                 self._failed.popitem(last=False)
             return str(error)

@@ -9,7 +9,7 @@ times.
 
 Code is never rewritten: fenced blocks and inline code keep their text, apart from the
 escaping Slack requires everywhere (&, <, >) and breaking runs of backticks that would
-end Slack's code block ear
+end Slack's code block early.
 
 This module is the public API: `render` turns Markdown into mrkdwn, and `split` cuts mrkdwn
 into message parts.

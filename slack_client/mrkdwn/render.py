@@ -34,6 +34,8 @@ MAX_NESTING = 16
 # GFM pads short table rows with empty cells, so a wide header over thousands of
 # one-character rows would make hundreds of thousands of events.
 MAX_TABLE_PADDING = 2_000
+# Table columns are padded to at most this width (a monospaced line is read whole).
+MAX_PADDED_WIDTH = 60
 
 _PARSER = pyromark.Markdown(
     options=pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_STRIKETHROUGH
@@ -493,6 +495,9 @@ class _Renderer:
         for row in rows:
             for column, cell in enumerate(row):
                 widths[column] = max(widths[column], _width(cell))
+        # Padding every row to a column's widest cell would make a table of one huge cell
+        # over thousands of short rows quadratic; past this, cells keep their own width.
+        widths = [min(width, MAX_PADDED_WIDTH) for width in widths]
         lines = []
         for row in rows:
             cells = row + [""] * (columns - len(row))
