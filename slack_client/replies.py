@@ -51,6 +51,8 @@ TOO_LONG = (
     "_:scissors: The rest of this answer is too long to post here. "
     "Ask me to continue, or for a shorter version._"
 )
+# Markdown converted at most for one reply: twice what its messages can hold.
+CONVERTED_CHARS = 2 * MAX_REPLY_PARTS * MESSAGE_PART_LIMIT
 EMPTY_ANSWER = "_(The model returned an empty answer.)_"
 
 # Told about every message a reply creates, so that it can be found after a crash.
@@ -424,11 +426,13 @@ def reply_parts(markdown: str, footer: str | None = None) -> list[str]:
     The footer (mrkdwn already) is converted apart from the answer: an answer cut off
     inside a code block must not swallow it. Past `MAX_REPLY_PARTS` a reply would flood
     the thread and the channel's posting budget, so it ends with `TOO_LONG` instead; the
-    whole answer is still stored, so follow-ups can refer to all of it.
+    whole answer is still stored, so follow-ups can refer to all of it. Only as much of
+    the answer as could be shown is converted: this runs at every streamed update.
     """
-    mrkdwn = markdown_to_mrkdwn(markdown)
+    shown = markdown[:CONVERTED_CHARS]
+    mrkdwn = markdown_to_mrkdwn(shown)
     parts = split_message(mrkdwn + (f"\n\n{footer}" if footer else ""))
-    if len(parts) <= MAX_REPLY_PARTS:
+    if len(parts) <= MAX_REPLY_PARTS and len(shown) == len(markdown):
         return parts
     # The footer (a timeout, files not read) must survive the cut: it says what happened.
     closing = [TOO_LONG + (f"\n\n{footer}" if footer else "")]

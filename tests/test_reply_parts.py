@@ -37,3 +37,12 @@ def test_a_reply_too_long_for_the_thread_keeps_its_footer() -> None:
 def test_an_ordinary_answer_is_posted_whole() -> None:
     answer = "**Yes.** See the [docs](https://example.com/a_(b))."
     assert reply_parts(answer) == ["*Yes.* See the <https://example.com/a_(b)|docs>."]
+
+
+def test_only_what_can_be_shown_of_a_huge_answer_is_converted() -> None:
+    # Long links collapse to a few words each: the shown prefix fits in a few messages,
+    # yet the answer goes on far past it, so the reply still says it was cut.
+    link = "[a](https://example.com/" + "x" * 2_000 + ") "
+    parts = reply_parts(link * 1_000, FOOTER)
+    assert parts[-1] == f"{TOO_LONG}\n\n{FOOTER}"
+    assert len(parts) < MAX_REPLY_PARTS
