@@ -27,11 +27,10 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sandbox.workspace import FakeSlack
-from tests.botproc import REPO, BotProcess, bot_environment
+from tests.botproc import REPO, BotProcess, bot_environment, start_model_server
 from tests.loopback import clear_proxies
 
 BARE_APP = REPO / "bench" / "bare_app.py"
-MODEL_SERVER = REPO / "bench" / "fake_model_server.py"
 POLL_SECONDS = 0.25
 # The calls that change what a thread shows: the last one in a channel finished its answer.
 REPLY_WRITES = {"chat.postMessage", "chat.update", "chat.appendStream", "chat.stopStream"}
@@ -83,13 +82,7 @@ async def sample_rss(process: psutil.Process, peak: list[float], stop: asyncio.E
 async def one_run(target: str, messages: int, latency: float, deadline: float) -> RunResult:
     slack = FakeSlack()
     await slack.start()
-    # The model server gets its own process: its CPU must not delay the fake Slack's
-    # reading of acks, nor be counted as the bot's.
-    model = await asyncio.create_subprocess_exec(
-        sys.executable, str(MODEL_SERVER), str(latency), stdout=asyncio.subprocess.PIPE
-    )
-    assert model.stdout is not None
-    model_url = (await model.stdout.readline()).decode().strip()
+    model, model_url = await start_model_server(latency)
     workdir = Path(tempfile.mkdtemp(prefix="burst-"))
     env = bot_environment(
         slack_api_url=slack.api_url,

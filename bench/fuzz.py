@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sandbox.workspace import FakeSlack, UploadedFile
 from slack_client.mrkdwn import markdown_to_mrkdwn, split_message
-from tests.botproc import REPO, BotProcess, bot_environment
+from tests.botproc import BotProcess, bot_environment, start_model_server
 from tests.hostile import CORPUS
 from tests.loopback import clear_proxies
 from tests.seen import settled, thread_text
@@ -40,7 +40,6 @@ from untrusted.readers import UntrustedReaders
 
 # A generated file: (name, mimetype, bytes).
 Generated = tuple[str, str, bytes]
-MODEL_SERVER = REPO / "bench" / "fake_model_server.py"
 FRAGMENTS = [
     b'w:gridSpan="2000000000"', b'r="1000000000"', b"<!--", b"{\\field{\\*\\fldinst{",
     b"[" * 64, b"\x00" * 16, b"\xff\xfe", b"obj << /Type /XObject", b"PK\x03\x04",
@@ -160,13 +159,9 @@ async def through_bot(files: list[Generated]) -> str:
     thread must be answered, none left held, and the bot must stop cleanly."""
     slack = FakeSlack()
     await slack.start()
-    # The model server gets a process of its own: parsing 200 requests of document text
-    # must not keep the fake Slack from answering the bot's pings.
-    model = await asyncio.create_subprocess_exec(
-        sys.executable, str(MODEL_SERVER), "0", stdout=asyncio.subprocess.PIPE
-    )
-    assert model.stdout is not None
-    model_url = (await model.stdout.readline()).decode().strip()
+    # Parsing 200 requests of document text must not keep the fake Slack from
+    # answering the bot's pings.
+    model, model_url = await start_model_server(0)
     workdir = Path(tempfile.mkdtemp(prefix="fuzz-"))
     env = bot_environment(
         slack_api_url=slack.api_url,

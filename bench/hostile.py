@@ -29,13 +29,12 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sandbox.workspace import FakeSlack, UploadedFile
-from tests.botproc import REPO, BotProcess, bot_environment
+from tests.botproc import BotProcess, bot_environment, start_model_server
 from tests.hostile import CORPUS, drawing_bomb_pdf
 from tests.loopback import clear_proxies
 from tests.seen import settled, thread_text
 from tests.test_hostile import SHORT_ANSWER
 
-MODEL_SERVER = REPO / "bench" / "fake_model_server.py"
 POLL_SECONDS = 0.25
 # One file in this many is a rendering bomb that needs the CPU limit.
 BOMB_EVERY = 5
@@ -95,11 +94,7 @@ async def worst_lag_ms(slack: FakeSlack) -> float:
 async def one_run(args: argparse.Namespace) -> RunResult:
     slack = FakeSlack()
     await slack.start()
-    model = await asyncio.create_subprocess_exec(
-        sys.executable, str(MODEL_SERVER), str(args.latency), stdout=asyncio.subprocess.PIPE
-    )
-    assert model.stdout is not None
-    model_url = (await model.stdout.readline()).decode().strip()
+    model, model_url = await start_model_server(args.latency)
     workdir = Path(tempfile.mkdtemp(prefix="hostile-"))
     env = bot_environment(
         slack_api_url=slack.api_url,

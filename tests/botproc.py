@@ -11,10 +11,21 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 MAIN = REPO / "main.py"
+MODEL_SERVER = REPO / "bench" / "fake_model_server.py"
 
 BOT_TOKEN = "xoxb-test-token"
 APP_TOKEN = "xapp-test-token"
 OPENAI_KEY = "sk-test-key"
+
+
+async def start_model_server(latency: float) -> tuple[asyncio.subprocess.Process, str]:
+    """The fake model server in a process of its own (bench/fake_model_server.py), and its
+    base URL: its CPU must not delay the fake Slack nor be counted as the bot's."""
+    server = await asyncio.create_subprocess_exec(
+        sys.executable, str(MODEL_SERVER), str(latency), stdout=asyncio.subprocess.PIPE
+    )
+    assert server.stdout is not None
+    return server, (await server.stdout.readline()).decode().strip()
 
 
 def bot_environment(

@@ -21,8 +21,9 @@ from tests.seen import settled, wait_for_text
 from tests.test_attachments import text_pdf
 
 BOT = "<@UBOT>"
-# Short bounds, so the files that need the kill are killed within a test's patience.
-READ_SECONDS = "2"
+# Short bounds, so the files that need the kill are killed within a test's patience, yet
+# twice the CPU the costliest corpus file takes to be read in full (about 2.4 s).
+READ_SECONDS = "5"
 # The fake model otherwise echoes the whole document back: a short answer keeps the
 # thread to what the person is told about the file.
 SHORT_ANSWER = "what is this? [reply:Seen it.]"
