@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import overload
 
+from tests.pdfs import pdf_file, pdf_stream
+
 CHILD_MEMORY_BYTES = 2**30
 CHILD_CPU_SECONDS = 20
 
@@ -172,24 +174,6 @@ def inline_cell(reference: str, text: str) -> str:
     return f'<c r="{reference}" t="inlineStr"><is><t>{text}</t></is></c>'
 
 
-def _pdf(objects: list[bytes]) -> bytes:
-    """A PDF of numbered objects (object i+1 is objects[i]; 1 is the catalog)."""
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\n" % (len(objects) + 1)
-    return bytes(out + b"startxref\n%d\n%%%%EOF\n" % xref)
-
-
-def _stream(content: bytes, extra: bytes = b"") -> bytes:
-    return b"<< /Length %d %s>>\nstream\n" % (len(content), extra) + content + b"\nendstream"
-
-
 _FONT = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
 _CATALOG = b"<< /Type /Catalog /Pages 2 0 R >>"
 
@@ -204,8 +188,8 @@ def _pdf_pages(contents: list[bytes], media_box: bytes = b"0 0 300 400") -> byte
             b"<< /Type /Page /Parent 2 0 R /MediaBox [%s] /Contents %d 0 R "
             b"/Resources << /Font << /F1 3 0 R >> >> >>" % (media_box, 5 + 2 * i)
         )
-        objects.append(_stream(content))
-    return _pdf(objects)
+        objects.append(pdf_stream(content))
+    return pdf_file(objects)
 
 
 def drawing_bomb_pdf(fills: int = 10_000, padding: int = 0) -> bytes:
@@ -214,13 +198,13 @@ def drawing_bomb_pdf(fills: int = 10_000, padding: int = 0) -> bytes:
     page), which no reader-side cap can prevent; only the worker's CPU limit ends it.
     `padding` adds an unused stream of that many bytes, for a file of a given size."""
     content = zlib.compress(b"10 10 m 600 780 l 20 700 l h f\n" * fills, 9)
-    return _pdf(
+    return pdf_file(
         [
             _CATALOG,
             b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
             b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
-            _stream(content, b"/Filter /FlateDecode "),
-            _stream(bytes(padding)),
+            pdf_stream(content, b"/Filter /FlateDecode "),
+            pdf_stream(bytes(padding)),
         ]
     )
 
@@ -229,14 +213,14 @@ def _pdf_form_page(form: bytes) -> bytes:
     """One page drawing Form XObject /X (object 5), whose content is `form` and which may
     draw /X itself."""
     resources = b"/Resources << /XObject << /X 5 0 R >> /Font << /F1 6 0 R >> >>"
-    return _pdf(
+    return pdf_file(
         [
             _CATALOG,
             b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
             b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 300 400] /Contents 4 0 R %s >>"
             % resources,
-            _stream(b"/X Do"),
-            _stream(form, b"/Type /XObject /Subtype /Form /BBox [0 0 300 400] %s " % resources),
+            pdf_stream(b"/X Do"),
+            pdf_stream(form, b"/Type /XObject /Subtype /Form /BBox [0 0 300 400] %s " % resources),
             _FONT,
         ]
     )

@@ -25,6 +25,7 @@ from tests.hostile import (
     zip_entry,
     zip_of,
 )
+from tests.pdfs import pdf_file, pdf_stream
 from untrusted import documents
 from untrusted.documents import (
     SUPPORTED_KINDS_TEXT,
@@ -53,26 +54,6 @@ def _cap_document_chars(monkeypatch: pytest.MonkeyPatch, chars: int) -> None:
 # --- building inputs -----------------------------------------------------------------------
 
 
-def _pdf(objects: list[bytes], root: int = 1, trailer_extra: bytes = b"") -> bytes:
-    """A PDF from numbered object bodies (object i+1 is objects[i]), with a correct xref."""
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    for offset in offsets:
-        out += b"%010d 00000 n \n" % offset
-    out += b"trailer\n<< /Size %d /Root %d 0 R %s>>\n" % (len(objects) + 1, root, trailer_extra)
-    out += b"startxref\n%d\n%%%%EOF\n" % xref
-    return bytes(out)
-
-
-def _stream(content: bytes, extra: bytes = b"") -> bytes:
-    return b"<< /Length %d %s>>\nstream\n" % (len(content), extra) + content + b"\nendstream"
-
-
 def _text_content(text: str) -> bytes:
     return b"BT /F1 10 Tf 10 50 Td (" + text.encode("latin-1") + b") Tj ET"
 
@@ -89,7 +70,7 @@ def _make_pdf(pages: list[bytes], trailer_extra: bytes = b"") -> bytes:
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [" + kids + b"] /Count %d >>" % len(pages),
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-        _stream(
+        pdf_stream(
             bytes([255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 255, 255]),
             b"/Type /XObject /Subtype /Image /Width 2 /Height 2 "
             b"/ColorSpace /DeviceRGB /BitsPerComponent 8 ",
@@ -101,12 +82,12 @@ def _make_pdf(pages: list[bytes], trailer_extra: bytes = b"") -> bytes:
             b"/Resources << /Font << /F1 3 0 R >> /XObject << /Im1 4 0 R >> >> "
             b"/Contents %d 0 R >>" % (first + 2 * i + 1)
         )
-        objects.append(_stream(content))
+        objects.append(pdf_stream(content))
     return _make_pdf_objects(objects, trailer_extra)
 
 
 def _make_pdf_objects(objects: list[bytes], trailer_extra: bytes) -> bytes:
-    return _pdf(objects, trailer_extra=trailer_extra)
+    return pdf_file(objects, trailer_extra=trailer_extra)
 
 
 def _docx_bytes() -> bytes:
