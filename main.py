@@ -31,6 +31,7 @@ from message_processor import (
     AttachmentReader,
     BotSurface,
     BrowserDesk,
+    ConversationDesk,
     DocumentReader,
     Gatekeeping,
     ImageReader,
@@ -163,19 +164,24 @@ async def run(config: BotConfig) -> int:
             users=config.allowed_users,
             channels=config.allowed_channels,
         )
+        reader = ThreadReader(web)
+        context = ThreadContext(reader, db, identity, images)
+        conversations = ConversationDesk(reader, context, access)
         processor = MessageProcessor(
             db=db,
             replies=replies,
             locks=locks,
             text=TextHandler(
-                ThreadContext(ThreadReader(web), db, identity, images),
+                context,
                 AttachmentReader(images, DocumentReader(files, db, readers, budget)),
                 ImageTools(model, files, db, readers, budget),
                 browser,
+                conversations,
                 model,
                 counter,
                 slots,
             ),
+            conversations=conversations,
             preferences=preferences,
             gate=Gatekeeping(
                 access=access,

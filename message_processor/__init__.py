@@ -12,6 +12,7 @@ from message_processor.links import LinkFetcher, build_link_session
 from message_processor.preferences import SettingsStore
 from message_processor.processor import Gatekeeping, MessageProcessor, ProcessorSettings
 from message_processor.slots import ModelSlots
+from message_processor.summaries import ConversationDesk, ConversationRef
 from message_processor.surface import BotSurface, SurfaceParts
 
 __all__ = [
@@ -19,6 +20,8 @@ __all__ = [
     "AttachmentReader",
     "BotSurface",
     "BrowserDesk",
+    "ConversationDesk",
+    "ConversationRef",
     "DocumentReader",
     "Gatekeeping",
     "ImageReader",

@@ -17,7 +17,7 @@ from message_processor.handlers.vision import (
 )
 from message_processor.links import image_links
 from openai_client import ChatTurn, ModelImage
-from slack_client import BotIdentity, IncomingMessage, SharedFile, ThreadReader
+from slack_client import BotIdentity, IncomingMessage, SharedFile, ThreadMessage, ThreadReader
 
 # Earlier top-level DM messages (and answers) read before a new one; trimming to the
 # model's budget still applies.
@@ -104,6 +104,23 @@ class ThreadContext:
                 turn = replace(turn, text="\n\n".join([*blocks[ts], turn.text]))
             lines[(float(ts), 0)] = turn
         return [lines[key] for key in sorted(lines)]
+
+    async def transcript(self, items: list[ThreadMessage]) -> list[str]:
+        """A conversation read for someone: one line a message, speakers named (the bot's
+        own messages as "assistant"), mentions looked up within the usual bound."""
+        looked_up: set[str] = set()
+        lines: list[str] = []
+        for item in items:
+            if not item.text.strip():
+                continue
+            if item.user == self._identity.user_id or item.bot_id == self._identity.bot_id:
+                speaker = "assistant"
+            elif item.user and item.bot_id is None:
+                speaker = await self._reader.name(item.user)
+            else:
+                speaker = "a bot"
+            lines.append(f"{speaker}: {await self._clean(item.text, looked_up)}")
+        return lines
 
     async def _dm_turns(self, message: IncomingMessage) -> list[ChatTurn]:
         stored = await self._db.conversation_since(

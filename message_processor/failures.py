@@ -35,6 +35,7 @@ BUSY = (
     ":hourglass_flowing_sand: I'm still answering your previous message in this thread. "
     "Send this one again once that answer is done."
 )
+STOPPED = "_:black_square_for_stop: Stopped._"
 INTERRUPTED_BY_SHUTDOWN = (
     ":warning: _This answer was cut off because the bot is restarting. "
     "Ask again in a moment and I'll answer in full._"

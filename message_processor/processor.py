@@ -23,12 +23,14 @@ from message_processor.failures import (
     INTERRUPTED_BY_CRASH,
     INTERRUPTED_BY_SHUTDOWN,
     NEAR_BUDGET,
+    STOPPED,
     attachment_notice,
     describe_failure,
 )
-from message_processor.handlers.text import TextHandler
+from message_processor.handlers.text import Spent, TextHandler
 from message_processor.preferences import SettingsStore
 from message_processor.slots import THINKING
+from message_processor.summaries import CannotRead, ConversationDesk, ConversationRef
 from openai_client import ModelError, PriceTable
 from settings import Settings
 from slack_client import IncomingMessage, ReplyStream, SlackReplies, loggable
@@ -52,6 +54,15 @@ class ProcessorSettings:
     messages_per_minute: int
 
 
+@dataclass
+class _Answering:
+    """An answer being written in a thread, which the person can stop."""
+
+    task: asyncio.Task[None]
+    user: str
+    stopped: bool = False
+
+
 @dataclass(frozen=True)
 class Gatekeeping:
     """Who is answered, how often, and what an answer costs."""
@@ -69,11 +80,13 @@ class MessageProcessor:
         replies: SlackReplies,
         locks: ThreadLocks,
         text: TextHandler,
+        conversations: ConversationDesk,
         preferences: SettingsStore,
         gate: Gatekeeping,
         settings: ProcessorSettings,
     ) -> None:
         self._db = db
+        self._conversations = conversations
         self._replies = replies
         self._locks = locks
         self._text = text
@@ -85,6 +98,7 @@ class MessageProcessor:
         # People known to have been welcomed, and where someone was refused already.
         self._welcomed: set[str] = set()
         self._refused: OrderedDict[tuple[str, str, str], None] = OrderedDict()
+        self._answering: dict[ThreadKey, _Answering] = {}
         self._accepting = True
 
     @property
@@ -101,6 +115,50 @@ class MessageProcessor:
             logger.warning("shutting down, not taking event_id=%s", message.event_id)
             return
         self._track(self._process(message))
+
+    async def stop(self, user: str, channel: str, thread_ts: str) -> None:
+        """Slack's stop button: the answer in that thread ends now, keeping what was
+        written. The asker may stop it, and anyone in a DM (it is theirs); the agent
+        session then leaves its "processing" state whether or not anything was running."""
+        running = self._answering.get(ThreadKey(channel, thread_ts))
+        if running is not None and (running.user == user or channel.startswith("D")):
+            logger.info("stopped by user=%s channel=%s thread=%s", user, channel, thread_ts)
+            running.stopped = True
+            running.task.cancel()
+            return
+        await self._replies.end_session(channel, thread_ts)
+
+    async def summarize(self, user: str, ref: ConversationRef) -> str | None:
+        """A summary of `ref` for `user`, written in their DM with the bot (where follow-up
+        questions can go). None once it is on its way, else why it cannot be done."""
+        if not self._gate.access.allows(user, ref.channel):
+            return NOT_ALLOWED
+        try:
+            await self._conversations.check(user, ref)
+        except CannotRead as refusal:
+            return str(refusal)
+        self._track(self._summary(user, ref))
+        return None
+
+    async def _summary(self, user: str, ref: ConversationRef) -> None:
+        try:
+            channel, ts = await self._replies.post_to_person(user, ref.title())
+        except Exception as error:  # noqa: BLE001 - the person was told it is on its way
+            logger.error("summary not started user=%s: %s", user, loggable(error))
+            return
+        request = IncomingMessage(
+            channel=channel,
+            user=user,
+            text=ref.title(),
+            ts=ts,
+            thread_ts=ts,
+            is_dm=True,
+            is_mention=False,
+            team_id=None,
+            event_id=None,
+            client_msg_id=None,
+        )
+        await self._process(request, about=ref)
 
     def _track(self, work: Coroutine[object, object, None]) -> None:
         task = asyncio.create_task(work)
@@ -148,7 +206,9 @@ class MessageProcessor:
         self._gate.limiter.forget_idle()
         return await self._db.purge_processed_events(time.time() - EVENT_ID_RETENTION_SECONDS)
 
-    async def _process(self, message: IncomingMessage) -> None:
+    async def _process(
+        self, message: IncomingMessage, about: ConversationRef | None = None
+    ) -> None:
         context = (
             f"channel={message.channel} thread={message.thread_ts} "
             f"user={message.user} event_id={message.event_id}"
@@ -166,7 +226,7 @@ class MessageProcessor:
                     logger.info("thread busy: %s", context)
                     await self._replies.post(message.channel, message.thread_ts, BUSY)
                     return
-                await self._answer(message, context)
+                await self._answer(message, context, about)
         except Exception:
             # Last line of defence: _answer reports its own failures to the user.
             logger.exception("message handling failed: %s", context)
@@ -238,7 +298,9 @@ class MessageProcessor:
             self._recent.popitem(last=False)
         return await self._db.claim_event(keys)
 
-    async def _answer(self, message: IncomingMessage, context: str) -> None:
+    async def _answer(
+        self, message: IncomingMessage, context: str, about: ConversationRef | None
+    ) -> None:
         settings = self._preferences.effective(message.user, message.channel, message.thread_ts)
         await asyncio.gather(
             self._db.join_thread(message.channel, message.thread_ts),
@@ -262,12 +324,20 @@ class MessageProcessor:
             panel=message.in_assistant_panel,
         )
         started = time.monotonic()
+        spent = Spent()
+        key = ThreadKey(message.channel, message.thread_ts)
+        task = asyncio.current_task()
+        assert task is not None
+        answering = self._answering[key] = _Answering(task, message.user)
         try:
             stream.begin(THINKING)
-            await self._run_handler(message, settings, stream, context)
+            await self._run_handler(message, settings, stream, context, spent, about)
         except asyncio.CancelledError:
-            await self._close_cut_off(stream)
-            raise
+            if not answering.stopped:
+                await self._close_cut_off(stream)
+                raise
+            task.uncancel()
+            await self._close_stopped(message, settings, stream, spent, context)
         except Exception as error:  # noqa: BLE001 - reported to the user below
             # Slack refused or dropped a write (the handler's own failures were already
             # reported in the reply): say so in a fresh message if the reply can't.
@@ -276,6 +346,7 @@ class MessageProcessor:
         finally:
             # A reply that never reached a final state stays recorded as in flight,
             # and the next start marks it as interrupted.
+            del self._answering[key]
             if stream.finished:
                 for ts in created:
                     await self._db.remove_inflight(message.channel, ts)
@@ -289,16 +360,53 @@ class MessageProcessor:
             except Exception as error:  # noqa: BLE001 - the next start marks the reply
                 logger.warning("could not mark a cut-off reply: %s", loggable(error))
 
+    async def _close_stopped(
+        self,
+        message: IncomingMessage,
+        settings: Settings,
+        stream: ReplyStream,
+        spent: Spent,
+        context: str,
+    ) -> None:
+        """The person stopped the answer: what was written stays, marked as stopped, and
+        what the model calls had cost is counted."""
+        await self._record_usage(message, settings, spent, context)
+        try:
+            await stream.finish(footer=STOPPED)
+            await self._store_answer(message, stream)
+        except Exception as error:  # noqa: BLE001 - the next start marks the reply
+            logger.warning("could not close a stopped reply: %s", loggable(error))
+        await self._replies.end_session(message.channel, message.thread_ts)
+
+    async def _record_usage(
+        self, message: IncomingMessage, settings: Settings, spent: Spent, context: str
+    ) -> None:
+        usage = spent.usage()
+        try:
+            await self._db.record_usage(
+                message.user,
+                settings.model,
+                usage.input_tokens,
+                usage.output_tokens,
+                cost=self._gate.prices.cost(settings.model, usage),
+                channel=message.channel,
+                question_ts=message.ts,
+            )
+        except Exception as error:  # noqa: BLE001 - the answer is shown all the same
+            logger.error("usage not recorded: %s error=%s", context, loggable(error))
+
     async def _run_handler(
         self,
         message: IncomingMessage,
         settings: Settings,
         stream: ReplyStream,
         context: str,
+        spent: Spent,
+        about: ConversationRef | None,
     ) -> None:
         timeout = self._settings.model_timeout
         try:
-            answer = await self._text.answer(message, settings, stream)
+            answer = await self._text.answer(message, settings, stream, spent, about)
         except ModelError as error:
             logger.warning("model call failed: %s error=%s", context, type(error).__name__)
             await stream.finish(footer=describe_failure(error, timeout=timeout))
@@ -324,19 +432,7 @@ class MessageProcessor:
         ):
             notices.append(NEAR_BUDGET)
         # Accounted before it is shown: what the person sees next (`/ai usage`) has it.
-        usage = answer.reply.usage
-        try:
-            await self._db.record_usage(
-                message.user,
-                settings.model,
-                usage.input_tokens,
-                usage.output_tokens,
-                cost=self._gate.prices.cost(settings.model, usage),
-                channel=message.channel,
-                question_ts=message.ts,
-            )
-        except Exception as error:  # noqa: BLE001 - the answer is shown all the same
-            logger.error("usage not recorded: %s error=%s", context, loggable(error))
+        await self._record_usage(message, settings, spent, context)
         await stream.finish(footer="\n\n".join(notices) or None, feedback=True)
         await self._store_answer(message, stream)
 

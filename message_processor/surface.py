@@ -18,6 +18,7 @@ from message_processor.browser import BrowserDesk
 from message_processor.preferences import SettingsStore
 from message_processor.processor import MessageProcessor
 from message_processor.slots import ModelSlots
+from message_processor.summaries import ConversationRef
 from openai_client import ModelClient
 from settings import Overrides, Scope, ScopeRef, Settings
 from slack_client import IncomingMessage
@@ -34,6 +35,7 @@ from thread_manager import LoopMonitor
 from untrusted.pool import WorkerPool
 
 DAY_SECONDS = 24 * 3600
+SUMMARY_ON_ITS_WAY = "On it: the summary is on its way to our DM."
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,19 @@ class BotSurface:
 
     async def is_new_thread(self, channel: str, thread_ts: str) -> bool:
         return not await self._parts.db.has_joined_thread(channel, thread_ts)
+
+    async def first_visit(self, user: str) -> bool:
+        return await self._parts.db.first_contact(user)
+
+    async def stop_answer(self, user: str, channel: str, thread_ts: str) -> None:
+        await self._parts.processor.stop(user, channel, thread_ts)
+
+    async def summarize(
+        self, user: str, channel: str, thread_ts: str | None, since: float | None
+    ) -> str:
+        ref = ConversationRef(channel, thread_ts, since)
+        refusal = await self._parts.processor.summarize(user, ref)
+        return refusal or SUMMARY_ON_ITS_WAY
 
     async def add_assistant_thread(self, channel: str, thread_ts: str) -> None:
         await self._parts.db.add_assistant_thread(channel, thread_ts)

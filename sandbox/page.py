@@ -54,8 +54,8 @@ SANDBOX_USER = "USANDBOX"  # the person using the page, shown as "you"
 SANDBOX_NAME = "you"
 CHANNELS = {"C0GENERAL": "general", "C0RANDOM": "random"}
 DM = "D0SANDBOX"  # the person's DM with the bot
-# The app's message shortcuts (manifest.yml), offered in each message's menu.
-SHORTCUTS = (("thread_settings", "Thread settings"),)
+# The app's message shortcuts (manifest.json), offered in each message's menu.
+SHORTCUTS = (("thread_settings", "Thread settings"), ("summarize_thread", "Summarize thread"))
 STATIC_DIR = Path(__file__).parent / "static"
 LONG_POLL_SECONDS = 20.0
 # How often a long poll re-reads the state even without a change notification.

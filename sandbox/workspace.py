@@ -31,6 +31,17 @@ Files, as Slack hosts them:
   plus ``channel_id``, ``thread_ts``, ``initial_comment``). ``alt_txt`` travels only in
   the first call.
 
+The installed app (:meth:`FakeSlack.install`, rules in :mod:`sandbox.manifest`): a
+manifest Slack refuses is refused; only subscribed events are delivered (the rest land
+in :attr:`FakeSlack.undelivered`); only declared commands and shortcuts can be used.
+Slack's agent experience (``agent_view``) comes with :meth:`~FakeSlack.open_messages_tab`
+(``app_home_opened``, tab "messages"), :meth:`~FakeSlack.change_context`
+(``app_context_changed``), ``app_context`` on :meth:`~FakeSlack.post_user_message`,
+agent sessions (``agents.sessions.setStatus``; a stream opens one, ``chat.stopStream``'s
+``session_status`` ends it) and :meth:`~FakeSlack.press_stop` (``agent_session_stopped``,
+after Slack itself stopped the app's streams in the thread). ``conversations.info`` and
+``conversations.members`` answer from :meth:`~FakeSlack.add_channel`.
+
 Interactivity, as Slack delivers it over Socket Mode (payload shapes from api.slack.com,
 checked against what slack-bolt 1.30 reads from them):
 
@@ -99,6 +110,8 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from aiohttp.typedefs import Handler
 from PIL import Image, UnidentifiedImageError
 
+from sandbox.manifest import InstalledApp, check_manifest, event_subscription
+
 __all__ = [
     "ApiCall",
     "Ephemeral",
@@ -152,6 +165,7 @@ MAX_LABEL_CHARS = 2000
 MAX_MODAL_STACK = 3  # a modal plus two pushed views
 MAX_LOADING_MESSAGES = 10
 MAX_SUGGESTED_PROMPTS = 4
+SESSION_STATUSES = frozenset({"active", "processing", "suspended", "closed"})
 VIEW_ID_ALPHABET = string.ascii_uppercase + string.digits
 BLOCK_ID_ALPHABET = string.ascii_letters + string.digits
 # Block elements that carry a value in ``state.values``: the key the value travels under, the
@@ -513,8 +527,23 @@ class FakeSlack:
             "assistant.threads.setStatus": self._assistant_set_status,
             "assistant.threads.setTitle": self._assistant_set_title,
             "assistant.threads.setSuggestedPrompts": self._assistant_set_suggested_prompts,
+            "agents.sessions.setStatus": self._agents_sessions_set_status,
+            "conversations.info": self._conversations_info,
+            "conversations.members": self._conversations_members,
         }
+        # The installed app (see install()); None: every event and command goes through.
+        # Survives reset().
+        self.app: InstalledApp | None = None
         self._init_state()
+
+    def install(self, manifest: Mapping[str, Any]) -> InstalledApp:
+        """Install the app `manifest` describes, or raise ManifestRejected like Slack.
+
+        From then on only its subscribed events are delivered (the others are recorded
+        in :attr:`undelivered`), and people can use only its commands and shortcuts.
+        """
+        self.app = check_manifest(manifest)
+        return self.app
 
     def _init_state(self) -> None:
         """(Re)create everything a test can observe or configure."""
@@ -558,6 +587,13 @@ class FakeSlack:
         self.assistant_status_history: dict[tuple[str, str], list[str]] = {}
         self.assistant_titles: dict[tuple[str, str], str] = {}
         self.suggested_prompts: dict[tuple[str, str], SuggestedPrompts] = {}
+        # Agent sessions (agents.sessions.setStatus, streams) by (channel, thread_ts).
+        self.sessions: dict[tuple[str, str], str] = {}
+        # Events the installed app is not subscribed to, which Slack does not send.
+        self.undelivered: list[dict[str, Any]] = []
+        # Who is in which conversation, and which are private (see add_channel).
+        self.channel_members: dict[str, set[str]] = {}
+        self.private_channels: set[str] = set()
         self.channel_names: dict[str, str] = {}  # shown in payloads; made up when missing
         self.trigger_ttl = TRIGGER_TTL_SECONDS
         self.ack_deadline = ACK_DEADLINE_SECONDS
@@ -847,6 +883,8 @@ class FakeSlack:
 
     def _chat_post_message(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = _require_channel(params)
+        if channel[:1] in ("U", "W"):  # a user id: Slack posts in the app's DM with them
+            channel = self.dm_channel(channel)
         text = _str_param(params, "text") or ""
         blocks = _blocks_param(params)
         if not text and not blocks and not params.get("attachments"):
@@ -900,6 +938,9 @@ class FakeSlack:
             raise SlackError("invalid_arguments")
         markdown = _stream_markdown(params)
         self._clear_assistant_status(channel, thread_ts)
+        if self.app is not None and self.app.experience == "agent":
+            # Streams take part in agent sessions: the person sees a stop button.
+            self.sessions[(channel, thread_ts)] = "processing"
         message = self._store(
             Message(
                 channel=channel,
@@ -929,6 +970,7 @@ class FakeSlack:
             message.blocks = blocks
         message.streaming = False
         self._append_text(message, markdown)
+        self._end_session(message, _str_param(params, "session_status") or "active")
         return {
             "channel": message.channel,
             "ts": message.ts,
@@ -957,7 +999,10 @@ class FakeSlack:
 
     def _conversations_history(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = _require_channel(params)
-        top_level = [m for m in self._sorted_messages(channel) if not m.is_reply]
+        oldest = float(_str_param(params, "oldest") or 0)
+        top_level = [
+            m for m in self._sorted_messages(channel) if not m.is_reply and float(m.ts) > oldest
+        ]
         items = list(reversed(top_level))  # newest first, as Slack returns history
         size = max(1, min(_int_param(params, "limit") or 100, 1000))
         start = _page_start(items, _str_param(params, "cursor"), ascending=False)
@@ -1153,6 +1198,61 @@ class FakeSlack:
         self.assistant_status_history.setdefault(key, []).append(status)
         return {}
 
+    def _agents_sessions_set_status(self, params: dict[str, Any]) -> dict[str, Any]:
+        key = _thread_key(params)
+        status = _str_param(params, "status")
+        if status not in SESSION_STATUSES:
+            raise SlackError("invalid_arguments", ["[ERROR] invalid `status`"])
+        if self.app is not None and self.app.experience != "agent":
+            raise SlackError("not_allowed_token_type")
+        self.sessions[key] = status
+        if self.app is not None and "agent_session_stopped" not in self.app.events:
+            return {"warning": "missing_agent_session_stopped_event_subscription"}
+        return {}
+
+    def _end_session(self, message: Message, status: str) -> None:
+        if status not in SESSION_STATUSES:
+            raise SlackError("invalid_arguments", ["[ERROR] invalid `session_status`"])
+        key = (message.channel, message.thread_ts or message.ts)
+        if key in self.sessions:
+            self.sessions[key] = status
+
+    def _conversations_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = _require_channel(params)
+        kind = _channel_type(channel)
+        found: dict[str, Any] = {
+            "id": channel,
+            "name": self._channel_name(channel),
+            "is_channel": kind == "channel",
+            "is_im": kind == "im",
+            "is_private": kind == "im" or channel in self.private_channels,
+            "is_member": True,
+        }
+        if kind == "im":
+            people = {*self._users, *(m.user for m in self.messages.values() if m.user)}
+            owners = [u for u in people if self.dm_channel(u) == channel]
+            found["user"] = owners[0] if owners else ""
+        return {"channel": found}
+
+    def _conversations_members(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = _require_channel(params)
+        members = sorted(self._members(channel))
+        size = max(1, min(_int_param(params, "limit") or 100, 1000))
+        cursor = _str_param(params, "cursor")
+        start = int(cursor) if cursor and cursor.isdigit() else 0
+        end = start + size
+        return {
+            "members": members[start:end],
+            "response_metadata": {"next_cursor": str(end) if end < len(members) else ""},
+        }
+
+    def _members(self, channel: str) -> set[str]:
+        """Who is in `channel`: as set by add_channel, else whoever wrote there, and the bot."""
+        known = self.channel_members.get(channel)
+        if known is not None:
+            return known | {self.bot_user_id}
+        return {m.user for m in self._sorted_messages(channel) if m.user} | {self.bot_user_id}
+
     def _assistant_set_title(self, params: dict[str, Any]) -> dict[str, Any]:
         key = _thread_key(params)
         title = _str_param(params, "title")
@@ -1172,6 +1272,14 @@ class FakeSlack:
             or not all(_is_prompt(p) for p in prompts)
         ):
             raise SlackError("invalid_arguments", ["[ERROR] invalid `prompts`"])
+        if self.app is not None and self.app.experience == "agent":
+            # Agent apps pin prompts to the Messages tab; Slack silently drops the call
+            # when it names a thread.
+            if _str_param(params, "thread_ts") is None:
+                self.suggested_prompts[(channel, "")] = SuggestedPrompts(
+                    prompts, _str_param(params, "title")
+                )
+            return {}
         # Without thread_ts Slack picks the latest message in the channel.
         top = [m.ts for m in self._sorted_messages(channel) if not m.is_reply]
         thread_ts = _str_param(params, "thread_ts") or (top[-1] if top else "")
@@ -1779,7 +1887,14 @@ class FakeSlack:
     async def deliver_event(
         self, event: dict[str, Any], *, event_id: str | None = None, retry_attempt: int = 0
     ) -> str:
-        """Wrap a raw event in an events_api envelope and send it; returns the envelope id."""
+        """Wrap a raw event in an events_api envelope and send it; returns the envelope id.
+
+        An event the installed app is not subscribed to is not sent (as in Slack): it is
+        recorded in :attr:`undelivered` and the envelope id is "".
+        """
+        if self.app is not None and event_subscription(event) not in self.app.events:
+            self.undelivered.append(event)
+            return ""
         payload = self._event_callback(event, event_id or _new_event_id())
         return await self.send_envelope("events_api", payload, retry_attempt=retry_attempt)
 
@@ -1853,11 +1968,13 @@ class FakeSlack:
         bot_id: str | None = None,
         subtype: str | None = None,
         files: Sequence[UploadedFile] | None = None,
+        app_context: Mapping[str, Any] | None = None,
     ) -> str:
         """Store a message from someone other than the bot and deliver its events.
 
         ``files`` are hosted by the fake (see :meth:`file`) and shared by the message, whose
-        text may then be "".
+        text may then be "". ``app_context`` is what the person had open beside the app's
+        Messages tab (agent apps): ``{"entities": [...]}`` on the message event.
         """
         human = bot_id is None
         file_ids = [self._host(f, user).id for f in files or ()]
@@ -1877,6 +1994,8 @@ class FakeSlack:
             )
         )
         events = [self._message_event(message)]
+        if app_context is not None:
+            events[0]["app_context"] = dict(app_context)
         # Slack sends app_mention as a separate event, except in DMs.
         if f"<@{self.bot_user_id}>" in text and not channel.startswith("D"):
             events.append(self._app_mention_event(message))
@@ -1948,6 +2067,8 @@ class FakeSlack:
         self, user: str, channel: str, text: str, *, command: str = "/ai"
     ) -> str:
         """The user runs ``command text`` in ``channel``; returns the envelope id."""
+        if self.app is not None and command not in self.app.commands:
+            raise AssertionError(f"the installed app has no {command} command")
         target = _ResponseUrl(user, channel, thread_ts=None)
         # Slack sends slash commands form-encoded, so every value is a string.
         payload = {
@@ -2129,6 +2250,8 @@ class FakeSlack:
         self, user: str, channel: str, message_ts: str, callback_id: str
     ) -> str:
         """The user runs the app's message shortcut ``callback_id`` on a stored message."""
+        if self.app is not None and callback_id not in self.app.shortcuts:
+            raise AssertionError(f"the installed app has no shortcut {callback_id!r}")
         message = self.messages.get((channel, message_ts))
         if message is None:
             raise AssertionError(f"no message {message_ts} in {channel}")
@@ -2174,7 +2297,10 @@ class FakeSlack:
         from the bot (subtype ``assistant_app_thread``) and sends ``assistant_thread_started``.
         The user then writes with ``post_user_message(channel, user, text, thread_ts=...)``.
         Returns (channel, thread_ts); the envelope is in ``envelopes_for_ts[thread_ts]``.
+        Only an app with ``assistant_view`` has the panel.
         """
+        if self.app is not None and self.app.experience != "assistant":
+            raise AssertionError("the installed app has no assistant panel (assistant_view)")
         channel = self.dm_channel(user)
         root = self._store(
             Message(
@@ -2205,6 +2331,64 @@ class FakeSlack:
         envelope_id = await self.deliver_event(event, event_id=event_id)
         self.envelopes_for_ts.setdefault(root.ts, []).append(envelope_id)
         return channel, root.ts
+
+    async def open_messages_tab(self, user: str) -> str:
+        """The user opens the app's Messages tab: ``app_home_opened`` with tab "messages"
+        (which, for agent apps, replaces ``assistant_thread_started``)."""
+        event = {
+            "type": "app_home_opened",
+            "user": user,
+            "channel": self.dm_channel(user),
+            "tab": "messages",
+            "event_ts": _action_ts(),
+        }
+        return await self.deliver_event(event)
+
+    async def change_context(self, user: str, entities: Sequence[Mapping[str, Any]]) -> str:
+        """What the user has open beside the app changed: ``app_context_changed``.
+
+        Entities as Slack sends them, most relevant first, e.g.
+        ``{"type": "slack#/types/channel_id", "value": "C1"}`` or
+        ``{"type": "slack#/types/message_context", "value": {"channel_id", "message_ts"}}``.
+        """
+        context = {"entities": [{"team_id": self.team_id, **e} for e in entities]}
+        event = {
+            "type": "app_context_changed",
+            "user": user,
+            "context": context if entities else {},
+            "event_ts": _action_ts(),
+        }
+        return await self.deliver_event(event)
+
+    async def press_stop(self, user: str, channel: str, thread_ts: str) -> str:
+        """The user clicks Slack's stop button on the app's agent session in a thread.
+
+        Slack shows it only while the session is "processing", stops the app's streams in
+        the thread itself, and sends ``agent_session_stopped``; the session stays
+        "processing" until the app changes it.
+        """
+        if self.sessions.get((channel, thread_ts)) != "processing":
+            raise AssertionError(f"no stop button: no session processing in {thread_ts}")
+        stopped = []
+        for message in self.thread_messages(channel, thread_ts):
+            if message.streaming and message.bot_id == self.bot_id:
+                message.streaming = False
+                stopped.append(message.ts)
+        event = {
+            "type": "agent_session_stopped",
+            "channel": channel,
+            "user": user,
+            "thread_ts": thread_ts,
+            "streaming_message_ts": stopped,
+            "event_ts": _action_ts(),
+        }
+        return await self.deliver_event(event)
+
+    def add_channel(self, channel: str, members: Sequence[str], *, private: bool = False) -> None:
+        """Who is in `channel` (the bot always is), and whether it is private."""
+        self.channel_members[channel] = set(members)
+        if private:
+            self.private_channels.add(channel)
 
     def _user_name(self, user: str) -> str:
         known = self._users.get(user)

@@ -5,7 +5,7 @@ directly, and message_processor, which imports this package, never sees them.
 """
 
 from slack_client.errors import loggable, slack_error
-from slack_client.events import BotIdentity, IncomingMessage, SharedFile
+from slack_client.events import AppContext, BotIdentity, IncomingMessage, SharedFile
 from slack_client.files import FileDownloadError, SlackFiles, read_at_most
 from slack_client.history import ThreadMessage, ThreadReader
 from slack_client.mrkdwn import markdown_to_mrkdwn, split_message
@@ -14,6 +14,7 @@ from slack_client.replies import ReplyStream, SlackReplies
 from slack_client.web import build_web_client
 
 __all__ = [
+    "AppContext",
     "BotIdentity",
     "ChannelPacer",
     "FileDownloadError",

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.web.async_client import AsyncWebClient
 
+from slack_client.agent import ViewedContexts, register_agent
 from slack_client.assistant import build_assistant
 from slack_client.backend import Backend
 from slack_client.commands import register_commands
@@ -51,9 +53,11 @@ def build_app(client: AsyncWebClient, identity: BotIdentity, backend: Backend) -
         logger=logging.getLogger("slack_bolt"),
     )
     seal = ScopeSeal()
+    contexts = ViewedContexts()
     app.assistant(build_assistant(backend, identity))
+    register_agent(app, backend, contexts)
     register_commands(app, backend, seal)
-    register_interactions(app, backend, seal)
+    register_interactions(app, backend, seal, contexts)
 
     async def handle(body: dict[str, Any], event: dict[str, Any], mention: bool) -> None:
         message = parse_message_event(
@@ -63,6 +67,9 @@ def build_app(client: AsyncWebClient, identity: BotIdentity, backend: Backend) -
             return
         if not (message.is_dm or message.is_mention or message.is_thread_reply):
             return
+        if message.is_dm and message.viewing is None:
+            # Written in the Messages tab: what the person had open, as last reported.
+            message = replace(message, viewing=contexts.viewing(message.user))
         await backend.submit(message)
 
     @app.event("app_mention")

@@ -20,6 +20,7 @@ from slack_bolt.context.set_title.async_set_title import AsyncSetTitle
 from slack_bolt.middleware.assistant.async_assistant import AsyncAssistant
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from slack_client.agent import PROMPTS_TITLE, SUGGESTED_PROMPTS
 from slack_client.backend import Backend
 from slack_client.errors import loggable
 from slack_client.events import BotIdentity, parse_message_event
@@ -28,12 +29,6 @@ from slack_client.views import NOT_ALLOWED
 logger = logging.getLogger(__name__)
 
 GREETING = "Hi! What can I help you with? I can also read files you attach and draw images."
-SUGGESTED_PROMPTS: list[dict[str, str]] = [
-    {"title": "Summarise a document", "message": "Summarise the document I'm attaching."},
-    {"title": "Draft a message", "message": "Help me write a short, friendly announcement."},
-    {"title": "Explain some code", "message": "Explain what this code does:"},
-    {"title": "Draw a picture", "message": "Draw a lighthouse at dawn in watercolour."},
-]
 TITLE_CHARS = 80
 
 
@@ -52,7 +47,7 @@ def build_assistant(backend: Backend, identity: BotIdentity) -> AsyncAssistant:
             str(thread.get("channel_id")), str(thread.get("thread_ts"))
         )
         await say(GREETING)
-        await set_suggested_prompts(prompts=SUGGESTED_PROMPTS, title="Try one of these:")
+        await set_suggested_prompts(prompts=SUGGESTED_PROMPTS, title=PROMPTS_TITLE)
 
     @assistant.user_message
     async def on_user_message(

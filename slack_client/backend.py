@@ -102,6 +102,18 @@ class Backend(Protocol):
 
     async def is_new_thread(self, channel: str, thread_ts: str) -> bool: ...
 
+    async def first_visit(self, user: str) -> bool:
+        """True the first time `user` meets the bot (to be greeted), then False."""
+
+    async def stop_answer(self, user: str, channel: str, thread_ts: str) -> None:
+        """Slack's stop button on the answer in that thread."""
+
+    async def summarize(
+        self, user: str, channel: str, thread_ts: str | None, since: float | None
+    ) -> str:
+        """A summary of the thread (or of the channel since `since`, or its latest
+        messages) written in the person's DM; returns what to tell them now."""
+
     async def add_assistant_thread(self, channel: str, thread_ts: str) -> None:
         """A thread opened in Slack's assistant panel (other DM threads look the same)."""
 

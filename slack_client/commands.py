@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import re
+import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -35,6 +38,13 @@ CHANNEL_SETTINGS_IN_CHANNEL = (
 )
 ADMINS_ONLY = "Only admins of this bot can change a channel's settings."
 FAILED = ":warning: That didn't work on my side. Please try again in a moment."
+SUMMARIZE_USAGE = (
+    "Use `/ai summarize` in a channel, or `/ai summarize #channel`, optionally with how far "
+    "back to read: `3h`, `2d`, `1w` or a date such as `2026-12-01`."
+)
+# A channel as Slack sends it in a command (`<#C123|general>`), or its bare id.
+_CHANNEL = re.compile(r"<#([CG][A-Z0-9]{1,20})(?:\|[^>]{0,100})?>|([CG][A-Z0-9]{1,20})")
+_AGO = re.compile(r"(\d{1,4})([mhdw])")
 
 
 def register_commands(app: AsyncApp, backend: Backend, seal: ScopeSeal) -> None:
@@ -53,6 +63,9 @@ def register_commands(app: AsyncApp, backend: Backend, seal: ScopeSeal) -> None:
                 return
             if name == "settings":
                 await _settings(client, backend, seal, command, words[1:], respond)
+                return
+            if name in ("summarize", "summarise"):
+                await respond(await _summarize(backend, user, channel, words[1:]))
                 return
             if name == "browser":
                 rest = str(command.get("text") or "").strip()[len(words[0]) :]
@@ -100,6 +113,35 @@ async def _settings(
     await open_settings_modal(
         client, backend, seal, trigger_id=str(command.get("trigger_id")), user=user, scope=scope
     )
+
+
+async def _summarize(backend: Backend, user: str, channel: str, words: list[str]) -> str:
+    """`/ai summarize [#channel] [since]`: this channel (or the one named), its latest
+    messages or those since a time ago (`3h`, `2d`, `1w`) or a date (`2026-12-01`)."""
+    target: str | None = None if channel.startswith("D") else channel
+    since: float | None = None
+    for word in words:
+        if found := _CHANNEL.fullmatch(word):
+            target = found.group(1) or found.group(2)
+        elif (moment := parse_since(word, time.time())) is not None:
+            since = moment
+        else:
+            return SUMMARIZE_USAGE
+    if target is None:
+        return SUMMARIZE_USAGE
+    return await backend.summarize(user, target, None, since)
+
+
+def parse_since(word: str, now: float) -> float | None:
+    """A time ago (`90m`, `3h`, `2d`, `1w`) or a UTC date (`2026-12-01`) as a timestamp."""
+    if found := _AGO.fullmatch(word.lower()):
+        amount, unit = int(found.group(1)), found.group(2)
+        return now - amount * {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}[unit]
+    try:
+        day = datetime.strptime(word, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        return None
+    return day.timestamp()
 
 
 def _notice(respond: AsyncRespond) -> Callable[[str], Awaitable[None]]:

@@ -11,6 +11,7 @@ from typing import Any
 # joins, bot messages, topic changes…) is ignored.
 HUMAN_SUBTYPES = frozenset({None, "file_share", "thread_broadcast"})
 _TS = re.compile(r"^\d{1,12}\.\d{1,9}$")
+_ID = re.compile(r"^[CDG][A-Z0-9]{1,20}$")
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,15 @@ class BotIdentity:
     user_id: str
     bot_id: str
     team_id: str
+
+
+@dataclass(frozen=True)
+class AppContext:
+    """What a person has open beside the app's Messages tab (agent apps): a channel, or a
+    thread in it. Slack sends it as ``app_context_changed`` and on their messages."""
+
+    channel: str
+    thread_ts: str | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +57,8 @@ class IncomingMessage:
     files: tuple[SharedFile, ...] = ()
     # Written in Slack's assistant side panel (a thread of the person's DM with the bot).
     in_assistant_panel: bool = False
+    # What the person had open beside the app when they wrote (agent apps).
+    viewing: AppContext | None = None
 
     @property
     def is_thread_reply(self) -> bool:
@@ -92,7 +104,30 @@ def parse_message_event(
         if isinstance(event.get("client_msg_id"), str)
         else None,
         files=parse_files(event.get("files")),
+        viewing=parse_app_context(event.get("app_context")),
     )
+
+
+def parse_app_context(raw: object) -> AppContext | None:
+    """The most relevant conversation among Slack's context entities, if any.
+
+    Entities come most relevant first: a channel (``slack#/types/channel_id``) or a
+    message in one (``slack#/types/message_context``, whose thread is read). Canvases
+    and lists are not conversations the bot can read, so they give None.
+    """
+    entities = raw.get("entities") if isinstance(raw, Mapping) else None
+    for entity in entities if isinstance(entities, list) else []:
+        if not isinstance(entity, Mapping):
+            continue
+        kind, value = entity.get("type"), entity.get("value")
+        if kind == "slack#/types/channel_id" and isinstance(value, str) and _ID.match(value):
+            return AppContext(value)
+        if kind == "slack#/types/message_context" and isinstance(value, Mapping):
+            channel, ts = value.get("channel_id"), value.get("message_ts")
+            if isinstance(channel, str) and _ID.match(channel):
+                thread = ts if isinstance(ts, str) and _TS.match(ts) else None
+                return AppContext(channel, thread)
+    return None
 
 
 def parse_files(raw: object) -> tuple[SharedFile, ...]:

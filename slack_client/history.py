@@ -1,4 +1,5 @@
-"""Reading a thread back from Slack: every page of conversations.replies, speakers named."""
+"""Reading conversations back from Slack: a thread (every page of conversations.replies),
+a channel's latest messages, whether a person may read one, speakers named."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import logging
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -19,6 +21,10 @@ logger = logging.getLogger(__name__)
 PAGE_SIZE = 200
 # A thread longer than this is cut from the start; the model could not use it anyway.
 MAX_PAGES = 50
+# A channel read for a summary: its latest messages, at most this many.
+MAX_CHANNEL_MESSAGES = 500
+# Members of a private conversation looked through to find one person.
+MAX_MEMBER_PAGES = 10
 # Display names remembered, and for how long.
 NAMES_REMEMBERED = 10_000
 NAME_MEMORY_SECONDS = 3600.0
@@ -77,8 +83,69 @@ def _thread_message(raw: dict[str, Any]) -> ThreadMessage:
     )
 
 
+async def fetch_channel(
+    client: AsyncWebClient, channel: str, oldest: float | None
+) -> list[ThreadMessage]:
+    """A channel's top-level messages after `oldest` (the latest MAX_CHANNEL_MESSAGES),
+    oldest first. Raises SlackApiError: the caller says why it could not read."""
+    messages: list[ThreadMessage] = []
+    cursor: str | None = None
+    while len(messages) < MAX_CHANNEL_MESSAGES:
+        response = await client.conversations_history(
+            channel=channel,
+            limit=min(PAGE_SIZE, MAX_CHANNEL_MESSAGES - len(messages)),
+            cursor=cursor,
+            oldest=f"{oldest:.6f}" if oldest else None,
+        )
+        messages += [
+            _thread_message(raw)
+            for raw in response.get("messages") or []
+            if isinstance(raw, dict) and isinstance(raw.get("ts"), str)
+        ]
+        cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+        if not response.get("has_more") or not cursor:
+            break
+    messages.reverse()  # Slack pages from the newest
+    return messages
+
+
+class Readable(Enum):
+    """Whether a person may have the bot read a conversation to them."""
+
+    YES = "yes"
+    NOT_A_MEMBER = "not a member"
+    BOT_NOT_IN = "bot not in it"
+    UNKNOWN = "cannot tell"
+
+
+async def person_may_read(client: AsyncWebClient, user: str, channel: str) -> Readable:
+    """A person may have read to them what they can read in Slack: a public channel, a
+    private one or a group DM they are in, their own DM with the bot."""
+    try:
+        info = (await client.conversations_info(channel=channel)).get("channel") or {}
+        if info.get("is_im"):
+            return Readable.YES if info.get("user") == user else Readable.NOT_A_MEMBER
+        if not (info.get("is_private") or info.get("is_mpim")):
+            return Readable.YES
+        cursor: str | None = None
+        for _ in range(MAX_MEMBER_PAGES):
+            page = await client.conversations_members(channel=channel, limit=1000, cursor=cursor)
+            if user in (page.get("members") or []):
+                return Readable.YES
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                return Readable.NOT_A_MEMBER
+        return Readable.UNKNOWN
+    except SlackApiError as error:
+        code = slack_error(error)
+        logger.info("cannot check access to channel=%s: %s", channel, code)
+        if code in ("channel_not_found", "not_in_channel"):
+            return Readable.BOT_NOT_IN
+        return Readable.UNKNOWN
+
+
 class ThreadReader:
-    """What message_processor needs from Slack to read a thread: its messages, named."""
+    """What message_processor needs from Slack to read conversations: messages, named."""
 
     def __init__(self, client: AsyncWebClient) -> None:
         self._client = client
@@ -86,6 +153,12 @@ class ThreadReader:
 
     async def messages(self, channel: str, thread_ts: str) -> list[ThreadMessage]:
         return await fetch_thread(self._client, channel, thread_ts)
+
+    async def channel_messages(self, channel: str, oldest: float | None) -> list[ThreadMessage]:
+        return await fetch_channel(self._client, channel, oldest)
+
+    async def person_may_read(self, user: str, channel: str) -> Readable:
+        return await person_may_read(self._client, user, channel)
 
     async def name(self, user_id: str) -> str:
         return await self._names.name(user_id)

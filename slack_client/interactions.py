@@ -1,4 +1,4 @@
-"""Buttons, the settings modal, the thread shortcut and App Home.
+"""Buttons, the settings modal, the message shortcuts and App Home.
 
 Every interaction is acknowledged first; what it changes goes through the `Backend`,
 which enforces who may change what. A modal's submission is validated here so errors
@@ -15,6 +15,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from settings import Overrides, Scope, ScopeRef, validate
+from slack_client.agent import ViewedContexts, messages_tab_opened
 from slack_client.backend import Backend, SettingsRefused
 from slack_client.errors import loggable
 from slack_client.seal import ScopeSeal
@@ -27,6 +28,7 @@ from slack_client.views import (
     OPEN_SETTINGS,
     SETTINGS_VIEW,
     SHOW_USAGE,
+    SUMMARIZE_SHORTCUT,
     THREAD_SETTINGS_SHORTCUT,
     form_values,
     home_view,
@@ -59,7 +61,9 @@ async def open_settings_modal(
     await client.views_open(trigger_id=trigger_id, view=view)
 
 
-def register_interactions(app: AsyncApp, backend: Backend, seal: ScopeSeal) -> None:
+def register_interactions(
+    app: AsyncApp, backend: Backend, seal: ScopeSeal, contexts: ViewedContexts
+) -> None:
 
     @app.action(OPEN_SETTINGS)
     async def on_open_settings(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -176,9 +180,22 @@ def register_interactions(app: AsyncApp, backend: Backend, seal: ScopeSeal) -> N
             client, backend, seal, trigger_id=body["trigger_id"], user=user, scope=scope
         )
 
+    @app.shortcut(SUMMARIZE_SHORTCUT)
+    async def on_summarize_thread(
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        await ack()
+        user, channel = body["user"]["id"], body["channel"]["id"]
+        message = body.get("message", {})
+        thread_ts = message.get("thread_ts") or message.get("ts") or body.get("message_ts")
+        await respond(await backend.summarize(user, channel, str(thread_ts), None))
+
     @app.event("app_home_opened")
     async def on_home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:
         user = str(event.get("user"))
+        if event.get("tab") == "messages":
+            await messages_tab_opened(client, backend, contexts, event)
+            return
         if event.get("tab") != "home":
             return
         if backend.allows(user, None):

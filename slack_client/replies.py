@@ -80,6 +80,23 @@ class SlackReplies:
         )
         return str(response["ts"])
 
+    async def post_to_person(self, user: str, text: str) -> tuple[str, str]:
+        """A new top-level message in the bot's DM with `user`: (channel, ts)."""
+        response = await self.pacer.run(
+            user, lambda: self.client.chat_postMessage(channel=user, text=text), new_message=True
+        )
+        return str(response["channel"]), str(response["ts"])
+
+    async def end_session(self, channel: str, thread_ts: str) -> None:
+        """Take the thread's agent session out of "processing" (after a stop, Slack leaves
+        that to the app). Only informative: a refusal changes nothing."""
+        try:
+            await self.client.agents_sessions_setStatus(
+                channel_id=channel, thread_ts=thread_ts, status="active"
+            )
+        except SlackApiError as error:
+            logger.info("session not ended in %s: %s", channel, slack_error(error))
+
     async def update(
         self, channel: str, ts: str, text: str, blocks: list[Block] | None = None
     ) -> None:

@@ -26,6 +26,7 @@ Block = dict[str, Any]
 
 SETTINGS_VIEW = "settings"
 THREAD_SETTINGS_SHORTCUT = "thread_settings"
+SUMMARIZE_SHORTCUT = "summarize_thread"
 OPEN_SETTINGS = "open_settings"
 SHOW_USAGE = "show_usage"
 ANSWER_FEEDBACK = "answer_feedback"
@@ -42,16 +43,19 @@ I answer in the thread and read the whole thread as context. Reply in the thread
 • *Look at images* you attach or link, and *read documents*: PDF, Word, Excel, CSV, \
 text, Markdown and code.
 • *Draw and edit images*: ask me to draw something, or to change an image of the thread.
-• *The assistant panel*: open me from the AI button at the top of Slack.
+• *Summarise conversations*: open my Messages tab beside a channel or thread and ask \
+"summarise this", or use the commands below.
 
 *Commands*
 • `/ai settings`: your model, instructions and other preferences
 • `/ai settings channel`: this channel's defaults (admins)
+• `/ai summarize [#channel] [3h | 2d | 1w | 2026-12-01]`: a summary in our DM
 • `/ai usage`: your tokens and their estimated cost
 • `/ai reset`: start a fresh conversation in our DM
 • `/ai status`: whether I and the services I use are up
 • `/ai help`: this text
-Message menu → *Thread settings*: settings for one thread."""
+Message menu → *Summarize thread*: that thread's summary in our DM; \
+*Thread settings*: settings for one thread."""
 
 NOT_ALLOWED = (
     ":lock: Sorry, I'm not set up to answer you here. "

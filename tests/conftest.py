@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.manifest import load_manifest
 from sandbox.model import FakeOpenAI
 from sandbox.workspace import FakeSlack
 from tests.botproc import BotProcess, bot_environment
@@ -28,6 +29,7 @@ def new_id() -> Callable[[str], str]:
 @pytest.fixture(scope="module")
 async def slack() -> AsyncIterator[FakeSlack]:
     fake = FakeSlack()
+    fake.install(load_manifest())
     await fake.start()
     yield fake
     await fake.stop()

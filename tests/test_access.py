@@ -11,6 +11,7 @@ from sandbox.model import FakeOpenAI, responses_prompt
 from sandbox.workspace import FakeSlack
 from tests.botproc import BotProcess
 from tests.conftest import running_bot
+from tests.manifests import assistant_view_manifest, installed
 from tests.seen import wait_for_text
 
 BOT = "<@UBOT>"
@@ -100,9 +101,10 @@ async def _command(slack: FakeSlack, user: str, channel: str, text: str) -> str:
 async def test_the_assistant_panel_tells_someone_not_allowed(
     slack: FakeSlack, bot: BotProcess
 ) -> None:
-    channel, thread = await slack.start_assistant_thread(STRANGER)
-    await slack.wait_for(
-        lambda: any("not set up" in m.text for m in slack.bot_replies(channel, thread)),
-        what="the refusal in the panel",
-    )
+    with installed(slack, assistant_view_manifest()):
+        channel, thread = await slack.start_assistant_thread(STRANGER)
+        await slack.wait_for(
+            lambda: any("not set up" in m.text for m in slack.bot_replies(channel, thread)),
+            what="the refusal in the panel",
+        )
     assert (channel, thread) not in slack.suggested_prompts

@@ -9,6 +9,7 @@ from typing import Any
 from sandbox.model import FakeOpenAI
 from sandbox.workspace import FakeSlack
 from tests.botproc import BotProcess
+from tests.manifests import installed, with_events
 from tests.seen import bot_texts, settled, thread_text, wait_for_text
 
 BOT = "<@UBOT>"
@@ -106,7 +107,13 @@ async def test_edits_deletions_joins_and_bots_are_ignored_but_acked(
         await slack.deliver_event(
             {**base, "type": "message", "user": "UBOT", "ts": "1.000005", "text": "myself"}
         ),
-        await slack.deliver_event({"type": "reaction_added", "user": user, "reaction": "+1"}),
+    ]
+    # An event the app subscribes to without a listener of its own is acknowledged too.
+    with installed(slack, with_events("reaction_added")):
+        envelopes.append(
+            await slack.deliver_event({"type": "reaction_added", "user": user, "reaction": "+1"})
+        )
+    envelopes += [
         await slack.deliver_event({**base, "type": "message"}),
     ]
     ts = await slack.post_user_message(dm, user, "a real question")

@@ -13,6 +13,7 @@ from sandbox.model import FakeOpenAI, parse_markers, plan_answer, responses_prom
 from sandbox.workspace import FakeSlack, View, blocks_text
 from tests.botproc import BotProcess
 from tests.conftest import running_bot
+from tests.manifests import assistant_view_manifest, installed
 from tests.pictures import picture
 from tests.seen import wait_for_text
 
@@ -227,30 +228,32 @@ async def test_assistant_panel_greets_suggests_shows_status_and_answers(
     slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
 ) -> None:
     user = new_id("U")
-    channel, thread = await slack.start_assistant_thread(user)
-    key = (channel, thread)
-    await slack.wait_for(lambda: key in slack.suggested_prompts, what="suggested prompts")
-    assert any("What can I help you with" in m.text for m in slack.bot_replies(channel, thread))
+    # An install from before the agent experience: the assistant panel.
+    with installed(slack, assistant_view_manifest()):
+        channel, thread = await slack.start_assistant_thread(user)
+        key = (channel, thread)
+        await slack.wait_for(lambda: key in slack.suggested_prompts, what="suggested prompts")
+        assert any("What can I help you with" in m.text for m in slack.bot_replies(channel, thread))
 
-    await slack.post_user_message(
-        channel, user, "Plan a team offsite in Lisbon for twelve", thread_ts=thread
-    )
-    await wait_for_text(slack, channel, thread, "Plan a team offsite")
-    assert slack.assistant_titles[key] == "Plan a team offsite in Lisbon for twelve"
-    # The panel's own status, with a loading message, stands in for a status message.
-    [status] = [
-        c.params
-        for c in slack.calls_to("assistant.threads.setStatus")
-        if c.params.get("thread_ts") == thread
-    ]
-    assert status["status"] == "is thinking…" and status["loading_messages"] == ["Thinking…"]
-    posted = [
-        c.params.get("text") or ""
-        for c in slack.calls_to("chat.postMessage")
-        if c.params.get("thread_ts") == thread
-    ]
-    assert not any("Thinking" in text for text in posted)
-    assert slack.assistant_status.get(key, "") == ""
+        await slack.post_user_message(
+            channel, user, "Plan a team offsite in Lisbon for twelve", thread_ts=thread
+        )
+        await wait_for_text(slack, channel, thread, "Plan a team offsite")
+        assert slack.assistant_titles[key] == "Plan a team offsite in Lisbon for twelve"
+        # The panel's own status, with a loading message, stands in for a status message.
+        [status] = [
+            c.params
+            for c in slack.calls_to("assistant.threads.setStatus")
+            if c.params.get("thread_ts") == thread
+        ]
+        assert status["status"] == "is thinking…" and status["loading_messages"] == ["Thinking…"]
+        posted = [
+            c.params.get("text") or ""
+            for c in slack.calls_to("chat.postMessage")
+            if c.params.get("thread_ts") == thread
+        ]
+        assert not any("Thinking" in text for text in posted)
+        assert slack.assistant_status.get(key, "") == ""
 
 
 async def test_streaming_off_shows_the_answer_whole_and_image_settings_apply(

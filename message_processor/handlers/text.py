@@ -13,6 +13,8 @@ from message_processor.handlers.attachments import AttachmentReader
 from message_processor.handlers.images import GUIDANCE, TOOLS, ImageTools, image_list
 from message_processor.links import may_link_images
 from message_processor.slots import THINKING, WAITING_TO_READ, ModelSlots
+from message_processor.summaries import GUIDANCE as VIEWED_GUIDANCE
+from message_processor.summaries import ConversationDesk, ConversationRef
 from openai_client import (
     ChatTurn,
     GenerationSettings,
@@ -38,6 +40,22 @@ NOT_MADE = f"Not made: at most {MAX_CALLS} images are drawn or edited per round.
 COUNT_OFF_LOOP_CHARS = 20_000
 
 
+@dataclass
+class Spent:
+    """Tokens an answer has cost so far. A call that is stopped midway reports no usage,
+    so its share is estimated from what was sent and what had arrived."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    def add(self, usage: Usage) -> None:
+        self.input_tokens += usage.input_tokens
+        self.output_tokens += usage.output_tokens
+
+    def usage(self) -> Usage:
+        return Usage(self.input_tokens, self.output_tokens)
+
+
 @dataclass(frozen=True)
 class TextAnswer:
     reply: ModelReply
@@ -55,11 +73,13 @@ class TextHandler:
         attachments: AttachmentReader,
         tools: ImageTools,
         browser: BrowserDesk,
+        conversations: ConversationDesk,
         model: ModelClient,
         counter: TokenCounter,
         slots: ModelSlots,
     ) -> None:
         self._context = context
+        self._conversations = conversations
         self._attachments = attachments
         self._tools = tools
         self._browser = browser
@@ -72,10 +92,23 @@ class TextHandler:
         message: IncomingMessage,
         settings: Settings,
         stream: ReplyStream,
+        spent: Spent,
+        about: ConversationRef | None = None,
     ) -> TextAnswer:
-        turns, attached = await self._conversation(message, stream)
+        """The answer to `message`, or, with `about`, a summary of that conversation.
+
+        `spent` keeps what the model calls cost so far, for an answer that is stopped."""
+        if about is not None:
+            turns, attached = (
+                [ChatTurn("user", await self._conversations.task(message, about))],
+                Attachments(),
+            )
+        else:
+            turns, attached = await self._conversation(message, stream)
         browser_tools = self._browser.tool_specs()
+        viewed_tools = self._conversations.tools_for(message)
         system = instructions() + GUIDANCE + (BROWSER_GUIDANCE if browser_tools else "")
+        system += VIEWED_GUIDANCE if viewed_tools else ""
         system += _personal_instructions(settings)
         budget = input_budget(settings.model)
         if sum(len(turn.text) for turn in turns) > COUNT_OFF_LOOP_CHARS:
@@ -93,7 +126,7 @@ class TextHandler:
                 reasoning_effort=settings.reasoning_effort,
                 verbosity=settings.verbosity,
             ),
-            tools=TOOLS + browser_tools,
+            tools=TOOLS + browser_tools + viewed_tools,
             web_search=settings.web_search,
             image_detail=settings.vision_detail,
         )
@@ -101,7 +134,7 @@ class TextHandler:
         # reply that Slack refuses to show.
         await stream.shown()
         async with self._slots.hold(stream):
-            reply = await self._ask(request, message, stream, settings)
+            reply = await self._ask(request, trimmed.tokens, message, stream, settings, spent)
         return TextAnswer(
             reply=reply,
             near_budget=trimmed.near_budget,
@@ -152,17 +185,21 @@ class TextHandler:
     ) -> ToolResult:
         if self._browser.handles(call.name):
             return await self._browser.run_tool(call, message, stream)
+        if self._conversations.handles(call.name):
+            return await self._conversations.run_tool(call, message, stream)
         return await self._tools.run(call, message, stream, settings)
 
     async def _ask(
         self,
         request: ModelRequest,
+        request_tokens: int,
         message: IncomingMessage,
         stream: ReplyStream,
         settings: Settings,
+        spent: Spent,
     ) -> ModelReply:
         """The model's answer, running the tools it calls (a few, for a round or two)."""
-        reply = await self._model.stream_reply(request, stream.append)
+        reply = await self._reply(request, request_tokens, stream, spent)
         usage = reply.usage
         results: list[ToolResult] = []
         for round_number in range(1, MAX_TOOL_ROUNDS + 1):
@@ -176,12 +213,27 @@ class TextHandler:
             request = replace(
                 request, tool_results=tuple(results), may_call_tools=round_number < MAX_TOOL_ROUNDS
             )
-            reply = await self._model.stream_reply(request, stream.append)
+            reply = await self._reply(request, request_tokens, stream, spent)
             usage = Usage(
                 input_tokens=usage.input_tokens + reply.usage.input_tokens,
                 output_tokens=usage.output_tokens + reply.usage.output_tokens,
             )
         return replace(reply, usage=usage)
+
+    async def _reply(
+        self, request: ModelRequest, request_tokens: int, stream: ReplyStream, spent: Spent
+    ) -> ModelReply:
+        """One model call; if it is stopped midway, its cost so far is estimated into
+        `spent` (the input as sent, the output that had arrived)."""
+        shown_before = len(stream.text)
+        try:
+            reply = await self._model.stream_reply(request, stream.append)
+        except asyncio.CancelledError:
+            written = stream.text[shown_before:]
+            spent.add(Usage(request_tokens, self._counter.count(written) if written else 0))
+            raise
+        spent.add(reply.usage)
+        return reply
 
 
 def _personal_instructions(settings: Settings) -> str:

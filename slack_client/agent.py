@@ -1,0 +1,124 @@
+"""Slack's agent messaging experience (``features.agent_view``).
+
+The person talks to the bot in its Messages tab: opening it (``app_home_opened`` with
+tab "messages") pins suggested prompts there and, the first time, greets them. Each
+top-level message there starts its own thread, answered like any DM. What the person
+has open beside the tab arrives as ``app_context_changed`` and on their messages
+(``app_context``); it makes "summarise this" possible and the prompts follow it. Slack's
+stop button on an answer arrives as ``agent_session_stopped``.
+
+Installs still on ``assistant_view`` get none of these events and keep working through
+slack_client.assistant.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from slack_client.backend import Backend
+from slack_client.errors import slack_error
+from slack_client.events import AppContext, parse_app_context
+from slack_client.views import WELCOME, welcome_blocks
+
+logger = logging.getLogger(__name__)
+
+PROMPTS_TITLE = "Try one of these:"
+SUGGESTED_PROMPTS: list[dict[str, str]] = [
+    {"title": "Summarise a document", "message": "Summarise the document I'm attaching."},
+    {"title": "Draft a message", "message": "Help me write a short, friendly announcement."},
+    {"title": "Explain some code", "message": "Explain what this code does:"},
+    {"title": "Draw a picture", "message": "Draw a lighthouse at dawn in watercolour."},
+]
+# Slack shows at most four suggested prompts.
+MAX_PROMPTS = 4
+REMEMBERED_PEOPLE = 10_000
+
+
+def prompts_for(viewing: AppContext | None) -> list[dict[str, str]]:
+    """The suggested prompts, led by ones about what the person has open."""
+    if viewing is None:
+        return SUGGESTED_PROMPTS
+    what = "thread" if viewing.thread_ts else "channel"
+    about = [
+        {"title": f"Summarise this {what}", "message": f"Summarise this {what} for me."},
+        {"title": "What was decided?", "message": f"What did we decide in this {what}?"},
+    ]
+    return (about + SUGGESTED_PROMPTS)[:MAX_PROMPTS]
+
+
+class ViewedContexts:
+    """What each person last had open beside the Messages tab, and their DM with the
+    bot: remembered for the most recent people only."""
+
+    def __init__(self, capacity: int = REMEMBERED_PEOPLE) -> None:
+        self._capacity = capacity
+        self._viewing: OrderedDict[str, AppContext | None] = OrderedDict()
+        self._dms: OrderedDict[str, str] = OrderedDict()
+
+    def viewing(self, user: str) -> AppContext | None:
+        return self._viewing.get(user)
+
+    def dm(self, user: str) -> str | None:
+        return self._dms.get(user)
+
+    def set_viewing(self, user: str, context: AppContext | None) -> bool:
+        """Remember it; True if it differs from what was remembered."""
+        changed = self._viewing.get(user) != context or user not in self._viewing
+        self._remember(self._viewing, user, context)
+        return changed
+
+    def set_dm(self, user: str, channel: str) -> None:
+        self._remember(self._dms, user, channel)
+
+    def _remember(self, store: OrderedDict[str, Any], user: str, value: object) -> None:
+        store[user] = value
+        store.move_to_end(user)
+        while len(store) > self._capacity:
+            store.popitem(last=False)
+
+
+def register_agent(app: AsyncApp, backend: Backend, contexts: ViewedContexts) -> None:
+    @app.event("app_context_changed")
+    async def on_context_changed(event: dict[str, Any], client: AsyncWebClient) -> None:
+        user = event.get("user")
+        if not isinstance(user, str):
+            return
+        viewing = parse_app_context(event.get("context"))
+        channel = contexts.dm(user)
+        if contexts.set_viewing(user, viewing) and channel and backend.allows(user, None):
+            await _suggest(client, channel, viewing)
+
+    @app.event("agent_session_stopped")
+    async def on_session_stopped(event: dict[str, Any]) -> None:
+        user, channel, thread_ts = event.get("user"), event.get("channel"), event.get("thread_ts")
+        if isinstance(user, str) and isinstance(channel, str) and isinstance(thread_ts, str):
+            await backend.stop_answer(user, channel, thread_ts)
+
+
+async def messages_tab_opened(
+    client: AsyncWebClient, backend: Backend, contexts: ViewedContexts, event: dict[str, Any]
+) -> None:
+    """The person opened the Messages tab: prompts pinned there, a greeting the first time."""
+    user, channel = str(event.get("user")), str(event.get("channel"))
+    contexts.set_dm(user, channel)
+    if not backend.allows(user, None):
+        return
+    await _suggest(client, channel, contexts.viewing(user))
+    if await backend.first_visit(user):
+        await client.chat_postMessage(channel=channel, text=WELCOME, blocks=welcome_blocks())
+
+
+async def _suggest(client: AsyncWebClient, channel: str, viewing: AppContext | None) -> None:
+    # No thread_ts: agent apps pin prompts to the tab (Slack drops a call naming a thread).
+    try:
+        await client.assistant_threads_setSuggestedPrompts(
+            channel_id=channel, title=PROMPTS_TITLE, prompts=prompts_for(viewing)
+        )
+    except SlackApiError as error:
+        logger.info("suggested prompts not set in %s: %s", channel, slack_error(error))
