@@ -178,12 +178,12 @@ class BrowserDesk:
                     "the outcome will be posted there."
                 )
             else:
-                await stream.set_status(ASKING)
 
                 async def waiting(ahead: int) -> None:
                     await stream.set_status(f"_Waiting for the browser service ({ahead} ahead)…_")
 
-                result = await service.run(action, arguments, waiting)
+                async with stream.step(ASKING):
+                    result = await service.run(action, arguments, waiting)
                 output = json.dumps(result, ensure_ascii=False)[:MAX_TOOL_OUTPUT_CHARS]
         except json.JSONDecodeError:
             output = "The call was not made: its arguments were not valid JSON."

@@ -192,7 +192,12 @@ class MessageProcessor:
                 newest[key] = reply
         for reply in newest.values():
             try:
-                await self._replies.update(reply.channel, reply.message_ts, INTERRUPTED_BY_CRASH)
+                if reply.message_ts == reply.thread_ts:  # only a loading status was showing
+                    await self._replies.post(reply.channel, reply.thread_ts, INTERRUPTED_BY_CRASH)
+                else:
+                    await self._replies.update(
+                        reply.channel, reply.message_ts, INTERRUPTED_BY_CRASH
+                    )
             except Exception as error:  # noqa: BLE001 - marking is best effort
                 logger.warning(
                     "could not mark interrupted reply channel=%s ts=%s: %s",
@@ -321,7 +326,6 @@ class MessageProcessor:
             team_id=message.team_id,
             on_message=remember,
             live=settings.streaming,
-            panel=message.in_assistant_panel,
         )
         started = time.monotonic()
         spent = Spent()
@@ -330,6 +334,9 @@ class MessageProcessor:
         assert task is not None
         answering = self._answering[key] = _Answering(task, message.user)
         try:
+            # Until the reply has a message of its own, the thread's ts stands for it: a
+            # crash meanwhile is then still reported in the thread at the next start.
+            await remember(message.thread_ts)
             stream.begin(THINKING)
             await self._run_handler(message, settings, stream, context, spent, about)
         except asyncio.CancelledError:

@@ -38,6 +38,7 @@ TASK = (
     "Summarise this Slack conversation for the person asking: the main points, decisions "
     "and open questions, with who said what where it matters."
 )
+READING = "_Reading the conversation you have open…_"
 NOT_A_MEMBER = "I can only read you conversations you're in yourself."
 BOT_NOT_IN = "I can't read that conversation: add me to it first (`/invite @assistant`)."
 UNKNOWN = "I couldn't check who may read that conversation just now; please try again."
@@ -127,9 +128,9 @@ class ConversationDesk:
         if message.viewing is None:
             return ToolResult(call, "The person has no conversation open beside this chat.")
         ref = ConversationRef.viewed(message.viewing)
-        await stream.set_status(f"_Reading <#{ref.channel}>…_")
         try:
-            transcript = await self.transcript(message.user, ref)
+            async with stream.step(READING):
+                transcript = await self.transcript(message.user, ref)
         except CannotRead as refusal:
             return ToolResult(call, str(refusal))
         return ToolResult(call, f"The conversation in <#{ref.channel}>:\n{transcript}")

@@ -165,6 +165,7 @@ MAX_LABEL_CHARS = 2000
 MAX_MODAL_STACK = 3  # a modal plus two pushed views
 MAX_LOADING_MESSAGES = 10
 MAX_SUGGESTED_PROMPTS = 4
+TASK_STATUSES = frozenset({"pending", "in_progress", "complete", "error"})
 SESSION_STATUSES = frozenset({"active", "processing", "suspended", "closed"})
 VIEW_ID_ALPHABET = string.ascii_uppercase + string.digits
 BLOCK_ID_ALPHABET = string.ascii_letters + string.digits
@@ -263,6 +264,8 @@ class Message:
     streaming: bool = False
     versions: list[str] = field(default_factory=list)
     file_ids: list[str] = field(default_factory=list)  # see FakeSlack.file()
+    # Task cards of a streamed message (task_update chunks): the latest of each, by id.
+    tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def is_reply(self) -> bool:
@@ -937,6 +940,7 @@ class FakeSlack:
         if thread_ts is None or (not channel.startswith("D") and not has_recipient):
             raise SlackError("invalid_arguments")
         markdown = _stream_markdown(params)
+        tasks = _stream_tasks(params)
         self._clear_assistant_status(channel, thread_ts)
         if self.app is not None and self.app.experience == "agent":
             # Streams take part in agent sessions: the person sees a stop button.
@@ -950,6 +954,7 @@ class FakeSlack:
                 bot_id=self.bot_id,
                 thread_ts=thread_ts,
                 streaming=True,
+                tasks=tasks,
             )
         )
         return {"channel": channel, "ts": message.ts}
@@ -958,6 +963,7 @@ class FakeSlack:
         self._require_streaming()
         message = self._streaming_message(params)
         self._append_text(message, _stream_markdown(params))
+        message.tasks.update(_stream_tasks(params))
         self._count_append(message)
         return {"channel": message.channel, "ts": message.ts}
 
@@ -965,6 +971,7 @@ class FakeSlack:
         self._require_streaming()
         message = self._streaming_message(params)
         markdown = _stream_markdown(params)
+        message.tasks.update(_stream_tasks(params))
         blocks = _blocks_param(params)
         if blocks is not None:
             message.blocks = blocks
@@ -2658,6 +2665,18 @@ def _stream_markdown(params: dict[str, Any]) -> str:
     markdown = "".join(parts)
     _check_length(markdown, MAX_STREAM_MARKDOWN_CHARS)
     return markdown
+
+
+def _stream_tasks(params: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The task_update chunks of a streaming call, by task id (checked like Slack)."""
+    tasks: dict[str, dict[str, Any]] = {}
+    for chunk in params.get("chunks") or []:
+        if not (isinstance(chunk, dict) and chunk.get("type") == "task_update"):
+            continue
+        if not (chunk.get("id") and chunk.get("title")) or chunk.get("status") not in TASK_STATUSES:
+            raise SlackError("invalid_arguments", ["[ERROR] invalid task_update chunk"])
+        tasks[str(chunk["id"])] = {k: v for k, v in chunk.items() if k not in ("type", "id")}
+    return tasks
 
 
 def _ts_key(message: Message) -> tuple[int, int]:

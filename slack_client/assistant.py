@@ -9,7 +9,6 @@ status (with its loading messages) instead of a status message.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from typing import Any
 
 from slack_bolt.context.say.async_say import AsyncSay
@@ -62,7 +61,7 @@ def build_assistant(backend: Backend, identity: BotIdentity) -> AsyncAssistant:
         # Bolt sends every DM thread reply here; only the panel's threads show its status.
         panel = await backend.is_assistant_thread(channel, thread_ts)
         new_thread = await backend.is_new_thread(channel, thread_ts)
-        await backend.submit(replace(message, in_assistant_panel=panel))
+        await backend.submit(message)
         if not (panel and new_thread and message.text and backend.allows(message.user, None)):
             return
         # Only informative: a refusal changes nothing.

@@ -55,8 +55,6 @@ class IncomingMessage:
     event_id: str | None
     client_msg_id: str | None
     files: tuple[SharedFile, ...] = ()
-    # Written in Slack's assistant side panel (a thread of the person's DM with the bot).
-    in_assistant_panel: bool = False
     # What the person had open beside the app when they wrote (agent apps).
     viewing: AppContext | None = None
 

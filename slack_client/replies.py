@@ -1,22 +1,26 @@
 """Posting and streaming replies into a thread.
 
-Every write goes through the channel's pacing queue. A reply starts as a short status
-message, then grows: through Slack's native streaming (chat.startStream/appendStream/
-stopStream) where the workspace has it, otherwise by editing the status message with
-chat.update at most once a second, deltas coalesced. When Slack closes a native stream,
-or an answer grows past what one streamed message should hold, the reply continues
-with chat.update on the stream's message and further messages for the rest, split so
-that no code block breaks.
+Every write goes through the channel's pacing queue. While a reply has no text yet,
+Slack's loading state shows under the thread (assistant.threads.setStatus: "is
+thinking…" and the current step); where Slack refuses it, a short status message stands
+in and is replaced. The reply then grows: through Slack's native streaming
+(chat.startStream/appendStream/stopStream) where the workspace has it, otherwise by
+posting its first part and editing it with chat.update at most once a second, deltas
+coalesced. When Slack closes a native stream, or an answer grows past what one streamed
+message should hold, the reply continues with chat.update on the stream's message and
+further messages for the rest, split so that no code block breaks.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.messages.chunk import TaskUpdateChunk
 from slack_sdk.web.async_chat_stream import AsyncChatStream
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -41,7 +45,11 @@ STREAMING_UNAVAILABLE_HERE = frozenset(
     {"method_not_supported_for_channel_type", "invalid_arguments"}
 )
 STREAM_CLOSED = "message_not_in_streaming_state"
-# What the assistant panel shows while an answer is on its way ("<app> is thinking…").
+# Errors meaning "no loading states anywhere here": status messages from now on.
+LOADING_STATES_UNAVAILABLE = frozenset(
+    {"unknown_method", "not_allowed_token_type", "missing_scope"}
+)
+# What Slack shows under a thread while an answer is on its way ("<app> is thinking…").
 PANEL_STATUS = "is thinking…"
 PANEL_STATUS_REFRESH_SECONDS = 60.0
 
@@ -66,6 +74,8 @@ class SlackReplies:
         self.client = client
         self.pacer = pacer
         self.native_streaming = native_streaming
+        # Slack's loading state under a thread, until Slack says it has none.
+        self.loading_states = True
 
     async def post(
         self, channel: str, thread_ts: str | None, text: str, blocks: list[Block] | None = None
@@ -135,7 +145,6 @@ class SlackReplies:
         team_id: str | None,
         on_message: MessageCreated,
         live: bool = True,
-        panel: bool = False,
     ) -> ReplyStream:
         return ReplyStream(
             self,
@@ -145,7 +154,6 @@ class SlackReplies:
             team_id=team_id,
             on_message=on_message,
             live=live,
-            panel=panel,
         )
 
 
@@ -160,13 +168,13 @@ class ReplyStream:
         team_id: str | None,
         on_message: MessageCreated,
         live: bool = True,
-        panel: bool = False,
     ) -> None:
         self._replies = replies
         # False: the answer appears when complete (the person turned streaming off).
         self._live = live
-        # In Slack's assistant panel: the status is the panel's own, not a message.
-        self._panel = panel
+        # Slack's own loading state under the thread, as long as Slack takes it; else
+        # the status is a message of the reply's.
+        self._panel = replies.loading_states
         self._panel_step = ""
         self._channel = channel
         self._thread_ts = thread_ts
@@ -175,6 +183,9 @@ class ReplyStream:
         self._on_message = on_message
         self._text = ""
         self._native: AsyncChatStream | None = None
+        # Text and task updates may open the native stream at once: one at a time.
+        self._native_lock = asyncio.Lock()
+        self._steps = itertools.count(1)
         self._native_sent = 0
         self._use_native = replies.native_streaming
         # update mode: the messages holding the reply and what each currently shows
@@ -219,8 +230,9 @@ class ReplyStream:
         self._loop_task = asyncio.create_task(self._flush_loop())
 
     async def _show_panel_status(self, status: str) -> bool:
-        """In Slack's assistant panel the status shows under the thread (until the reply's
-        first message) instead of as a message. False where Slack has no panel for it."""
+        """Slack's loading state shows under the thread ("<app> is thinking…", with the
+        step) until the reply's first message, in channels and DMs alike (with chat:write
+        since March 2026). False where Slack refuses it: the status is then a message."""
         self._panel_step = status
         try:
             await self._replies.client.assistant_threads_setStatus(
@@ -230,7 +242,12 @@ class ReplyStream:
                 loading_messages=[status.strip("_")],
             )
         except SlackApiError as error:
-            logger.info("no assistant status in %s (%s)", self._channel, slack_error(error))
+            code = slack_error(error)
+            if code in LOADING_STATES_UNAVAILABLE:
+                self._replies.loading_states = False
+                logger.info("no loading states in this workspace (%s); status messages", code)
+            else:
+                logger.info("no loading state in %s (%s)", self._channel, code)
             self._panel = False
             return False
         return True
@@ -248,6 +265,59 @@ class ReplyStream:
                 await self._safe_update(0, status)
             except SlackApiError as error:
                 logger.info("status update failed: %s", slack_error(error))
+
+    @contextlib.asynccontextmanager
+    async def step(self, status: str) -> AsyncIterator[None]:
+        """A visible step of the answer's work (drawing, reading, asking a service): in
+        Slack's native stream a task shown in progress, then done or failed; elsewhere
+        the status line. Only informative: Slack refusing it changes nothing."""
+        title = status.strip("_").rstrip("…").strip()
+        task_id = f"step-{next(self._steps)}"
+        shown = self._live and await self._task_update(task_id, title, "in_progress")
+        if not shown:
+            await self.set_status(status)
+        outcome = "error"
+        try:
+            yield
+            outcome = "complete"
+        finally:
+            if shown:
+                await self._task_update(task_id, title, outcome)
+
+    async def _task_update(self, task_id: str, title: str, status: str) -> bool:
+        """Send a task chunk to the native stream (opening it if need be); False where
+        the reply does not stream natively."""
+        async with self._native_lock:
+            if not self._use_native:
+                return False
+            native = self._native or await self._open_native()
+            starting = native.ts is None
+            chunk = TaskUpdateChunk(id=task_id, title=title, status=status)
+            try:
+                await self._replies.pacer.run(
+                    self._channel, lambda: native.append(chunks=[chunk]), new_message=starting
+                )
+            except SlackApiError as error:
+                try:
+                    await self._leave_native(error, starting)
+                except SlackApiError:
+                    logger.info("task not shown in %s: %s", self._channel, slack_error(error))
+                return False
+            if starting and native.ts:
+                await self._on_message(native.ts)
+                await self._drop_placeholder()
+            return True
+
+    async def _open_native(self) -> AsyncChatStream:
+        self._native = await self._replies.client.chat_stream(
+            channel=self._channel,
+            thread_ts=self._thread_ts,
+            recipient_user_id=self._user_id,
+            recipient_team_id=self._team_id,
+            task_display_mode="timeline",
+            buffer_size=1,
+        )
+        return self._native
 
     def append(self, delta: str) -> None:
         self._text += delta
@@ -319,18 +389,14 @@ class ReplyStream:
 
     async def _append_native(self) -> bool:
         """Send new text to the native stream; False when the reply must use chat.update."""
+        async with self._native_lock:
+            return await self._append_native_text()
+
+    async def _append_native_text(self) -> bool:
         pending = self._text[self._native_sent :]
         if not pending:
             return True
-        if self._native is None:
-            self._native = await self._replies.client.chat_stream(
-                channel=self._channel,
-                thread_ts=self._thread_ts,
-                recipient_user_id=self._user_id,
-                recipient_team_id=self._team_id,
-                buffer_size=1,
-            )
-        native = self._native
+        native = self._native or await self._open_native()
         starting = native.ts is None
         # The SDK keeps text it could not send in its own buffer and sends it with the
         # next call, so count it as handed over now or it would go out twice.

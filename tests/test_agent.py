@@ -244,3 +244,17 @@ async def _command_text(slack: FakeSlack, user: str, channel: str, text: str) ->
     envelope = await slack.slash_command(user, channel, text)
     await slack.wait_for(lambda: bool(slack.responses.get(envelope)), what=f"/ai {text}")
     return slack.responses[envelope][-1].text
+
+
+async def test_a_drawing_shows_as_a_task_of_the_streamed_answer(
+    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    user = new_id("U")
+    dm = slack.dm_channel(user)
+    asked = await slack.post_user_message(
+        dm, user, 'draw a kite [tool:generate_image:{"prompt": "a red kite"}]'
+    )
+    await wait_for_text(slack, dm, asked, "Tool result:")
+    tasks = [task for m in slack.bot_replies(dm, asked) for task in m.tasks.values()]
+    assert tasks == [{"title": "Drawing your image", "status": "complete"}]
+    assert slack.uploads and slack.uploads[-1].thread_ts == asked

@@ -146,7 +146,9 @@ async def test_restart_after_a_crash_marks_the_interrupted_answer(
 
     async def status_shown_and_model_hung(ts: str) -> None:
         await model.wait_for(lambda: model.hung_requests >= 1, what="the hung call")
-        await slack.wait_for(lambda: bool(slack.bot_replies(dm, ts)), what="status message")
+        # Only Slack's loading state shows: the reply has no message of its own yet.
+        await slack.wait_for(lambda: bool(slack.assistant_status.get((dm, ts))), what="status")
+        assert not slack.bot_replies(dm, ts)
 
     ts, second = await crash_mid_answer(
         slack, model, tmp_path, dm, user, "[hang] doomed question", status_shown_and_model_hung

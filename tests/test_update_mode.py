@@ -34,12 +34,25 @@ async def test_answer_grows_by_editing_one_message(
     ts = await slack.post_user_message(dm, user, "[chunks:8][chunk_delay:0.4] tell me slowly")
     await wait_for_text(slack, dm, ts, "tell me slowly")
     [reply] = slack.bot_replies(dm, ts)
-    assert reply.versions[0] == "_Thinking…_"
+    # Slack's loading state stood for the reply until its first words.
+    assert slack.assistant_status_history[(dm, ts)][0] == "is thinking…"
     # Several intermediate versions, each extending the one before.
-    answers = reply.versions[1:]
+    answers = reply.versions
     assert len(answers) >= 2
     assert all(b.startswith(a) and len(b) > len(a) for a, b in itertools.pairwise(answers))
     assert not slack.calls_to("chat.appendStream")
+
+
+async def test_a_status_message_stands_in_where_slack_has_no_loading_states(
+    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    dm, user = new_id("D"), new_id("U")
+    slack.fail_next("assistant.threads.setStatus", error="channel_not_found")
+    ts = await slack.post_user_message(dm, user, "[chunks:4][chunk_delay:0.4] no loading state")
+    await wait_for_text(slack, dm, ts, "no loading state")
+    [reply] = slack.bot_replies(dm, ts)
+    assert reply.versions[0] == "_Thinking…_"
+    assert reply.versions[-1].startswith("Answer to:")
 
 
 async def test_answer_completes_through_a_429_storm_on_updates(
@@ -105,13 +118,13 @@ async def test_a_burst_waits_in_the_queue_and_says_so(
         )
         for i, (dm, ts) in enumerate(zip(dms, roots, strict=True)):
             await wait_for_text(slack, dm, ts, f"queued {i}")
-        versions = [
-            v
-            for dm, ts in zip(dms, roots, strict=True)
-            for m in slack.bot_replies(dm, ts)
-            for v in m.versions
+        threads = set(zip(dms, roots, strict=True))
+        steps = [
+            " ".join(c.params.get("loading_messages") or [])
+            for c in slack.calls_to("assistant.threads.setStatus")
+            if (c.params["channel_id"], c.params["thread_ts"]) in threads
         ]
-        assert any("Queued" in v for v in versions)
+        assert any("Queued" in step for step in steps)
     finally:
         assert await narrow.stop() == 0
 
@@ -122,7 +135,7 @@ async def test_slack_refusing_the_reply_is_said_in_a_fresh_message(
     dm, user = new_id("D"), new_id("U")
     slack.fail_next("chat.update", status=200, error="cant_update_message", count=1000)
     try:
-        ts = await slack.post_user_message(dm, user, "[chunks:3] refused")
+        ts = await slack.post_user_message(dm, user, "[chunks:6][chunk_delay:0.4] refused")
         await slack.wait_for(
             lambda: any("Slack refused" in t for t in bot_texts(slack, dm, ts)),
             what="the failure line",

@@ -196,12 +196,12 @@ class ImageTools:
         settings: Settings,
     ) -> str:
         prompt = _prompt(arguments)
-        await stream.set_status(DRAWING)
         # A size chosen in the settings wins over the model's pick.
         shape = settings.image_size if settings.image_size in SIZES else arguments.get("size")
         size = SIZES.get(str(shape), SIZES["square"])
-        png = await self._model.generate_image(prompt, size=size)
-        number = await self._post(png, prompt, message)
+        async with stream.step(DRAWING):
+            png = await self._model.generate_image(prompt, size=size)
+            number = await self._post(png, prompt, message)
         return f"The image is posted in the thread as image #{number}."
 
     async def _edit(
@@ -222,14 +222,14 @@ class ImageTools:
             if not isinstance(number, int) or not 1 <= number <= len(known):
                 raise ToolArgumentsError(f"there is no image #{number} in this thread")
             chosen.append(known[number - 1])
-        await stream.set_status(EDITING)
-        sources = [await self._download(image) for image in chosen]
         preserve = arguments.get("preserve_original")
         if not isinstance(preserve, bool):
             # The model did not say: the person's setting decides, if they chose one.
             preserve = {"high": True, "low": False}.get(settings.image_fidelity)
-        png = await self._model.edit_image(sources, prompt, preserve=preserve)
-        number = await self._post(png, prompt, message)
+        async with stream.step(EDITING):
+            sources = [await self._download(image) for image in chosen]
+            png = await self._model.edit_image(sources, prompt, preserve=preserve)
+            number = await self._post(png, prompt, message)
         return f"The edited image is posted in the thread as image #{number}."
 
     async def _download(self, image: ThreadImage) -> ModelImage:
