@@ -109,6 +109,8 @@ from urllib.parse import quote
 from aiohttp import WSCloseCode, WSMsgType, web
 from aiohttp.typedefs import Handler
 from PIL import Image, UnidentifiedImageError
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block
 
 from sandbox.manifest import InstalledApp, check_manifest, event_subscription
 
@@ -157,6 +159,9 @@ ACK_DEADLINE_SECONDS = 3.0  # later acks are ignored: the user sees an error ins
 RESPONSE_URL_USES = 5
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
+MAX_MARKDOWN_BLOCK_CHARS = 12_000  # all markdown blocks of one message together
+MAX_TABLE_ROWS = 100
+MAX_TABLE_CELLS = 20
 MAX_VIEW_TITLE_CHARS = 24
 MAX_PRIVATE_METADATA_CHARS = 3000
 MAX_CALLBACK_ID_CHARS = 255
@@ -1137,13 +1142,13 @@ class FakeSlack:
         return {"message_ts": ephemeral.message_ts}
 
     def _views_open(self, params: dict[str, Any]) -> dict[str, Any]:
-        spec = _checked_view(params, "modal")
+        spec = checked_view(params, "modal")
         self._check_external_id(spec)
         trigger = self._exchange_trigger(params)
         return {"view": self._view_dict(self._add_view(trigger.user, spec))}
 
     def _views_push(self, params: dict[str, Any]) -> dict[str, Any]:
-        spec = _checked_view(params, "modal")
+        spec = checked_view(params, "modal")
         self._check_external_id(spec)
         trigger = self._exchange_trigger(params)
         stack = self.open_modals(trigger.user)
@@ -1165,7 +1170,7 @@ class FakeSlack:
             view = next((v for v in self._live_views() if v.external_id == external_id), None)
         if view is None or view.closed:
             raise SlackError("not_found")
-        spec = _checked_view(params, view.type)
+        spec = checked_view(params, view.type)
         self._check_external_id(spec, allowed=view)
         expected = _str_param(params, "hash")
         if expected is not None and expected != view.hash:
@@ -1177,7 +1182,7 @@ class FakeSlack:
         user = _str_param(params, "user_id")
         if user is None:
             raise SlackError("invalid_arguments", ["[ERROR] invalid `user_id`"])
-        spec = _checked_view(params, "home")
+        spec = checked_view(params, "home")
         home = self.home_view(user)
         self._check_external_id(spec, allowed=home)
         expected = _str_param(params, "hash")
@@ -1621,7 +1626,7 @@ class FakeSlack:
         if blocks is not None:
             if not isinstance(blocks, list):
                 raise SlackError("invalid_blocks")
-            _check_message_blocks(blocks)
+            check_message_blocks(blocks)
         response_type = body.get("response_type") or "ephemeral"
         if response_type not in ("ephemeral", "in_channel"):
             raise SlackError("invalid_payload")
@@ -1730,11 +1735,11 @@ class FakeSlack:
                 raise SlackError("invalid_errors")  # errors must name input blocks
             view.errors = dict(errors)
         elif action == "update":
-            spec = _checked_view({"view": payload.get("view")}, "modal")
+            spec = checked_view({"view": payload.get("view")}, "modal")
             self._check_external_id(spec, allowed=view)
             self._update_view(view, spec)
         elif action == "push":
-            spec = _checked_view({"view": payload.get("view")}, "modal")
+            spec = checked_view({"view": payload.get("view")}, "modal")
             self._check_external_id(spec)
             if len(self.open_modals(view.user)) >= MAX_MODAL_STACK:
                 raise SlackError("push_limit_reached")
@@ -2767,11 +2772,11 @@ def _blocks_param(params: dict[str, Any]) -> list[Any] | None:
     """A message's ``blocks``, decoded from JSON if need be, checked like Slack checks them."""
     blocks = _list_param(params, "blocks")
     if blocks is not None:
-        _check_message_blocks(blocks)
+        check_message_blocks(blocks)
     return blocks
 
 
-def _check_message_blocks(blocks: list[Any]) -> None:
+def check_message_blocks(blocks: list[Any]) -> None:
     if len(blocks) > MAX_MESSAGE_BLOCKS:
         raise SlackError(
             "invalid_blocks",
@@ -2787,6 +2792,50 @@ def _check_message_blocks(blocks: list[Any]) -> None:
             if block_id in seen:
                 raise SlackError("invalid_blocks", [f"[ERROR] duplicate block_id {pointer}"])
             seen.add(block_id)
+        _check_block_model(block, pointer)
+        if block["type"] == "table":
+            _check_table(block, pointer)
+    markdown = sum(len(str(b.get("text", ""))) for b in blocks if b.get("type") == "markdown")
+    if markdown > MAX_MARKDOWN_BLOCK_CHARS:
+        raise SlackError(
+            "invalid_blocks",
+            [f"[ERROR] markdown blocks total over {MAX_MARKDOWN_BLOCK_CHARS} characters"],
+        )
+
+
+def _check_table(block: dict[str, Any], pointer: str) -> None:
+    """Slack's table block: 1 to 100 rows of 1 to 20 cells, raw_text cells not empty, at
+    most 20 column settings (slack-sdk's model does not check these)."""
+    rows = block.get("rows")
+    settings = block.get("column_settings") or []
+    if not isinstance(rows, list) or not 1 <= len(rows) <= MAX_TABLE_ROWS:
+        raise SlackError("invalid_blocks", [f"[ERROR] 1 to {MAX_TABLE_ROWS} rows {pointer}"])
+    if not isinstance(settings, list) or len(settings) > MAX_TABLE_CELLS:
+        raise SlackError("invalid_blocks", [f"[ERROR] too many column_settings {pointer}"])
+    for row in rows:
+        if not isinstance(row, list) or not 1 <= len(row) <= MAX_TABLE_CELLS:
+            raise SlackError("invalid_blocks", [f"[ERROR] 1 to {MAX_TABLE_CELLS} cells {pointer}"])
+        for cell in row:
+            raw = isinstance(cell, dict) and cell.get("type") == "raw_text"
+            if raw and not (isinstance(cell.get("text"), str) and cell["text"]):
+                raise SlackError("invalid_blocks", [f"[ERROR] empty raw_text cell {pointer}"])
+            if not (raw or (isinstance(cell, dict) and cell.get("type") == "rich_text")):
+                raise SlackError("invalid_blocks", [f"[ERROR] unknown cell type {pointer}"])
+
+
+def _check_block_model(block: dict[str, Any], pointer: str) -> None:
+    """Slack's block rules as slack-sdk's block models know them: a known type, each
+    field known to that type, and every limit the model checks."""
+    try:
+        model = Block.parse(block)
+        if model is None or type(model) is Block:
+            raise SlackError("invalid_blocks", [f"[ERROR] unknown block type {pointer}"])
+        model.validate_json()
+    except SlackObjectFormationError as error:
+        raise SlackError("invalid_blocks", [f"[ERROR] {error} {pointer}"]) from None
+    unknown = sorted(set(block) - set(model.to_dict()))
+    if unknown:
+        raise SlackError("invalid_blocks", [f"[ERROR] unknown fields {unknown} {pointer}"])
 
 
 def _block_elements(block: dict[str, Any]) -> list[dict[str, Any]]:
@@ -3027,7 +3076,7 @@ def _check_input_block(block: dict[str, Any], pointer: str) -> None:
             )
 
 
-def _checked_view(params: Mapping[str, Any], kind: str) -> dict[str, Any]:
+def checked_view(params: Mapping[str, Any], kind: str) -> dict[str, Any]:
     """The ``view`` argument, validated like Slack does, with missing ids filled in."""
     raw = params.get("view")
     if isinstance(raw, str):  # slack-sdk sends it as JSON; forms send a JSON string
@@ -3063,6 +3112,10 @@ def _checked_view(params: Mapping[str, Any], kind: str) -> dict[str, Any]:
             seen.add(block_id)
         if block["type"] == "input":
             _check_input_block(block, pointer)
+        try:
+            _check_block_model(block, pointer)
+        except SlackError as error:
+            _invalid_view(" ".join(error.messages) or error.error, pointer)
     has_input = any(block["type"] == "input" for block in blocks)
     if kind == "modal" and has_input and view.get("submit") is None:
         _invalid_view("submit is required when an input block is present", "/submit")

@@ -18,6 +18,7 @@ import contextlib
 import itertools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.messages.chunk import TaskUpdateChunk
@@ -25,9 +26,10 @@ from slack_sdk.web.async_chat_stream import AsyncChatStream
 from slack_sdk.web.async_client import AsyncWebClient
 
 from slack_client.errors import loggable, slack_error
-from slack_client.mrkdwn import MESSAGE_PART_LIMIT, markdown_to_mrkdwn, split_message
+from slack_client.markdown import MARKDOWN_PART_LIMIT, has_table, markdown_parts
+from slack_client.mrkdwn import split_message
 from slack_client.pacing import ChannelPacer
-from slack_client.views import Block, answer_blocks, feedback_block
+from slack_client.views import SECTION_CHARS, Block, feedback_block, section
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +62,7 @@ TOO_LONG = (
     "Ask me to continue, or for a shorter version._"
 )
 # Markdown converted at most for one reply: twice what its messages can hold.
-CONVERTED_CHARS = 2 * MAX_REPLY_PARTS * MESSAGE_PART_LIMIT
+CONVERTED_CHARS = 2 * MAX_REPLY_PARTS * MARKDOWN_PART_LIMIT
 EMPTY_ANSWER = "_(The model returned an empty answer.)_"
 
 # Told about every message a reply creates, so that it can be found after a crash.
@@ -190,7 +192,7 @@ class ReplyStream:
         self._use_native = replies.native_streaming
         # update mode: the messages holding the reply and what each currently shows
         self._messages: list[str] = []
-        self._shown: list[str] = []
+        self._shown: list[Rendered] = []
         self._placeholder: str | None = None
         self._changed = asyncio.Event()
         self._closing = asyncio.Event()
@@ -225,7 +227,7 @@ class ReplyStream:
             return
         self._placeholder = await self._replies.post(self._channel, self._thread_ts, status)
         self._messages = [self._placeholder]
-        self._shown = [status]
+        self._shown = [Rendered(status)]
         await self._on_message(self._placeholder)
         self._loop_task = asyncio.create_task(self._flush_loop())
 
@@ -260,9 +262,9 @@ class ReplyStream:
         if self._panel and not self._messages and self._native is None:
             await self._show_panel_status(status)
             return
-        if self._placeholder and not self._text and self._shown[:1] != [status]:
+        if self._placeholder and not self._text and self._shown[:1] != [Rendered(status)]:
             try:
-                await self._safe_update(0, status)
+                await self._safe_update(0, Rendered(status))
             except SlackApiError as error:
                 logger.info("status update failed: %s", slack_error(error))
 
@@ -435,7 +437,13 @@ class ReplyStream:
         native = self._native
         assert native is not None
         rest = final[self._native_sent :] if final is not None else ""
-        fits = final is not None and len(final) <= NATIVE_STREAM_LIMIT and self._use_native
+        # Tables show only as table blocks: such an answer is finished by chat.update.
+        fits = (
+            final is not None
+            and len(final) <= NATIVE_STREAM_LIMIT
+            and self._use_native
+            and not has_table(final)
+        )
         opened = native.ts is not None
         blocks = [feedback_block()] if fits and feedback else None
         try:
@@ -461,7 +469,7 @@ class ReplyStream:
         self._native = None
         if native and native.ts and native.ts not in self._messages:
             self._messages = [native.ts]
-            self._shown = [""]
+            self._shown = [Rendered("")]
 
     async def _drop_placeholder(self) -> None:
         placeholder, self._placeholder = self._placeholder, None
@@ -476,49 +484,64 @@ class ReplyStream:
         self, markdown: str, *, feedback: bool = False, footer: str | None = None
     ) -> None:
         """Show `markdown` (and `footer`, mrkdwn already) in the reply's messages."""
-        parts = reply_parts(markdown, footer)
+        parts = reply_parts(markdown, footer, feedback=feedback)
         for index, part in enumerate(parts):
-            last = index == len(parts) - 1
-            blocks = answer_blocks(part) if feedback and last else None
             if index < len(self._messages):
-                if self._shown[index] != part or blocks:
-                    await self._safe_update(index, part, blocks)
+                if self._shown[index] != part:
+                    await self._safe_update(index, part)
             else:
-                ts = await self._replies.post(self._channel, self._thread_ts, part, blocks)
+                ts = await self._replies.post(
+                    self._channel, self._thread_ts, part.text, part.blocks
+                )
                 self._messages.append(ts)
                 self._shown.append(part)
                 await self._on_message(ts)
 
-    async def _safe_update(self, index: int, text: str, blocks: list[Block] | None = None) -> None:
+    async def _safe_update(self, index: int, part: Rendered) -> None:
         try:
-            await self._replies.update(self._channel, self._messages[index], text, blocks)
+            await self._replies.update(self._channel, self._messages[index], part.text, part.blocks)
         except SlackApiError as error:
             if slack_error(error) != "message_not_found":
                 raise
             # Someone deleted the message: carry on in a new one.
             self._messages[index] = await self._replies.post(
-                self._channel, self._thread_ts, text, blocks
+                self._channel, self._thread_ts, part.text, part.blocks
             )
             await self._on_message(self._messages[index])
-        self._shown[index] = text
+        self._shown[index] = part
 
 
-def reply_parts(markdown: str, footer: str | None = None) -> list[str]:
-    """The messages that show an answer in mrkdwn, each within Slack's limits.
+@dataclass(frozen=True)
+class Rendered:
+    """One message of a reply as sent: its fallback text and its blocks."""
 
-    The footer (mrkdwn already) is converted apart from the answer: an answer cut off
+    text: str
+    blocks: list[Block] | None = None
+
+
+def reply_parts(
+    markdown: str, footer: str | None = None, *, feedback: bool = False
+) -> list[Rendered]:
+    """The messages that show an answer, each within Slack's limits: its Markdown in
+    `markdown` blocks and its tables in `table` blocks (slack_client.markdown).
+
+    The footer (mrkdwn) closes the last message in section blocks: an answer cut off
     inside a code block must not swallow it. Past `MAX_REPLY_PARTS` a reply would flood
     the thread and the channel's posting budget, so it ends with `TOO_LONG` instead; the
     whole answer is still stored, so follow-ups can refer to all of it. Only as much of
-    the answer as could be shown is converted: this runs at every streamed update.
+    the answer as could be shown is parsed: this runs at every streamed update.
     """
     shown = markdown[:CONVERTED_CHARS]
-    mrkdwn = markdown_to_mrkdwn(shown)
-    parts = split_message(mrkdwn + (f"\n\n{footer}" if footer else ""))
-    if len(parts) <= MAX_REPLY_PARTS and len(shown) == len(markdown):
-        return parts
-    # The footer (a timeout, files not read) must survive the cut: it says what happened.
-    closing = [TOO_LONG + (f"\n\n{footer}" if footer else "")]
-    if len(closing[0]) > MESSAGE_PART_LIMIT:
-        closing = [TOO_LONG, *split_message(footer or "")]
-    return [*split_message(mrkdwn)[: MAX_REPLY_PARTS - len(closing)], *closing]
+    parts = markdown_parts(shown) or markdown_parts(EMPTY_ANSWER)
+    closing = [footer] if footer else []
+    if len(parts) > MAX_REPLY_PARTS or len(shown) < len(markdown):
+        parts = parts[:MAX_REPLY_PARTS]
+        closing.insert(0, TOO_LONG)
+    rendered = [Rendered(part.text, part.blocks()) for part in parts]
+    last = rendered[-1]
+    sections = [section(piece) for note in closing for piece in split_message(note, SECTION_CHARS)]
+    tail = sections + ([feedback_block()] if feedback else [])
+    if tail:
+        text = "\n\n".join([last.text, *closing])
+        rendered[-1] = Rendered(text, [*(last.blocks or []), *tail])
+    return rendered

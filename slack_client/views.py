@@ -20,7 +20,7 @@ from settings import (
     accepted_fields,
 )
 from slack_client.backend import LoopLag, ReaderLoad, SettingsForm, StatusReport, UsageReport
-from slack_client.mrkdwn import escape, split_message
+from slack_client.mrkdwn import escape
 
 Block = dict[str, Any]
 
@@ -96,7 +96,7 @@ def _text(text: str) -> dict[str, str]:
     return {"type": "plain_text", "text": text}
 
 
-def _section(text: str) -> Block:
+def section(text: str) -> Block:
     return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
 
 
@@ -340,10 +340,10 @@ def home_view(settings: Settings) -> Block:
         "type": "home",
         "blocks": [
             {"type": "header", "text": _text("Your AI assistant")},
-            _section(HELP),
+            section(HELP),
             {"type": "divider"},
             {"type": "header", "text": _text("Your settings")},
-            _section("\n".join(lines)),
+            section("\n".join(lines)),
             {
                 "type": "context",
                 "elements": [
@@ -365,7 +365,7 @@ def home_view(settings: Settings) -> Block:
 
 
 def notice_home(text: str) -> Block:
-    return {"type": "home", "blocks": [_section(text)]}
+    return {"type": "home", "blocks": [section(text)]}
 
 
 def text_modal(title: str, text: str) -> Block:
@@ -373,7 +373,7 @@ def text_modal(title: str, text: str) -> Block:
         "type": "modal",
         "title": _text(title[:24]),
         "close": _text("Close"),
-        "blocks": [_section(part) for part in _chunks(text, SECTION_CHARS)][:100],
+        "blocks": [section(part) for part in _chunks(text, SECTION_CHARS)][:100],
     }
 
 
@@ -472,8 +472,8 @@ def approval_blocks(
 ) -> list[Block]:
     """Approve/Cancel for a state-changing action, showing exactly what will be sent."""
     return [
-        _section(f"<@{user}>, I'd like to run *{action_name}* on the browser service:"),
-        _section(_code(preview)),
+        section(f"<@{user}>, I'd like to run *{action_name}* on the browser service:"),
+        section(_code(preview)),
         {
             "type": "actions",
             "block_id": "browser_approval",
@@ -497,8 +497,8 @@ def approval_blocks(
 def decided_blocks(action_name: str, preview: str, outcome: str) -> list[Block]:
     """The approval message once decided: what was asked, and what became of it."""
     return [
-        _section(f"*{action_name}* on the browser service:"),
-        _section(_code(preview)),
+        section(f"*{action_name}* on the browser service:"),
+        section(_code(preview)),
         {"type": "context", "elements": [{"type": "mrkdwn", "text": outcome}]},
     ]
 
@@ -517,7 +517,7 @@ def fits_approval(preview: str) -> bool:
 
 def welcome_blocks() -> list[Block]:
     return [
-        _section(WELCOME),
+        section(WELCOME),
         {"type": "actions", "elements": [_button("Open my settings", OPEN_SETTINGS)]},
     ]
 
@@ -543,11 +543,6 @@ def feedback_block() -> Block:
             }
         ],
     }
-
-
-def answer_blocks(mrkdwn: str) -> list[Block]:
-    """An answer's last message as blocks, so the feedback buttons can go under it."""
-    return [_section(part) for part in split_message(mrkdwn, SECTION_CHARS)] + [feedback_block()]
 
 
 def _chunks(text: str, size: int) -> list[str]:

@@ -117,6 +117,8 @@ async def test_a_message_in_the_messages_tab_is_answered_in_its_own_thread(
     dm = slack.dm_channel(user)
     first = await slack.post_user_message(dm, user, "What is a haiku?")
     await wait_for_text(slack, dm, first, "Answer to:")
+    # Slack's loading state showed under the thread until the answer began.
+    assert slack.assistant_status_history[(dm, first)][:1] == ["is thinking…"]
     second = await slack.post_user_message(dm, user, "And a limerick?")
     await wait_for_text(slack, dm, second, "And a limerick?")
     assert "limerick" not in thread_text(slack, dm, first)
@@ -258,3 +260,21 @@ async def test_a_drawing_shows_as_a_task_of_the_streamed_answer(
     tasks = [task for m in slack.bot_replies(dm, asked) for task in m.tasks.values()]
     assert tasks == [{"title": "Drawing your image", "status": "complete"}]
     assert slack.uploads and slack.uploads[-1].thread_ts == asked
+
+
+async def test_a_table_in_the_answer_arrives_as_a_table_block(
+    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    user = new_id("U")
+    dm = slack.dm_channel(user)
+    answer = "Plans:\n\n| Plan | Price |\n|---|--:|\n| Pro | $10 |\n| Free | $0 |\n\nPick one."
+    asked = await slack.post_user_message(dm, user, f"compare the plans [reply:{answer}]")
+    await wait_for_text(slack, dm, asked, "Pick one.")
+    [reply] = slack.bot_replies(dm, asked)
+    blocks = reply.blocks or []
+    assert [b["type"] for b in blocks] == ["markdown", "table", "markdown", "context_actions"]
+    assert [[cell["text"] for cell in row] for row in blocks[1]["rows"]] == [
+        ["Plan", "Price"],
+        ["Pro", "$10"],
+        ["Free", "$0"],
+    ]

@@ -28,9 +28,9 @@ async def test_asking_for_a_picture_draws_it_into_the_thread(
         "a red fox in snow",
     )
     assert size_of(upload.content) == (1536, 1024)
-    # While it drew, the reply's status said so.
-    statuses = [str(c.params.get("text")) for c in slack.calls_to("chat.update")]
-    assert any("Drawing your image" in status for status in statuses)
+    # While it drew, the streamed reply showed it as a task, done since.
+    tasks = [task for m in slack.bot_replies(dm, ts) for task in m.tasks.values()]
+    assert tasks == [{"title": "Drawing your image", "status": "complete"}]
 
 
 async def test_a_refused_prompt_is_explained(

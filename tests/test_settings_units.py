@@ -12,7 +12,7 @@ from message_processor.access import AccessPolicy, RateLimiter
 from message_processor.preferences import SettingsStore
 from openai_client import Price, PriceTable, Usage, parse_prices
 from settings import Scope, ScopeRef, Settings, accepted_fields, drop_unaccepted, resolve, validate
-from slack_client.views import SECTION_CHARS, answer_blocks, settings_modal, submitted_values
+from slack_client.views import settings_modal, submitted_values
 
 MODELS = ("gpt-4.1-mini", "gpt-5.4-mini", "o3")
 BASE = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "OPENAI_API_KEY": "sk-1"}
@@ -86,12 +86,6 @@ def test_a_model_takes_only_the_fields_it_accepts() -> None:
     assert accepted_fields("o3") == {"reasoning_effort"}
     stored = drop_unaccepted({"model": "o3", "temperature": 1.0, "verbosity": "low"}, "o3")
     assert stored == {"model": "o3"}
-
-
-def test_a_long_answer_is_shown_in_sections_with_the_feedback_buttons_last() -> None:
-    blocks = answer_blocks("word " * 2000)
-    assert all(len(b["text"]["text"]) <= SECTION_CHARS for b in blocks[:-1])
-    assert blocks[-1]["elements"][0]["type"] == "feedback_buttons"
 
 
 def test_the_modal_round_trips_what_was_entered() -> None:

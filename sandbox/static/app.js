@@ -984,6 +984,13 @@
         );
       case "markdown":
         return wrap("markdown-block", el("div", { class: "text markdown", html: markdownToHtml(block.text || "") }));
+      case "table": {
+        const align = (column) => ((block.column_settings || [])[column] || {}).align || "left";
+        const cell = (c, row, column) =>
+          el(row === 0 ? "th" : "td", { class: `align-${align(column)}` }, c && c.type === "raw_text" ? c.text : "");
+        const rows = (block.rows || []).map((row, r) => el("tr", {}, ...row.map((c, column) => cell(c, r, column))));
+        return wrap("table-block", el("table", {}, ...rows));
+      }
       case "rich_text":
         return wrap("rich-text-block", el("div", { class: "text rich", html: richTextToHtml(block.elements || []) }));
       case "image": {
