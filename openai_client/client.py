@@ -35,6 +35,8 @@ from openai_client.models import (
     ModelImage,
     ModelReply,
     ModelRequest,
+    SearchSink,
+    Source,
     ToolCall,
     ToolResult,
     Usage,
@@ -49,6 +51,8 @@ logger = logging.getLogger(__name__)
 SDK_MAX_RETRIES = 2
 CONNECT_TIMEOUT_SECONDS = 10.0
 PING_TIMEOUT_SECONDS = 5.0
+# Pages kept from one answer's web-search citations.
+MAX_SOURCES = 20
 
 
 def build_openai(api_key: str, base_url: str | None, timeout: float) -> AsyncOpenAI:
@@ -203,6 +207,16 @@ def _chat_tool_messages(results: tuple[ToolResult, ...]) -> list[dict[str, Any]]
     return messages
 
 
+def _cited(annotation: object) -> Source | None:
+    """A web page the answer cites (a url_citation annotation), if that is what it is."""
+    if not isinstance(annotation, dict) or annotation.get("type") != "url_citation":
+        return None
+    url, title = annotation.get("url"), annotation.get("title")
+    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+        return None
+    return Source(url=url, title=title if isinstance(title, str) and title else url)
+
+
 def _responses_usage(response: object) -> Usage:
     usage = response.get("usage") if isinstance(response, dict) else None
     if not isinstance(usage, dict):
@@ -220,7 +234,7 @@ class ModelClient:
         self._client = client
         self._timeout = timeout
         self._image_model = image_model
-        self._stream: Callable[[ModelRequest, DeltaSink], Awaitable[ModelReply]] = (
+        self._stream: Callable[[ModelRequest, DeltaSink, SearchSink], Awaitable[ModelReply]] = (
             self._stream_chat if api_style == "chat" else self._stream_responses
         )
 
@@ -262,11 +276,15 @@ class ModelClient:
             )
         return _first_image(result)
 
-    async def stream_reply(self, request: ModelRequest, on_delta: DeltaSink) -> ModelReply:
+    async def stream_reply(
+        self, request: ModelRequest, on_delta: DeltaSink, on_search: SearchSink = lambda: None
+    ) -> ModelReply:
         async with _translated_errors(self._timeout):
-            return await self._stream(request, on_delta)
+            return await self._stream(request, on_delta, on_search)
 
-    async def _stream_responses(self, request: ModelRequest, on_delta: DeltaSink) -> ModelReply:
+    async def _stream_responses(
+        self, request: ModelRequest, on_delta: DeltaSink, on_search: SearchSink
+    ) -> ModelReply:
         params = sampling_parameters(request.settings)
         if "reasoning_effort" in params:
             params["reasoning"] = {"effort": params.pop("reasoning_effort")}
@@ -311,6 +329,7 @@ class ModelClient:
         parts: list[str] = []
         usage = Usage()
         calls: list[ToolCall] = []
+        sources: dict[str, Source] = {}
         async with stream:
             async for event in stream:
                 if not isinstance(event, dict):
@@ -330,13 +349,23 @@ class ModelClient:
                                 arguments=str(item.get("arguments") or ""),
                             )
                         )
+                elif kind == "response.web_search_call.in_progress":
+                    on_search()
+                elif kind == "response.output_text.annotation.added":
+                    source = _cited(event.get("annotation"))
+                    if source is not None and len(sources) < MAX_SOURCES:
+                        sources.setdefault(source.url, source)
                 elif kind == "response.completed":
                     usage = _responses_usage(event.get("response"))
                 elif kind in ("response.failed", "error"):
                     raise ModelUnavailableError(f"the model reported {kind}")
-        return ModelReply(text="".join(parts), usage=usage, tool_calls=calls)
+        return ModelReply(
+            text="".join(parts), usage=usage, tool_calls=calls, sources=tuple(sources.values())
+        )
 
-    async def _stream_chat(self, request: ModelRequest, on_delta: DeltaSink) -> ModelReply:
+    async def _stream_chat(
+        self, request: ModelRequest, on_delta: DeltaSink, on_search: SearchSink
+    ) -> ModelReply:
         params = sampling_parameters(request.settings)
         if request.settings.max_output_tokens:
             params["max_completion_tokens"] = request.settings.max_output_tokens

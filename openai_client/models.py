@@ -116,10 +116,20 @@ class ModelReply:
     text: str
     usage: Usage = field(default_factory=Usage)
     tool_calls: list[ToolCall] = field(default_factory=list)
+    # Pages the answer cites after the provider's web search, in order, once each.
+    sources: tuple[Source, ...] = ()
+
+
+@dataclass(frozen=True)
+class Source:
+    url: str
+    title: str
 
 
 # Called with each piece of text as it arrives; must not block (it only buffers).
 DeltaSink = Callable[[str], None]
+# Called when the provider starts searching the web for the answer; must not block.
+SearchSink = Callable[[], None]
 
 
 def is_reasoning_model(model: str) -> bool:

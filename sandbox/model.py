@@ -21,6 +21,10 @@ What the "model" does is decided by markers in the last user message (several ma
                         which the SDK treats as "no advice": it still backs off ~0.4-0.5 s)
     [status_once:N]     like [status:N] for the first request with this exact user text only,
                         so the SDK's own retry gets a normal answer (reset() forgets)
+    [web:N]             with the web_search tool offered (Responses API): search the web
+                        first (a web_search_call item with its in_progress, searching and
+                        completed events), then answer citing N pages as url_citation
+                        annotations (https://example.com/source-{i}, "Source {i}")
     [tool:NAME:{json}]  call function NAME with those arguments instead of answering text;
                         once the request carries the call's output (Responses
                         `function_call_output` item, Chat `tool` message) the answer is
@@ -184,11 +188,13 @@ class Markers:
     long: int | None = None
     reply: str | None = None
     chunks: int | None = None
+    web: int | None = None
     tool: FunctionCall | None = None
 
 
 _MARKER = re.compile(
-    r"\[(hang|delay|stall_after|chunk_delay|status_once|status|long|reply|chunks)(?::([^\]]*))?\]"
+    r"\[(hang|delay|stall_after|chunk_delay|status_once|status|long|reply|chunks|web)"
+    r"(?::([^\]]*))?\]"
 )
 # Function names follow OpenAI's rule ^[a-zA-Z0-9_-]{1,64}$; arguments are parsed as JSON
 # separately because they may contain "]".
@@ -500,6 +506,8 @@ class Answer:
     text: str  # empty when the model calls a function
     call: FunctionCall | None
     pieces: tuple[str, ...]  # the streamed deltas: of the text, or of the call's arguments
+    # Pages the answer cites after searching the web: (url, title).
+    sources: tuple[tuple[str, str], ...] = ()
 
     @property
     def output_tokens(self) -> int:
@@ -522,6 +530,18 @@ def plan_answer(markers: Markers, prompt: Prompt) -> Answer:
         text = f"Answer to: {prompt.last_user_text}{image_note(prompt.images)}"
     streamed = call.arguments if call else text
     return Answer(text, call, split_even(streamed, _piece_count(markers, streamed)))
+
+
+def with_web_search(answer: Answer, markers: Markers, body: JsonDict) -> Answer:
+    """[web:N] searches the web first and cites N pages, when the request offers the
+    web_search tool (Responses API) and the answer is text."""
+    offered = any(tool.get("type") == "web_search" for tool in _dicts(body.get("tools")))
+    if not (markers.web and offered and answer.call is None):
+        return answer
+    sources = tuple(
+        (f"https://example.com/source-{i}", f"Source {i}") for i in range(1, markers.web + 1)
+    )
+    return replace(answer, sources=sources)
 
 
 def _piece_count(markers: Markers, streamed: str) -> int:
@@ -636,14 +656,23 @@ class ResponsesWire:
         self._response_id = _new_id("resp_")
         self._item_id = _new_id("fc_" if answer.call else "msg_")
         self._call_id = _new_id("call_")
+        self._search_id = _new_id("ws_")
+        # A web search comes first in the output; the message follows it.
+        self._index = 1 if answer.sources else 0
         self._created_at = int(time.time())
 
     def opening(self) -> bytes:
         events = [
             self._event("response.created", response=self._response("in_progress")),
             self._event("response.in_progress", response=self._response("in_progress")),
-            self._event("response.output_item.added", output_index=0, item=self._item(False)),
         ]
+        if self._answer.sources:
+            events += self._web_search()
+        events.append(
+            self._event(
+                "response.output_item.added", output_index=self._index, item=self._item(False)
+            )
+        )
         if self._answer.call is None:
             events.append(
                 self._event("response.content_part.added", part=_text_part(""), **self._at)
@@ -673,10 +702,23 @@ class ResponsesWire:
             ]
         else:
             done = [
-                self._event("response.output_text.done", text=text, logprobs=[], **self._at),
-                self._event("response.content_part.done", part=_text_part(text), **self._at),
+                self._event(
+                    "response.output_text.annotation.added",
+                    annotation_index=index,
+                    annotation=annotation,
+                    **self._at,
+                )
+                for index, annotation in enumerate(self._annotations())
             ]
-        done.append(self._event("response.output_item.done", output_index=0, item=self._item(True)))
+            done += [
+                self._event("response.output_text.done", text=text, logprobs=[], **self._at),
+                self._event("response.content_part.done", part=self._part(), **self._at),
+            ]
+        done.append(
+            self._event(
+                "response.output_item.done", output_index=self._index, item=self._item(True)
+            )
+        )
         done.append(self._event("response.completed", response=self.final()))
         return b"".join(done)
 
@@ -686,7 +728,35 @@ class ResponsesWire:
     @property
     def _at(self) -> JsonDict:
         """Where text events point: the message item's only content part."""
-        return {"item_id": self._item_id, "output_index": 0, "content_index": 0}
+        return {"item_id": self._item_id, "output_index": self._index, "content_index": 0}
+
+    def _web_search(self) -> list[bytes]:
+        at = {"item_id": self._search_id, "output_index": 0}
+        return [
+            self._event("response.output_item.added", output_index=0, item=self._search(False)),
+            self._event("response.web_search_call.in_progress", **at),
+            self._event("response.web_search_call.searching", **at),
+            self._event("response.web_search_call.completed", **at),
+            self._event("response.output_item.done", output_index=0, item=self._search(True)),
+        ]
+
+    def _search(self, completed: bool) -> JsonDict:
+        return {
+            "id": self._search_id,
+            "type": "web_search_call",
+            "status": "completed" if completed else "in_progress",
+            "action": {"type": "search", "query": self._prompt.last_user_text[:100]},
+        }
+
+    def _annotations(self) -> list[JsonDict]:
+        end = len(self._answer.text)
+        return [
+            {"type": "url_citation", "url": url, "title": title, "start_index": 0, "end_index": end}
+            for url, title in self._answer.sources
+        ]
+
+    def _part(self) -> JsonDict:
+        return {**_text_part(self._answer.text), "annotations": self._annotations()}
 
     def _event(self, kind: str, **fields: Any) -> bytes:
         payload = {"type": kind, "sequence_number": next(self._sequence), **fields}
@@ -704,7 +774,7 @@ class ResponsesWire:
                 "name": call.name,
                 "arguments": call.arguments if completed else "",
             }
-        content = [_text_part(self._answer.text)] if completed else []
+        content = [self._part()] if completed else []
         return {
             "id": self._item_id,
             "type": "message",
@@ -728,7 +798,7 @@ class ResponsesWire:
             "max_output_tokens": body.get("max_output_tokens"),
             "max_tool_calls": body.get("max_tool_calls"),
             "model": body.get("model", MODELS[0]),
-            "output": [self._item(True)] if completed else [],
+            "output": self._output() if completed else [],
             "parallel_tool_calls": body.get("parallel_tool_calls", True),
             "previous_response_id": body.get("previous_response_id"),
             "reasoning": {"effort": None, "summary": None, **(body.get("reasoning") or {})},
@@ -744,6 +814,10 @@ class ResponsesWire:
             "user": body.get("user"),
             "metadata": body.get("metadata") or {},
         }
+
+    def _output(self) -> list[JsonDict]:
+        searched = [self._search(True)] if self._answer.sources else []
+        return [*searched, self._item(True)]
 
     def _usage(self) -> JsonDict:
         input_tokens, output_tokens = self._prompt.input_tokens, self._answer.output_tokens
@@ -1334,7 +1408,7 @@ class FakeOpenAI:
     def _plan_answer(self, markers: Markers, prompt: Prompt, body: JsonDict) -> Answer:
         """The answer to a model request: a hook for servers that answer differently
         (sandbox/demo.py reads the whole request `body`)."""
-        return plan_answer(markers, prompt)
+        return with_web_search(plan_answer(markers, prompt), markers, body)
 
     async def _image_generations(
         self, request: web.Request, incoming: _Incoming

@@ -2680,8 +2680,21 @@ def _stream_tasks(params: dict[str, Any]) -> dict[str, dict[str, Any]]:
             continue
         if not (chunk.get("id") and chunk.get("title")) or chunk.get("status") not in TASK_STATUSES:
             raise SlackError("invalid_arguments", ["[ERROR] invalid task_update chunk"])
+        sources = chunk.get("sources") or []
+        if not isinstance(sources, list) or not all(_is_url_source(s) for s in sources):
+            raise SlackError("invalid_arguments", ["[ERROR] invalid task_update sources"])
         tasks[str(chunk["id"])] = {k: v for k, v in chunk.items() if k not in ("type", "id")}
     return tasks
+
+
+def _is_url_source(source: Any) -> bool:
+    """A task's source as Slack takes it: type "url", a url and a text (all required)."""
+    return (
+        isinstance(source, dict)
+        and source.get("type") == "url"
+        and isinstance(source.get("url"), str)
+        and bool(source.get("text"))
+    )
 
 
 def _ts_key(message: Message) -> tuple[int, int]:

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
@@ -64,6 +64,10 @@ TOO_LONG = (
 # Markdown converted at most for one reply: twice what its messages can hold.
 CONVERTED_CHARS = 2 * MAX_REPLY_PARTS * MARKDOWN_PART_LIMIT
 EMPTY_ANSWER = "_(The model returned an empty answer.)_"
+
+# The step shown while the model searches the web.
+SEARCH_TASK = "web-search"
+SEARCHING = "Searching the web"
 
 # Told about every message a reply creates, so that it can be found after a crash.
 MessageCreated = Callable[[str], Awaitable[None]]
@@ -188,6 +192,8 @@ class ReplyStream:
         # Text and task updates may open the native stream at once: one at a time.
         self._native_lock = asyncio.Lock()
         self._steps = itertools.count(1)
+        # The web search's step, shown from the model's stream (see searching()).
+        self._search_shown: asyncio.Task[bool] | None = None
         self._native_sent = 0
         self._use_native = replies.native_streaming
         # update mode: the messages holding the reply and what each currently shows
@@ -286,7 +292,33 @@ class ReplyStream:
             if shown:
                 await self._task_update(task_id, title, outcome)
 
-    async def _task_update(self, task_id: str, title: str, status: str) -> bool:
+    def searching(self) -> None:
+        """The model started searching the web: a step, until `searched()`. Called from
+        the model's stream, so the step is shown in the background."""
+        if self._search_shown is None:
+            self._search_shown = asyncio.create_task(self._show_search())
+
+    async def _show_search(self) -> bool:
+        try:
+            if self._live and await self._task_update(SEARCH_TASK, SEARCHING, "in_progress"):
+                return True
+            await self.set_status(f"_{SEARCHING}…_")
+        except Exception as error:  # noqa: BLE001 - only informative
+            logger.info("search step not shown in %s: %s", self._channel, loggable(error))
+        return False
+
+    async def searched(self, sources: Sequence[tuple[str, str]]) -> None:
+        """The web search is over: its step is done, with the pages the answer cites
+        ((url, title) pairs) as its sources."""
+        if self._search_shown is None:
+            return
+        shown, self._search_shown = await self._search_shown, None
+        if shown:
+            await self._task_update(SEARCH_TASK, SEARCHING, "complete", sources)
+
+    async def _task_update(
+        self, task_id: str, title: str, status: str, sources: Sequence[tuple[str, str]] = ()
+    ) -> bool:
         """Send a task chunk to the native stream (opening it if need be); False where
         the reply does not stream natively."""
         async with self._native_lock:
@@ -294,7 +326,13 @@ class ReplyStream:
                 return False
             native = self._native or await self._open_native()
             starting = native.ts is None
-            chunk = TaskUpdateChunk(id=task_id, title=title, status=status)
+            chunk = TaskUpdateChunk(
+                id=task_id,
+                title=title,
+                status=status,
+                sources=[{"type": "url", "url": url, "text": text} for url, text in sources]
+                or None,
+            )
             try:
                 await self._replies.pacer.run(
                     self._channel, lambda: native.append(chunks=[chunk]), new_message=starting
@@ -331,6 +369,8 @@ class ReplyStream:
         With `feedback`, the reply ends with Slack's feedback buttons.
         """
         await self.shown()
+        if self._search_shown is not None:
+            await self.searched(())
         self._closing.set()
         self._changed.set()
         if self._loop_task:

@@ -278,3 +278,28 @@ async def test_a_table_in_the_answer_arrives_as_a_table_block(
         ["Pro", "$10"],
         ["Free", "$0"],
     ]
+
+
+async def test_a_web_search_shows_as_a_step_with_the_pages_it_cites(
+    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    user = new_id("U")
+    dm = slack.dm_channel(user)
+    envelope = await slack.slash_command(user, dm, "settings")
+    await slack.wait_for(
+        lambda: envelope in slack.acks and bool(slack.open_modals(user)), what="the settings"
+    )
+    await slack.submit_view(user, slack.open_modals(user)[-1].id, {"web_search": "on"})
+    asked = await slack.post_user_message(dm, user, "what happened today? [web:2]")
+    await wait_for_text(slack, dm, asked, "what happened today?")
+    tasks = [task for m in slack.bot_replies(dm, asked) for task in m.tasks.values()]
+    assert tasks == [
+        {
+            "title": "Searching the web",
+            "status": "complete",
+            "sources": [
+                {"type": "url", "url": "https://example.com/source-1", "text": "Source 1"},
+                {"type": "url", "url": "https://example.com/source-2", "text": "Source 2"},
+            ],
+        }
+    ]

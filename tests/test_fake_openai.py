@@ -169,6 +169,29 @@ async def test_responses_stream_helper_accumulates_the_final_response(
     assert final.usage.input_tokens == len("Be brief.what is this?") // 4
 
 
+async def test_a_web_search_comes_first_and_the_answer_cites_its_pages(
+    client: AsyncOpenAI,
+) -> None:
+    async with client.responses.stream(
+        model=MODEL, input="news please [web:2]", tools=[{"type": "web_search"}]
+    ) as stream:
+        kinds = [event.type async for event in stream]
+        final = await stream.get_final_response()
+    assert kinds.index("response.web_search_call.completed") < kinds.index(
+        "response.output_text.delta"
+    )
+    assert [item.type for item in final.output] == ["web_search_call", "message"]
+    message = final.output[1]
+    assert message.type == "message" and message.content[0].type == "output_text"
+    assert [(a.url, a.title) for a in message.content[0].annotations] == [  # type: ignore[union-attr]
+        ("https://example.com/source-1", "Source 1"),
+        ("https://example.com/source-2", "Source 2"),
+    ]
+    # Without the tool offered there is no search.
+    plain = await client.responses.create(model=MODEL, input="news please [web:2]")
+    assert [item.type for item in plain.output] == ["message"]
+
+
 async def test_responses_without_streaming(client: AsyncOpenAI) -> None:
     response = await client.responses.create(
         model=MODEL,

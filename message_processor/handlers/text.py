@@ -227,12 +227,13 @@ class TextHandler:
         `spent` (the input as sent, the output that had arrived)."""
         shown_before = len(stream.text)
         try:
-            reply = await self._model.stream_reply(request, stream.append)
+            reply = await self._model.stream_reply(request, stream.append, stream.searching)
         except asyncio.CancelledError:
             written = stream.text[shown_before:]
             spent.add(Usage(request_tokens, self._counter.count(written) if written else 0))
             raise
         spent.add(reply.usage)
+        await stream.searched([(source.url, source.title) for source in reply.sources])
         return reply
 
 
