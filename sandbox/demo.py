@@ -20,6 +20,8 @@ matter:
                                   ("edit image: …") the last image of the thread's list
     make it …                     edit_image {"prompt": "make it …", "image": the last
                                   listed}, when the request lists the thread's images
+    summarise this … /            read_open_conversation {}: what the person has open
+    what did we decide …          beside the app's Messages tab
     browser ACTION key=value …    browser_ACTION with those arguments; a value is read as
                                   JSON when it parses (limit=2 → 2, flag=true → true,
                                   id='"7"' → "7"), else kept as text; quote values with
@@ -74,6 +76,7 @@ ARGUMENT_CHARS = 200
 
 GENERATE_TOOL = "generate_image"
 EDIT_TOOL = "edit_image"
+READ_VIEWED_TOOL = "read_open_conversation"
 BROWSER_PREFIX = "browser_"
 CHANNEL_HEADER = "Instructions for this channel:\n"
 PERSON_HEADER = "The person's own instructions:\n"
@@ -279,6 +282,9 @@ _EDIT = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _MAKE = re.compile(r"make\s+it\b.*", re.IGNORECASE | re.DOTALL)
+_ABOUT_VIEWED = re.compile(
+    r"(?:summari[sz]e\s+(?:this|what)|what\s+did\s+we\s+decide)\b.*", re.IGNORECASE | re.DOTALL
+)
 _BROWSER = re.compile(
     r"browser\b\s*(?P<action>[A-Za-z0-9_-]*)(?P<rest>.*)", re.IGNORECASE | re.DOTALL
 )
@@ -321,6 +327,8 @@ def _command(text: str, listed_images: int) -> Command | None:
         return _edit_command(text.strip(), [], listed_images)
     if browser := _BROWSER.fullmatch(text):
         return _browser_command(browser.group("action"), browser.group("rest"))
+    if _ABOUT_VIEWED.fullmatch(text):
+        return Command(READ_VIEWED_TOOL, {})
     return None
 
 

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from sandbox.demo import DemoModel
+from sandbox.manifest import load_manifest
 from sandbox.page import add_page
 from sandbox.workspace import FakeSlack
 
@@ -55,6 +56,8 @@ async def running_sandbox(port: int, *, model_label: str | None) -> AsyncIterato
     """
     check_port(port)
     workspace = FakeSlack(bot_token=BOT_TOKEN, app_token=APP_TOKEN)
+    # The app as its manifest declares it: Slack's agent experience.
+    workspace.install(load_manifest())
     demo = DemoModel(api_key=DEMO_KEY) if model_label is None else None
     if demo is not None:
         await demo.start()

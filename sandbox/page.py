@@ -23,8 +23,16 @@ are refused so that no other web page can drive or read the sandbox):
   ``values`` (by action_id) are what the person entered in the view's other inputs.
 * ``POST /sandbox/submit`` ``{view_id, values}`` answers ``{ok, closed, errors}``;
   ``POST /sandbox/close`` ``{view_id}``.
-* ``POST /sandbox/shortcut`` ``{channel, ts, callback_id?}``, ``POST /sandbox/home``,
-  ``POST /sandbox/assistant`` ``{context_channel?}`` (answers ``{channel, thread_ts}``).
+* ``POST /sandbox/shortcut`` ``{channel, ts, callback_id?}``, ``POST /sandbox/home``.
+* ``POST /sandbox/assistant`` ``{context_channel?}``: for an agent app (``agent_view``,
+  the project's manifest) the person opens the app's Messages tab beside that channel
+  (``app_home_opened`` tab "messages", then ``app_context_changed``), answered
+  ``{channel: DM, thread_ts: null}``; for an ``assistant_view`` app the assistant panel
+  opens a thread, answered ``{channel, thread_ts}``.
+* ``POST /sandbox/context`` ``{channel}``: the person now has that channel open beside the
+  app (``app_context_changed``; agent apps only, else a no-op).
+* ``POST /sandbox/stop`` ``{channel, thread_ts}``: Slack's stop button on the answer being
+  written there (``agent_session_stopped``).
 * ``GET /sandbox/file/{file_id}[?download=1]`` a hosted file's bytes (bot uploads and the
   person's files alike).
 
@@ -108,6 +116,8 @@ def add_page(
         ("POST", "/sandbox/shortcut", page.shortcut),
         ("POST", "/sandbox/home", page.home),
         ("POST", "/sandbox/assistant", page.assistant),
+        ("POST", "/sandbox/context", page.context),
+        ("POST", "/sandbox/stop", page.stop),
     ]
     for method, path, handler in routes:
         app.router.add_route(method, path, _guarded(handler))
@@ -145,6 +155,8 @@ class _Page:
         # blocks (chat.stopStream's) under it, until chat.update replaces both.
         self._streamed: set[tuple[str, str]] = set()
         self._calls_ref: list[ApiCall] | None = None
+        # The channel the person last had open beside the app (agent apps).
+        self._viewed: str | None = None
         self._calls_seen = 0
         workspace.add_user(SANDBOX_USER, SANDBOX_NAME)
         workspace.channel_names.update(CHANNELS)
@@ -241,6 +253,12 @@ class _Page:
             "modals": modals,
             "home": self._view(home) if home is not None else None,
             "assistant_threads": self._assistant_threads(),
+            "agent": self._agent_app,
+            "sessions": [
+                {"channel": channel, "thread_ts": thread_ts, "status": status}
+                for (channel, thread_ts), status in sorted(ws.sessions.items())
+                if channel in CHANNELS or channel == DM
+            ],
             "shortcuts": [{"callback_id": c, "name": n} for c, n in SHORTCUTS],
             "users": users,
         }
@@ -299,6 +317,7 @@ class _Page:
             "blocks": message.blocks,
             "files": [self._file(file_id) for file_id in message.file_ids],
             "streaming": message.streaming,
+            "tasks": list(message.tasks.values()),
             "reply_count": len(replies),
             "latest_reply": replies[-1]["ts"] if replies else None,
             "reply_users": sorted({r["user"] for r in replies}),
@@ -495,10 +514,42 @@ class _Page:
     async def assistant(self, request: web.Request) -> web.StreamResponse:
         body = await _json(request) if request.can_read_body else {}
         context = _optional_str(body, "context_channel") or None
+        if context is not None and context not in CHANNELS:
+            raise _Refused(f"unknown channel {context!r}")
+        if self._agent_app:
+            await self.ws.open_messages_tab(SANDBOX_USER)
+            await self._viewing(context)
+            return web.json_response({"ok": True, "channel": DM, "thread_ts": None})
         channel, thread_ts = await self.ws.start_assistant_thread(
             SANDBOX_USER, context_channel=context
         )
         return web.json_response({"ok": True, "channel": channel, "thread_ts": thread_ts})
+
+    async def context(self, request: web.Request) -> web.StreamResponse:
+        channel = _required_str(await _json(request), "channel")
+        if channel not in CHANNELS and channel != DM:
+            raise _Refused(f"unknown conversation {channel!r}")
+        if self._agent_app:
+            await self._viewing(channel if channel in CHANNELS else None)
+        return web.json_response({"ok": True})
+
+    async def stop(self, request: web.Request) -> web.StreamResponse:
+        body = await _json(request)
+        channel, thread_ts = self._channel(body), _required_str(body, "thread_ts")
+        envelope_id = await self.ws.press_stop(SANDBOX_USER, channel, thread_ts)
+        return web.json_response({"ok": True, "envelope_id": envelope_id})
+
+    @property
+    def _agent_app(self) -> bool:
+        return self.ws.app is not None and self.ws.app.experience == "agent"
+
+    async def _viewing(self, channel: str | None) -> None:
+        """Tell the app what the person has open beside it, when that changed."""
+        if channel == self._viewed:
+            return
+        self._viewed = channel
+        entities = [{"type": "slack#/types/channel_id", "value": channel}] if channel else []
+        await self.ws.change_context(SANDBOX_USER, entities)
 
     # ------------------------------------------------------------------ helpers
 

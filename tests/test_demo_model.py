@@ -310,6 +310,9 @@ def test_plain_words() -> None:
     several = plain_command("edit images 1 and #3: merge them", 3)
     assert several is not None
     assert several.arguments == {"prompt": "merge them", "image": 1, "other_images": [3]}
+    viewed = plain_command("you: Summarise this channel for me.", 0)
+    assert viewed is not None and (viewed.tool, viewed.arguments) == ("read_open_conversation", {})
+    assert plain_command("what did we decide here?", 0) is not None
     assert browser_arguments('a=1 b=true c=text d="two words" e=\'"7"\' f=[1,2] g=NaN x') == (
         {"a": 1, "b": True, "c": "text", "d": "two words", "e": "7", "f": [1, 2], "g": "NaN"},
         ["x"],

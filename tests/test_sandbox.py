@@ -157,14 +157,17 @@ async def test_a_taken_port_is_refused_with_a_clear_line(tmp_path: Path) -> None
     assert "Traceback" not in process.log
 
 
-async def test_app_home_and_the_assistant_panel_open(page: Page) -> None:
+async def test_app_home_and_the_agents_messages_tab_open(page: Page) -> None:
     await page.get_by_test_id("nav-home").click()
     home = page.get_by_test_id("home-view")
     await expect(home).to_contain_text("Your settings", timeout=ANSWER_SECONDS)
+    # Opened beside #general: the pinned prompts are about it.
+    await page.get_by_test_id("channel-general").click()
     await page.get_by_test_id("nav-assistant").click()
-    prompt = page.get_by_test_id("suggested-prompt").first
-    await expect(prompt).to_be_visible(timeout=ANSWER_SECONDS)
-    await prompt.click()
+    prompt = page.get_by_test_id("tab-prompt").first
+    await expect(prompt).to_have_text("Summarise this channel", timeout=ANSWER_SECONDS)
+    await page.get_by_test_id("tab-prompt").filter(has_text="Draw a picture").click()
+    await page.get_by_test_id("open-thread").last.click()
     pane = page.get_by_test_id("thread-pane")
     await expect(pane.get_by_test_id("message").filter(has_text=LABEL).last).to_be_visible(
         timeout=ANSWER_SECONDS

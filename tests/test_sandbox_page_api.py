@@ -17,6 +17,7 @@ import aiohttp
 import pytest
 from PIL import Image
 
+from sandbox.manifest import load_manifest
 from sandbox.page import CHANNELS, DM, SANDBOX_USER, add_page
 from sandbox.workspace import FakeSlack
 
@@ -520,3 +521,48 @@ async def test_shortcut_home_and_assistant_panel(
     assert thread["panel"] and thread["thread_ts"] == panel["thread_ts"]
     assert thread["status"] == "is thinking…"
     assert thread["prompts"] == [{"title": "Draw", "message": "Draw a cat"}]
+
+
+async def test_an_agent_app_opens_its_messages_tab_follows_context_and_can_be_stopped(
+    workspace: FakeSlack, http: aiohttp.ClientSession
+) -> None:
+    workspace.install(load_manifest())
+    opened = await post(http, "/sandbox/assistant", {"context_channel": GENERAL})
+    assert (opened["channel"], opened["thread_ts"]) == (DM, None)
+    await post(http, "/sandbox/context", {"channel": GENERAL})  # unchanged: not sent again
+    await post(http, "/sandbox/context", {"channel": DM})  # nothing beside the app now
+    events = [
+        envelope["payload"]["event"]
+        for envelope in workspace.envelopes.values()
+        if envelope["type"] == "events_api"
+    ]
+    assert [(e["type"], e.get("tab"), e.get("context")) for e in events] == [
+        ("app_home_opened", "messages", None),
+        (
+            "app_context_changed",
+            None,
+            {
+                "entities": [
+                    {
+                        "team_id": workspace.team_id,
+                        "type": "slack#/types/channel_id",
+                        "value": GENERAL,
+                    }
+                ]
+            },
+        ),
+        ("app_context_changed", None, {}),
+    ]
+
+    asked = await post(http, "/sandbox/message", {"channel": DM, "text": "tell me"})
+    stream = await bot_call(workspace, "chat.startStream", channel=DM, thread_ts=asked["ts"])
+    body = await state(http)
+    assert {"channel": DM, "thread_ts": asked["ts"], "status": "processing"} in body["sessions"]
+    stopped = await post(http, "/sandbox/stop", {"channel": DM, "thread_ts": asked["ts"]})
+    event = workspace.envelopes[stopped["envelope_id"]]["payload"]["event"]
+    assert (event["type"], event["streaming_message_ts"]) == (
+        "agent_session_stopped",
+        [stream["ts"]],
+    )
+    async with http.post("/sandbox/assistant", json={"context_channel": "C0NOWHERE"}) as response:
+        assert response.status == 400

@@ -232,6 +232,7 @@
       ui.view = { kind: "conv", id };
       if (ui.thread && ui.thread.channel !== id) ui.thread = null;
       ui.stickToBottom.main = true;
+      tellContext(id);
     }
     render();
     $('[data-testid="composer"]').focus();
@@ -261,8 +262,19 @@
     const context = ui.view.kind === "conv" ? ui.view.id : null;
     const body = context && conversation(context)?.kind === "channel" ? { context_channel: context } : {};
     const started = await act(api("/sandbox/assistant", body));
-    if (started) openThread(started.channel, started.thread_ts);
+    if (!started) return;
+    // An agent app answers in its Messages tab (the DM); an older app in a panel thread.
+    if (started.thread_ts) openThread(started.channel, started.thread_ts);
+    else selectConversation(started.channel);
   }
+
+  // Slack tells an agent app what the person has open beside it (app_context_changed).
+  function tellContext(id) {
+    if (ui.state && ui.state.agent) api("/sandbox/context", { channel: id }).catch(() => {});
+  }
+
+  const sessionOf = (channel, ts) =>
+    ((ui.state && ui.state.sessions) || []).find((s) => s.channel === channel && s.thread_ts === ts) || null;
 
   // ------------------------------------------------------------------ rendering: shell
 
@@ -337,12 +349,14 @@
       composer.hidden = true;
       homeBox.hidden = false;
       renderHome(homeBox);
+      renderTabPrompts(null);
       return;
     }
     homeBox.hidden = true;
     messagesBox.hidden = false;
     composer.hidden = false;
     ui.homeKey = null;
+    renderTabPrompts(conversation(ui.view.id));
     const conv = conversation(ui.view.id);
     if (!conv) return;
     if (conv.kind === "dm") {
@@ -473,7 +487,8 @@
       // People's messages carry rich_text made from their text; the text is what they typed.
       if (m.text) content.append(textNode(m.text, "mrkdwn"));
     } else if (m.format === "markdown") {
-      // A streamed message: its markdown, and chat.stopStream's blocks at the bottom.
+      // A streamed message: its steps, its markdown, and chat.stopStream's blocks below.
+      if (m.tasks && m.tasks.length) content.append(renderTasks(m.tasks));
       if (m.text) content.append(textNode(m.text, "markdown"));
       if (m.blocks && m.blocks.length) content.append(renderBlocks(m.blocks, { kind: "message", channel: conv.id, ts: m.ts }));
     } else if (m.blocks && m.blocks.length) {
@@ -684,14 +699,82 @@
     ui.stickToBottom.thread = false;
 
     const status = $("#assistant-status");
-    if (info && info.status) {
+    const session = sessionOf(thread.channel, thread.ts);
+    const stop =
+      session && session.status === "processing"
+        ? el(
+            "button",
+            {
+              type: "button",
+              class: "stop-button",
+              "data-testid": "stop",
+              title: "Stop the answer",
+              onclick: () => act(api("/sandbox/stop", { channel: thread.channel, thread_ts: thread.ts })),
+            },
+            "■ Stop",
+          )
+        : null;
+    const sig = JSON.stringify([info && info.status, Boolean(stop)]);
+    if ((info && info.status) || stop) {
       status.hidden = false;
-      status.replaceChildren(el("span", { class: "dots", "aria-hidden": "true" }), `${ui.state.bot.name} ${info.status}`);
+      if (status.dataset.sig !== sig) {
+        status.dataset.sig = sig;
+        const line = info && info.status ? [el("span", { class: "dots", "aria-hidden": "true" }), `${ui.state.bot.name} ${info.status}`] : [];
+        status.replaceChildren(...line, stop);
+      }
     } else {
       status.hidden = true;
+      status.dataset.sig = "";
       status.replaceChildren();
     }
     renderPrompts(info, conv, thread);
+  }
+
+  // The steps of a streamed answer (task_update chunks), with the pages they cite.
+  function renderTasks(tasks) {
+    const icons = { pending: "○", in_progress: "◔", complete: "✓", error: "✕" };
+    return el(
+      "div",
+      { class: "tasks" },
+      ...tasks.map((task) =>
+        el(
+          "div",
+          { class: `task task-${task.status}`, "data-testid": "task", "data-status": task.status },
+          el("span", { class: "task-icon", "aria-hidden": "true" }, icons[task.status] || "•"),
+          ` ${task.title}`,
+          ...(task.sources || []).map((source) =>
+            el("a", { class: "task-source", href: source.url, target: "_blank", rel: "noopener noreferrer" }, source.text),
+          ),
+        ),
+      ),
+    );
+  }
+
+  // Prompts an agent app pins to its Messages tab: they start a new conversation there.
+  function renderTabPrompts(conv) {
+    const box = $("#dm-prompts");
+    const info = conv && conv.kind === "dm" ? threadInfo(conv.id, "") : null;
+    const prompts = info ? info.prompts : [];
+    const sig = JSON.stringify([conv && conv.id, prompts, info && info.prompts_title]);
+    if (box.dataset.sig === sig) return;
+    box.dataset.sig = sig;
+    box.hidden = prompts.length === 0;
+    box.replaceChildren(
+      el("div", { class: "prompts-title" }, (info && info.prompts_title) || "Suggested prompts"),
+      ...prompts.map((prompt) =>
+        el(
+          "button",
+          {
+            type: "button",
+            class: "prompt",
+            "data-testid": "tab-prompt",
+            title: prompt.message,
+            onclick: () => act(api("/sandbox/message", { channel: conv.id, text: toSlack(prompt.message) })),
+          },
+          prompt.title,
+        ),
+      ),
+    );
   }
 
   function renderPrompts(info, conv, thread) {
