@@ -7,7 +7,9 @@ with short bounds. Every outcome must be an answer or an `UnreadableInput` reaso
 the pool must keep working after every kill. The first `--through-bot` of them are then
 uploaded to the real bot over the fakes: every thread must be answered, none left held,
 and the bot must stop cleanly. Message texts, generated the same way, go through
-`markdown_to_mrkdwn` and `split_message`. Prints the counts of each outcome.
+`markdown_to_mrkdwn` and `split_message`, and through `reply_parts` (markdown and table
+blocks), whose blocks must pass the fake workspace's Block Kit checks. Prints the counts
+of each outcome.
 
     .venv/bin/python bench/fuzz.py --files 1000 --texts 1000 --through-bot 200
 """
@@ -29,8 +31,9 @@ from hypothesis import strategies as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sandbox.workspace import FakeSlack, UploadedFile
+from sandbox.workspace import FakeSlack, UploadedFile, check_message_blocks
 from slack_client.mrkdwn import markdown_to_mrkdwn, split_message
+from slack_client.replies import reply_parts
 from tests.botproc import BotProcess, bot_environment, start_model_server
 from tests.hostile import CORPUS
 from tests.loopback import clear_proxies
@@ -215,6 +218,8 @@ def fuzz_texts(count: int, outcomes: Counter[str]) -> None:
     def one(text: str) -> None:
         parts = split_message(markdown_to_mrkdwn(text))
         assert all(len(part) <= 3_900 for part in parts)
+        for reply in reply_parts(text, feedback=True):
+            check_message_blocks(reply.blocks or [])
         outcomes["formatted"] += 1
 
     one()

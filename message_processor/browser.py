@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import secrets
 import shlex
 from collections.abc import Awaitable, Callable
@@ -52,6 +53,8 @@ MAX_TOOL_OUTPUT_CHARS = 12_000
 MAX_TOOLS = 100
 CATALOGUE_RETRY = 30.0
 CURLY_QUOTES = str.maketrans("\u201c\u201d\u2018\u2019", "\"\"''")
+# A link as Slack writes it in command text: `<https://…>` or `<https://…|label>`.
+_SLACK_LINK = re.compile(r"<((?:https?|mailto):[^|<>\s]{1,2000})(?:\|[^<>]{0,2000})?>")
 SHORTENED = "_Shortened here: ask me about it in a thread for the rest._"
 MAY_HAVE_GONE_THROUGH = " It may have gone through all the same: check before trying again."
 ASKING = "_Asking the browser service…_"
@@ -318,7 +321,9 @@ class BrowserDesk:
 
 
 def _typed_text(text: str) -> str:
-    """The command as typed: Slack escapes &, < and >, and apps curl quotes."""
+    """The command as typed: Slack turns links into `<url|label>` (the command escapes
+    them), escapes &, < and >, and apps curl quotes."""
+    text = _SLACK_LINK.sub(lambda link: link.group(1), text)
     for escaped, plain in (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&")):
         text = text.replace(escaped, plain)
     return text.translate(CURLY_QUOTES)

@@ -36,6 +36,7 @@ BUSY = (
     "Send this one again once that answer is done."
 )
 STOPPED = "_:black_square_for_stop: Stopped._"
+SHUTTING_DOWN = "I'm restarting right now. Please ask again in a minute."
 INTERRUPTED_BY_SHUTDOWN = (
     ":warning: _This answer was cut off because the bot is restarting. "
     "Ask again in a moment and I'll answer in full._"

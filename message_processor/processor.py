@@ -23,6 +23,7 @@ from message_processor.failures import (
     INTERRUPTED_BY_CRASH,
     INTERRUPTED_BY_SHUTDOWN,
     NEAR_BUDGET,
+    SHUTTING_DOWN,
     STOPPED,
     attachment_notice,
     describe_failure,
@@ -61,6 +62,8 @@ class _Answering:
     task: asyncio.Task[None]
     user: str
     stopped: bool = False
+    # Being wrapped up (accounted, finished, stored): too late to stop.
+    closing: bool = False
 
 
 @dataclass(frozen=True)
@@ -119,18 +122,22 @@ class MessageProcessor:
     async def stop(self, user: str, channel: str, thread_ts: str) -> None:
         """Slack's stop button: the answer in that thread ends now, keeping what was
         written. The asker may stop it, and anyone in a DM (it is theirs); the agent
-        session then leaves its "processing" state whether or not anything was running."""
+        session then leaves its "processing" state. Someone else's stop changes nothing."""
         running = self._answering.get(ThreadKey(channel, thread_ts))
-        if running is not None and (running.user == user or channel.startswith("D")):
-            logger.info("stopped by user=%s channel=%s thread=%s", user, channel, thread_ts)
-            running.stopped = True
-            running.task.cancel()
+        if running is None:
+            await self._replies.end_session(channel, thread_ts)
             return
-        await self._replies.end_session(channel, thread_ts)
+        if running.closing or not (running.user == user or channel.startswith("D")):
+            return
+        logger.info("stopped by user=%s channel=%s thread=%s", user, channel, thread_ts)
+        running.stopped = True
+        running.task.cancel()
 
     async def summarize(self, user: str, ref: ConversationRef) -> str | None:
         """A summary of `ref` for `user`, written in their DM with the bot (where follow-up
         questions can go). None once it is on its way, else why it cannot be done."""
+        if not self._accepting:
+            return SHUTTING_DOWN
         if not self._gate.access.allows(user, ref.channel):
             return NOT_ALLOWED
         try:
@@ -340,7 +347,8 @@ class MessageProcessor:
             stream.begin(THINKING)
             await self._run_handler(message, settings, stream, context, spent, about)
         except asyncio.CancelledError:
-            if not answering.stopped:
+            # A shutdown's cancel (alone, or beside a stop) ends the answer as cut off.
+            if not answering.stopped or task.cancelling() > 1:
                 await self._close_cut_off(stream)
                 raise
             task.uncancel()
@@ -353,7 +361,7 @@ class MessageProcessor:
         finally:
             # A reply that never reached a final state stays recorded as in flight,
             # and the next start marks it as interrupted.
-            del self._answering[key]
+            self._answering.pop(key, None)
             if stream.finished:
                 for ts in created:
                     await self._db.remove_inflight(message.channel, ts)
@@ -415,11 +423,13 @@ class MessageProcessor:
         try:
             answer = await self._text.answer(message, settings, stream, spent, about)
         except ModelError as error:
+            self._wrapping_up(message)
             logger.warning("model call failed: %s error=%s", context, type(error).__name__)
             await stream.finish(footer=describe_failure(error, timeout=timeout))
             await self._store_answer(message, stream)
             return
         except Exception as error:
+            self._wrapping_up(message)
             with contextlib.suppress(Exception):
                 await stream.shown()  # a status message still on its way lands first
             if not stream.started:
@@ -431,6 +441,7 @@ class MessageProcessor:
             logger.exception("answer failed: %s", context)
             await stream.finish(footer=describe_failure(error, timeout=timeout))
             return
+        self._wrapping_up(message)
         notices: list[str] = []
         if answer.unread_files or answer.partly_read_files:
             notices.append(attachment_notice(answer.unread_files, answer.partly_read_files))
@@ -442,6 +453,12 @@ class MessageProcessor:
         await self._record_usage(message, settings, spent, context)
         await stream.finish(footer="\n\n".join(notices) or None, feedback=True)
         await self._store_answer(message, stream)
+
+    def _wrapping_up(self, message: IncomingMessage) -> None:
+        """From here the answer is being finished: a stop comes too late to change it."""
+        running = self._answering.get(ThreadKey(message.channel, message.thread_ts))
+        if running is not None:
+            running.closing = True
 
     async def _store_answer(self, message: IncomingMessage, stream: ReplyStream) -> None:
         if stream.text.strip():

@@ -1,7 +1,7 @@
 """The global bound on concurrent model calls (MAX_CONCURRENT_REQUESTS).
 
-Work beyond the bound waits in arrival order (asyncio.Semaphore is FIFO), and its
-status message says it is queued until a slot frees up.
+Work beyond the bound waits in arrival order (asyncio.Semaphore is FIFO), and the
+person sees it queued (a step of the reply) until a slot frees up.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from slack_client import ReplyStream
 
 THINKING = "_Thinking…_"
+READING_FILES = "_Reading your files…_"
 WAITING_TO_READ = "_Waiting to read your files: others are being read right now…_"
 QUEUED = "_Queued: many questions are being answered right now. Yours is next in line…_"
 
@@ -25,11 +26,14 @@ class ModelSlots:
     @asynccontextmanager
     async def hold(self, stream: ReplyStream) -> AsyncIterator[None]:
         queued = self._semaphore.locked()
-        if queued:
-            await stream.set_status(QUEUED)
         self.waiting += 1
         try:
-            await self._semaphore.acquire()
+            if queued:
+                # A step the person sees (a task of the stream, or the status line).
+                async with stream.step(QUEUED):
+                    await self._semaphore.acquire()
+            else:
+                await self._semaphore.acquire()
         finally:
             self.waiting -= 1
         try:

@@ -15,7 +15,14 @@ from datetime import UTC, datetime
 from message_processor.access import AccessPolicy
 from message_processor.context import ThreadContext
 from openai_client import ToolCall, ToolResult, ToolSpec
-from slack_client import AppContext, IncomingMessage, ReplyStream, ThreadMessage, ThreadReader
+from slack_client import (
+    AppContext,
+    IncomingMessage,
+    ReplyStream,
+    ThreadMessage,
+    ThreadReader,
+    loggable,
+)
 from slack_client.history import Readable
 
 logger = logging.getLogger(__name__)
@@ -44,6 +51,9 @@ BOT_NOT_IN = "I can't read that conversation: add me to it first (`/invite @assi
 UNKNOWN = "I couldn't check who may read that conversation just now; please try again."
 NOT_ALLOWED_THERE = "I'm not allowed to work in that channel."
 NOTHING_TO_READ = "There is nothing to summarise there yet."
+UNREADABLE_NOW = "I couldn't read that conversation just now; please try again."
+# What a tool call reads of a conversation at most (about 25,000 tokens).
+MAX_TOOL_TRANSCRIPT_CHARS = 100_000
 
 
 @dataclass(frozen=True)
@@ -113,8 +123,11 @@ class ConversationDesk:
         try:
             transcript = await self.transcript(message.user, ref)
         except CannotRead as refusal:
-            return f"{TASK}\n\n[The conversation could not be read: {refusal}]"
-        return f'{TASK}\n\n<conversation channel="{ref.channel}">\n{transcript}\n</conversation>'
+            return f"[The conversation could not be read: {refusal}]\n\n{TASK}"
+        # The task comes last: a conversation too long for the model is cut from its
+        # start, and the newest messages and the task are what must stay.
+        opening = f'<conversation channel="{ref.channel}">'
+        return f"{opening}\n{transcript}\n</conversation>\n\n{TASK}"
 
     def tools_for(self, message: IncomingMessage) -> tuple[ToolSpec, ...]:
         return (TOOL,) if message.viewing is not None else ()
@@ -133,4 +146,10 @@ class ConversationDesk:
                 transcript = await self.transcript(message.user, ref)
         except CannotRead as refusal:
             return ToolResult(call, str(refusal))
+        except Exception as error:  # noqa: BLE001 - the answer goes on without it
+            logger.warning("open conversation not read: %s", loggable(error))
+            return ToolResult(call, UNREADABLE_NOW)
+        if len(transcript) > MAX_TOOL_TRANSCRIPT_CHARS:
+            # Tool output is not trimmed to the model's budget: keep the newest part.
+            transcript = "[Earlier messages left out.]\n" + transcript[-MAX_TOOL_TRANSCRIPT_CHARS:]
         return ToolResult(call, f"The conversation in <#{ref.channel}>:\n{transcript}")

@@ -60,6 +60,9 @@ class InstalledApp:
     scopes: frozenset[str]
     commands: frozenset[str]
     shortcuts: frozenset[str]  # callback ids
+    # Commands declared with should_escape: Slack writes #channel and @person in their
+    # text as <#C…|name> and <@U…|name>.
+    escaped_commands: frozenset[str] = frozenset()
 
 
 def load_manifest(path: Path = PROJECT_MANIFEST) -> dict[str, Any]:
@@ -83,15 +86,15 @@ def check_manifest(manifest: Mapping[str, Any]) -> InstalledApp:
         scope = EVENT_SCOPES.get(event)
         if scope and scope not in scopes:
             problems.append(f"event {event} needs the {scope} scope")
-    commands = frozenset(
-        str(c.get("command")) for c in _items(features.get("slash_commands")) if c.get("command")
-    )
+    declared = [c for c in _items(features.get("slash_commands")) if c.get("command")]
+    commands = frozenset(str(c["command"]) for c in declared)
+    escaped = frozenset(str(c["command"]) for c in declared if c.get("should_escape") is True)
     if commands and "commands" not in scopes:
         problems.append("slash commands need the commands scope")
     shortcuts = _shortcuts(features.get("shortcuts"), problems)
     if problems:
         raise ManifestRejected("; ".join(problems))
-    return InstalledApp(experience, events, scopes, commands, shortcuts)
+    return InstalledApp(experience, events, scopes, commands, shortcuts, escaped)
 
 
 def _experience(

@@ -30,7 +30,7 @@ are refused so that no other web page can drive or read the sandbox):
   ``{channel: DM, thread_ts: null}``; for an ``assistant_view`` app the assistant panel
   opens a thread, answered ``{channel, thread_ts}``.
 * ``POST /sandbox/context`` ``{channel}``: the person now has that channel open beside the
-  app (``app_context_changed``; agent apps only, else a no-op).
+  app (``app_context_changed`` when it changed; agent apps only, else a no-op).
 * ``POST /sandbox/stop`` ``{channel, thread_ts}``: Slack's stop button on the answer being
   written there (``agent_session_stopped``).
 * ``GET /sandbox/file/{file_id}[?download=1]`` a hosted file's bytes (bot uploads and the
@@ -160,6 +160,8 @@ class _Page:
         self._calls_seen = 0
         workspace.add_user(SANDBOX_USER, SANDBOX_NAME)
         workspace.channel_names.update(CHANNELS)
+        for channel in CHANNELS:
+            workspace.add_channel(channel, [SANDBOX_USER])
         workspace.dm_channels[SANDBOX_USER] = DM
 
     # ------------------------------------------------------------------ page and files
@@ -527,10 +529,10 @@ class _Page:
 
     async def context(self, request: web.Request) -> web.StreamResponse:
         channel = _required_str(await _json(request), "channel")
-        if channel not in CHANNELS and channel != DM:
-            raise _Refused(f"unknown conversation {channel!r}")
+        if channel not in CHANNELS:
+            raise _Refused(f"unknown channel {channel!r}")
         if self._agent_app:
-            await self._viewing(channel if channel in CHANNELS else None)
+            await self._viewing(channel)
         return web.json_response({"ok": True})
 
     async def stop(self, request: web.Request) -> web.StreamResponse:

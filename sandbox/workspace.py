@@ -269,8 +269,10 @@ class Message:
     streaming: bool = False
     versions: list[str] = field(default_factory=list)
     file_ids: list[str] = field(default_factory=list)  # see FakeSlack.file()
-    # Task cards of a streamed message (task_update chunks): the latest of each, by id.
+    # Task cards of a streamed message (task_update chunks): the latest of each, by id,
+    # and every update as it came.
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    task_updates: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def is_reply(self) -> bool:
@@ -960,6 +962,7 @@ class FakeSlack:
                 thread_ts=thread_ts,
                 streaming=True,
                 tasks=tasks,
+                task_updates=list(tasks.values()),
             )
         )
         return {"channel": channel, "ts": message.ts}
@@ -968,7 +971,7 @@ class FakeSlack:
         self._require_streaming()
         message = self._streaming_message(params)
         self._append_text(message, _stream_markdown(params))
-        message.tasks.update(_stream_tasks(params))
+        self._update_tasks(message, _stream_tasks(params))
         self._count_append(message)
         return {"channel": message.channel, "ts": message.ts}
 
@@ -976,7 +979,7 @@ class FakeSlack:
         self._require_streaming()
         message = self._streaming_message(params)
         markdown = _stream_markdown(params)
-        message.tasks.update(_stream_tasks(params))
+        self._update_tasks(message, _stream_tasks(params))
         blocks = _blocks_param(params)
         if blocks is not None:
             message.blocks = blocks
@@ -1339,6 +1342,11 @@ class FakeSlack:
     def _append_text(message: Message, markdown: str) -> None:
         message.text += markdown
         message.versions.append(message.text)
+
+    @staticmethod
+    def _update_tasks(message: Message, tasks: dict[str, dict[str, Any]]) -> None:
+        message.tasks.update(tasks)
+        message.task_updates += tasks.values()
 
     def _count_append(self, message: Message) -> None:
         key = (message.channel, message.ts)
@@ -2081,6 +2089,8 @@ class FakeSlack:
         """The user runs ``command text`` in ``channel``; returns the envelope id."""
         if self.app is not None and command not in self.app.commands:
             raise AssertionError(f"the installed app has no {command} command")
+        if self.app is not None and command in self.app.escaped_commands:
+            text = self._escape_names(text)
         target = _ResponseUrl(user, channel, thread_ts=None)
         # Slack sends slash commands form-encoded, so every value is a string.
         payload = {
@@ -2099,6 +2109,22 @@ class FakeSlack:
             "trigger_id": self._issue_trigger(user),
         }
         return await self._send_interaction(payload, target, "slash_commands")
+
+    def _escape_names(self, text: str) -> str:
+        """#channel and @person as Slack writes them in an escaping command's text."""
+        channels = {name: channel for channel, name in self.channel_names.items()}
+        people = {known.name: known.id for known in self._users.values()}
+
+        def channel(found: re.Match[str]) -> str:
+            named = channels.get(found.group(1))
+            return f"<#{named}|{found.group(1)}>" if named else found.group(0)
+
+        def person(found: re.Match[str]) -> str:
+            named = people.get(found.group(1))
+            return f"<@{named}|{found.group(1)}>" if named else found.group(0)
+
+        text = re.sub(r"(?<![\w<])#([a-z0-9_-]{1,80})", channel, text)
+        return re.sub(r"(?<![\w<])@([\w.-]{1,80})", person, text)
 
     async def click(
         self,

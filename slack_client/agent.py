@@ -13,6 +13,7 @@ slack_client.assistant.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import OrderedDict
 from typing import Any
@@ -60,6 +61,9 @@ class ViewedContexts:
         self._capacity = capacity
         self._viewing: OrderedDict[str, AppContext | None] = OrderedDict()
         self._dms: OrderedDict[str, str] = OrderedDict()
+        # One prompt update at a time per person (with how many want it), so the last
+        # one sent is about what they have open now.
+        self._updating: dict[str, tuple[asyncio.Lock, int]] = {}
 
     def viewing(self, user: str) -> AppContext | None:
         return self._viewing.get(user)
@@ -76,6 +80,26 @@ class ViewedContexts:
     def set_dm(self, user: str, channel: str) -> None:
         self._remember(self._dms, user, channel)
 
+    async def suggest(self, client: AsyncWebClient, user: str) -> None:
+        """Pin prompts about what `user` has open now to their Messages tab, if known.
+
+        Updates for one person go one at a time and each reads the context when its
+        turn comes: a tab opened and a context changed at once could otherwise land in
+        the wrong order and leave prompts about what they had open before."""
+        lock, waiting = self._updating.get(user, (asyncio.Lock(), 0))
+        self._updating[user] = (lock, waiting + 1)
+        try:
+            async with lock:
+                channel = self.dm(user)
+                if channel is not None:
+                    await _suggest(client, channel, self.viewing(user))
+        finally:
+            lock, waiting = self._updating[user]
+            if waiting == 1:
+                del self._updating[user]
+            else:
+                self._updating[user] = (lock, waiting - 1)
+
     def _remember(self, store: OrderedDict[str, Any], user: str, value: object) -> None:
         store[user] = value
         store.move_to_end(user)
@@ -90,9 +114,8 @@ def register_agent(app: AsyncApp, backend: Backend, contexts: ViewedContexts) ->
         if not isinstance(user, str):
             return
         viewing = parse_app_context(event.get("context"))
-        channel = contexts.dm(user)
-        if contexts.set_viewing(user, viewing) and channel and backend.allows(user, None):
-            await _suggest(client, channel, viewing)
+        if contexts.set_viewing(user, viewing) and backend.allows(user, None):
+            await contexts.suggest(client, user)
 
     @app.event("agent_session_stopped")
     async def on_session_stopped(event: dict[str, Any]) -> None:
@@ -109,7 +132,7 @@ async def messages_tab_opened(
     contexts.set_dm(user, channel)
     if not backend.allows(user, None):
         return
-    await _suggest(client, channel, contexts.viewing(user))
+    await contexts.suggest(client, user)
     if await backend.first_visit(user):
         await client.chat_postMessage(channel=channel, text=WELCOME, blocks=welcome_blocks())
 

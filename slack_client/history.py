@@ -119,14 +119,13 @@ class Readable(Enum):
 
 
 async def person_may_read(client: AsyncWebClient, user: str, channel: str) -> Readable:
-    """A person may have read to them what they can read in Slack: a public channel, a
-    private one or a group DM they are in, their own DM with the bot."""
+    """A person may have read to them a conversation they are in: a channel (public ones
+    too: guests and people from other organisations cannot read every public channel)
+    or a group DM of theirs, or their own DM with the bot."""
     try:
         info = (await client.conversations_info(channel=channel)).get("channel") or {}
         if info.get("is_im"):
             return Readable.YES if info.get("user") == user else Readable.NOT_A_MEMBER
-        if not (info.get("is_private") or info.get("is_mpim")):
-            return Readable.YES
         cursor: str | None = None
         for _ in range(MAX_MEMBER_PAGES):
             page = await client.conversations_members(channel=channel, limit=1000, cursor=cursor)

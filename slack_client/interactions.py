@@ -45,6 +45,7 @@ logger = logging.getLogger(__name__)
 THANKS = "Thanks for the feedback: it helps whoever runs this bot tune it."
 STALE_FORM = "This form is out of date. Close it and open the settings again."
 NOT_SAVED = "Your settings could not be saved just now. Please try again."
+SUMMARY_FAILED = "I couldn't start that summary just now. Please try again in a moment."
 
 
 async def open_settings_modal(
@@ -188,7 +189,12 @@ def register_interactions(
         user, channel = body["user"]["id"], body["channel"]["id"]
         message = body.get("message", {})
         thread_ts = message.get("thread_ts") or message.get("ts") or body.get("message_ts")
-        await respond(await backend.summarize(user, channel, str(thread_ts), None))
+        try:
+            note = await backend.summarize(user, channel, str(thread_ts), None)
+        except Exception as error:  # noqa: BLE001 - one short line for the person
+            logger.error("summary not started user=%s: %s", user, loggable(error))
+            note = SUMMARY_FAILED
+        await respond(note)
 
     @app.event("app_home_opened")
     async def on_home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:

@@ -8,8 +8,8 @@ each message holds at most `MARKDOWN_PART_LIMIT` characters of Markdown and at m
 table (a longer table continues in the next message under its header again), in the
 answer's order. A single
 block too long for a message is cut too: a code block into several fenced blocks, any
-other block at a line end or space. Each message's `text` (what notifications and
-search show) is its Markdown source.
+other block at a line end or space. Each message's Markdown source is also kept, for
+the `text` that notifications and search show (converted to mrkdwn by the caller).
 """
 
 from __future__ import annotations
@@ -38,6 +38,18 @@ class Table:
     rows: tuple[tuple[str, ...], ...]  # the header first
     align: tuple[str, ...]
 
+    def markdown(self) -> str:
+        """The table as Markdown again (for the fallback text): only its own rows."""
+        lines = [
+            "| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in self.rows
+        ]
+        rule = (
+            "|"
+            + "|".join({"center": ":-:", "right": "--:"}.get(a, "---") for a in self.align)
+            + "|"
+        )
+        return "\n".join([lines[0], rule, *lines[1:]])
+
     def block(self) -> Block:
         return {
             "type": "table",
@@ -53,8 +65,8 @@ class Table:
 class MessagePart:
     """One message of an answer: Markdown and at most one table, in the answer's order."""
 
-    # Markdown text, or a table with its Markdown source.
-    segments: list[str | tuple[Table, str]] = field(default_factory=list)
+    # Markdown text, or a table.
+    segments: list[str | Table] = field(default_factory=list)
 
     @property
     def markdown_chars(self) -> int:
@@ -67,11 +79,11 @@ class MessagePart:
     @property
     def text(self) -> str:
         """The fallback text: the part's Markdown source, tables included."""
-        return "\n\n".join(s if isinstance(s, str) else s[1] for s in self.segments)
+        return "\n\n".join(s if isinstance(s, str) else s.markdown() for s in self.segments)
 
     def blocks(self) -> list[Block]:
         return [
-            {"type": "markdown", "text": s} if isinstance(s, str) else s[0].block()
+            {"type": "markdown", "text": s} if isinstance(s, str) else s.block()
             for s in self.segments
         ]
 
@@ -90,7 +102,7 @@ def markdown_parts(markdown: str, limit: int = MARKDOWN_PART_LIMIT) -> list[Mess
             for rows in _table_pieces(table):
                 if parts[-1].has_table:
                     parts.append(MessagePart())
-                parts[-1].segments.append((rows, source))
+                parts[-1].segments.append(rows)
             continue
         for piece in _cut(source, limit):
             if parts[-1].markdown_chars + len(piece) + 2 > limit:

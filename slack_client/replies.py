@@ -20,14 +20,14 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.models.messages.chunk import TaskUpdateChunk
 from slack_sdk.web.async_chat_stream import AsyncChatStream
 from slack_sdk.web.async_client import AsyncWebClient
 
 from slack_client.errors import loggable, slack_error
 from slack_client.markdown import MARKDOWN_PART_LIMIT, has_table, markdown_parts
-from slack_client.mrkdwn import split_message
+from slack_client.mrkdwn import markdown_to_mrkdwn, split_message
 from slack_client.pacing import ChannelPacer
 from slack_client.views import SECTION_CHARS, Block, feedback_block, section
 
@@ -61,8 +61,12 @@ TOO_LONG = (
     "_:scissors: The rest of this answer is too long to post here. "
     "Ask me to continue, or for a shorter version._"
 )
-# Markdown converted at most for one reply: twice what its messages can hold.
-CONVERTED_CHARS = 2 * MAX_REPLY_PARTS * MARKDOWN_PART_LIMIT
+# Markdown parsed at most for one reply: what its messages can hold.
+CONVERTED_CHARS = MAX_REPLY_PARTS * MARKDOWN_PART_LIMIT
+# Past this much text, a reply's messages are worked out in a thread: text made of tens
+# of thousands of tiny blocks takes a parser a few hundred milliseconds to walk, and the
+# event loop must keep running meanwhile.
+RENDER_OFF_LOOP_CHARS = 20_000
 EMPTY_ANSWER = "_(The model returned an empty answer.)_"
 
 # The step shown while the model searches the web.
@@ -275,22 +279,28 @@ class ReplyStream:
                 logger.info("status update failed: %s", slack_error(error))
 
     @contextlib.asynccontextmanager
-    async def step(self, status: str) -> AsyncIterator[None]:
-        """A visible step of the answer's work (drawing, reading, asking a service): in
-        Slack's native stream a task shown in progress, then done or failed; elsewhere
-        the status line. Only informative: Slack refusing it changes nothing."""
-        title = status.strip("_").rstrip("…").strip()
-        task_id = f"step-{next(self._steps)}"
-        shown = self._live and await self._task_update(task_id, title, "in_progress")
-        if not shown:
-            await self.set_status(status)
-        outcome = "error"
+    async def step(self, status: str) -> AsyncIterator[Step]:
+        """A visible step of the answer's work (reading files, waiting for a model slot,
+        drawing, asking a service): in Slack's native stream a task shown in progress,
+        then done or failed; elsewhere the status line. Only informative: Slack refusing
+        it changes nothing."""
+        step = Step(self, f"step-{next(self._steps)}", status)
+        await step.show("in_progress")
         try:
-            yield
-            outcome = "complete"
-        finally:
-            if shown:
-                await self._task_update(task_id, title, outcome)
+            yield step
+        except BaseException:
+            await step.end("error")
+            raise
+        await step.end("complete")
+
+    async def _show_step(self, task_id: str, status: str, state: str) -> bool:
+        """A step as a task of the native stream; else as the status line (False)."""
+        title = status.strip("_").rstrip("…").strip()
+        if self._live and await self._task_update(task_id, title, state):
+            return True
+        if state == "in_progress":
+            await self.set_status(status)
+        return False
 
     def searching(self) -> None:
         """The model started searching the web: a step, until `searched()`. Called from
@@ -310,10 +320,11 @@ class ReplyStream:
     async def searched(self, sources: Sequence[tuple[str, str]]) -> None:
         """The web search is over: its step is done, with the pages the answer cites
         ((url, title) pairs) as its sources."""
-        if self._search_shown is None:
+        task, self._search_shown = self._search_shown, None
+        if task is None:
             return
-        shown, self._search_shown = await self._search_shown, None
-        if shown:
+        # Shielded: a stop meanwhile must not cancel the step's own update midway.
+        if await asyncio.shield(task):
             await self._task_update(SEARCH_TASK, SEARCHING, "complete", sources)
 
     async def _task_update(
@@ -343,6 +354,9 @@ class ReplyStream:
                 except SlackApiError:
                     logger.info("task not shown in %s: %s", self._channel, slack_error(error))
                 return False
+            except SlackClientError as error:  # the stream was closed meanwhile
+                logger.info("task not shown in %s: %s", self._channel, loggable(error))
+                return False
             if starting and native.ts:
                 await self._on_message(native.ts)
                 await self._drop_placeholder()
@@ -369,17 +383,20 @@ class ReplyStream:
         With `feedback`, the reply ends with Slack's feedback buttons.
         """
         await self.shown()
-        if self._search_shown is not None:
-            await self.searched(())
         self._closing.set()
         self._changed.set()
+        if self._search_shown is not None:
+            with contextlib.suppress(Exception):  # only informative
+                await self.searched(())
         if self._loop_task:
             # The loop ends after its current write. Shielded: cancelling a post midway
             # could make Slack post it while we believe it failed.
             await asyncio.shield(self._loop_task)
         text = self._text if self._text.strip() else EMPTY_ANSWER
         final = text + (f"\n\n{footer}" if footer else "")
-        if self._native is None or not await self._stop_native(final, feedback=feedback):
+        async with self._native_lock:
+            closed = self._native is not None and await self._stop_native(final, feedback=feedback)
+        if not closed:
             await self._render(text, feedback=feedback, footer=footer)
         self.finished = True
 
@@ -413,7 +430,7 @@ class ReplyStream:
         while not event.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(event.wait(), PANEL_STATUS_REFRESH_SECONDS)
-            if not event.is_set() and self._panel and not self._messages:
+            if not event.is_set() and self._panel and not self._messages and self._native is None:
                 await self._show_panel_status(self._panel_step)
 
     async def _closing_within(self, seconds: float) -> None:
@@ -426,7 +443,8 @@ class ReplyStream:
                 return
         elif self._native is not None:
             # Grown past one streamed message: close the stream, continue by editing.
-            await self._stop_native(None)
+            async with self._native_lock:
+                await self._stop_native(None)
         await self._render(self._text)
 
     async def _append_native(self) -> bool:
@@ -524,7 +542,10 @@ class ReplyStream:
         self, markdown: str, *, feedback: bool = False, footer: str | None = None
     ) -> None:
         """Show `markdown` (and `footer`, mrkdwn already) in the reply's messages."""
-        parts = reply_parts(markdown, footer, feedback=feedback)
+        if len(markdown) > RENDER_OFF_LOOP_CHARS:
+            parts = await asyncio.to_thread(reply_parts, markdown, footer, feedback=feedback)
+        else:
+            parts = reply_parts(markdown, footer, feedback=feedback)
         for index, part in enumerate(parts):
             if index < len(self._messages):
                 if self._shown[index] != part:
@@ -551,6 +572,28 @@ class ReplyStream:
         self._shown[index] = part
 
 
+class Step:
+    """One step of an answer's work, as ReplyStream.step() shows it."""
+
+    def __init__(self, stream: ReplyStream, task_id: str, status: str) -> None:
+        self._stream = stream
+        self._task_id = task_id
+        self._status = status
+        self._as_task = False
+
+    async def show(self, state: str) -> None:
+        self._as_task = await self._stream._show_step(self._task_id, self._status, state)
+
+    async def retitle(self, status: str) -> None:
+        """The step is now `status` (e.g. waiting for room to read, then reading)."""
+        self._status = status
+        await self.show("in_progress")
+
+    async def end(self, outcome: str) -> None:
+        if self._as_task:
+            await self._stream._show_step(self._task_id, self._status, outcome)
+
+
 @dataclass(frozen=True)
 class Rendered:
     """One message of a reply as sent: its fallback text and its blocks."""
@@ -571,13 +614,15 @@ def reply_parts(
     whole answer is still stored, so follow-ups can refer to all of it. Only as much of
     the answer as could be shown is parsed: this runs at every streamed update.
     """
-    shown = markdown[:CONVERTED_CHARS]
+    shown = _shown_of(markdown)
     parts = markdown_parts(shown) or markdown_parts(EMPTY_ANSWER)
     closing = [footer] if footer else []
     if len(parts) > MAX_REPLY_PARTS or len(shown) < len(markdown):
         parts = parts[:MAX_REPLY_PARTS]
         closing.insert(0, TOO_LONG)
-    rendered = [Rendered(part.text, part.blocks()) for part in parts]
+    # The blocks show the answer; `text` is what notifications and search show, in the
+    # mrkdwn Slack reads there.
+    rendered = [Rendered(markdown_to_mrkdwn(part.text), part.blocks()) for part in parts]
     last = rendered[-1]
     sections = [section(piece) for note in closing for piece in split_message(note, SECTION_CHARS)]
     tail = sections + ([feedback_block()] if feedback else [])
@@ -585,3 +630,12 @@ def reply_parts(
         text = "\n\n".join([last.text, *closing])
         rendered[-1] = Rendered(text, [*(last.blocks or []), *tail])
     return rendered
+
+
+def _shown_of(markdown: str) -> str:
+    """As much of the answer as its messages can show, ending at a space or line end
+    when there is one near the cut."""
+    if len(markdown) <= CONVERTED_CHARS:
+        return markdown
+    cut = max(markdown.rfind(" ", 0, CONVERTED_CHARS), markdown.rfind("\n", 0, CONVERTED_CHARS))
+    return markdown[: cut if cut > CONVERTED_CHARS - 1_000 else CONVERTED_CHARS]

@@ -15,7 +15,7 @@ import pytest
 
 from sandbox.manifest import ManifestRejected, check_manifest, load_manifest
 from sandbox.model import FakeOpenAI
-from sandbox.workspace import FakeSlack
+from sandbox.workspace import FakeSlack, UploadedFile
 from slack_client.commands import parse_since
 from tests.botproc import BotProcess
 from tests.conftest import running_bot
@@ -194,7 +194,9 @@ async def test_ai_summarize_summarises_the_channel_and_refuses_outsiders(
     slack.add_channel(channel, [ADA, BEN], private=True)
     await slack.post_user_message(channel, BEN, "Budget approved for the offsite.")
 
-    envelope = await slack.slash_command(OUTSIDER, channel, f"summarize <#{channel}|plans> 1d")
+    slack.channel_names[channel] = "plans"
+    # Slack writes #plans as <#G…|plans> in the command's text (should_escape).
+    envelope = await slack.slash_command(OUTSIDER, new_id("C"), "summarize #plans 1d")
     await slack.wait_for(lambda: bool(slack.responses.get(envelope)), what="the refusal")
     assert "conversations you're in yourself" in slack.responses[envelope][-1].text
 
@@ -303,3 +305,32 @@ async def test_a_web_search_shows_as_a_step_with_the_pages_it_cites(
             ],
         }
     ]
+
+
+async def test_only_the_asker_can_stop_an_answer_in_a_channel(
+    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    channel = new_id("C")
+    asked = await slack.post_user_message(
+        channel, ADA, "<@UBOT> a long story [chunks:12] [chunk_delay:0.25]"
+    )
+    await slack.wait_for(
+        lambda: any(m.streaming for m in slack.bot_replies(channel, asked)),
+        what="the answer streaming",
+    )
+    stopped = await slack.press_stop(BEN, channel, asked)
+    await slack.wait_for(lambda: stopped in slack.acks, what="Ben's stop acknowledged")
+    text = await wait_for_text(slack, channel, asked, "[chunk_delay:0.25]")
+    assert "Stopped." not in text
+
+
+async def test_reading_an_attached_file_shows_as_a_step(
+    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    user = new_id("U")
+    dm = slack.dm_channel(user)
+    notes = UploadedFile("notes.txt", "text/plain", b"The launch is on Friday.")
+    asked = await slack.post_user_message(dm, user, "what day is the launch?", files=[notes])
+    await wait_for_text(slack, dm, asked, "what day is the launch?")
+    tasks = [task for m in slack.bot_replies(dm, asked) for task in m.tasks.values()]
+    assert tasks == [{"title": "Reading your files", "status": "complete"}]

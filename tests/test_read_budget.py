@@ -32,11 +32,11 @@ async def test_a_message_whose_files_must_wait_says_so(
         note = UploadedFile("small.txt", "text/plain", b"small and friendly")
         second = await slack.post_user_message(second_channel, user, f"{BOT} two", files=[note])
         await wait_for_text(slack, second_channel, second, "two", timeout=60)
-        # What Slack's loading state under the thread said meanwhile.
+        # What the reply's steps said meanwhile.
         shown = [
-            " ".join(call.params.get("loading_messages") or [])
-            for call in slack.calls_to("assistant.threads.setStatus")
-            if call.params.get("channel_id") == second_channel
+            task["title"]
+            for reply in slack.bot_replies(second_channel, second)
+            for task in reply.task_updates
         ]
         assert any("Waiting to read your files" in text for text in shown), shown
         assert any("small and friendly" in str(r.body) for r in model.requests)

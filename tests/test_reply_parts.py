@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sandbox.workspace import check_message_blocks
 from slack_client.markdown import MARKDOWN_LIMIT, MAX_TABLE_ROWS, markdown_parts
 from slack_client.replies import MAX_REPLY_PARTS, TOO_LONG, Rendered, reply_parts
 from slack_client.views import SECTION_CHARS
@@ -27,7 +31,8 @@ def notes_of(part: Rendered) -> list[str]:
 def test_an_ordinary_answer_is_sent_as_markdown_with_the_feedback_buttons() -> None:
     answer = "**Yes.** See the [docs](https://example.com/a_(b))."
     [part] = reply_parts(answer, feedback=True)
-    assert part.text == answer
+    # Notifications and search read `text`, in mrkdwn.
+    assert part.text == "*Yes.* See the <https://example.com/a_(b)|docs>."
     assert kinds(part) == ["markdown", "context_actions"]
     assert markdown_of(part) == answer
 
@@ -46,7 +51,7 @@ def test_a_table_becomes_a_table_block_between_its_text() -> None:
         ["Free", " "],
     ]
     assert [c["align"] for c in table["column_settings"]] == ["left", "right"]
-    assert "| Pro | **$10** |" in part.text
+    assert "Pro" in part.text and "$10" in part.text
 
 
 def test_a_long_table_continues_under_its_header_and_a_second_table_in_another_message() -> None:
@@ -98,3 +103,17 @@ def test_a_huge_answer_of_one_paragraph_is_cut_at_spaces_and_ends_with_the_note(
 def test_an_empty_answer_says_so() -> None:
     [part] = reply_parts("   ")
     assert "empty answer" in part.text
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(
+    st.lists(
+        st.sampled_from([*"*_~[]()<>&`#|-!:\\ \n\tab1あ", "```", "| a | b |\n|---|---|\n"]),
+        max_size=300,
+    ).map("".join)
+)
+def test_any_text_becomes_messages_slack_accepts(text: str) -> None:
+    parts = reply_parts(text, FOOTER, feedback=True)
+    assert 1 <= len(parts) <= MAX_REPLY_PARTS
+    for part in parts:
+        check_message_blocks(part.blocks or [])

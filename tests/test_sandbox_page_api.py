@@ -530,7 +530,7 @@ async def test_an_agent_app_opens_its_messages_tab_follows_context_and_can_be_st
     opened = await post(http, "/sandbox/assistant", {"context_channel": GENERAL})
     assert (opened["channel"], opened["thread_ts"]) == (DM, None)
     await post(http, "/sandbox/context", {"channel": GENERAL})  # unchanged: not sent again
-    await post(http, "/sandbox/context", {"channel": DM})  # nothing beside the app now
+    await post(http, "/sandbox/context", {"channel": "C0RANDOM"})
     events = [
         envelope["payload"]["event"]
         for envelope in workspace.envelopes.values()
@@ -551,7 +551,19 @@ async def test_an_agent_app_opens_its_messages_tab_follows_context_and_can_be_st
                 ]
             },
         ),
-        ("app_context_changed", None, {}),
+        (
+            "app_context_changed",
+            None,
+            {
+                "entities": [
+                    {
+                        "team_id": workspace.team_id,
+                        "type": "slack#/types/channel_id",
+                        "value": "C0RANDOM",
+                    }
+                ]
+            },
+        ),
     ]
 
     asked = await post(http, "/sandbox/message", {"channel": DM, "text": "tell me"})

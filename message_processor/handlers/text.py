@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, replace
 
 from message_processor.browser import GUIDANCE as BROWSER_GUIDANCE
@@ -12,7 +13,7 @@ from message_processor.handlers.attached import Attachments
 from message_processor.handlers.attachments import AttachmentReader
 from message_processor.handlers.images import GUIDANCE, TOOLS, ImageTools, image_list
 from message_processor.links import may_link_images
-from message_processor.slots import THINKING, WAITING_TO_READ, ModelSlots
+from message_processor.slots import READING_FILES, THINKING, WAITING_TO_READ, ModelSlots
 from message_processor.summaries import GUIDANCE as VIEWED_GUIDANCE
 from message_processor.summaries import ConversationDesk, ConversationRef
 from openai_client import (
@@ -151,21 +152,29 @@ class TextHandler:
             # A plain question that starts a thread: no attachments, no images to list,
             # and no tasks or lookups spent finding that out (it matters under a burst).
             return await self._context.turns(message), Attachments()
-        waited = False
+        has_files = bool(message.files) or may_link_images(message.text)
+        async with contextlib.AsyncExitStack() as steps:
+            # Reading files is a step the person sees; waiting for room to read them too.
+            reading = (
+                await steps.enter_async_context(stream.step(READING_FILES)) if has_files else None
+            )
+            waited = False
 
-        async def wait_shown() -> None:
-            nonlocal waited
-            if not waited:
-                waited = True
-                await stream.shown()
-                await stream.set_status(WAITING_TO_READ)
+            async def wait_shown() -> None:
+                nonlocal waited
+                if not waited and reading is not None:
+                    waited = True
+                    await stream.shown()
+                    await reading.retitle(WAITING_TO_READ)
 
-        turns, attached, _ = await asyncio.gather(
-            self._context.turns(message),
-            self._attachments.read(message, wait_shown),
-            self._tools.remember_attached(message),
-        )
-        if waited:
+            turns, attached, _ = await asyncio.gather(
+                self._context.turns(message),
+                self._attachments.read(message, wait_shown),
+                self._tools.remember_attached(message),
+            )
+            if reading is not None and waited:
+                await reading.retitle(READING_FILES)
+        if has_files:
             await stream.set_status(THINKING)
         # Listed once the thread read has numbered the images it found.
         listing = image_list(await self._tools.thread_images(message))

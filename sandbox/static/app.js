@@ -268,9 +268,12 @@
     else selectConversation(started.channel);
   }
 
-  // Slack tells an agent app what the person has open beside it (app_context_changed).
+  // Slack tells an agent app what the person has open beside it (app_context_changed):
+  // a channel; the app's own Messages tab (the DM) is not beside it.
   function tellContext(id) {
-    if (ui.state && ui.state.agent) api("/sandbox/context", { channel: id }).catch(() => {});
+    if (ui.state && ui.state.agent && conversation(id)?.kind === "channel") {
+      api("/sandbox/context", { channel: id }).catch(() => {});
+    }
   }
 
   const sessionOf = (channel, ts) =>
@@ -752,37 +755,22 @@
 
   // Prompts an agent app pins to its Messages tab: they start a new conversation there.
   function renderTabPrompts(conv) {
-    const box = $("#dm-prompts");
     const info = conv && conv.kind === "dm" ? threadInfo(conv.id, "") : null;
     const prompts = info ? info.prompts : [];
-    const sig = JSON.stringify([conv && conv.id, prompts, info && info.prompts_title]);
-    if (box.dataset.sig === sig) return;
-    box.dataset.sig = sig;
-    box.hidden = prompts.length === 0;
-    box.replaceChildren(
-      el("div", { class: "prompts-title" }, (info && info.prompts_title) || "Suggested prompts"),
-      ...prompts.map((prompt) =>
-        el(
-          "button",
-          {
-            type: "button",
-            class: "prompt",
-            "data-testid": "tab-prompt",
-            title: prompt.message,
-            onclick: () => act(api("/sandbox/message", { channel: conv.id, text: toSlack(prompt.message) })),
-          },
-          prompt.title,
-        ),
-      ),
-    );
+    fillPrompts($("#dm-prompts"), [conv && conv.id], prompts, info, "tab-prompt", { channel: conv && conv.id });
   }
 
   function renderPrompts(info, conv, thread) {
-    const box = $("#suggested-prompts");
     const replies = conv ? conv.threads[thread.ts] || [] : [];
     const asked = replies.some((r) => r.user === ui.state.me.id);
     const prompts = info && !asked ? info.prompts : [];
-    const sig = JSON.stringify([prompts, info && info.prompts_title]);
+    const where = { channel: thread.channel, thread_ts: thread.ts };
+    fillPrompts($("#suggested-prompts"), [], prompts, info, "suggested-prompt", where);
+  }
+
+  // Prompt buttons in `box`; a click sends the prompt's message to `where`.
+  function fillPrompts(box, key, prompts, info, testid, where) {
+    const sig = JSON.stringify([...key, prompts, info && info.prompts_title]);
     if (box.dataset.sig === sig) return;
     box.dataset.sig = sig;
     box.hidden = prompts.length === 0;
@@ -794,9 +782,9 @@
           {
             type: "button",
             class: "prompt",
-            "data-testid": "suggested-prompt",
+            "data-testid": testid,
             title: prompt.message,
-            onclick: () => act(api("/sandbox/message", { channel: thread.channel, thread_ts: thread.ts, text: toSlack(prompt.message) })),
+            onclick: () => act(api("/sandbox/message", { ...where, text: toSlack(prompt.message) })),
           },
           prompt.title,
         ),
