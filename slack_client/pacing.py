@@ -92,6 +92,15 @@ class ChannelPacer:
             if time.monotonic() - self._swept_at >= self._sweep_interval:
                 self._forget_idle()
 
+    def must_wait(self, channel: str) -> bool:
+        """Whether a new message in `channel` would wait now: writes queued ahead of it,
+        or the channel's posting budget spent."""
+        state = self._channels.get(channel)
+        if state is None:
+            return False
+        refilled = state.tokens + (time.monotonic() - state.refilled_at) * self._rate
+        return state.users > 0 or refilled < 1
+
     def note_rate_limited(self) -> None:
         """Called (by the retry handler) when Slack answered 429 to the running call."""
         state = _running.get()

@@ -69,6 +69,8 @@ CONVERTED_CHARS = MAX_REPLY_PARTS * MARKDOWN_PART_LIMIT
 RENDER_OFF_LOOP_CHARS = 20_000
 EMPTY_ANSWER = "_(The model returned an empty answer.)_"
 
+# The loading state while a reply's first message waits for the channel's posting budget.
+WAITING_FOR_SLACK = "_Ready: waiting for Slack to take more messages in this channel…_"
 # The step shown while the model searches the web.
 SEARCH_TASK = "web-search"
 SEARCHING = "Searching the web"
@@ -241,6 +243,12 @@ class ReplyStream:
         await self._on_message(self._placeholder)
         self._loop_task = asyncio.create_task(self._flush_loop())
 
+    async def _before_first_write(self) -> None:
+        """The answer is ready but the channel's posting budget is spent: the loading
+        state says so, instead of "thinking", while the first message waits its turn."""
+        if self._panel and self._replies.pacer.must_wait(self._channel):
+            await self._show_panel_status(WAITING_FOR_SLACK)
+
     async def _show_panel_status(self, status: str) -> bool:
         """Slack's loading state shows under the thread ("<app> is thinking…", with the
         step) until the reply's first message, in channels and DMs alike (with chat:write
@@ -337,6 +345,8 @@ class ReplyStream:
                 return False
             native = self._native or await self._open_native()
             starting = native.ts is None
+            if starting:
+                await self._before_first_write()
             chunk = TaskUpdateChunk(
                 id=task_id,
                 title=title,
@@ -458,6 +468,8 @@ class ReplyStream:
             return True
         native = self._native or await self._open_native()
         starting = native.ts is None
+        if starting:
+            await self._before_first_write()
         # The SDK keeps text it could not send in its own buffer and sends it with the
         # next call, so count it as handed over now or it would go out twice.
         self._native_sent += len(pending)
@@ -551,6 +563,8 @@ class ReplyStream:
                 if self._shown[index] != part:
                     await self._safe_update(index, part)
             else:
+                if not self._messages:
+                    await self._before_first_write()
                 ts = await self._replies.post(
                     self._channel, self._thread_ts, part.text, part.blocks
                 )

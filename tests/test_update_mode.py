@@ -146,3 +146,26 @@ async def test_slack_refusing_the_reply_is_said_in_a_fresh_message(
     texts = bot_texts(slack, dm, ts)
     assert texts[-1] == ":warning: _Slack refused one of my messages (cant_update_message)._"
     assert "xoxb" not in bot.log
+
+
+async def test_an_answer_waiting_for_the_channels_posting_budget_says_so(
+    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    channel, user = new_id("C"), new_id("U")
+    # Slow posts: the channel's queue holds the later answers' first messages.
+    slack.latency["chat.postMessage"] = 1.0
+    try:
+        roots = [
+            await slack.post_user_message(channel, user, f"<@UBOT> [chunks:1] quick {i}")
+            for i in range(4)
+        ]
+        for i, root in enumerate(roots):
+            await wait_for_text(slack, channel, root, f"quick {i}")
+    finally:
+        del slack.latency["chat.postMessage"]
+    steps = [
+        " ".join(call.params.get("loading_messages") or [])
+        for call in slack.calls_to("assistant.threads.setStatus")
+        if call.params.get("channel_id") == channel
+    ]
+    assert any("waiting for Slack" in step for step in steps), steps
