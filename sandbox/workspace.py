@@ -994,6 +994,7 @@ class FakeSlack:
 
     def _conversations_replies(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = _require_channel(params)
+        self._readable(channel)
         ts = _str_param(params, "ts")
         if ts is None:
             raise SlackError("invalid_arguments")
@@ -1014,6 +1015,7 @@ class FakeSlack:
 
     def _conversations_history(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = _require_channel(params)
+        self._readable(channel)
         oldest = float(_str_param(params, "oldest") or 0)
         top_level = [
             m for m in self._sorted_messages(channel) if not m.is_reply and float(m.ts) > oldest
@@ -1234,6 +1236,8 @@ class FakeSlack:
 
     def _conversations_info(self, params: dict[str, Any]) -> dict[str, Any]:
         channel = _require_channel(params)
+        if channel in self.private_channels:
+            self._readable(channel)
         kind = _channel_type(channel)
         found: dict[str, Any] = {
             "id": channel,
@@ -1241,7 +1245,7 @@ class FakeSlack:
             "is_channel": kind == "channel",
             "is_im": kind == "im",
             "is_private": kind == "im" or channel in self.private_channels,
-            "is_member": True,
+            "is_member": self.bot_user_id in self._members(channel),
         }
         if kind == "im":
             people = {*self._users, *(m.user for m in self.messages.values() if m.user)}
@@ -1265,8 +1269,16 @@ class FakeSlack:
         """Who is in `channel`: as set by add_channel, else whoever wrote there, and the bot."""
         known = self.channel_members.get(channel)
         if known is not None:
-            return known | {self.bot_user_id}
+            return set(known)
         return {m.user for m in self._sorted_messages(channel) if m.user} | {self.bot_user_id}
+
+    def _readable(self, channel: str) -> None:
+        """Raise like Slack when the bot is not in `channel`."""
+        if self.bot_user_id in self._members(channel):
+            return
+        raise SlackError(
+            "channel_not_found" if channel in self.private_channels else "not_in_channel"
+        )
 
     def _assistant_set_title(self, params: dict[str, Any]) -> dict[str, Any]:
         key = _thread_key(params)
@@ -1909,12 +1921,20 @@ class FakeSlack:
     ) -> str:
         """Wrap a raw event in an events_api envelope and send it; returns the envelope id.
 
-        An event the installed app is not subscribed to is not sent (as in Slack): it is
-        recorded in :attr:`undelivered` and the envelope id is "".
+        An event the installed app is not subscribed to, or a message in a conversation
+        the bot is not in, is not sent (as in Slack): it is recorded in
+        :attr:`undelivered` and the envelope id is "".
         """
         if self.app is not None and event_subscription(event) not in self.app.events:
             self.undelivered.append(event)
             return ""
+        channel = event.get("channel")
+        if event.get("type") in ("message", "app_mention") and isinstance(channel, str):
+            known = self.channel_members.get(channel)
+            if known is not None and self.bot_user_id not in known:
+                # Slack sends an app the messages of conversations it is in, only.
+                self.undelivered.append(event)
+                return ""
         payload = self._event_callback(event, event_id or _new_event_id())
         return await self.send_envelope("events_api", payload, retry_attempt=retry_attempt)
 
@@ -2422,9 +2442,14 @@ class FakeSlack:
         }
         return await self.deliver_event(event)
 
-    def add_channel(self, channel: str, members: Sequence[str], *, private: bool = False) -> None:
-        """Who is in `channel` (the bot always is), and whether it is private."""
-        self.channel_members[channel] = set(members)
+    def add_channel(
+        self, channel: str, members: Sequence[str], *, private: bool = False, bot: bool = True
+    ) -> None:
+        """Who is in `channel` (the bot too, unless `bot` is False), and whether it is
+        private. A conversation the bot is not in cannot be read by it: Slack answers
+        ``not_in_channel`` (public) or ``channel_not_found`` (private, which it cannot
+        even see)."""
+        self.channel_members[channel] = set(members) | ({self.bot_user_id} if bot else set())
         if private:
             self.private_channels.add(channel)
 

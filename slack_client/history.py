@@ -126,6 +126,8 @@ async def person_may_read(client: AsyncWebClient, user: str, channel: str) -> Re
         info = (await client.conversations_info(channel=channel)).get("channel") or {}
         if info.get("is_im"):
             return Readable.YES if info.get("user") == user else Readable.NOT_A_MEMBER
+        if info.get("is_member") is False:  # the bot's own membership
+            return Readable.BOT_NOT_IN
         cursor: str | None = None
         for _ in range(MAX_MEMBER_PAGES):
             page = await client.conversations_members(channel=channel, limit=1000, cursor=cursor)

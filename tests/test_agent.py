@@ -246,7 +246,9 @@ async def _summary_in(slack: FakeSlack, dm: str, title: str) -> str:
 
 async def _command_text(slack: FakeSlack, user: str, channel: str, text: str) -> str:
     envelope = await slack.slash_command(user, channel, text)
-    await slack.wait_for(lambda: bool(slack.responses.get(envelope)), what=f"/ai {text}")
+    await slack.wait_for(
+        lambda: envelope in slack.acks and bool(slack.responses.get(envelope)), what=f"/ai {text}"
+    )
     return slack.responses[envelope][-1].text
 
 
@@ -334,3 +336,15 @@ async def test_reading_an_attached_file_shows_as_a_step(
     await wait_for_text(slack, dm, asked, "what day is the launch?")
     tasks = [task for m in slack.bot_replies(dm, asked) for task in m.tasks.values()]
     assert tasks == [{"title": "Reading your files", "status": "complete"}]
+
+
+async def test_a_conversation_the_bot_is_not_in_is_named_as_such(
+    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    public, private = new_id("C"), new_id("G")
+    slack.add_channel(public, [ADA, BEN], bot=False)
+    slack.add_channel(private, [ADA, BEN], private=True, bot=False)
+    await slack.post_user_message(public, BEN, "Nobody told the bot about this.")
+    await slack.post_user_message(private, BEN, "Nor about this.")
+    for channel in (public, private):
+        assert "add me to it first" in await _command_text(slack, ADA, channel, "summarize")
