@@ -34,3 +34,14 @@ async def wait_for_text(
         what=f"{needle!r} in thread {channel}/{thread_ts}",
     )
     return thread_text(slack, channel, thread_ts)
+
+
+async def command(slack: FakeSlack, user: str, channel: str, text: str) -> str:
+    """Run `/ai …` and return what the bot answered privately."""
+    envelope = await slack.slash_command(user, channel, text)
+    # Unacknowledged, Slack would show the person an error, whatever came after.
+    await slack.wait_for(
+        lambda: envelope in slack.acks and bool(slack.responses.get(envelope)),
+        what=f"/ai {text} acknowledged and answered",
+    )
+    return slack.responses[envelope][-1].text

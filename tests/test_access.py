@@ -12,7 +12,7 @@ from sandbox.workspace import FakeSlack
 from tests.botproc import BotProcess
 from tests.conftest import running_bot
 from tests.manifests import assistant_view_manifest, installed
-from tests.seen import wait_for_text
+from tests.seen import command, wait_for_text
 
 BOT = "<@UBOT>"
 ALLOWED, LIMITED, STRANGER = "UALLOWED1", "ULIMITED1", "USTRANGER1"
@@ -53,7 +53,7 @@ async def test_someone_not_allowed_is_told_once_per_thread_and_not_answered(
     # no model call answered them.
     asked = [responses_prompt(r.body).last_user_text for r in model.requests]
     assert not any("may I ask" in a or "please?" in a for a in asked)
-    assert "not set up" in await _command(slack, STRANGER, OPEN_CHANNEL, "settings")
+    assert "not set up" in await command(slack, STRANGER, OPEN_CHANNEL, "settings")
 
 
 async def test_a_channel_off_the_list_is_refused_even_to_allowed_people(
@@ -88,14 +88,6 @@ async def test_the_rate_limit_says_when_to_try_again(slack: FakeSlack, bot: BotP
     root = await slack.post_user_message(dm, ALLOWED, "someone else")
     await wait_for_text(slack, dm, root, "someone else")
     assert not slack.bot_replies(dm, over) and len(notices()) == 1
-
-
-async def _command(slack: FakeSlack, user: str, channel: str, text: str) -> str:
-    envelope = await slack.slash_command(user, channel, text)
-    await slack.wait_for(
-        lambda: envelope in slack.acks and bool(slack.responses.get(envelope)), what=f"/ai {text}"
-    )
-    return slack.responses[envelope][-1].text
 
 
 async def test_the_assistant_panel_tells_someone_not_allowed(

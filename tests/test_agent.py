@@ -20,7 +20,7 @@ from slack_client.commands import parse_since
 from tests.botproc import BotProcess
 from tests.conftest import running_bot
 from tests.manifests import assistant_view_manifest
-from tests.seen import thread_text, wait_for_text
+from tests.seen import command, thread_text, wait_for_text
 
 ADA, BEN, OUTSIDER = "UADA01", "UBEN01", "UOUT01"
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -229,7 +229,7 @@ async def test_the_stop_button_ends_the_answer_keeps_what_was_written_and_frees_
     )
 
     # What the stopped answer cost is counted.
-    usage = await _command_text(slack, user, dm, "usage")
+    usage = await command(slack, user, dm, "usage")
     assert re.search(r"1 answers, [1-9][\d,]* tokens in, [1-9][\d,]* out", usage), usage
 
     await slack.post_user_message(dm, user, "Shorter, please", thread_ts=asked)
@@ -242,14 +242,6 @@ async def _summary_in(slack: FakeSlack, dm: str, title: str) -> str:
         what=f"{title!r} in the DM",
     )
     return next(m.ts for m in slack.messages_in(dm) if title in m.text and m.thread_ts is None)
-
-
-async def _command_text(slack: FakeSlack, user: str, channel: str, text: str) -> str:
-    envelope = await slack.slash_command(user, channel, text)
-    await slack.wait_for(
-        lambda: envelope in slack.acks and bool(slack.responses.get(envelope)), what=f"/ai {text}"
-    )
-    return slack.responses[envelope][-1].text
 
 
 async def test_a_drawing_shows_as_a_task_of_the_streamed_answer(
@@ -347,4 +339,4 @@ async def test_a_conversation_the_bot_is_not_in_is_named_as_such(
     await slack.post_user_message(public, BEN, "Nobody told the bot about this.")
     await slack.post_user_message(private, BEN, "Nor about this.")
     for channel in (public, private):
-        assert "add me to it first" in await _command_text(slack, ADA, channel, "summarize")
+        assert "add me to it first" in await command(slack, ADA, channel, "summarize")

@@ -15,7 +15,7 @@ from tests.botproc import BotProcess
 from tests.conftest import running_bot
 from tests.manifests import assistant_view_manifest, installed
 from tests.pictures import picture
-from tests.seen import wait_for_text
+from tests.seen import command, wait_for_text
 
 BOT = "<@UBOT>"
 ADMIN = "UADMIN1"
@@ -33,17 +33,6 @@ async def bot(slack: FakeSlack, model: FakeOpenAI, bot_dir: Path) -> AsyncIterat
         MODEL_PRICES="gpt-4.1-mini=1000/2000",
     ) as process:
         yield process
-
-
-async def command(slack: FakeSlack, user: str, channel: str, text: str) -> str:
-    """Run `/ai …` and return what the bot answered privately."""
-    envelope = await slack.slash_command(user, channel, text)
-    # Unacknowledged, Slack would show the person an error, whatever came after.
-    await slack.wait_for(
-        lambda: envelope in slack.acks and bool(slack.responses.get(envelope)),
-        what=f"/ai {text} acknowledged and answered",
-    )
-    return slack.responses[envelope][-1].text
 
 
 async def open_modal(slack: FakeSlack, user: str, channel: str, text: str = "settings") -> View:
