@@ -416,6 +416,17 @@ class Database:
             (channel, thread_ts),
         )
 
+    async def answered_in_thread(self, channel: str, thread_ts: str, user_id: str) -> bool:
+        """Whether the bot has taken up a message of `user_id` in this thread (its turns are
+        stored when the answer starts). Read through `messages_thread`: one thread's rows
+        at most, and it stops at the first match."""
+        rows = await self._db.execute_fetchall(
+            "SELECT 1 FROM messages WHERE channel = ? AND thread_ts = ? AND role = 'user'"
+            " AND user_id = ? LIMIT 1",
+            (channel, thread_ts, user_id),
+        )
+        return bool(rows)
+
     async def record_usage(
         self,
         user_id: str,

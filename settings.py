@@ -3,7 +3,8 @@
 A scope stores only what was set in it (`Overrides`: a field name and its value; a
 field that is absent inherits). The effective settings of one answer are the
 environment defaults, then the channel's, the user's and the thread's overrides, each
-replacing what came before. Validation is here, once, for every way a value arrives
+replacing what came before, except instructions: a channel's and a thread's are kept
+beside the person's own, which they add to. Validation is here, once, for every way a value arrives
 (the modal, a forged payload, a stored row written by an older version).
 """
 
@@ -63,10 +64,13 @@ class Settings:
     verbosity: str | None = None
     temperature: float | None = None
     top_p: float | None = None
-    # The person's own instructions (the thread's, else the user's).
+    # The person's own instructions.
     instructions: str = ""
     # The channel's instructions, set by an admin; they apply to everyone there.
     channel_instructions: str = ""
+    # The thread's instructions, set by someone in it: they add to each person's own,
+    # never replace them, so nobody's standing wishes are lost by joining a thread.
+    thread_instructions: str = ""
     web_search: bool = False
     streaming: bool = True
     image_size: str = "auto"
@@ -74,7 +78,16 @@ class Settings:
     vision_detail: str = "auto"
 
 
-SETTING_NAMES = frozenset(f.name for f in fields(Settings)) - {"channel_instructions"}
+SETTING_NAMES = frozenset(f.name for f in fields(Settings)) - {
+    "channel_instructions",
+    "thread_instructions",
+}
+# Where each scope's instructions go; the user's are the person's own.
+INSTRUCTIONS_FIELD = {
+    Scope.CHANNEL: "channel_instructions",
+    Scope.USER: "instructions",
+    Scope.THREAD: "thread_instructions",
+}
 # Each field's annotation, as text (annotations are not evaluated): read once, not per answer.
 FIELD_TYPES = {f.name: str(f.type) for f in fields(Settings)}
 
@@ -104,10 +117,7 @@ def resolve(defaults: Settings, layers: list[tuple[Scope, Overrides]]) -> Settin
         for name, value in overrides.items():
             if name not in SETTING_NAMES or not _well_typed(name, value):
                 continue
-            if name == "instructions" and scope is Scope.CHANNEL:
-                changes["channel_instructions"] = value
-            else:
-                changes[name] = value
+            changes[INSTRUCTIONS_FIELD[scope] if name == "instructions" else name] = value
         result = replace(result, **changes)  # type: ignore[arg-type]
     return result
 

@@ -36,6 +36,10 @@ from untrusted.pool import WorkerPool
 
 DAY_SECONDS = 24 * 3600
 SUMMARY_ON_ITS_WAY = "On it: the summary is on its way to our DM."
+THREAD_SETTINGS_REFUSED = (
+    "Only the person who started this thread, people I've answered in it and admins of "
+    "this bot can see or change its settings."
+)
 
 
 @dataclass(frozen=True)
@@ -68,7 +72,11 @@ class BotSurface:
     async def submit(self, message: IncomingMessage) -> None:
         await self._parts.processor.submit(message)
 
-    async def settings_form(self, user: str, scope: ScopeRef) -> SettingsForm:
+    async def settings_form(
+        self, user: str, scope: ScopeRef, thread_starter: str | None = None
+    ) -> SettingsForm:
+        if scope.kind is Scope.THREAD:
+            await self._check_thread_member(user, scope, thread_starter)
         preferences = self._parts.preferences
         return SettingsForm(
             scope=scope,
@@ -78,7 +86,9 @@ class BotSurface:
             offers_web_search=self._parts.offers_web_search,
         )
 
-    async def save_settings(self, user: str, scope: ScopeRef, overrides: Overrides) -> None:
+    async def save_settings(
+        self, user: str, scope: ScopeRef, overrides: Overrides, thread_starter: str | None = None
+    ) -> Overrides:
         if not self.allows(user, None):
             raise SettingsRefused("I'm not set up to answer you.")
         if scope.kind is Scope.CHANNEL and not self.is_admin(user):
@@ -89,7 +99,19 @@ class BotSurface:
             channel = scope.key.split("/", 1)[0]
             if not self.allows(user, channel):
                 raise SettingsRefused("I'm not set up to answer you in that channel.")
+        if scope.kind is Scope.THREAD:
+            # Again at saving: the modal's opening proves nothing about who submits it.
+            await self._check_thread_member(user, scope, thread_starter)
+        before = self._parts.preferences.stored(scope)
         await self._parts.preferences.save(scope, overrides, by=user)
+        return before
+
+    async def _check_thread_member(
+        self, user: str, scope: ScopeRef, thread_starter: str | None
+    ) -> None:
+        parts = self._parts
+        if not await may_tune_thread(parts.db, parts.access, user, scope, thread_starter):
+            raise SettingsRefused(THREAD_SETTINGS_REFUSED)
 
     async def effective_settings(self, user: str) -> Settings:
         return self._parts.preferences.effective(user)
@@ -155,6 +177,19 @@ class BotSurface:
 
     async def decide_browser_action(self, user: str, approval_id: str, approve: bool) -> str | None:
         return await self._parts.browser.decide(user, approval_id, approve)
+
+
+async def may_tune_thread(
+    db: Database, access: AccessPolicy, user: str, thread: ScopeRef, starter: str | None
+) -> bool:
+    """Whether `user` may see and change a thread's settings. They steer every answer in
+    it, and its instructions may be private to the people in it: they are for those
+    people and admins. "In it" means having started it (`starter`, as Slack said) or
+    having been answered there by the bot; being in the channel is not enough."""
+    if access.is_admin(user) or user == starter:
+        return True
+    channel, thread_ts = thread.key.split("/", 1)
+    return await db.answered_in_thread(channel, thread_ts, user)
 
 
 def _month_start(now: float) -> float:

@@ -7,7 +7,8 @@ request asked for, then summarises what arrived: the last message (quoted, short
 many turns came before it, the images in it ({W}x{H} {FORMAT}), the thread's numbered image
 list, the documents the bot inlined ("[File: NAME]" … "[End of file: NAME]" blocks), the
 attachments it could not read, the custom parts of the instructions ("Instructions for this
-channel:" and "The person's own instructions:") and the tools offered.
+channel:", "The person's own instructions:" and "Instructions for this thread:") and the
+tools offered.
 
 It calls a tool when told in plain words, if the request offers that tool and does not
 forbid calls (`tool_choice` "none"). The words are the person's, at the start of the last
@@ -80,6 +81,7 @@ READ_VIEWED_TOOL = "read_open_conversation"
 BROWSER_PREFIX = "browser_"
 CHANNEL_HEADER = "Instructions for this channel:\n"
 PERSON_HEADER = "The person's own instructions:\n"
+THREAD_HEADER = "Instructions for this thread:\n"
 
 
 # --------------------------------------------------------------------------- the request
@@ -539,6 +541,7 @@ def custom_instructions(system: str) -> list[tuple[str, str]]:
     for header, label in (
         (CHANNEL_HEADER, "Instructions for this channel"),
         (PERSON_HEADER, "Your own instructions"),
+        (THREAD_HEADER, "This thread's instructions"),
     ):
         at = 0 if system.startswith(header) else system.find("\n\n" + header)
         if at >= 0:

@@ -83,10 +83,18 @@ class Backend(Protocol):
 
     async def submit(self, message: IncomingMessage) -> None: ...
 
-    async def settings_form(self, user: str, scope: ScopeRef) -> SettingsForm: ...
+    async def settings_form(
+        self, user: str, scope: ScopeRef, thread_starter: str | None = None
+    ) -> SettingsForm:
+        """Raises SettingsRefused when `user` may not see `scope`'s settings: a thread's
+        are for whoever started it (`thread_starter`, as Slack said), people answered in
+        it, and admins."""
 
-    async def save_settings(self, user: str, scope: ScopeRef, overrides: Overrides) -> None:
-        """Raises SettingsRefused when `user` may not change `scope`."""
+    async def save_settings(
+        self, user: str, scope: ScopeRef, overrides: Overrides, thread_starter: str | None = None
+    ) -> Overrides:
+        """Saves and returns what `scope` held before; raises SettingsRefused when `user`
+        may not change `scope`."""
 
     async def effective_settings(self, user: str) -> Settings: ...
 

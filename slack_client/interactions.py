@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -46,6 +47,7 @@ THANKS = "Thanks for the feedback: it helps whoever runs this bot tune it."
 STALE_FORM = "This form is out of date. Close it and open the settings again."
 NOT_SAVED = "Your settings could not be saved just now. Please try again."
 SUMMARY_FAILED = "I couldn't start that summary just now. Please try again in a moment."
+NOT_OPENED = "I couldn't open this thread's settings just now. Please try again in a moment."
 
 
 async def open_settings_modal(
@@ -56,9 +58,12 @@ async def open_settings_modal(
     trigger_id: str,
     user: str,
     scope: ScopeRef,
+    thread_starter: str | None = None,
 ) -> None:
-    form = await backend.settings_form(user, scope)
-    view = settings_modal(form, form_values(form.stored), seal.seal(scope, user))
+    """Raises SettingsRefused, before anything is shown, when `user` may not see them."""
+    form = await backend.settings_form(user, scope, thread_starter)
+    metadata = seal.seal(scope, user, thread_starter)
+    view = settings_modal(form, form_values(form.stored), metadata)
     await client.views_open(trigger_id=trigger_id, view=view)
 
 
@@ -95,15 +100,20 @@ def register_interactions(
         """The modal shows only what the chosen model accepts: rebuild it for the new one."""
         await ack()
         view, user = body["view"], body["user"]["id"]
-        scope = seal.open(view, user)
-        if scope is None:
+        sealed = seal.open(view, user)
+        if sealed is None:
             return
-        form = await backend.settings_form(user, scope)
+        try:
+            form = await backend.settings_form(user, sealed.scope, sealed.starter)
+        except SettingsRefused:
+            # Left as it is: saving it says why, where the person looks.
+            logger.warning("settings form refused user=%s", user)
+            return
         values = submitted_values(view.get("state", {}))
         await client.views_update(
             view_id=view["id"],
             hash=view.get("hash"),
-            view=settings_modal(form, values, seal.seal(scope, user)),
+            view=settings_modal(form, values, seal.seal(sealed.scope, user, sealed.starter)),
         )
 
     @app.action(ANSWER_FEEDBACK)
@@ -138,10 +148,11 @@ def register_interactions(
         ack: AsyncAck, body: dict[str, Any], view: dict[str, Any], client: AsyncWebClient
     ) -> None:
         user = body["user"]["id"]
-        scope = seal.open(view, user)
-        if scope is None:
+        sealed = seal.open(view, user)
+        if sealed is None:
             await ack(response_action="errors", errors={MODEL_FIELD: STALE_FORM})
             return
+        scope = sealed.scope
         result = validate(submitted_values(view.get("state", {})), backend.allowed_models)
         if result.errors:
             shown = {block.get("block_id") for block in view.get("blocks", [])}
@@ -152,7 +163,7 @@ def register_interactions(
             await ack(response_action="errors", errors=errors)
             return
         try:
-            await backend.save_settings(user, scope, result.overrides)
+            before = await backend.save_settings(user, scope, result.overrides, sealed.starter)
         except SettingsRefused as refusal:
             logger.warning("settings refused user=%s scope=%s", user, scope.kind.value)
             await ack(response_action="errors", errors={MODEL_FIELD: str(refusal)})
@@ -163,7 +174,7 @@ def register_interactions(
             return
         logger.info("settings saved user=%s scope=%s", user, scope.kind.value)
         await ack()
-        await _after_save(client, backend, user, scope, result.overrides)
+        await _after_save(client, backend, user, scope, result.overrides, before)
 
     @app.shortcut(THREAD_SETTINGS_SHORTCUT)
     async def on_thread_settings(
@@ -177,9 +188,27 @@ def register_interactions(
         message = body.get("message", {})
         thread_ts = message.get("thread_ts") or message.get("ts") or body.get("message_ts")
         scope = ScopeRef.thread(channel, str(thread_ts))
-        await open_settings_modal(
-            client, backend, seal, trigger_id=body["trigger_id"], user=user, scope=scope
-        )
+        trigger_id = body["trigger_id"]
+        try:
+            await open_settings_modal(
+                client,
+                backend,
+                seal,
+                trigger_id=trigger_id,
+                user=user,
+                scope=scope,
+                thread_starter=_thread_starter(message),
+            )
+        except SettingsRefused as refusal:
+            # In a modal, where the person expected one: private, and seen wherever they
+            # used the shortcut (the thread's pane or the channel).
+            logger.info("thread settings refused user=%s channel=%s", user, channel)
+            await client.views_open(
+                trigger_id=trigger_id, view=text_modal("Thread settings", str(refusal))
+            )
+        except Exception as error:  # noqa: BLE001 - one short line for the person
+            logger.error("thread settings not opened user=%s: %s", user, loggable(error))
+            await respond(NOT_OPENED)
 
     @app.shortcut(SUMMARIZE_SHORTCUT)
     async def on_summarize_thread(
@@ -221,8 +250,21 @@ async def _decide(
         await respond(text=note, response_type="ephemeral", replace_original=False)
 
 
+def _thread_starter(message: Mapping[str, Any]) -> str | None:
+    """Who started the thread of a shortcut's message: the message's author when it is
+    the thread's root, else the `parent_user_id` Slack gives every reply."""
+    ts, thread_ts = message.get("ts"), message.get("thread_ts")
+    starter = message.get("user") if thread_ts in (None, ts) else message.get("parent_user_id")
+    return starter if isinstance(starter, str) and starter else None
+
+
 async def _after_save(
-    client: AsyncWebClient, backend: Backend, user: str, scope: ScopeRef, overrides: Overrides
+    client: AsyncWebClient,
+    backend: Backend,
+    user: str,
+    scope: ScopeRef,
+    overrides: Overrides,
+    before: Overrides,
 ) -> None:
     """What others should know, and what should show the change: a thread's settings
     change every answer in it, so the thread is told; App Home shows the new values."""
@@ -230,7 +272,12 @@ async def _after_save(
         if scope.kind is Scope.THREAD:
             channel, thread_ts = scope.key.split("/", 1)
             await client.chat_postMessage(
-                channel=channel, thread_ts=thread_ts, text=thread_settings_notice(user, overrides)
+                channel=channel,
+                thread_ts=thread_ts,
+                text=thread_settings_notice(user, overrides, before),
+                # The instructions quoted are anyone's words: nothing in them unfurls.
+                unfurl_links=False,
+                unfurl_media=False,
             )
         elif scope.kind is Scope.USER:
             view = home_view(await backend.effective_settings(user))

@@ -4,6 +4,10 @@ Slack keeps private_metadata on its side, but the listeners treat every payload 
 untrusted: the scope is signed together with the person the modal was opened for, with
 a key that lives as long as the process. A modal left open across a restart is refused
 as out of date (and can simply be opened again).
+
+A thread's modal also carries who started the thread, as Slack said in the shortcut's
+payload: the submission has no message to tell it again, and whether the person may
+save is checked anew then.
 """
 
 from __future__ import annotations
@@ -13,30 +17,40 @@ import hmac
 import json
 import secrets
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from settings import Scope, ScopeRef
+
+
+@dataclass(frozen=True)
+class Sealed:
+    scope: ScopeRef
+    # Who started the thread (thread scopes; None when Slack did not say).
+    starter: str | None = None
 
 
 class ScopeSeal:
     def __init__(self, key: bytes | None = None) -> None:
         self._key = key or secrets.token_bytes(32)
 
-    def seal(self, scope: ScopeRef, user: str) -> str:
-        fields = {"scope": scope.kind.value, "key": scope.key}
-        return json.dumps({**fields, "sig": self._signature(fields["scope"], scope.key, user)})
+    def seal(self, scope: ScopeRef, user: str, starter: str | None = None) -> str:
+        fields = {"scope": scope.kind.value, "key": scope.key, "starter": starter or ""}
+        signature = self._signature(fields["scope"], scope.key, user, fields["starter"])
+        return json.dumps({**fields, "sig": signature})
 
-    def open(self, view: Mapping[str, Any], user: str) -> ScopeRef | None:
+    def open(self, view: Mapping[str, Any], user: str) -> Sealed | None:
         """The scope, if the modal was opened by us for `user`; else None."""
         try:
             meta = json.loads(view.get("private_metadata") or "{}")
             kind, key, signature = Scope(meta["scope"]), str(meta["key"]), str(meta["sig"])
+            starter = str(meta.get("starter") or "")
         except (ValueError, TypeError, KeyError):
             return None
-        if not hmac.compare_digest(signature, self._signature(kind.value, key, user)):
+        if not hmac.compare_digest(signature, self._signature(kind.value, key, user, starter)):
             return None
-        return ScopeRef(kind, key)
+        return Sealed(ScopeRef(kind, key), starter or None)
 
-    def _signature(self, kind: str, key: str, user: str) -> str:
-        message = "\n".join([kind, key, user]).encode()
+    def _signature(self, kind: str, key: str, user: str, starter: str) -> str:
+        message = "\n".join([kind, key, user, starter]).encode()
         return hmac.new(self._key, message, hashlib.sha256).hexdigest()

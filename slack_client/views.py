@@ -4,6 +4,7 @@ the welcome, and the feedback buttons under answers. Pure functions: data in, bl
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,7 +21,7 @@ from settings import (
     accepted_fields,
 )
 from slack_client.backend import LoopLag, ReaderLoad, SettingsForm, StatusReport, UsageReport
-from slack_client.mrkdwn import escape
+from slack_client.mrkdwn import ZERO_WIDTH_SPACE, escape
 
 Block = dict[str, Any]
 
@@ -88,8 +89,18 @@ SCOPE_TEXT = {
     Scope.CHANNEL: "*Defaults for {where}.* They apply to everyone there, under each "
     "person's own settings. Only admins can change them.",
     Scope.THREAD: "*This thread.* These apply to every answer in this thread and come "
-    "before anyone's own defaults.",
+    "before anyone's own defaults; its instructions are added to each person's own.",
 }
+INSTRUCTIONS_LABELS = {
+    Scope.CHANNEL: "Channel instructions",
+    Scope.USER: "Custom instructions",
+    Scope.THREAD: "Thread instructions",
+}
+# A thread's notice quotes its instructions this far: enough to know what they say.
+NOTICE_INSTRUCTIONS_CHARS = 500
+NOTICE_INSTRUCTIONS_LINES = 10
+# Broadcast words (a plain "@here" can notify when a message is sent with link_names).
+_BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
 
 
 def _text(text: str) -> dict[str, str]:
@@ -180,9 +191,7 @@ def settings_modal(form: SettingsForm, values: Mapping[str, str | None], metadat
         blocks.append(_number("temperature", "Temperature", "0 to 2", values, inherited))
     if "top_p" in accepted:
         blocks.append(_number("top_p", "Top-p", "0 to 1", values, inherited))
-    instructions_label = (
-        "Channel instructions" if form.scope.kind is Scope.CHANNEL else "Custom instructions"
-    )
+    instructions_label = INSTRUCTIONS_LABELS[form.scope.kind]
     instructions: Block = {
         "type": "plain_text_input",
         "action_id": "instructions",
@@ -457,14 +466,40 @@ def _reader_load(load: ReaderLoad) -> str:
 # ----------------------------------------------------------------------- messages
 
 
-def thread_settings_notice(user: str, overrides: Mapping[str, object]) -> str:
+def thread_settings_notice(
+    user: str, overrides: Mapping[str, object], before: Mapping[str, object]
+) -> str:
+    """What everyone in the thread should know after `user` saved its settings: what now
+    steers every answer there, the instructions quoted as they read now."""
     if not overrides:
-        return f"_<@{user}> reset this thread's settings: answers here follow each person's own._"
-    names = ", ".join(name.replace("_", " ") for name in overrides)
-    return (
-        f"_<@{user}> changed the settings of this thread ({names}): "
-        "they apply to every answer here._"
-    )
+        head = f"_<@{user}> reset this thread's settings: answers here follow each person's own._"
+    else:
+        names = ", ".join(name.replace("_", " ") for name in overrides)
+        head = (
+            f"_<@{user}> changed the settings of this thread ({names}): "
+            "they apply to every answer here._"
+        )
+    instructions = overrides.get("instructions")
+    if isinstance(instructions, str) and instructions:
+        return (
+            f"{head}\n*This thread's instructions*, added to each person's own:\n"
+            + quoted_instructions(instructions)
+        )
+    if before.get("instructions"):
+        return f"{head}\n_This thread's instructions were cleared._"
+    return head
+
+
+def quoted_instructions(text: str) -> str:
+    """Instructions as a quote that shows them and does nothing else: bounded, escaped (no
+    mention, channel or link syntax survives) and with broadcast words broken."""
+    lines = text.strip().splitlines()
+    shown = "\n".join(lines[:NOTICE_INSTRUCTIONS_LINES])
+    shown = shown[:NOTICE_INSTRUCTIONS_CHARS]
+    if shown != "\n".join(lines):
+        shown = shown.rstrip() + "…"
+    safe = _BROADCAST.sub(f"@{ZERO_WIDTH_SPACE}\\1", escape(shown))
+    return "\n".join(f">{line}" for line in safe.splitlines())
 
 
 def approval_blocks(

@@ -261,6 +261,7 @@ async def test_documents_and_custom_instructions_are_summarised(client: AsyncOpe
     instructions = (
         "You are a helpful assistant.\n\nInstructions for this channel:\nBe brief."
         "\n\nThe person's own instructions:\nAnswer in French."
+        "\n\nInstructions for this thread:\nCite the spec."
     )
     response = await respond(
         client, f"{document}\n\nalice: summarise it", instructions=instructions
@@ -271,6 +272,7 @@ async def test_documents_and_custom_instructions_are_summarised(client: AsyncOpe
     assert "left out: lines 3-9" in text
     assert "**Instructions for this channel:** “Be brief.”" in text
     assert "**Your own instructions:** “Answer in French.”" in text
+    assert "**This thread's instructions:** “Cite the spec.”" in text
 
 
 async def test_markers_still_work(client: AsyncOpenAI) -> None:

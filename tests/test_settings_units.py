@@ -10,6 +10,7 @@ from config import ConfigError, load_config
 from database import Database
 from message_processor.access import AccessPolicy, RateLimiter
 from message_processor.preferences import SettingsStore
+from message_processor.surface import may_tune_thread
 from openai_client import Price, PriceTable, Usage, parse_prices
 from settings import Scope, ScopeRef, Settings, accepted_fields, drop_unaccepted, resolve, validate
 from slack_client.views import settings_modal, submitted_values
@@ -18,21 +19,26 @@ MODELS = ("gpt-4.1-mini", "gpt-5.4-mini", "o3")
 BASE = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "OPENAI_API_KEY": "sk-1"}
 
 
-def test_later_scopes_win_and_channel_instructions_stay_apart() -> None:
+def test_later_scopes_win_and_channel_and_thread_instructions_stay_apart() -> None:
     defaults = Settings(model="gpt-5.4-mini")
     effective = resolve(
         defaults,
         [
             (Scope.CHANNEL, {"model": "gpt-4.1-mini", "instructions": "Answer in French."}),
             (Scope.USER, {"model": "o3", "temperature": 0.2, "instructions": "Be brief."}),
-            (Scope.THREAD, {"model": "gpt-4.1-mini", "web_search": True}),
+            (
+                Scope.THREAD,
+                {"model": "gpt-4.1-mini", "web_search": True, "instructions": "Cite sources."},
+            ),
         ],
     )
     assert effective.model == "gpt-4.1-mini"
     assert effective.temperature == 0.2
     assert effective.web_search is True
     assert effective.channel_instructions == "Answer in French."
+    # A thread's instructions add to the person's own; they do not replace them.
     assert effective.instructions == "Be brief."
+    assert effective.thread_instructions == "Cite sources."
 
 
 def test_stored_values_of_the_wrong_type_are_skipped() -> None:
@@ -178,3 +184,19 @@ async def test_saved_settings_survive_a_restart(tmp_path: Path) -> None:
     store = await SettingsStore.load(db, Settings(model="gpt-5.4-mini"), ("gpt-5.4-mini",))
     assert store.effective("U1", "C1").model == "gpt-5.4-mini"
     await db.close()
+
+
+async def test_a_threads_settings_are_for_its_starter_those_answered_in_it_and_admins() -> None:
+    db = await Database.open(":memory:")
+    access = AccessPolicy(admins=frozenset({"UADMIN"}))
+    thread = ScopeRef.thread("C1", "100.000001")
+    await db.add_message("C1", "100.000001", "100.000002", "user", "UASKED", "question")
+    await db.add_message("C1", "100.000001", "100.000002", "assistant", None, "answer")
+    await db.add_message("C1", "200.000001", "200.000001", "user", "UELSEWHERE", "question")
+    try:
+        for user, starter in [("UASKED", None), ("USTARTER", "USTARTER"), ("UADMIN", None)]:
+            assert await may_tune_thread(db, access, user, thread, starter), user
+        for user in ("USTRANGER", "UELSEWHERE"):
+            assert not await may_tune_thread(db, access, user, thread, "USTARTER"), user
+    finally:
+        await db.close()

@@ -247,10 +247,13 @@ class TextHandler:
 
 
 def _personal_instructions(settings: Settings) -> str:
-    """The channel's rules, then the person's own wishes, after our own instructions."""
+    """The channel's rules, the person's own wishes, then the thread's, after our own
+    instructions: each labelled, so the model knows whose they are."""
     parts = []
     if settings.channel_instructions:
         parts.append(f"Instructions for this channel:\n{settings.channel_instructions}")
     if settings.instructions:
         parts.append(f"The person's own instructions:\n{settings.instructions}")
+    if settings.thread_instructions:
+        parts.append(f"Instructions for this thread:\n{settings.thread_instructions}")
     return "".join(f"\n\n{part}" for part in parts)
