@@ -200,12 +200,8 @@ def register_interactions(
                 thread_starter=_thread_starter(message),
             )
         except SettingsRefused as refusal:
-            # In a modal, where the person expected one: private, and seen wherever they
-            # used the shortcut (the thread's pane or the channel).
             logger.info("thread settings refused user=%s channel=%s", user, channel)
-            await client.views_open(
-                trigger_id=trigger_id, view=text_modal("Thread settings", str(refusal))
-            )
+            await _refuse_in_modal(client, respond, trigger_id, str(refusal))
         except Exception as error:  # noqa: BLE001 - one short line for the person
             logger.error("thread settings not opened user=%s: %s", user, loggable(error))
             await respond(NOT_OPENED)
@@ -248,6 +244,19 @@ async def _decide(
     note = await backend.decide_browser_action(user, approval_id, approve)
     if note:
         await respond(text=note, response_type="ephemeral", replace_original=False)
+
+
+async def _refuse_in_modal(
+    client: AsyncWebClient, respond: AsyncRespond, trigger_id: str, refusal: str
+) -> None:
+    """A refusal where the person expected the modal: private, and seen wherever they
+    used the shortcut (a thread's pane or the channel). Should Slack not open it (the
+    trigger expired), the same line comes as a message only they see."""
+    try:
+        await client.views_open(trigger_id=trigger_id, view=text_modal("Thread settings", refusal))
+    except Exception as error:  # noqa: BLE001 - said privately below instead
+        logger.warning("refusal modal not opened: %s", loggable(error))
+        await respond(refusal)
 
 
 def _thread_starter(message: Mapping[str, Any]) -> str | None:

@@ -483,14 +483,14 @@ def thread_settings_notice(
     if isinstance(instructions, str) and instructions:
         return (
             f"{head}\n*This thread's instructions*, added to each person's own:\n"
-            + quoted_instructions(instructions)
+            + _quoted_instructions(instructions)
         )
     if before.get("instructions"):
         return f"{head}\n_This thread's instructions were cleared._"
     return head
 
 
-def quoted_instructions(text: str) -> str:
+def _quoted_instructions(text: str) -> str:
     """Instructions as a quote that shows them and does nothing else: bounded, escaped (no
     mention, channel or link syntax survives) and with broadcast words broken."""
     lines = text.strip().splitlines()
