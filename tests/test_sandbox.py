@@ -6,6 +6,7 @@ offline demo model answers); Playwright drives Debian's Chromium against the pag
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -15,7 +16,9 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from aiohttp import web
 from playwright.async_api import Browser, Page, async_playwright, expect
+from yarl import URL
 
 from sandbox.demo import DEMO_LABEL
 from tests.botproc import BotProcess
@@ -23,6 +26,7 @@ from tests.fakes.browser_service import FakeBrowserService
 from tests.pictures import picture
 
 CHROMIUM = "/usr/bin/chromium"
+REBOUND = "rebound.example"
 # Without these, Chromium keeps trying to reach Google's hosts from a closed network.
 CHROMIUM_ARGS = [
     "--headless",
@@ -33,6 +37,8 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # A name of an attacker's that resolves to loopback, as after DNS rebinding.
+    f"--host-resolver-rules=MAP {REBOUND} 127.0.0.1",
 ]
 ANSWER_SECONDS = 30_000  # Playwright counts in milliseconds
 LABEL = DEMO_LABEL.strip("_").split(":")[0]  # "Offline demo model"
@@ -247,3 +253,58 @@ async def test_a_browser_service_is_used_only_when_given_on_the_command_line(
         await configured.stop()
         await given.stop()
     assert configured.requests == []
+
+
+# Another web page the person has open: it tries to post in #general through the page's API
+# with the person's cookie, as a text/plain "simple" request that needs no CORS preflight.
+ATTACK = """<!DOCTYPE html><script>
+window.attack = (target) => fetch(target + "sandbox/message", {
+  method: "POST", mode: "no-cors", credentials: "include",
+  headers: {"Content-Type": "text/plain"},
+  body: JSON.stringify({channel: "C0GENERAL", text: "posted by another page"}),
+});
+</script>"""
+
+
+@contextlib.asynccontextmanager
+async def attacker_site() -> AsyncIterator[int]:
+    """A web server of the attacker's on another port of 127.0.0.1; its port."""
+
+    async def attack_page(request: web.Request) -> web.Response:
+        return web.Response(text=ATTACK, content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/", attack_page)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield port
+    finally:
+        await runner.cleanup()
+
+
+async def test_other_pages_in_the_browser_cannot_post_or_read(
+    page: Page, sandbox: BotProcess
+) -> None:
+    base = printed_address(sandbox).split("?")[0]
+    async with attacker_site() as port:
+        # Same site as the sandbox (127.0.0.1, another port: the cookie goes along), and
+        # another site altogether.
+        for origin in (f"http://127.0.0.1:{port}/", f"http://localhost:{port}/"):
+            other = await page.context.new_page()
+            await other.goto(origin)
+            # Resolves once the sandbox has answered (opaquely, to the attacker).
+            await other.evaluate("target => attack(target).then(() => true)", base)
+            await other.close()
+    # A page of the attacker's name, rebound to 127.0.0.1, reads nothing.
+    rebound = await page.context.new_page()
+    await rebound.goto(str(URL(base).with_host(REBOUND) / "sandbox" / "state"))
+    await expect(rebound.locator("body")).to_contain_text("answers only to 127.0.0.1")
+    await rebound.close()
+    # The person's own page still posts; the other pages' messages never arrived.
+    await send(page, "my own message after the attack")
+    general = page.get_by_test_id("message")
+    await expect(general.filter(has_text="my own message after the attack")).to_have_count(1)
+    await expect(general.filter(has_text="posted by another page")).to_have_count(0)
