@@ -22,6 +22,7 @@ from dotenv import find_dotenv, load_dotenv
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
+from yarl import URL
 
 from browser_service import AllowList, BrowserService
 from config import BotConfig, ConfigError, load_config
@@ -278,7 +279,7 @@ def _settle_garbage_collector() -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
 
 
-USAGE = """usage: python main.py [sandbox [--port PORT]]
+USAGE = """usage: python main.py [sandbox [--port PORT] [--browser-service URL]]
 
 python main.py           runs the Slack assistant bot over Socket Mode, configured from
                          the environment and a .env file in the current directory (see
@@ -286,7 +287,9 @@ python main.py           runs the Slack assistant bot over Socket Mode, configur
 python main.py sandbox   runs the same bot against an embedded Slack-compatible workspace
                          with a web page at http://127.0.0.1:PORT/ (default 8765), on
                          loopback only; no Slack token is needed, and with no
-                         OPENAI_API_KEY an offline demo model answers."""
+                         OPENAI_API_KEY an offline demo model answers. It uses a
+                         browser service only when given one with --browser-service
+                         (BROWSER_SERVICE_URL is ignored there)."""
 SANDBOX_PORT = 8765
 
 
@@ -320,10 +323,10 @@ def _run(config: BotConfig) -> int:
 def _sandbox(argv: list[str]) -> int:
     """The bot as in production (same wiring, Socket Mode, locks, storage, pacing),
     connected to the sandbox's workspace instead of Slack."""
-    port = SANDBOX_PORT
-    if argv[:1] == ["--port"] and len(argv) == 2 and argv[1].isdigit():
-        port = int(argv[1])
-    elif argv:
+    options = dict(zip(argv[::2], argv[1::2], strict=False))
+    port = options.get("--port", str(SANDBOX_PORT))
+    known = set(options) <= {"--port", "--browser-service"}
+    if len(argv) != 2 * len(options) or not known or not port.isdigit():
         print(USAGE, file=sys.stderr)
         return EXIT_CONFIG
     # Imported here: the sandbox's servers are no part of a production start.
@@ -331,7 +334,7 @@ def _sandbox(argv: list[str]) -> int:
 
     load_dotenv(find_dotenv(usecwd=True))
     try:
-        return asyncio.run(_run_sandbox(port))
+        return asyncio.run(_run_sandbox(int(port), options.get("--browser-service")))
     except PortTaken as error:
         print(f"sandbox: {error}", file=sys.stderr)
         return EXIT_CONFIG
@@ -343,8 +346,8 @@ def _sandbox(argv: list[str]) -> int:
         return EXIT_STARTUP
 
 
-async def _run_sandbox(port: int) -> int:
-    from sandbox.launch import APP_TOKEN, BOT_TOKEN, DEMO_KEY, running_sandbox
+async def _run_sandbox(port: int, browser_service: str | None) -> int:
+    from sandbox.launch import running_sandbox
 
     real_key = os.environ.get("OPENAI_API_KEY", "").strip()
     label = None
@@ -353,22 +356,40 @@ async def _run_sandbox(port: int) -> int:
     async with running_sandbox(port, model_label=label) as sandbox:
         env = {
             **os.environ,
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_APP_TOKEN": APP_TOKEN,
+            "SLACK_BOT_TOKEN": sandbox.bot_token,
+            "SLACK_APP_TOKEN": sandbox.app_token,
             "SLACK_API_URL": sandbox.slack_api_url,
             "DATABASE_PATH": os.environ.get("SANDBOX_DATABASE_PATH", "data/sandbox.db"),
         }
-        if sandbox.demo_model_url is not None:
-            env.update(OPENAI_API_KEY=DEMO_KEY, OPENAI_BASE_URL=sandbox.demo_model_url)
+        # A BROWSER_SERVICE_URL in .env may be a real logged-in browser: trying the bot
+        # must not act there unless the person names it for the sandbox.
+        configured = env.pop("BROWSER_SERVICE_URL", None)
+        if browser_service is not None:
+            env["BROWSER_SERVICE_URL"] = browser_service
+        if browser_service != configured:  # the token is the configured service's alone
+            env.pop("BROWSER_SERVICE_TOKEN", None)
+        if sandbox.demo_model_url is not None and sandbox.demo_model_key is not None:
+            env.update(
+                OPENAI_API_KEY=sandbox.demo_model_key, OPENAI_BASE_URL=sandbox.demo_model_url
+            )
         config = load_config(env)
         logging.basicConfig(
             level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
         print(
-            f"Sandbox: open {sandbox.page_url} (listening on 127.0.0.1 only). Ctrl-C stops it.",
+            f"Sandbox: open {sandbox.page_url} (listening on 127.0.0.1 only). Ctrl-C stops it.\n"
+            f"Browser service: {_sandbox_browser_service(config)}",
             flush=True,
         )
         return await run(config)
+
+
+def _sandbox_browser_service(config: BotConfig) -> str:
+    """Which browser service the sandbox's bot uses, for its start text."""
+    if config.browser_service_url is None:
+        return "none (add --browser-service URL to use one)"
+    # Its origin only: a URL may carry credentials.
+    return f"{URL(config.browser_service_url).origin()} (from --browser-service)"
 
 
 if __name__ == "__main__":

@@ -1,10 +1,14 @@
 """Starting the sandbox's servers on loopback: the workspace with its page, and the
-offline demo model when no model API key is set. main.py runs the bot against them."""
+offline demo model when no model API key is set. main.py runs the bot against them.
+
+Every secret is new each run (a web page cannot guess them): the bot and app tokens, the
+demo model's key, and the page's key in the printed address."""
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import secrets
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -15,9 +19,6 @@ from sandbox.page import add_page
 from sandbox.workspace import FakeSlack
 
 HOST = "127.0.0.1"
-BOT_TOKEN = "xoxb-sandbox-bot"
-APP_TOKEN = "xapp-sandbox-app"
-DEMO_KEY = "sandbox-demo-key"
 
 
 class PortTaken(Exception):
@@ -26,10 +27,14 @@ class PortTaken(Exception):
 
 @dataclass(frozen=True)
 class Sandbox:
+    # The page's address with the run's key in it, for the person only.
     page_url: str
     slack_api_url: str
-    # The demo model's base URL; None when a real model answers.
+    bot_token: str
+    app_token: str
+    # The demo model's base URL and key; None when a real model answers.
     demo_model_url: str | None
+    demo_model_key: str | None
 
 
 def check_port(port: int) -> None:
@@ -55,24 +60,33 @@ async def running_sandbox(port: int, *, model_label: str | None) -> AsyncIterato
     `model_label` names the real model that answers, for the page's banner.
     """
     check_port(port)
-    workspace = FakeSlack(bot_token=BOT_TOKEN, app_token=APP_TOKEN)
+    # The prefixes are what the bot's configuration checks.
+    workspace = FakeSlack(bot_token=_secret("xoxb-"), app_token=_secret("xapp-"))
     # The app as its manifest declares it: Slack's agent experience.
     workspace.install(load_manifest())
-    demo = DemoModel(api_key=DEMO_KEY) if model_label is None else None
+    demo = DemoModel(api_key=_secret("sk-sandbox-")) if model_label is None else None
     if demo is not None:
         await demo.start()
     info = {
         "model": model_label or "the offline demo model (no OPENAI_API_KEY is set)",
         "listening": f"{HOST} only",
     }
+    key = secrets.token_urlsafe(24)
     try:
-        await workspace.start(port, setup=lambda app: add_page(app, workspace, info=info))
+        await workspace.start(port, setup=lambda app: add_page(app, workspace, key=key, info=info))
         yield Sandbox(
-            page_url=f"http://{HOST}:{port}/",
+            page_url=f"http://{HOST}:{port}/?key={key}",
             slack_api_url=workspace.api_url,
+            bot_token=workspace.bot_token,
+            app_token=workspace.app_token,
             demo_model_url=demo.base_url if demo is not None else None,
+            demo_model_key=demo.api_key if demo is not None else None,
         )
     finally:
         await workspace.stop()
         if demo is not None:
             await demo.stop()
+
+
+def _secret(prefix: str) -> str:
+    return prefix + secrets.token_urlsafe(24)

@@ -5,8 +5,11 @@ Application (``FakeSlack.start(setup=...)``). The page plays one person, :data:`
 in two channels and a DM with the bot; everything they do goes through the workspace's own
 test-side senders, so the bot sees exactly what Slack would send it.
 
-Routes (loopback only, no auth; requests naming another host, or POSTs from another origin,
-are refused so that no other web page can drive or read the sandbox):
+Routes (behind the server's guard, :mod:`sandbox.guard`). Each run has a random key, in the
+address the sandbox prints: ``GET /?key=KEY`` sets it as a cookie (HttpOnly, SameSite=Strict)
+and redirects to ``/``, so the page's own requests carry it and the key leaves the address
+bar. Every route refuses a request without that cookie (403, saying where the right address
+is): a program that can reach the port but never saw the terminal cannot use the page.
 
 * ``GET /`` the page; ``GET /static/{name}`` its script and style sheet.
 * ``GET /sandbox/info`` what :func:`add_page` was told (which model answers, ...).
@@ -47,6 +50,7 @@ import hashlib
 import json
 import mimetypes
 import re
+import secrets
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path, PurePath
 from typing import Any
@@ -69,7 +73,14 @@ LONG_POLL_SECONDS = 20.0
 # How often a long poll re-reads the state even without a change notification.
 RECHECK_SECONDS = 2.0
 SUBMIT_TIMEOUT_SECONDS = 10.0
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+KEY_QUERY = "key"
+# The port is in the cookie's name: cookies are shared by every port of a host, and two
+# sandboxes on one computer must not overwrite each other's key.
+COOKIE_PREFIX = "sandbox_key_"
+NO_KEY = (
+    "This sandbox page opens only from the address printed in the terminal where "
+    "`python main.py sandbox` runs (it ends in ?key=…); each start prints a new one."
+)
 STATIC_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 STREAM_METHODS = frozenset({"chat.appendStream", "chat.stopStream"})
@@ -92,13 +103,15 @@ def add_page(
     app: web.Application,
     workspace: FakeSlack,
     *,
+    key: str,
     info: Mapping[str, str] | None = None,
     long_poll: float = LONG_POLL_SECONDS,
 ) -> None:
     """Serve the page and its API from ``app``, the workspace server's Application.
 
     Registers the sandbox user's name and the channels' names with the workspace and makes
-    :data:`DM` the user's DM with the bot. ``info`` is shown in the page's banner (e.g.
+    :data:`DM` the user's DM with the bot. ``key`` is the run's secret that the page's
+    address carries (see the module docstring). ``info`` is shown in the page's banner (e.g.
     ``{"model": "gpt-5-mini"}``); ``long_poll`` caps how long ``/sandbox/state`` waits.
     """
     page = _Page(workspace, dict(info or {}), long_poll)
@@ -120,19 +133,24 @@ def add_page(
         ("POST", "/sandbox/stop", page.stop),
     ]
     for method, path, handler in routes:
-        app.router.add_route(method, path, _guarded(handler))
+        app.router.add_route(method, path, _guarded(handler, key))
 
 
-def _guarded(handler: Handler) -> Handler:
-    """Refuse other hosts (DNS rebinding) and cross-origin POSTs; turn refusals into 400."""
+def _guarded(handler: Handler, key: str) -> Handler:
+    """Refuse requests without the run's key; turn refusals into 400."""
 
     async def guarded(request: web.Request) -> web.StreamResponse:
-        if request.url.host not in LOOPBACK_HOSTS:
-            return web.Response(status=403, text="the sandbox answers on loopback names only")
-        origin = request.headers.get("Origin")
-        foreign = origin is not None and origin != f"{request.scheme}://{request.host}"
-        if request.method != "GET" and foreign:
-            return web.Response(status=403, text="cross-origin requests are refused")
+        cookie = _cookie_name(request)
+        offered = request.query.get(KEY_QUERY) if request.path == "/" else None
+        if offered is not None and _is_key(offered, key):
+            # Redirected so that the key leaves the address bar and the history.
+            redirect = web.Response(status=303, headers={"Location": "/"})
+            redirect.set_cookie(cookie, key, path="/", httponly=True, samesite="Strict")
+            return redirect
+        if not _is_key(request.cookies.get(cookie, ""), key):
+            if request.path.startswith("/sandbox/"):  # the page shows the error's text
+                return web.json_response({"ok": False, "error": NO_KEY}, status=403)
+            return web.Response(status=403, text=NO_KEY)
         try:
             return await handler(request)
         except (_Refused, AssertionError) as refusal:
@@ -579,6 +597,16 @@ class _Page:
         if found is None:
             raise _Refused(f"no message {ts}")
         return found
+
+
+def _cookie_name(request: web.Request) -> str:
+    # The guard let only this server's own port through in Host.
+    return f"{COOKIE_PREFIX}{request.url.port}"
+
+
+def _is_key(offered: str, key: str) -> bool:
+    # In constant time; as bytes, since compare_digest refuses non-ASCII text.
+    return secrets.compare_digest(offered.encode(), key.encode())
 
 
 def _page_headers() -> dict[str, str]:

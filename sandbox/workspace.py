@@ -2,7 +2,9 @@
 
 ``FakeSlack`` serves the Web API (``/api/{method}``) and a Socket Mode WebSocket
 (``/socket-mode``) from one aiohttp server bound to 127.0.0.1 (``start`` takes another
-``host``, and a ``setup`` that adds routes, as :mod:`sandbox.page` does). The bot talks
+``host``, and a ``setup`` that adds routes, as :mod:`sandbox.page` does). Every route is
+behind :func:`sandbox.guard.loopback_only`: loopback Host names only, nothing another
+web site sends. The bot talks
 to it through the unmodified slack-sdk / slack-bolt clients: point ``AsyncWebClient``'s
 ``base_url`` at :attr:`FakeSlack.api_url` and ``apps.connections.open`` hands out the
 WebSocket URL. Tests drive Slack's side (users posting, disconnects, faults) through the
@@ -112,6 +114,7 @@ from PIL import Image, UnidentifiedImageError
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 
+from sandbox.guard import loopback_only
 from sandbox.manifest import InstalledApp, check_manifest, event_subscription
 
 __all__ = [
@@ -634,7 +637,10 @@ class FakeSlack:
         server starts, e.g. ``sandbox.page.add_page``.
         """
         self._accepting = True
-        app = web.Application(middlewares=[self._observe_request], client_max_size=16 * 2**20)
+        # The guard first: a request it refuses reaches nothing, not even the records.
+        app = web.Application(
+            middlewares=[loopback_only, self._observe_request], client_max_size=16 * 2**20
+        )
         app.router.add_get("/api/{method}", self._handle_api)
         app.router.add_post("/api/{method}", self._handle_api)
         app.router.add_get("/socket-mode", self._handle_socket)

@@ -6,20 +6,27 @@ offline demo model answers); Playwright drives Debian's Chromium against the pag
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import signal
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
+from aiohttp import web
 from playwright.async_api import Browser, Page, async_playwright, expect
+from yarl import URL
 
 from sandbox.demo import DEMO_LABEL
 from tests.botproc import BotProcess
+from tests.fakes.browser_service import FakeBrowserService
 from tests.pictures import picture
 
 CHROMIUM = "/usr/bin/chromium"
+REBOUND = "rebound.example"
 # Without these, Chromium keeps trying to reach Google's hosts from a closed network.
 CHROMIUM_ARGS = [
     "--headless",
@@ -30,6 +37,8 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    # A name of an attacker's that resolves to loopback, as after DNS rebinding.
+    f"--host-resolver-rules=MAP {REBOUND} 127.0.0.1",
 ]
 ANSWER_SECONDS = 30_000  # Playwright counts in milliseconds
 LABEL = DEMO_LABEL.strip("_").split(":")[0]  # "Offline demo model"
@@ -41,7 +50,7 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def sandbox_env(workdir: Path) -> dict[str, str]:
+def sandbox_env(workdir: Path, **extra: str) -> dict[str, str]:
     """Nothing from the developer's shell: no Slack token, no model key."""
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -49,20 +58,33 @@ def sandbox_env(workdir: Path) -> dict[str, str]:
         "PYTHONUNBUFFERED": "1",
         "SANDBOX_DATABASE_PATH": str(workdir / "sandbox.db"),
         "LOG_LEVEL": "INFO",
+        **extra,
     }
 
 
+def printed_address(process: BotProcess) -> str:
+    """The page's address as the sandbox printed it, key included."""
+    found = re.search(r"Sandbox: open (\S+)", process.log)
+    assert found is not None, process.log
+    return found.group(1)
+
+
 @pytest.fixture(scope="module")
-async def sandbox(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+async def sandbox(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[BotProcess]:
+    """The sandbox as a person starts it, with a .env-style BROWSER_SERVICE_URL it ignores."""
     workdir = tmp_path_factory.mktemp("sandbox")
     port = free_port()
-    process = BotProcess(sandbox_env(workdir), cwd=workdir, args=("sandbox", "--port", str(port)))
+    env = sandbox_env(workdir, BROWSER_SERVICE_URL="http://127.0.0.1:9/")
+    process = BotProcess(env, cwd=workdir, args=("sandbox", "--port", str(port)))
     await process.start()
     try:
         await process.wait_for_output("Sandbox: open", timeout=30)
+        # The bot connected over Socket Mode with this run's tokens.
         await process.wait_for_output("connected to Slack", timeout=30)
-        assert f"http://127.0.0.1:{port}/" in process.log and "127.0.0.1 only" in process.log
-        yield f"http://127.0.0.1:{port}/"
+        assert printed_address(process).startswith(f"http://127.0.0.1:{port}/?key=")
+        assert "127.0.0.1 only" in process.log
+        assert "Browser service: none (add --browser-service URL to use one)" in process.log
+        yield process
     finally:
         code = await process.stop(signal.SIGINT)
     assert code == 0, process.log
@@ -78,12 +100,16 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 @pytest.fixture
-async def page(browser: Browser, sandbox: str) -> AsyncIterator[Page]:
-    opened = await browser.new_page()
-    await opened.goto(sandbox)
+async def page(browser: Browser, sandbox: BotProcess) -> AsyncIterator[Page]:
+    """The page opened with the printed address, in a browser of its own (fresh cookies)."""
+    context = await browser.new_context()
+    opened = await context.new_page()
+    address = printed_address(sandbox)
+    await opened.goto(address)
+    assert opened.url == address.split("?")[0]  # the key left the address bar
     await opened.get_by_test_id("channel-general").click()
     yield opened
-    await opened.close()
+    await context.close()
 
 
 async def send(page: Page, text: str) -> None:
@@ -176,3 +202,109 @@ async def test_app_home_and_the_agents_messages_tab_open(page: Page) -> None:
     await expect(pane.get_by_test_id("message").filter(has_text=LABEL).last).to_contain_text(
         "read_open_conversation", timeout=ANSWER_SECONDS
     )
+
+
+async def test_the_page_without_its_key_says_where_to_find_the_address(
+    browser: Browser, sandbox: BotProcess
+) -> None:
+    context = await browser.new_context()
+    try:
+        opened = await context.new_page()
+        await opened.goto(printed_address(sandbox).split("?")[0])
+        await expect(opened.locator("body")).to_contain_text(
+            "opens only from the address printed in the terminal"
+        )
+        await expect(opened.get_by_test_id("composer")).to_have_count(0)
+    finally:
+        await context.close()
+
+
+async def test_the_sandbox_tokens_are_its_own_not_fixed_strings(sandbox: BotProcess) -> None:
+    api = printed_address(sandbox).split("?")[0] + "api/"
+    async with aiohttp.ClientSession() as session:
+        # The fixed tokens earlier versions had, which any web page could have used.
+        for method, token in (
+            ("auth.test", "xoxb-sandbox-bot"),
+            ("apps.connections.open", "xapp-sandbox-app"),
+        ):
+            headers = {"Authorization": f"Bearer {token}"}
+            async with session.post(api + method, headers=headers) as response:
+                assert (await response.json())["error"] == "invalid_auth"
+    assert "xoxb-" not in sandbox.log and "xapp-" not in sandbox.log
+
+
+async def test_a_browser_service_is_used_only_when_given_on_the_command_line(
+    tmp_path: Path,
+) -> None:
+    configured, given = FakeBrowserService(), FakeBrowserService()
+    await configured.start()
+    await given.start()
+    env = sandbox_env(tmp_path, BROWSER_SERVICE_URL=configured.base_url)
+    args = ("sandbox", "--port", str(free_port()), "--browser-service", given.base_url)
+    process = BotProcess(env, cwd=tmp_path, args=args)
+    await process.start()
+    try:
+        await process.wait_for_output("connected to Slack", timeout=30)
+        assert f"Browser service: {given.base_url} (from --browser-service)" in process.log
+        # The bot reads the named service's actions.
+        await given.wait_for(lambda: bool(given.requests_to("/openapi.json")))
+    finally:
+        assert await process.stop(signal.SIGINT) == 0, process.log
+        await configured.stop()
+        await given.stop()
+    assert configured.requests == []
+
+
+# Another web page the person has open: it tries to post in #general through the page's API
+# with the person's cookie, as a text/plain "simple" request that needs no CORS preflight.
+ATTACK = """<!DOCTYPE html><script>
+window.attack = (target) => fetch(target + "sandbox/message", {
+  method: "POST", mode: "no-cors", credentials: "include",
+  headers: {"Content-Type": "text/plain"},
+  body: JSON.stringify({channel: "C0GENERAL", text: "posted by another page"}),
+});
+</script>"""
+
+
+@contextlib.asynccontextmanager
+async def attacker_site() -> AsyncIterator[int]:
+    """A web server of the attacker's on another port of 127.0.0.1; its port."""
+
+    async def attack_page(request: web.Request) -> web.Response:
+        return web.Response(text=ATTACK, content_type="text/html")
+
+    app = web.Application()
+    app.router.add_get("/", attack_page)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield port
+    finally:
+        await runner.cleanup()
+
+
+async def test_other_pages_in_the_browser_cannot_post_or_read(
+    page: Page, sandbox: BotProcess
+) -> None:
+    base = printed_address(sandbox).split("?")[0]
+    async with attacker_site() as port:
+        # Same site as the sandbox (127.0.0.1, another port: the cookie goes along), and
+        # another site altogether.
+        for origin in (f"http://127.0.0.1:{port}/", f"http://localhost:{port}/"):
+            other = await page.context.new_page()
+            await other.goto(origin)
+            # Resolves once the sandbox has answered (opaquely, to the attacker).
+            await other.evaluate("target => attack(target).then(() => true)", base)
+            await other.close()
+    # A page of the attacker's name, rebound to 127.0.0.1, reads nothing.
+    rebound = await page.context.new_page()
+    await rebound.goto(str(URL(base).with_host(REBOUND) / "sandbox" / "state"))
+    await expect(rebound.locator("body")).to_contain_text("answers only to 127.0.0.1")
+    await rebound.close()
+    # The person's own page still posts; the other pages' messages never arrived.
+    await send(page, "my own message after the attack")
+    general = page.get_by_test_id("message")
+    await expect(general.filter(has_text="my own message after the attack")).to_have_count(1)
+    await expect(general.filter(has_text="posted by another page")).to_have_count(0)

@@ -23,6 +23,7 @@ from sandbox.workspace import FakeSlack
 
 GENERAL = "C0GENERAL"
 INFO = {"model": "test-model", "listening": "127.0.0.1 only"}
+KEY = "page-test-key"
 LONG_POLL = 5.0
 
 Answer = Callable[[dict[str, Any]], Any]
@@ -31,14 +32,20 @@ Answer = Callable[[dict[str, Any]], Any]
 @pytest.fixture
 async def workspace() -> AsyncIterator[FakeSlack]:
     slack = FakeSlack(bot_token="xoxb-page-test-secret", app_token="xapp-page-test-secret")
-    await slack.start(setup=lambda app: add_page(app, slack, info=INFO, long_poll=LONG_POLL))
+    await slack.start(
+        setup=lambda app: add_page(app, slack, key=KEY, info=INFO, long_poll=LONG_POLL)
+    )
     yield slack
     await slack.stop()
 
 
 @pytest.fixture
 async def http(workspace: FakeSlack) -> AsyncIterator[aiohttp.ClientSession]:
+    """The page's own requests: they carry the key's cookie, as after opening the address."""
     async with aiohttp.ClientSession(base_url=workspace.base_url) as session:
+        async with session.get(f"/?key={KEY}", allow_redirects=False) as opened:
+            assert opened.status == 303 and opened.headers["Location"] == "/"
+        session.cookie_jar.update_cookies(opened.cookies)
         yield session
 
 
@@ -215,15 +222,38 @@ async def test_refuses_what_the_person_could_not_do(http: aiohttp.ClientSession)
             assert answer["ok"] is False and answer["error"]
 
 
-async def test_other_hosts_and_origins_are_refused(http: aiohttp.ClientSession) -> None:
-    async with http.get("/sandbox/state", headers={"Host": "evil.example"}) as response:
-        assert response.status == 403  # a DNS-rebound page cannot read the sandbox
-    body = {"channel": GENERAL, "text": "hi"}
-    headers = {"Origin": "http://evil.example"}
-    async with http.post("/sandbox/message", json=body, headers=headers) as response:
-        assert response.status == 403
-    async with http.post("/sandbox/message", json=body, headers={"Host": "localhost"}) as answer:
-        assert answer.status == 200
+async def test_the_key_opens_the_page_once_as_an_http_only_strict_cookie(
+    workspace: FakeSlack,
+) -> None:
+    async with aiohttp.ClientSession(base_url=workspace.base_url) as session:
+        async with session.get(f"/?key={KEY}", allow_redirects=False) as opened:
+            assert opened.status == 303 and opened.headers["Location"] == "/"
+            cookie = opened.cookies[f"sandbox_key_{workspace.port}"]
+        assert cookie.value == KEY and cookie["httponly"] and cookie["samesite"] == "Strict"
+        headers = {"Cookie": f"sandbox_key_{workspace.port}={KEY}"}
+        async with session.get("/", headers=headers) as page:
+            assert page.status == 200 and page.content_type == "text/html"
+
+
+async def test_without_the_key_the_page_and_its_api_say_where_the_address_is(
+    workspace: FakeSlack,
+) -> None:
+    wrong = {"Cookie": f"sandbox_key_{workspace.port}=not-the-key"}
+    async with aiohttp.ClientSession(base_url=workspace.base_url) as session:
+        for path, headers in (("/", {}), ("/?key=not-the-key", {}), ("/", wrong)):
+            async with session.get(path, headers=headers, allow_redirects=False) as page:
+                assert page.status == 403
+                assert "python main.py sandbox" in await page.text()
+        for path in ("/static/app.js", "/sandbox/info", "/sandbox/state"):
+            async with session.get(path) as response:
+                assert response.status == 403
+        body = {"channel": GENERAL, "text": "hi"}
+        async with session.post("/sandbox/message", json=body) as response:
+            assert response.status == 403
+            answer = await response.json()
+    # The page shows a refused action's error: here, where the right address is.
+    assert answer["ok"] is False and "printed in the terminal" in answer["error"]
+    assert workspace.messages_in(GENERAL) == []
 
 
 # ---------------------------------------------------------------------- commands
