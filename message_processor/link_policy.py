@@ -122,11 +122,11 @@ class LinkPolicy:
         if url.scheme not in ("http", "https") or not host:
             raise LinkRefused("only http and https links are fetched")
         address = written_address(host)
+        if address is not None:
+            self.check_address(address)
         if url.port not in self.ports:
             shown = ", ".join(str(port) for port in sorted(self.ports))
             raise LinkRefused(f"it uses port {url.port}; links are only fetched on ports {shown}")
-        if address is not None:
-            self.check_address(address)
 
     def check_address(self, address: IPAddress) -> None:
         reached = address
