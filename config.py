@@ -19,6 +19,8 @@ DEFAULT_IMAGE_MODEL = "gpt-image-2.5-sunburst"
 # Offered in the settings modal unless ALLOWED_MODELS says otherwise (each with a list
 # price, so usage shows a cost); the configured OPENAI_MODEL is always offered too.
 DEFAULT_ALLOWED_MODELS = ("gpt-5.4-mini", "gpt-5.2", "gpt-5.4-nano", "gpt-4.1", "gpt-4.1-mini")
+# Pasted links are fetched on the web's own ports only unless LINK_FETCH_PORTS says more.
+DEFAULT_LINK_FETCH_PORTS = frozenset({80, 443})
 
 
 class ConfigError(Exception):
@@ -63,6 +65,8 @@ class BotConfig:
     file_read_memory_mb: int = 1024
     # Bytes of files being downloaded and read at once, across the bot.
     file_read_budget_mb: int = 100
+    # Ports pasted links may use: a link to any other port is not fetched (SSRF).
+    link_fetch_ports: frozenset[int] = DEFAULT_LINK_FETCH_PORTS
 
 
 def _required(env: Mapping[str, str], name: str, prefix: str | None = None) -> str:
@@ -117,6 +121,19 @@ def _ids(env: Mapping[str, str], name: str) -> frozenset[str]:
         if not (one.isalnum() and one.isupper() and one[0] in "UWCGD"):
             raise ConfigError(f"{name} must be comma-separated Slack ids (like U0123ABCD)")
     return ids
+
+
+def _is_port(text: str) -> bool:
+    return len(text) <= 5 and text.isascii() and text.isdigit() and 1 <= int(text) <= 65535
+
+
+def _ports(env: Mapping[str, str], name: str, default: frozenset[int]) -> frozenset[int]:
+    parts = [part.strip() for part in env.get(name, "").split(",") if part.strip()]
+    if not parts:
+        return default
+    if not all(_is_port(part) for part in parts):
+        raise ConfigError(f"{name} must be comma-separated port numbers from 1 to 65535")
+    return frozenset(int(part) for part in parts)
 
 
 def _models(env: Mapping[str, str], default_model: str) -> tuple[str, ...]:
@@ -179,4 +196,5 @@ def load_config(env: Mapping[str, str]) -> BotConfig:
         file_read_seconds=_positive_number(env, "FILE_READ_SECONDS", 20.0),
         file_read_memory_mb=_whole_number(env, "FILE_READ_MEMORY_MB", 1024, minimum=256),
         file_read_budget_mb=_whole_number(env, "FILE_READ_BUDGET_MB", 100, minimum=1),
+        link_fetch_ports=_ports(env, "LINK_FETCH_PORTS", DEFAULT_LINK_FETCH_PORTS),
     )

@@ -48,6 +48,12 @@ from message_processor import (
     ThreadContext,
     build_link_session,
 )
+from message_processor.link_policy import (
+    AddressPolicy,
+    LinkPolicy,
+    interface_addresses,
+    is_public_address,
+)
 from openai_client import ModelClient, PriceTable, TokenCounter, build_openai
 from settings import Settings
 from slack_client import (
@@ -113,13 +119,22 @@ async def _verify_slack(web: AsyncWebClient, app_token: str) -> BotIdentity:
     return identity
 
 
-async def run(config: BotConfig) -> int:
+async def run(config: BotConfig, public: AddressPolicy = is_public_address) -> int:
+    """The bot until a signal. `public` says which addresses pasted links may reach: the
+    internet (tests stand a loopback address in for it)."""
+    # Read once (getifaddrs), before anything needs closing.
+    own_addresses = await asyncio.to_thread(interface_addresses)
     db = await Database.open(config.database_path)
     # slack-sdk applies its own timeout only to sessions it creates: set it here.
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=API_TIMEOUT_SECONDS))
     # Links from messages get a session of their own: no proxy, no cookies, and an
-    # address check on every connection.
-    links = build_link_session()
+    # address check on every connection; never to the bot's own addresses.
+    link_policy = LinkPolicy(
+        own_addresses=own_addresses,
+        ports=config.link_fetch_ports,
+        public=public,
+    )
+    links = build_link_session(link_policy)
     # The browser service's own session: its token goes nowhere else.
     browser_session = aiohttp.ClientSession(trust_env=False)
     pacer = ChannelPacer()
@@ -149,7 +164,7 @@ async def run(config: BotConfig) -> int:
         await pool.start()
         readers = UntrustedReaders(pool)
         budget = ByteBudget(config.file_read_budget_mb * 2**20)
-        images = ImageReader(files, LinkFetcher(links), readers, budget)
+        images = ImageReader(files, LinkFetcher(links, link_policy), readers, budget)
         browser = BrowserDesk(
             _browser_service(config, browser_session),
             replies,

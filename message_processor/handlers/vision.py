@@ -14,7 +14,8 @@ from collections import OrderedDict
 from collections.abc import Sequence
 
 from message_processor.handlers.attached import Attachments
-from message_processor.links import LinkFetcher, LinkRefused, image_links
+from message_processor.link_policy import LinkRefused
+from message_processor.links import LinkFetcher, image_links
 from openai_client import ModelImage
 from slack_client import FileDownloadError, SharedFile, SlackFiles
 from untrusted.budget import ByteBudget, OnWait
