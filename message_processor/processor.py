@@ -134,7 +134,9 @@ class MessageProcessor:
         if running is None:
             await self._replies.end_session(channel, thread_ts)
             return
-        if running.closing or not (running.user == user or channel.startswith("D")):
+        if running.closing or running.out_of_time:
+            return  # too late: it is being finished already
+        if not (running.user == user or channel.startswith("D")):
             return
         logger.info("stopped by user=%s channel=%s thread=%s", user, channel, thread_ts)
         running.stopped = True
