@@ -181,7 +181,10 @@ class ImageTools:
         writes (the daily limit) goes into `notices`, for the reply's footer."""
         try:
             arguments = _arguments(call)
-            if call.name == "generate_image":
+            if not self._allowance.offered:
+                # Not offered (IMAGE_GENERATIONS_PER_DAY=0), whatever the model calls.
+                output = f"There is no tool named {call.name}."
+            elif call.name == "generate_image":
                 output = await self._generate(arguments, message, stream, settings)
             elif call.name == "edit_image":
                 output = await self._edit(arguments, message, stream, settings)
