@@ -8,12 +8,15 @@ each person has a bound of their own.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from message_processor.slots import THINKING
 from slack_client import ReplyStream
+
+logger = logging.getLogger(__name__)
 
 
 def waiting_line(limit: int) -> str:
@@ -44,6 +47,7 @@ class AnswersInFlight:
         try:
             waits = person.semaphore.locked()
             if waits:
+                logger.info("user=%s waits: %d answers of theirs in progress", user, self._limit)
                 async with stream.step(waiting_line(self._limit)):
                     await person.semaphore.acquire()
             else:
