@@ -193,6 +193,7 @@ async def test_a_slow_tool_holds_no_model_slot(
         BROWSER_SERVICE_TIMEOUT_SECONDS="60",
         # Who may have the model use browser tools, where the bot asks for that.
         BROWSER_SERVICE_USERS=ada,
+        IMAGE_GENERATIONS_PER_DAY="0",
     ):
         # The service takes its time: the call stays in progress until the test ends it.
         service.delays["/chat/dialogs"] = 60
@@ -207,6 +208,9 @@ async def test_a_slow_tool_holds_no_model_slot(
         await wait_for_text(slack, ben_dm, question, "meanwhile, a question")
         assert service.in_flight == 1
         assert "Queued" not in shown_steps(slack, ben_dm, question)
+        # With no images a day, the model is not offered the image tools.
+        [sent] = [r for r in model.requests if "meanwhile, a question" in json.dumps(r.body)]
+        assert "generate_image" not in json.dumps(sent.body.get("tools", []))
 
         await slack.press_stop(ada, dm, asked)
         assert "Stopped." in await wait_for_text(slack, dm, asked, "Stopped.")
