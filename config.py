@@ -23,6 +23,10 @@ DEFAULT_ALLOWED_MODELS = ("gpt-5.4-mini", "gpt-5.2", "gpt-5.4-nano", "gpt-4.1", 
 DEFAULT_LINK_FETCH_PORTS = frozenset({80, 443})
 
 
+# ANSWER_DEADLINE_SECONDS' default: at least this, and twice OPENAI_TIMEOUT_SECONDS.
+MIN_DEFAULT_DEADLINE = 600.0
+
+
 class ConfigError(Exception):
     """A setting is missing or malformed; the message names the variable only."""
 
@@ -47,6 +51,14 @@ class BotConfig:
     allowed_users: frozenset[str] = frozenset()
     allowed_channels: frozenset[str] = frozenset()
     user_messages_per_minute: int = 20
+    # The most one answer may take, all its model rounds and tools included.
+    answer_deadline_seconds: float = 610.0
+    # Answers one person may have in progress at once; their next ones wait.
+    user_answers_in_flight: int = 3
+    # Images drawn or edited per person per UTC day; 0: the image tools are not offered.
+    image_generations_per_day: int = 25
+    # `/ai` subcommands that call the model or another service, per person per minute.
+    service_commands_per_minute: int = 5
     allowed_models: tuple[str, ...] = DEFAULT_ALLOWED_MODELS
     model_prices: dict[str, Price] = field(default_factory=dict)
     browser_service_url: str | None = None
@@ -151,6 +163,14 @@ def _prices(env: Mapping[str, str]) -> dict[str, Price]:
         ) from None
 
 
+def _answer_deadline(env: Mapping[str, str], model_timeout: float) -> float:
+    """By default room for one model call that runs to its own timeout and the rest of
+    the answer besides: the single-call timeout line stays the one people see for it."""
+    return _positive_number(
+        env, "ANSWER_DEADLINE_SECONDS", max(MIN_DEFAULT_DEADLINE, 2 * model_timeout)
+    )
+
+
 def load_config(env: Mapping[str, str]) -> BotConfig:
     api_style = env.get("OPENAI_API_STYLE", "responses").strip().lower() or "responses"
     if api_style not in ("responses", "chat"):
@@ -162,6 +182,7 @@ def load_config(env: Mapping[str, str]) -> BotConfig:
     if not slack_api_url.endswith("/"):
         slack_api_url += "/"
     model = env.get("OPENAI_MODEL", "").strip() or DEFAULT_MODEL
+    model_timeout = _positive_number(env, "OPENAI_TIMEOUT_SECONDS", 305.0)
     return BotConfig(
         slack_bot_token=_required(env, "SLACK_BOT_TOKEN", "xoxb-"),
         slack_app_token=_required(env, "SLACK_APP_TOKEN", "xapp-"),
@@ -171,7 +192,7 @@ def load_config(env: Mapping[str, str]) -> BotConfig:
         openai_model=model,
         openai_image_model=env.get("OPENAI_IMAGE_MODEL", "").strip() or DEFAULT_IMAGE_MODEL,
         openai_api_style=api_style,
-        openai_timeout_seconds=_positive_number(env, "OPENAI_TIMEOUT_SECONDS", 305.0),
+        openai_timeout_seconds=model_timeout,
         max_concurrent_requests=_whole_number(env, "MAX_CONCURRENT_REQUESTS", 100, minimum=1),
         database_path=env.get("DATABASE_PATH", "").strip() or "data/bot.db",
         log_level=log_level,
@@ -180,6 +201,10 @@ def load_config(env: Mapping[str, str]) -> BotConfig:
         allowed_users=_ids(env, "ALLOWED_USERS"),
         allowed_channels=_ids(env, "ALLOWED_CHANNELS"),
         user_messages_per_minute=_whole_number(env, "USER_MESSAGES_PER_MINUTE", 20, minimum=0),
+        answer_deadline_seconds=_answer_deadline(env, model_timeout),
+        user_answers_in_flight=_whole_number(env, "USER_ANSWERS_IN_FLIGHT", 3, minimum=1),
+        image_generations_per_day=_whole_number(env, "IMAGE_GENERATIONS_PER_DAY", 25, minimum=0),
+        service_commands_per_minute=_whole_number(env, "SERVICE_COMMANDS_PER_MINUTE", 5, minimum=0),
         allowed_models=_models(env, model),
         model_prices=_prices(env),
         browser_service_url=_url(env, "BROWSER_SERVICE_URL", None),

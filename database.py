@@ -138,7 +138,19 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (channel, user_id)
     );
     """,
+    # 5: images drawn and edited are usage too (one row each, with their cost), counted
+    # per person per day against IMAGE_GENERATIONS_PER_DAY.
+    """
+    ALTER TABLE usage ADD COLUMN kind TEXT NOT NULL DEFAULT 'answer'
+        CHECK (kind IN ('answer', 'image_generation', 'image_edit'));
+    CREATE INDEX usage_user_kind ON usage(user_id, kind, created_at);
+    """,
 )
+
+# What a usage row counts (usage.kind).
+ANSWER = "answer"
+IMAGE_GENERATION = "image_generation"
+IMAGE_EDIT = "image_edit"
 
 
 @dataclass(frozen=True)
@@ -168,11 +180,13 @@ class ThreadImage:
 @dataclass(frozen=True)
 class ModelUsage:
     model: str
+    # Answers, or images drawn or edited, by `kind`.
     answers: int
     input_tokens: int
     output_tokens: int
     # None when no answer of this model had a known price.
     cost: float | None
+    kind: str = ANSWER
 
 
 @dataclass(frozen=True)
@@ -445,15 +459,42 @@ class Database:
         )
 
     async def usage_by_model(self, user_id: str | None, since: float) -> list[ModelUsage]:
-        """One user's usage (everyone's with None) since a time, by model, largest first."""
+        """One user's usage (everyone's with None) since a time, by model and kind:
+        answers first, largest first, then images."""
         who = "user_id = ? AND " if user_id is not None else ""
         return await self._select(
             ModelUsage,
-            "SELECT model, COUNT(*), SUM(input_tokens), SUM(output_tokens), SUM(cost)"
-            f" FROM usage WHERE {who}created_at >= ? GROUP BY model"
-            " ORDER BY SUM(input_tokens) + SUM(output_tokens) DESC",
+            "SELECT model, COUNT(*), SUM(input_tokens), SUM(output_tokens), SUM(cost), kind"
+            f" FROM usage WHERE {who}created_at >= ? GROUP BY model, kind"
+            " ORDER BY kind != 'answer', SUM(input_tokens) + SUM(output_tokens) DESC, kind DESC",
             (user_id, since) if user_id is not None else (since,),
         )
+
+    async def record_image(
+        self,
+        user_id: str,
+        model: str,
+        kind: str,
+        *,
+        cost: float | None,
+        channel: str,
+        question_ts: str,
+    ) -> None:
+        """One image drawn (IMAGE_GENERATION) or edited (IMAGE_EDIT) for `user_id`."""
+        await self._write(
+            "INSERT INTO usage (user_id, model, input_tokens, output_tokens, created_at,"
+            " cost, channel, question_ts, kind) VALUES (?, ?, 0, 0, ?, ?, ?, ?, ?)",
+            (user_id, model, time.time(), cost, channel, question_ts, kind),
+        )
+
+    async def images_since(self, user_id: str, since: float) -> int:
+        """Images drawn or edited for `user_id` since a time."""
+        async with self._db.execute(
+            "SELECT COUNT(*) FROM usage WHERE user_id = ? AND kind IN (?, ?) AND created_at >= ?",
+            (user_id, IMAGE_GENERATION, IMAGE_EDIT, since),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
 
     async def all_settings(self) -> dict[tuple[str, str], str]:
         """Every scope's stored overrides (JSON text), by (scope, key)."""

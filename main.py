@@ -29,12 +29,14 @@ from config import BotConfig, ConfigError, load_config
 from database import Database
 from message_processor import (
     AccessPolicy,
+    AnswersInFlight,
     AttachmentReader,
     BotSurface,
     BrowserDesk,
     ConversationDesk,
     DocumentReader,
     Gatekeeping,
+    ImageAllowance,
     ImageReader,
     ImageTools,
     LinkFetcher,
@@ -181,6 +183,13 @@ async def run(config: BotConfig, public: AddressPolicy = is_public_address) -> i
             channels=config.allowed_channels,
         )
         reader = ThreadReader(web)
+        prices = PriceTable(config.model_prices)
+        allowance = ImageAllowance(
+            db,
+            prices,
+            per_day=config.image_generations_per_day,
+            model=config.openai_image_model,
+        )
         context = ThreadContext(reader, db, identity, images)
         conversations = ConversationDesk(reader, context, access)
         processor = MessageProcessor(
@@ -190,7 +199,7 @@ async def run(config: BotConfig, public: AddressPolicy = is_public_address) -> i
             text=TextHandler(
                 context,
                 AttachmentReader(images, DocumentReader(files, db, readers, budget)),
-                ImageTools(model, files, db, readers, budget),
+                ImageTools(model, files, db, readers, budget, allowance, slots),
                 browser,
                 conversations,
                 model,
@@ -202,11 +211,13 @@ async def run(config: BotConfig, public: AddressPolicy = is_public_address) -> i
             gate=Gatekeeping(
                 access=access,
                 limiter=RateLimiter(config.user_messages_per_minute),
-                prices=PriceTable(config.model_prices),
+                prices=prices,
+                answers=AnswersInFlight(config.user_answers_in_flight),
             ),
             settings=ProcessorSettings(
                 model_timeout=config.openai_timeout_seconds,
                 messages_per_minute=config.user_messages_per_minute,
+                answer_deadline=config.answer_deadline_seconds,
             ),
         )
         await processor.recover_interrupted()
@@ -224,6 +235,7 @@ async def run(config: BotConfig, public: AddressPolicy = is_public_address) -> i
                 offers_web_search=config.openai_api_style == "responses",
                 loop_monitor=loop_monitor,
                 readers=pool,
+                service_commands=RateLimiter(config.service_commands_per_minute),
             )
         )
         handler = AsyncSocketModeHandler(build_app(web, identity, surface), config.slack_app_token)
@@ -232,6 +244,7 @@ async def run(config: BotConfig, public: AddressPolicy = is_public_address) -> i
             asyncio.create_task(Watchdog(locks).run()),
             asyncio.create_task(loop_monitor.run()),
             asyncio.create_task(_every(CLEANUP_INTERVAL_SECONDS, processor.purge_expired)),
+            asyncio.create_task(_every(CLEANUP_INTERVAL_SECONDS, surface.forget_idle)),
             asyncio.create_task(browser.keep_catalogue(CATALOGUE_REFRESH_SECONDS)),
         ]
         stop = asyncio.Event()

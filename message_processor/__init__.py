@@ -3,11 +3,13 @@
 from message_processor.access import AccessPolicy, RateLimiter
 from message_processor.browser import BrowserDesk
 from message_processor.context import ThreadContext
+from message_processor.handlers.allowance import ImageAllowance
 from message_processor.handlers.attachments import AttachmentReader
 from message_processor.handlers.documents import DocumentReader
 from message_processor.handlers.images import ImageTools
 from message_processor.handlers.text import TextHandler
 from message_processor.handlers.vision import ImageReader
+from message_processor.inflight import AnswersInFlight
 from message_processor.links import LinkFetcher, build_link_session
 from message_processor.preferences import SettingsStore
 from message_processor.processor import Gatekeeping, MessageProcessor, ProcessorSettings
@@ -17,6 +19,7 @@ from message_processor.surface import BotSurface, SurfaceParts
 
 __all__ = [
     "AccessPolicy",
+    "AnswersInFlight",
     "AttachmentReader",
     "BotSurface",
     "BrowserDesk",
@@ -24,6 +27,7 @@ __all__ = [
     "ConversationRef",
     "DocumentReader",
     "Gatekeeping",
+    "ImageAllowance",
     "ImageReader",
     "ImageTools",
     "LinkFetcher",

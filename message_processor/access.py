@@ -40,6 +40,10 @@ class RateLimiter:
         # Until when each person has been told they are over the limit.
         self._told_until: dict[str, float] = {}
 
+    @property
+    def per_minute(self) -> int:
+        return self._limit
+
     def wait_needed(self, user: str) -> float:
         """0 and counted if `user` may go ahead now; else seconds until they may."""
         if self._limit <= 0:
@@ -75,4 +79,11 @@ def rate_limited(limit: int, wait: float) -> str:
     return (
         f":hourglass: You've sent me {limit} messages in the last minute, which is the limit. "
         f"Try again in {max(1, round(wait))} seconds."
+    )
+
+
+def commands_throttled(limit: int, wait: float) -> str:
+    return (
+        f":hourglass: You've run {limit} `/ai` commands that call other services in the last "
+        f"minute, which is the limit. Try again in {max(1, round(wait))} seconds."
     )

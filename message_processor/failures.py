@@ -52,6 +52,15 @@ NEAR_BUDGET = (
 )
 
 
+def deadline_passed(seconds: float) -> str:
+    """The answer ran past ANSWER_DEADLINE_SECONDS (not one model call past its own
+    timeout: that line is describe_failure's)."""
+    return (
+        f":stopwatch: _I stopped this answer after {seconds:g} seconds, the longest one "
+        "answer may take. Ask again, perhaps in smaller steps._"
+    )
+
+
 def attachment_notice(unread: list[str], partly_read: list[str]) -> str:
     """What could not be used, or was cut, of what was attached: one line per file."""
     sections = []

@@ -26,9 +26,11 @@ from message_processor.failures import (
     SHUTTING_DOWN,
     STOPPED,
     attachment_notice,
+    deadline_passed,
     describe_failure,
 )
 from message_processor.handlers.text import Spent, TextHandler
+from message_processor.inflight import AnswersInFlight
 from message_processor.preferences import SettingsStore
 from message_processor.slots import THINKING
 from message_processor.summaries import CannotRead, ConversationDesk, ConversationRef
@@ -53,6 +55,8 @@ BUSY_GRACE_SECONDS = 1.5
 class ProcessorSettings:
     model_timeout: float
     messages_per_minute: int
+    # The most one answer may take once it has started (ANSWER_DEADLINE_SECONDS).
+    answer_deadline: float
 
 
 @dataclass
@@ -62,17 +66,20 @@ class _Answering:
     task: asyncio.Task[None]
     user: str
     stopped: bool = False
+    # Ended by ANSWER_DEADLINE_SECONDS, the same way a stop ends it.
+    out_of_time: bool = False
     # Being wrapped up (accounted, finished, stored): too late to stop.
     closing: bool = False
 
 
 @dataclass(frozen=True)
 class Gatekeeping:
-    """Who is answered, how often, and what an answer costs."""
+    """Who is answered, how often, how many at once, and what an answer costs."""
 
     access: AccessPolicy
     limiter: RateLimiter
     prices: PriceTable
+    answers: AnswersInFlight
 
 
 class MessageProcessor:
@@ -127,7 +134,9 @@ class MessageProcessor:
         if running is None:
             await self._replies.end_session(channel, thread_ts)
             return
-        if running.closing or not (running.user == user or channel.startswith("D")):
+        if running.closing or running.out_of_time:
+            return  # too late: it is being finished already
+        if not (running.user == user or channel.startswith("D")):
             return
         logger.info("stopped by user=%s channel=%s thread=%s", user, channel, thread_ts)
         running.stopped = True
@@ -345,14 +354,27 @@ class MessageProcessor:
             # crash meanwhile is then still reported in the thread at the next start.
             await remember(message.thread_ts)
             stream.begin(THINKING)
-            await self._run_handler(message, settings, stream, context, spent, about)
+            async with self._gate.answers.hold(message.user, stream):
+                # The deadline counts from here: waiting for the person's other answers
+                # costs nothing.
+                deadline = asyncio.get_running_loop().call_later(
+                    self._settings.answer_deadline, self._out_of_time, answering, context
+                )
+                try:
+                    await self._run_handler(message, settings, stream, context, spent, about)
+                finally:
+                    deadline.cancel()
         except asyncio.CancelledError:
             # A shutdown's cancel (alone, or beside a stop) ends the answer as cut off.
-            if not answering.stopped or task.cancelling() > 1:
+            ended = answering.stopped or answering.out_of_time
+            if not ended or task.cancelling() > 1:
                 await self._close_cut_off(stream)
                 raise
             task.uncancel()
-            await self._close_stopped(message, settings, stream, spent, context)
+            footer = (
+                STOPPED if answering.stopped else deadline_passed(self._settings.answer_deadline)
+            )
+            await self._close_stopped(message, settings, stream, spent, context, footer)
         except Exception as error:  # noqa: BLE001 - reported to the user below
             # Slack refused or dropped a write (the handler's own failures were already
             # reported in the reply): say so in a fresh message if the reply can't.
@@ -366,6 +388,15 @@ class MessageProcessor:
                 for ts in created:
                     await self._db.remove_inflight(message.channel, ts)
         logger.info("answered %s in %.2fs", context, time.monotonic() - started)
+
+    def _out_of_time(self, answering: _Answering, context: str) -> None:
+        """ANSWER_DEADLINE_SECONDS passed: the answer ends as a stop ends it, unless it
+        is already being wrapped up or stopped."""
+        if answering.closing or answering.stopped:
+            return
+        logger.warning("answer deadline of %gs passed: %s", self._settings.answer_deadline, context)
+        answering.out_of_time = True
+        answering.task.cancel()
 
     async def _close_cut_off(self, stream: ReplyStream) -> None:
         """A shutdown cut this answer off: say so in the reply, if it has started."""
@@ -382,12 +413,13 @@ class MessageProcessor:
         stream: ReplyStream,
         spent: Spent,
         context: str,
+        footer: str,
     ) -> None:
-        """The person stopped the answer: what was written stays, marked as stopped, and
-        what the model calls had cost is counted."""
+        """The person stopped the answer, or its deadline passed: what was written stays,
+        marked with `footer`, and what the model calls had cost is counted."""
         await self._record_usage(message, settings, spent, context)
         try:
-            await stream.finish(footer=STOPPED)
+            await stream.finish(footer=footer)
             await self._store_answer(message, stream)
         except Exception as error:  # noqa: BLE001 - the next start marks the reply
             logger.warning("could not close a stopped reply: %s", loggable(error))
@@ -442,7 +474,7 @@ class MessageProcessor:
             await stream.finish(footer=describe_failure(error, timeout=timeout))
             return
         self._wrapping_up(message)
-        notices: list[str] = []
+        notices: list[str] = list(answer.notices)
         if answer.unread_files or answer.partly_read_files:
             notices.append(attachment_notice(answer.unread_files, answer.partly_read_files))
         if answer.near_budget and await self._db.claim_context_notice(

@@ -8,12 +8,13 @@ sees. The listeners only render.
 from __future__ import annotations
 
 import calendar
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from database import Database
-from message_processor.access import AccessPolicy
+from message_processor.access import AccessPolicy, RateLimiter, commands_throttled
 from message_processor.browser import BrowserDesk
 from message_processor.preferences import SettingsStore
 from message_processor.processor import MessageProcessor
@@ -33,6 +34,8 @@ from slack_client.backend import (
 from slack_client.views import NEGATIVE, POSITIVE
 from thread_manager import LoopMonitor
 from untrusted.pool import WorkerPool
+
+logger = logging.getLogger(__name__)
 
 DAY_SECONDS = 24 * 3600
 SUMMARY_ON_ITS_WAY = "On it: the summary is on its way to our DM."
@@ -55,6 +58,8 @@ class SurfaceParts:
     offers_web_search: bool
     loop_monitor: LoopMonitor
     readers: WorkerPool
+    # `/ai` subcommands that call the model or another service (SERVICE_COMMANDS_PER_MINUTE).
+    service_commands: RateLimiter
 
 
 class BotSurface:
@@ -68,6 +73,19 @@ class BotSurface:
 
     def is_admin(self, user: str) -> bool:
         return self._parts.access.is_admin(user)
+
+    def throttled(self, user: str) -> str | None:
+        """None, counting one service command for `user`; else when to try again."""
+        limiter = self._parts.service_commands
+        wait = limiter.wait_needed(user)
+        if wait <= 0:
+            return None
+        logger.info("service commands throttled user=%s for %.0fs", user, wait)
+        return commands_throttled(limiter.per_minute, wait)
+
+    async def forget_idle(self) -> None:
+        """Drop people with no command in the last minute, so the limiter stays small."""
+        self._parts.service_commands.forget_idle()
 
     async def submit(self, message: IncomingMessage) -> None:
         await self._parts.processor.submit(message)

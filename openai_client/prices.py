@@ -43,20 +43,48 @@ LIST_PRICES: dict[str, Price] = {
 }
 
 
+# Dollars per image by size, for the sizes the bot asks for. OpenAI's list prices
+# ("Cost and latency" in https://platform.openai.com/docs/guides/image-generation, and
+# https://openai.com/api/pricing/) at high quality: the bot leaves the quality to the
+# model ("auto"), and high is the most that can cost. An edit's output is priced like a
+# drawing of the larger sizes; its input image tokens are not counted.
+IMAGE_LIST_PRICES: dict[str, dict[str, float]] = {
+    "gpt-image-1": {"1024x1024": 0.167, "1024x1536": 0.25, "1536x1024": 0.25},
+    "gpt-image-1-mini": {"1024x1024": 0.036, "1024x1536": 0.052, "1536x1024": 0.052},
+    "gpt-image-1.5": {"1024x1024": 0.133, "1024x1536": 0.20, "1536x1024": 0.20},
+}
+
+
+def _family_of(model: str, names: list[str]) -> str | None:
+    """`model` itself, or the family a dated snapshot ("gpt-4.1-2025-04-14") is of.
+    `names` go longest first, so "gpt-5-mini" wins over "gpt-5" for "gpt-5-mini-2025-08-07"."""
+    if model in names:
+        return model
+    for name in names:
+        if model.startswith(name + "-") and model[len(name) + 1 : len(name) + 2].isdigit():
+            return name
+    return None
+
+
 class PriceTable:
     def __init__(self, overrides: Mapping[str, Price]) -> None:
         self._prices = {**LIST_PRICES, **overrides}
-        # Longest name first, so "gpt-5-mini" wins over "gpt-5" for "gpt-5-mini-2025-08-07".
         self._names = sorted(self._prices, key=len, reverse=True)
+        self._image_names = sorted(IMAGE_LIST_PRICES, key=len, reverse=True)
 
     def price(self, model: str) -> Price | None:
-        """The model's price; a dated snapshot ("gpt-4.1-2025-04-14") takes its family's."""
-        if model in self._prices:
-            return self._prices[model]
-        for name in self._names:
-            if model.startswith(name + "-") and model[len(name) + 1 : len(name) + 2].isdigit():
-                return self._prices[name]
-        return None
+        """The model's price; a dated snapshot takes its family's."""
+        family = _family_of(model, self._names)
+        return self._prices[family] if family else None
+
+    def image_cost(self, model: str, size: str | None) -> float | None:
+        """What one image of `size` costs (None: an edit, priced at the largest size);
+        None when the image model's price is not known."""
+        family = _family_of(model, self._image_names)
+        if family is None:
+            return None
+        prices = IMAGE_LIST_PRICES[family]
+        return prices.get(size, max(prices.values())) if size else max(prices.values())
 
     def cost(self, model: str, usage: Usage) -> float | None:
         price = self.price(model)

@@ -29,6 +29,8 @@ What the "model" does is decided by markers in the last user message (several ma
                         once the request carries the call's output (Responses
                         `function_call_output` item, Chat `tool` message) the answer is
                         f"Tool result: {output}"
+    [tool_rounds:N]     with [tool:...]: call the function again until the request carries
+                        N outputs of it (N rounds of tool calls), then answer as above
 
 Requests for reasoning models (o1, o3, o4-mini, gpt-5*) that carry `temperature` or `top_p`
 are rejected with 400 `unsupported_parameter`, as the real API does. A marker with a bad value
@@ -189,11 +191,12 @@ class Markers:
     reply: str | None = None
     chunks: int | None = None
     web: int | None = None
+    tool_rounds: int = 1
     tool: FunctionCall | None = None
 
 
 _MARKER = re.compile(
-    r"\[(hang|delay|stall_after|chunk_delay|status_once|status|long|reply|chunks|web)"
+    r"\[(hang|delay|stall_after|chunk_delay|status_once|status|long|reply|chunks|web|tool_rounds)"
     r"(?::([^\]]*))?\]"
 )
 # Function names follow OpenAI's rule ^[a-zA-Z0-9_-]{1,64}$; arguments are parsed as JSON
@@ -201,7 +204,7 @@ _MARKER = re.compile(
 _TOOL_MARKER = re.compile(r"\[tool:([A-Za-z0-9_-]{1,64})(?::\s*|\])")
 _TOOL_MARKER_END = re.compile(r"\s*\]")
 _FLOAT_MARKERS = frozenset({"delay", "chunk_delay"})
-_MARKER_MINIMUM = {"chunks": 1, "status": 400, "status_once": 400}
+_MARKER_MINIMUM = {"chunks": 1, "status": 400, "status_once": 400, "tool_rounds": 1}
 _MAX_STATUS = 599
 
 
@@ -399,6 +402,7 @@ class Prompt:
     input_chars: int
     tool_output: str | None  # output of a function call that follows the last user message
     images: tuple[SeenImage, ...] = ()
+    tool_outputs: int = 0  # how many function outputs follow the last user message
 
     @property
     def input_tokens(self) -> int:
@@ -411,6 +415,7 @@ class _PromptBuilder:
         self.last_user_text = ""
         self.last_user_index: int | None = None
         self.tool_output: str | None = None
+        self.tool_outputs = 0
         self.images: list[SeenImage] = []
 
     def text(self, text: str) -> None:
@@ -425,19 +430,21 @@ class _PromptBuilder:
             self.last_user_index = index
             # A new user turn starts a new exchange: earlier tool results are history.
             self.tool_output = None
+            self.tool_outputs = 0
 
     def tool_result(self, output: object, index: int) -> None:
         text = _text_of(output)
         self.text(text)
         self.images += _content_images(output, index)
         self.tool_output = text
+        self.tool_outputs += 1
 
     def build(self) -> Prompt:
         images = tuple(
             replace(image, in_last_user_message=image.message_index == self.last_user_index)
             for image in self.images
         )
-        return Prompt(self.last_user_text, self.chars, self.tool_output, images)
+        return Prompt(self.last_user_text, self.chars, self.tool_output, images, self.tool_outputs)
 
 
 def _text_of(content: object) -> str:
@@ -518,7 +525,8 @@ def plan_answer(markers: Markers, prompt: Prompt) -> Answer:
     """Decide the answer. Precedence: tool result, tool call, [reply:], [long:], default
     (which describes the request's images, if any)."""
     call: FunctionCall | None = None
-    if prompt.tool_output is not None:
+    more_rounds = markers.tool is not None and prompt.tool_outputs < markers.tool_rounds
+    if prompt.tool_output is not None and not more_rounds:
         text = f"Tool result: {prompt.tool_output}"
     elif markers.tool is not None:
         call, text = markers.tool, ""

@@ -45,6 +45,8 @@ SUMMARIZE_USAGE = (
 # A channel as Slack sends it in a command (`<#C123|general>`), or its bare id.
 _CHANNEL = re.compile(r"<#([CG][A-Z0-9]{1,20})(?:\|[^>]{0,100})?>|([CG][A-Z0-9]{1,20})")
 _AGO = re.compile(r"(\d{1,4})([mhdw])")
+# Subcommands that call the model or another service, and are throttled per person.
+SERVICE_COMMANDS = frozenset({"summarize", "summarise", "browser", "status"})
 
 
 def register_commands(app: AsyncApp, backend: Backend, seal: ScopeSeal) -> None:
@@ -60,6 +62,9 @@ def register_commands(app: AsyncApp, backend: Backend, seal: ScopeSeal) -> None:
         try:
             if not backend.allows(user, channel):
                 await respond(NOT_ALLOWED)
+                return
+            if name in SERVICE_COMMANDS and (refusal := backend.throttled(user)):
+                await respond(refusal)
                 return
             if name == "settings":
                 await _settings(client, backend, seal, command, words[1:], respond)

@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from database import ModelUsage
+from database import IMAGE_EDIT, IMAGE_GENERATION, ModelUsage
 from settings import (
     IMAGE_FIDELITIES,
     IMAGE_SIZES,
@@ -51,7 +51,7 @@ text, Markdown and code.
 • `/ai settings`: your model, instructions and other preferences
 • `/ai settings channel`: this channel's defaults (admins)
 • `/ai summarize [#channel] [3h | 2d | 1w | 2026-12-01]`: a summary in our DM
-• `/ai usage`: your tokens and their estimated cost
+• `/ai usage`: your tokens and images, and their estimated cost
 • `/ai reset`: start a fresh conversation in our DM
 • `/ai status`: whether I and the services I use are up
 • `/ai help`: this text
@@ -395,14 +395,19 @@ def _money(cost: float | None) -> str:
     return f"${cost:,.4f}" if cost < 1 else f"${cost:,.2f}"
 
 
+IMAGE_KINDS = {IMAGE_GENERATION: "images drawn", IMAGE_EDIT: "images edited"}
+
+
+def _usage_of(row: ModelUsage) -> str:
+    if row.kind in IMAGE_KINDS:
+        return f"{row.answers:,} {IMAGE_KINDS[row.kind]}"
+    return f"{row.answers:,} answers, {row.input_tokens:,} tokens in, {row.output_tokens:,} out"
+
+
 def _usage_lines(rows: list[ModelUsage]) -> str:
     if not rows:
         return "_nothing yet_"
-    lines = [
-        f"• `{r.model}`: {r.answers:,} answers, {r.input_tokens:,} tokens in, "
-        f"{r.output_tokens:,} out, {_money(r.cost)}"
-        for r in rows
-    ]
+    lines = [f"• `{r.model}`: {_usage_of(r)}, {_money(r.cost)}" for r in rows]
     known = [r.cost for r in rows if r.cost is not None]
     if len(rows) > 1 and known:
         lines.append(f"• *Total:* {_money(sum(known))}")
@@ -425,7 +430,7 @@ def usage_text(report: UsageReport) -> str:
         good = report.feedback_30_days.get(POSITIVE, 0)
         bad = report.feedback_30_days.get(NEGATIVE, 0)
         parts += [f"*Feedback on answers, last 30 days:* :+1: {good}  :-1: {bad}"]
-    parts.append("_Costs are estimates from list prices per model._")
+    parts.append("_Costs are estimates from list prices per model (images at high quality)._")
     return "\n".join(parts)
 
 

@@ -431,6 +431,32 @@ async def test_tool_call_round_trip_with_responses(client: AsyncOpenAI) -> None:
     assert second.output_text == "Tool result: sunny"
 
 
+async def test_tool_rounds_call_the_function_again_until_that_many_outputs(
+    client: AsyncOpenAI,
+) -> None:
+    ask: Any = {
+        "role": "user",
+        "content": 'Weather? [tool_rounds:2][tool:get_weather:{"city": "Paris"}]',
+    }
+    items: list[Any] = [ask]
+    for output in ("sunny", "windy"):
+        reply = await client.responses.create(model=MODEL, input=items, tools=[WEATHER_TOOL])
+        call = reply.output[0]
+        assert call.type == "function_call" and call.name == "get_weather"
+        items += [
+            {
+                "type": "function_call",
+                "call_id": call.call_id,
+                "name": call.name,
+                "arguments": call.arguments,
+            },
+            {"type": "function_call_output", "call_id": call.call_id, "output": output},
+        ]
+    last = await client.responses.create(model=MODEL, input=items, tools=[WEATHER_TOOL])
+
+    assert last.output_text == "Tool result: windy"
+
+
 async def test_tool_call_round_trip_with_chat(client: AsyncOpenAI) -> None:
     ask: Any = {"role": "user", "content": 'Weather? [tool:get_weather:{"city": "Paris"}]'}
     stream = await client.chat.completions.create(

@@ -16,8 +16,10 @@ from typing import Any
 import aiohttp
 from slack_sdk.errors import SlackApiError
 
-from database import Database, ThreadImage
+from database import IMAGE_EDIT, IMAGE_GENERATION, Database, ThreadImage
+from message_processor.handlers.allowance import ImageAllowance, OverDailyLimit
 from message_processor.handlers.vision import is_image, model_image
+from message_processor.slots import ModelSlots
 from openai_client import (
     ContentRefusedError,
     ModelClient,
@@ -129,12 +131,22 @@ class ImageTools:
         db: Database,
         readers: UntrustedReaders,
         budget: ByteBudget,
+        allowance: ImageAllowance,
+        slots: ModelSlots,
     ) -> None:
         self._model = model
         self._files = files
         self._db = db
         self._readers = readers
         self._budget = budget
+        self._allowance = allowance
+        self._slots = slots
+
+    def tool_specs(self) -> tuple[ToolSpec, ...]:
+        return TOOLS if self._allowance.offered else ()
+
+    def guidance(self) -> str:
+        return GUIDANCE if self._allowance.offered else ""
 
     async def remember_attached(self, message: IncomingMessage) -> None:
         """A person's images become part of the thread's numbered list."""
@@ -158,11 +170,21 @@ class ImageTools:
         return await self._db.thread_images(message.channel, message.thread_ts)
 
     async def run(
-        self, call: ToolCall, message: IncomingMessage, stream: ReplyStream, settings: Settings
+        self,
+        call: ToolCall,
+        message: IncomingMessage,
+        stream: ReplyStream,
+        settings: Settings,
+        notices: list[str],
     ) -> ToolResult:
+        """The tool's outcome for the model; what the person must see whatever the model
+        writes (the daily limit) goes into `notices`, for the reply's footer."""
         try:
             arguments = _arguments(call)
-            if call.name == "generate_image":
+            if not self._allowance.offered:
+                # Not offered (IMAGE_GENERATIONS_PER_DAY=0), whatever the model calls.
+                output = f"There is no tool named {call.name}."
+            elif call.name == "generate_image":
                 output = await self._generate(arguments, message, stream, settings)
             elif call.name == "edit_image":
                 output = await self._edit(arguments, message, stream, settings)
@@ -170,6 +192,13 @@ class ImageTools:
                 output = f"There is no tool named {call.name}."
         except ToolArgumentsError as error:
             output = f"The call was not made: {error}."
+        except OverDailyLimit as limit:
+            notices.append(str(limit))
+            output = (
+                "Not made: the person has had today's images (the daily limit per person); "
+                "a note saying so and when it resets is shown under your answer. Do not "
+                "try again."
+            )
         except ContentRefusedError as error:
             output = (
                 "The image service refused this request under its content policy "
@@ -199,8 +228,11 @@ class ImageTools:
         # A size chosen in the settings wins over the model's pick.
         shape = settings.image_size if settings.image_size in SIZES else arguments.get("size")
         size = SIZES.get(str(shape), SIZES["square"])
-        async with stream.step(DRAWING):
-            png = await self._model.generate_image(prompt, size=size)
+        async with self._allowance.one(message.user), stream.step(DRAWING):
+            # An image call is a model call (MAX_CONCURRENT_REQUESTS); the upload is not.
+            async with self._slots.hold(stream):
+                png = await self._model.generate_image(prompt, size=size)
+            await self._allowance.record(message, IMAGE_GENERATION, size)
             number = await self._post(png, prompt, message)
         return f"The image is posted in the thread as image #{number}."
 
@@ -226,9 +258,11 @@ class ImageTools:
         if not isinstance(preserve, bool):
             # The model did not say: the person's setting decides, if they chose one.
             preserve = {"high": True, "low": False}.get(settings.image_fidelity)
-        async with stream.step(EDITING):
+        async with self._allowance.one(message.user), stream.step(EDITING):
             sources = [await self._download(image) for image in chosen]
-            png = await self._model.edit_image(sources, prompt, preserve=preserve)
+            async with self._slots.hold(stream):
+                png = await self._model.edit_image(sources, prompt, preserve=preserve)
+            await self._allowance.record(message, IMAGE_EDIT, None)
             number = await self._post(png, prompt, message)
         return f"The edited image is posted in the thread as image #{number}."
 

@@ -11,7 +11,7 @@ from message_processor.browser import BrowserDesk
 from message_processor.context import ThreadContext, instructions
 from message_processor.handlers.attached import Attachments
 from message_processor.handlers.attachments import AttachmentReader
-from message_processor.handlers.images import GUIDANCE, TOOLS, ImageTools, image_list
+from message_processor.handlers.images import ImageTools, image_list
 from message_processor.links import may_link_images
 from message_processor.slots import READING_FILES, THINKING, WAITING_TO_READ, ModelSlots
 from message_processor.summaries import GUIDANCE as VIEWED_GUIDANCE
@@ -65,6 +65,8 @@ class TextAnswer:
     # for the reply's footer.
     unread_files: list[str]
     partly_read_files: list[str]
+    # Lines the person must see whatever the model wrote (a daily limit reached).
+    notices: list[str]
 
 
 class TextHandler:
@@ -108,7 +110,8 @@ class TextHandler:
             turns, attached = await self._conversation(message, stream)
         browser_tools = self._browser.tool_specs()
         viewed_tools = self._conversations.tools_for(message)
-        system = instructions() + GUIDANCE + (BROWSER_GUIDANCE if browser_tools else "")
+        system = instructions() + self._tools.guidance()
+        system += BROWSER_GUIDANCE if browser_tools else ""
         system += VIEWED_GUIDANCE if viewed_tools else ""
         system += _personal_instructions(settings)
         budget = input_budget(settings.model)
@@ -127,20 +130,21 @@ class TextHandler:
                 reasoning_effort=settings.reasoning_effort,
                 verbosity=settings.verbosity,
             ),
-            tools=TOOLS + browser_tools + viewed_tools,
+            tools=self._tools.tool_specs() + browser_tools + viewed_tools,
             web_search=settings.web_search,
             image_detail=settings.vision_detail,
         )
         # The status message was posted while the thread was read; no model call for a
         # reply that Slack refuses to show.
         await stream.shown()
-        async with self._slots.hold(stream):
-            reply = await self._ask(request, trimmed.tokens, message, stream, settings, spent)
+        notices: list[str] = []
+        reply = await self._ask(request, trimmed.tokens, message, stream, settings, spent, notices)
         return TextAnswer(
             reply=reply,
             near_budget=trimmed.near_budget,
             unread_files=attached.unread,
             partly_read_files=attached.partly_read,
+            notices=list(dict.fromkeys(notices)),
         )
 
     async def _conversation(
@@ -190,13 +194,18 @@ class TextHandler:
         return turns, attached
 
     async def _run_tool(
-        self, call: ToolCall, message: IncomingMessage, stream: ReplyStream, settings: Settings
+        self,
+        call: ToolCall,
+        message: IncomingMessage,
+        stream: ReplyStream,
+        settings: Settings,
+        notices: list[str],
     ) -> ToolResult:
         if self._browser.handles(call.name):
             return await self._browser.run_tool(call, message, stream)
         if self._conversations.handles(call.name):
             return await self._conversations.run_tool(call, message, stream)
-        return await self._tools.run(call, message, stream, settings)
+        return await self._tools.run(call, message, stream, settings, notices)
 
     async def _ask(
         self,
@@ -206,6 +215,7 @@ class TextHandler:
         stream: ReplyStream,
         settings: Settings,
         spent: Spent,
+        notices: list[str],
     ) -> ModelReply:
         """The model's answer, running the tools it calls (a few, for a round or two)."""
         reply = await self._reply(request, request_tokens, stream, spent)
@@ -216,7 +226,8 @@ class TextHandler:
                 break
             calls = reply.tool_calls
             results += [
-                await self._run_tool(c, message, stream, settings) for c in calls[:MAX_CALLS]
+                await self._run_tool(c, message, stream, settings, notices)
+                for c in calls[:MAX_CALLS]
             ]
             results += [ToolResult(c, NOT_MADE) for c in calls[MAX_CALLS:]]
             request = replace(
@@ -234,13 +245,16 @@ class TextHandler:
     ) -> ModelReply:
         """One model call; if it is stopped midway, its cost so far is estimated into
         `spent` (the input as sent, the output that had arrived)."""
-        shown_before = len(stream.text)
-        try:
-            reply = await self._model.stream_reply(request, stream.append, stream.searching)
-        except asyncio.CancelledError:
-            written = stream.text[shown_before:]
-            spent.add(Usage(request_tokens, self._counter.count(written) if written else 0))
-            raise
+        # A slot per model call, not per answer: a tool that runs between two calls (a
+        # slow browser action, a drawing) holds no slot someone else could use.
+        async with self._slots.hold(stream):
+            shown_before = len(stream.text)
+            try:
+                reply = await self._model.stream_reply(request, stream.append, stream.searching)
+            except asyncio.CancelledError:
+                written = stream.text[shown_before:]
+                spent.add(Usage(request_tokens, self._counter.count(written) if written else 0))
+                raise
         spent.add(reply.usage)
         await stream.searched([(source.url, source.title) for source in reply.sources])
         return reply
