@@ -31,6 +31,7 @@ from message_processor import (
     AttachmentReader,
     BotSurface,
     BrowserDesk,
+    BrowserGate,
     ConversationDesk,
     DocumentReader,
     Gatekeeping,
@@ -153,6 +154,7 @@ async def run(config: BotConfig) -> int:
             _browser_service(config, browser_session),
             replies,
             files,
+            gate=BrowserGate(config.browser_service_users, config.browser_service_channels),
             approval_seconds=config.browser_service_approval_seconds,
         )
         slots = ModelSlots(config.max_concurrent_requests)

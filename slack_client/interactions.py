@@ -230,7 +230,11 @@ async def _after_save(
         if scope.kind is Scope.THREAD:
             channel, thread_ts = scope.key.split("/", 1)
             await client.chat_postMessage(
-                channel=channel, thread_ts=thread_ts, text=thread_settings_notice(user, overrides)
+                channel=channel,
+                thread_ts=thread_ts,
+                text=thread_settings_notice(user, overrides),
+                unfurl_links=False,
+                unfurl_media=False,
             )
         elif scope.kind is Scope.USER:
             view = home_view(await backend.effective_settings(user))

@@ -13,6 +13,7 @@ from message_processor.handlers.attached import Attachments
 from message_processor.handlers.attachments import AttachmentReader
 from message_processor.handlers.images import GUIDANCE, TOOLS, ImageTools, image_list
 from message_processor.links import may_link_images
+from message_processor.provenance import Outside, Provenance
 from message_processor.slots import READING_FILES, THINKING, WAITING_TO_READ, ModelSlots
 from message_processor.summaries import GUIDANCE as VIEWED_GUIDANCE
 from message_processor.summaries import ConversationDesk, ConversationRef
@@ -58,6 +59,18 @@ class Spent:
 
 
 @dataclass(frozen=True)
+class _Turn:
+    """One answer's working state, handed to the tools the model calls."""
+
+    message: IncomingMessage
+    stream: ReplyStream
+    settings: Settings
+    provenance: Provenance
+    # Whether the browser service's tools were offered to the model in this turn.
+    browser: bool
+
+
+@dataclass(frozen=True)
 class TextAnswer:
     reply: ModelReply
     near_budget: bool
@@ -99,14 +112,17 @@ class TextHandler:
         """The answer to `message`, or, with `about`, a summary of that conversation.
 
         `spent` keeps what the model calls cost so far, for an answer that is stopped."""
+        provenance = Provenance()
         if about is not None:
+            provenance.add(Outside.CONVERSATION)
             turns, attached = (
                 [ChatTurn("user", await self._conversations.task(message, about))],
                 Attachments(),
             )
         else:
-            turns, attached = await self._conversation(message, stream)
-        browser_tools = self._browser.tool_specs()
+            turns, attached = await self._conversation(message, stream, provenance)
+        offered = self._browser.offers(message)
+        browser_tools = self._browser.tool_specs() if offered else ()
         viewed_tools = self._conversations.tools_for(message)
         system = instructions() + GUIDANCE + (BROWSER_GUIDANCE if browser_tools else "")
         system += VIEWED_GUIDANCE if viewed_tools else ""
@@ -134,8 +150,9 @@ class TextHandler:
         # The status message was posted while the thread was read; no model call for a
         # reply that Slack refuses to show.
         await stream.shown()
+        turn = _Turn(message, stream, settings, provenance, browser=offered)
         async with self._slots.hold(stream):
-            reply = await self._ask(request, trimmed.tokens, message, stream, settings, spent)
+            reply = await self._ask(request, trimmed.tokens, turn, spent)
         return TextAnswer(
             reply=reply,
             near_budget=trimmed.near_budget,
@@ -144,14 +161,14 @@ class TextHandler:
         )
 
     async def _conversation(
-        self, message: IncomingMessage, stream: ReplyStream
+        self, message: IncomingMessage, stream: ReplyStream, provenance: Provenance
     ) -> tuple[list[ChatTurn], Attachments]:
         """The thread as turns, the newest carrying what was attached and, when the thread
         has images, their numbered list."""
         if not (message.files or message.is_thread_reply or may_link_images(message.text)):
             # A plain question that starts a thread: no attachments, no images to list,
             # and no tasks or lookups spent finding that out (it matters under a burst).
-            return await self._context.turns(message), Attachments()
+            return await self._context.turns(message, provenance), Attachments()
         has_files = bool(message.files) or may_link_images(message.text)
         async with contextlib.AsyncExitStack() as steps:
             # Reading files is a step the person sees; waiting for room to read them too.
@@ -168,7 +185,7 @@ class TextHandler:
                     await reading.retitle(WAITING_TO_READ)
 
             turns, attached, _ = await asyncio.gather(
-                self._context.turns(message),
+                self._context.turns(message, provenance),
                 self._attachments.read(message, wait_shown),
                 self._tools.remember_attached(message),
             )
@@ -189,40 +206,32 @@ class TextHandler:
         turns[-1] = replace(newest, text=text, images=newest.images + tuple(attached.images))
         return turns, attached
 
-    async def _run_tool(
-        self, call: ToolCall, message: IncomingMessage, stream: ReplyStream, settings: Settings
-    ) -> ToolResult:
-        if self._browser.handles(call.name):
-            return await self._browser.run_tool(call, message, stream)
+    async def _run_tool(self, call: ToolCall, turn: _Turn) -> ToolResult:
+        # A browser tool that was not offered is not run, whatever the model says.
+        if turn.browser and self._browser.handles(call.name):
+            return await self._browser.run_tool(call, turn.message, turn.stream, turn.provenance)
         if self._conversations.handles(call.name):
-            return await self._conversations.run_tool(call, message, stream)
-        return await self._tools.run(call, message, stream, settings)
+            turn.provenance.add(Outside.CONVERSATION)
+            return await self._conversations.run_tool(call, turn.message, turn.stream)
+        return await self._tools.run(call, turn.message, turn.stream, turn.settings)
 
     async def _ask(
-        self,
-        request: ModelRequest,
-        request_tokens: int,
-        message: IncomingMessage,
-        stream: ReplyStream,
-        settings: Settings,
-        spent: Spent,
+        self, request: ModelRequest, request_tokens: int, turn: _Turn, spent: Spent
     ) -> ModelReply:
         """The model's answer, running the tools it calls (a few, for a round or two)."""
-        reply = await self._reply(request, request_tokens, stream, spent)
+        reply = await self._reply(request, request_tokens, turn, spent)
         usage = reply.usage
         results: list[ToolResult] = []
         for round_number in range(1, MAX_TOOL_ROUNDS + 1):
             if not reply.tool_calls:
                 break
             calls = reply.tool_calls
-            results += [
-                await self._run_tool(c, message, stream, settings) for c in calls[:MAX_CALLS]
-            ]
+            results += [await self._run_tool(c, turn) for c in calls[:MAX_CALLS]]
             results += [ToolResult(c, NOT_MADE) for c in calls[MAX_CALLS:]]
             request = replace(
                 request, tool_results=tuple(results), may_call_tools=round_number < MAX_TOOL_ROUNDS
             )
-            reply = await self._reply(request, request_tokens, stream, spent)
+            reply = await self._reply(request, request_tokens, turn, spent)
             usage = Usage(
                 input_tokens=usage.input_tokens + reply.usage.input_tokens,
                 output_tokens=usage.output_tokens + reply.usage.output_tokens,
@@ -230,18 +239,27 @@ class TextHandler:
         return replace(reply, usage=usage)
 
     async def _reply(
-        self, request: ModelRequest, request_tokens: int, stream: ReplyStream, spent: Spent
+        self, request: ModelRequest, request_tokens: int, turn: _Turn, spent: Spent
     ) -> ModelReply:
         """One model call; if it is stopped midway, its cost so far is estimated into
         `spent` (the input as sent, the output that had arrived)."""
+        stream = turn.stream
         shown_before = len(stream.text)
+
+        def searching() -> None:
+            # Pages found on the web are read before any tool this reply calls.
+            turn.provenance.add(Outside.WEB)
+            stream.searching()
+
         try:
-            reply = await self._model.stream_reply(request, stream.append, stream.searching)
+            reply = await self._model.stream_reply(request, stream.append, searching)
         except asyncio.CancelledError:
             written = stream.text[shown_before:]
             spent.add(Usage(request_tokens, self._counter.count(written) if written else 0))
             raise
         spent.add(reply.usage)
+        if reply.sources:
+            turn.provenance.add(Outside.WEB)
         await stream.searched([(source.url, source.title) for source in reply.sources])
         return reply
 
