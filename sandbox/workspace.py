@@ -40,7 +40,10 @@ Slack's agent experience (``agent_view``) comes with :meth:`~FakeSlack.open_mess
 agent sessions (``agents.sessions.setStatus``; a stream opens one, ``chat.stopStream``'s
 ``session_status`` ends it) and :meth:`~FakeSlack.press_stop` (``agent_session_stopped``,
 after Slack itself stopped the app's streams in the thread). ``conversations.info`` and
-``conversations.members`` answer from :meth:`~FakeSlack.add_channel`.
+``conversations.members`` answer from :meth:`~FakeSlack.add_channel`. A user added with
+another ``team`` (:meth:`~FakeSlack.add_user`) is a Slack Connect guest: their messages
+carry their team as ``team``, ``user_team`` and ``source_team`` and in ``user_profile``,
+in events marked ``is_ext_shared_channel``.
 
 Interactivity, as Slack delivers it over Socket Mode (payload shapes from api.slack.com,
 checked against what slack-bolt 1.30 reads from them):
