@@ -16,7 +16,7 @@ class Outside(Enum):
     """A kind of content the asker did not write, as the approval names it."""
 
     OTHERS = "messages by others"
-    ANSWERS = "earlier answers"
+    ANSWERS = "my earlier answers"
     FILES = "attached files"
     LINKS = "fetched links"
     WEB = "web search results"
