@@ -1,9 +1,9 @@
 """Browser-service actions, from `/ai browser` and as tools the model may call.
 
-Only the people and conversations an admin names get them (message_processor.
-browser_gate). Reading actions (GET) run at once, unless the model asks for them in a
-turn that holds content the asker did not write (message_processor.provenance): such
-content may carry instructions aimed at the model, so every call then needs approval.
+Only the people and conversations an admin names get them (see browser_gate.py).
+Reading actions (GET) run at once, unless the model asks for them in a turn that holds
+content the asker did not write (see provenance.py): such content may carry
+instructions aimed at the model, so every call then needs approval.
 An action that changes something never runs directly: the person who asked gets
 Approve/Cancel buttons showing exactly what will be sent; only they can decide, the
 buttons expire, an approval runs the action once, and the outcome is posted in the
@@ -208,9 +208,8 @@ class BrowserDesk:
                 )
                 output = (
                     f"Not run yet: {action.name} needs the person's approval and awaits it. "
-                    "Approve/Cancel "
-                    "buttons showing exactly what will be sent are posted in the thread, and "
-                    "the outcome will be posted there."
+                    "Approve/Cancel buttons showing exactly what will be sent are posted in "
+                    "the thread, and the outcome will be posted there."
                 )
             else:
 
