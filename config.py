@@ -70,6 +70,10 @@ class BotConfig:
     browser_service_concurrency: int = 1
     # How long Approve/Cancel buttons for a state-changing action stay valid.
     browser_service_approval_seconds: float = 600.0
+    # Who the model may use the browser service for, and where: both must match. Slack
+    # ids, or "*" for everyone / everywhere; empty: nobody until an admin names them.
+    browser_service_users: frozenset[str] = frozenset()
+    browser_service_channels: frozenset[str] = frozenset()
     # Worker processes that read attached files, and the bounds on each file's reading:
     # CPU seconds (the wall-clock bound is three times that) and address space.
     file_readers: int = 2
@@ -148,6 +152,16 @@ def _ports(env: Mapping[str, str], name: str, default: frozenset[int]) -> frozen
     return frozenset(int(part) for part in parts)
 
 
+def _ids_or_everyone(env: Mapping[str, str], name: str, kinds: str, example: str) -> frozenset[str]:
+    """Comma-separated Slack ids whose first letter is one of `kinds`, or "*" (everyone,
+    everywhere: an opt-in spelled out, never a default)."""
+    ids = frozenset(part.strip() for part in env.get(name, "").split(",") if part.strip())
+    for one in ids - {"*"}:
+        if not (one.isalnum() and one.isupper() and one[0] in kinds):
+            raise ConfigError(f"{name} must be * or comma-separated Slack ids (like {example})")
+    return ids
+
+
 def _models(env: Mapping[str, str], default_model: str) -> tuple[str, ...]:
     named = [part.strip() for part in env.get("ALLOWED_MODELS", "").split(",") if part.strip()]
     models = named or list(DEFAULT_ALLOWED_MODELS)
@@ -216,6 +230,10 @@ def load_config(env: Mapping[str, str]) -> BotConfig:
         browser_service_concurrency=_whole_number(env, "BROWSER_SERVICE_CONCURRENCY", 1, minimum=1),
         browser_service_approval_seconds=_positive_number(
             env, "BROWSER_SERVICE_APPROVAL_SECONDS", 600.0
+        ),
+        browser_service_users=_ids_or_everyone(env, "BROWSER_SERVICE_USERS", "UW", "U0123ABCD"),
+        browser_service_channels=_ids_or_everyone(
+            env, "BROWSER_SERVICE_CHANNELS", "CGD", "C0123ABCD"
         ),
         file_readers=_whole_number(env, "FILE_READERS", 2, minimum=1),
         file_read_seconds=_positive_number(env, "FILE_READ_SECONDS", 20.0),

@@ -33,6 +33,7 @@ from message_processor import (
     AttachmentReader,
     BotSurface,
     BrowserDesk,
+    BrowserGate,
     ConversationDesk,
     DocumentReader,
     Gatekeeping,
@@ -171,6 +172,7 @@ async def run(config: BotConfig, public: AddressPolicy = is_public_address) -> i
             _browser_service(config, browser_session),
             replies,
             files,
+            gate=BrowserGate(config.browser_service_users, config.browser_service_channels),
             approval_seconds=config.browser_service_approval_seconds,
         )
         slots = ModelSlots(config.max_concurrent_requests)

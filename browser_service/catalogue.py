@@ -24,6 +24,7 @@ MAX_NAME = 64 - len(TOOL_PREFIX)
 MAX_REF_DEPTH = 8
 MAX_DESCRIPTION = 1000
 logger = logging.getLogger(__name__)
+PATH_FORBIDDEN = frozenset("/\\%")
 TRUE_WORDS = frozenset({"true", "yes", "on", "1"})
 FALSE_WORDS = frozenset({"false", "no", "off", "0"})
 
@@ -324,12 +325,22 @@ def check_arguments(action: Action, given: Mapping[str, object]) -> dict[str, ob
         except ValueError as error:
             problems.append(f"`{param.name}` {error}")
             continue
-        # "." and ".." would make the URL name another route.
-        if param.location == "path" and as_text(checked[param.name]) in (".", ".."):
-            problems.append(f"`{param.name}` cannot be {as_text(checked[param.name])!r}")
+        if param.location == "path":
+            problems += _path_problems(param.name, as_text(checked[param.name]))
     if problems:
         raise ArgumentsError(problems)
     return checked
+
+
+def _path_problems(name: str, text: str) -> list[str]:
+    r"""A path value names one segment of the route. A separator (`/`, or `\` which some
+    servers read as one), an escape (`%`, which a server may decode into either) or a
+    `.`/`..` segment could make the URL name another route of the service."""
+    if any(c in text for c in PATH_FORBIDDEN):
+        return [f"`{name}` cannot contain /, \\ or %"]
+    if text in (".", ".."):
+        return [f"`{name}` cannot be {text!r}"]
+    return []
 
 
 def _typed(param: Param, value: object) -> object:

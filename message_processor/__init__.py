@@ -2,6 +2,7 @@
 
 from message_processor.access import AccessPolicy, RateLimiter
 from message_processor.browser import BrowserDesk
+from message_processor.browser_gate import BrowserGate
 from message_processor.context import ThreadContext
 from message_processor.handlers.allowance import ImageAllowance
 from message_processor.handlers.attachments import AttachmentReader
@@ -23,6 +24,7 @@ __all__ = [
     "AttachmentReader",
     "BotSurface",
     "BrowserDesk",
+    "BrowserGate",
     "ConversationDesk",
     "ConversationRef",
     "DocumentReader",

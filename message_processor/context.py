@@ -15,7 +15,8 @@ from message_processor.handlers.vision import (
     is_image,
     source_key,
 )
-from message_processor.links import image_links
+from message_processor.links import image_links, may_link_images
+from message_processor.provenance import Outside, Provenance
 from openai_client import ChatTurn, ModelImage
 from slack_client import BotIdentity, IncomingMessage, SharedFile, ThreadMessage, ThreadReader
 
@@ -50,15 +51,20 @@ class ThreadContext:
         self._identity = identity
         self._images = images
 
-    async def turns(self, message: IncomingMessage) -> list[ChatTurn]:
+    async def turns(self, message: IncomingMessage, provenance: Provenance) -> list[ChatTurn]:
         """Every human line (labelled with its speaker) and every answer of ours, in order.
 
         A message that starts a thread in a channel has nothing before it, so nothing is
         read. In a DM, top-level messages are one conversation (until `/ai reset`).
+        What the asker did not write is noted in `provenance`.
         """
+        if message.files:
+            provenance.add(Outside.FILES)
+        if may_link_images(message.text) and image_links(message.text):
+            provenance.add(Outside.LINKS)
         if not message.is_thread_reply:
             if message.is_dm:
-                return await self._dm_turns(message)
+                return await self._dm_turns(message, provenance)
             return [await self._turn(message.user, message.text, set())]
         stored, documents = await asyncio.gather(
             self._db.thread_messages(message.channel, message.thread_ts),
@@ -92,6 +98,7 @@ class ThreadContext:
                 sources = [f for f in item.files if is_image(f)] + image_links(item.text)
                 if item.ts != message.ts and sources:
                     earlier[item.ts] = sources
+        _note_outside(message.user, lines, humans, blocks, earlier, provenance)
         images, _ = await asyncio.gather(
             self._earlier_images(earlier), self._number_earlier_images(message, earlier)
         )
@@ -122,10 +129,12 @@ class ThreadContext:
             lines.append(f"{speaker}: {await self._clean(item.text, looked_up)}")
         return lines
 
-    async def _dm_turns(self, message: IncomingMessage) -> list[ChatTurn]:
+    async def _dm_turns(self, message: IncomingMessage, provenance: Provenance) -> list[ChatTurn]:
         stored = await self._db.conversation_since(
             message.channel, message.user, message.ts, DM_CONVERSATION_MESSAGES
         )
+        if any(m.role != "user" for m in stored):
+            provenance.add(Outside.ANSWERS)
         looked_up: set[str] = set()
         turns = [
             await self._turn(m.user_id or message.user, m.text, looked_up)
@@ -187,3 +196,24 @@ class ThreadContext:
             last = match.end()
         pieces.append(text[last:])
         return re.sub(r"[ \t]{2,}", " ", "".join(pieces)).strip()
+
+
+def _note_outside(
+    asker: str,
+    answers: dict[tuple[float, int], ChatTurn],
+    humans: dict[str, tuple[str, str]],
+    documents: dict[str, list[str]],
+    earlier: dict[str, list[ImageSource]],
+    provenance: Provenance,
+) -> None:
+    """What of the thread the asker did not write. Whether an earlier answer of ours was
+    built from such content is not recorded, so every one counts as such."""
+    if answers:
+        provenance.add(Outside.ANSWERS)
+    if any(user != asker for user, _ in humans.values()):
+        provenance.add(Outside.OTHERS)
+    if documents:
+        provenance.add(Outside.FILES)
+    for sources in earlier.values():
+        for source in sources:
+            provenance.add(Outside.FILES if isinstance(source, SharedFile) else Outside.LINKS)

@@ -189,9 +189,14 @@ class BotSurface:
         return await self._parts.db.is_assistant_thread(channel, thread_ts)
 
     async def browser(
-        self, user: str, channel: str, text: str, notify: Callable[[str], Awaitable[None]]
+        self,
+        user: str,
+        channel: str,
+        text: str,
+        notify: Callable[[str], Awaitable[None]],
+        external: bool,
     ) -> str:
-        return await self._parts.browser.command(user, channel, text, notify)
+        return await self._parts.browser.command(user, channel, text, notify, external)
 
     async def decide_browser_action(self, user: str, approval_id: str, approve: bool) -> str | None:
         return await self._parts.browser.decide(user, approval_id, approve)

@@ -42,7 +42,10 @@ Slack's agent experience (``agent_view``) comes with :meth:`~FakeSlack.open_mess
 agent sessions (``agents.sessions.setStatus``; a stream opens one, ``chat.stopStream``'s
 ``session_status`` ends it) and :meth:`~FakeSlack.press_stop` (``agent_session_stopped``,
 after Slack itself stopped the app's streams in the thread). ``conversations.info`` and
-``conversations.members`` answer from :meth:`~FakeSlack.add_channel`.
+``conversations.members`` answer from :meth:`~FakeSlack.add_channel`. A user added with
+another ``team`` (:meth:`~FakeSlack.add_user`) is a Slack Connect guest: their messages
+carry their team as ``team``, ``user_team`` and ``source_team`` and in ``user_profile``,
+in events marked ``is_ext_shared_channel``.
 
 Interactivity, as Slack delivers it over Socket Mode (payload shapes from api.slack.com,
 checked against what slack-bolt 1.30 reads from them):
@@ -363,6 +366,9 @@ class Response:
     thread_ts: str | None
     channel: str | None
     user: str
+    # Link previews as the answer asked for them (None: not said, so Slack's default).
+    unfurl_links: bool | None = None
+    unfurl_media: bool | None = None
 
 
 @dataclass
@@ -456,6 +462,8 @@ class _User:
     id: str
     name: str
     is_bot: bool
+    # The user's own team: another organisation's for a Slack Connect guest.
+    team: str | None = None
 
 
 @dataclass
@@ -1044,11 +1052,12 @@ class FakeSlack:
         user = self._users.get(_str_param(params, "user") or "")
         if user is None:
             raise SlackError("user_not_found")
-        profile = {"display_name": user.name, "real_name": user.name, "team": self.team_id}
+        team = user.team or self.team_id
+        profile = {"display_name": user.name, "real_name": user.name, "team": team}
         return {
             "user": {
                 "id": user.id,
-                "team_id": self.team_id,
+                "team_id": team,
                 "name": user.name,
                 "real_name": user.name,
                 "deleted": False,
@@ -1455,8 +1464,28 @@ class FakeSlack:
             ]
             rendered["upload"] = True
         rendered["team"] = self.team_id
+        rendered.update(self._external_author(message.user))
         rendered.update(self._thread_fields(message))
         return rendered
+
+    def _external_author(self, user: str | None) -> dict[str, Any]:
+        """How Slack Connect marks a message by someone of another organisation: their
+        team as `team`, `user_team` and `source_team`, and a `user_profile` naming it."""
+        known = self._users.get(user or "")
+        if known is None or known.team is None or known.team == self.team_id:
+            return {}
+        profile = {
+            "name": known.name,
+            "real_name": known.name,
+            "display_name": known.name,
+            "team": known.team,
+        }
+        return {
+            "team": known.team,
+            "user_team": known.team,
+            "source_team": known.team,
+            "user_profile": profile,
+        }
 
     def _bot_fields(self, bot_id: str) -> dict[str, Any]:
         own = bot_id == self.bot_id
@@ -1689,6 +1718,8 @@ class FakeSlack:
             thread_ts=thread_ts,
             channel=target.channel,
             user=target.user,
+            unfurl_links=_flag(body.get("unfurl_links")),
+            unfurl_media=_flag(body.get("unfurl_media")),
         )
 
     def _change_original(
@@ -1902,7 +1933,8 @@ class FakeSlack:
                     "is_enterprise_install": False,
                 }
             ],
-            "is_ext_shared_channel": False,
+            # Slack Connect: the event comes from a channel shared with another team.
+            "is_ext_shared_channel": event.get("user_team", self.team_id) != self.team_id,
             "event_context": "4-" + base64.urlsafe_b64encode(context).decode(),
         }
 
@@ -2070,8 +2102,12 @@ class FakeSlack:
         event.update(type="app_mention", channel=message.channel, event_ts=message.ts)
         return event
 
-    def add_user(self, user_id: str, name: str, *, is_bot: bool = False) -> None:
-        self._users[user_id] = _User(user_id, name, is_bot)
+    def add_user(
+        self, user_id: str, name: str, *, is_bot: bool = False, team: str | None = None
+    ) -> None:
+        """A person (or bot) of this workspace, or, with another `team`, a Slack Connect
+        guest from another organisation, whose messages Slack marks as such."""
+        self._users[user_id] = _User(user_id, name, is_bot, team)
 
     def dm_channel(self, user: str) -> str:
         """The user's direct-message channel with the bot: one stable "D…" id per user.
@@ -2808,6 +2844,11 @@ def _rich_text_blocks(text: str) -> list[dict[str, Any]]:
 def _abbreviate(params: dict[str, Any], limit: int = 160) -> str:
     rendered = json.dumps(params, default=repr)
     return rendered if len(rendered) <= limit else rendered[: limit - 3] + "..."
+
+
+def _flag(value: Any) -> bool | None:
+    """An optional boolean argument as sent (JSON true/false, or form text)."""
+    return None if value is None else _truthy(value)
 
 
 def _truthy(value: Any) -> bool:

@@ -134,7 +134,13 @@ async def messages_tab_opened(
         return
     await contexts.suggest(client, user)
     if await backend.first_visit(user):
-        await client.chat_postMessage(channel=channel, text=WELCOME, blocks=welcome_blocks())
+        await client.chat_postMessage(
+            channel=channel,
+            text=WELCOME,
+            blocks=welcome_blocks(),
+            unfurl_links=False,
+            unfurl_media=False,
+        )
 
 
 async def _suggest(client: AsyncWebClient, channel: str, viewing: AppContext | None) -> None:

@@ -30,8 +30,12 @@ logger = logging.getLogger(__name__)
 async def fetch_identity(client: AsyncWebClient) -> BotIdentity:
     """auth.test once at start; Bolt would otherwise call it lazily on the first events."""
     result = await client.auth_test()
+    enterprise = result.get("enterprise_id")
     return BotIdentity(
-        user_id=str(result["user_id"]), bot_id=str(result["bot_id"]), team_id=str(result["team_id"])
+        user_id=str(result["user_id"]),
+        bot_id=str(result["bot_id"]),
+        team_id=str(result["team_id"]),
+        enterprise_id=enterprise if isinstance(enterprise, str) and enterprise else None,
     )
 
 
@@ -56,7 +60,7 @@ def build_app(client: AsyncWebClient, identity: BotIdentity, backend: Backend) -
     contexts = ViewedContexts()
     app.assistant(build_assistant(backend, identity))
     register_agent(app, backend, contexts)
-    register_commands(app, backend, seal)
+    register_commands(app, backend, seal, identity)
     register_interactions(app, backend, seal, contexts)
 
     async def handle(body: dict[str, Any], event: dict[str, Any], mention: bool) -> None:

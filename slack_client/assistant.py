@@ -40,12 +40,12 @@ def build_assistant(backend: Backend, identity: BotIdentity) -> AsyncAssistant:
     ) -> None:
         thread = event.get("assistant_thread") or {}
         if not backend.allows(str(thread.get("user_id")), None):
-            await say(NOT_ALLOWED)
+            await say(NOT_ALLOWED, unfurl_links=False, unfurl_media=False)
             return
         await backend.add_assistant_thread(
             str(thread.get("channel_id")), str(thread.get("thread_ts"))
         )
-        await say(GREETING)
+        await say(GREETING, unfurl_links=False, unfurl_media=False)
         await set_suggested_prompts(prompts=SUGGESTED_PROMPTS, title=PROMPTS_TITLE)
 
     @assistant.user_message

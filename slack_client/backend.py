@@ -132,10 +132,16 @@ class Backend(Protocol):
     async def is_assistant_thread(self, channel: str, thread_ts: str) -> bool: ...
 
     async def browser(
-        self, user: str, channel: str, text: str, notify: Callable[[str], Awaitable[None]]
+        self,
+        user: str,
+        channel: str,
+        text: str,
+        notify: Callable[[str], Awaitable[None]],
+        external: bool,
     ) -> str:
         """`/ai browser …`: the list of actions, or what running one gave; `notify`
-        tells the person meanwhile (a queue position)."""
+        tells the person meanwhile (a queue position). `external`: the person is of
+        another organisation."""
 
     async def decide_browser_action(self, user: str, approval_id: str, approve: bool) -> str | None:
         """Approve or Cancel clicked; a private note for the clicker, if any."""

@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from settings import ScopeRef
 from slack_client.backend import Backend
 from slack_client.errors import loggable
+from slack_client.events import BotIdentity
 from slack_client.interactions import open_settings_modal
 from slack_client.seal import ScopeSeal
 from slack_client.views import (
@@ -47,39 +48,48 @@ _CHANNEL = re.compile(r"<#([CG][A-Z0-9]{1,20})(?:\|[^>]{0,100})?>|([CG][A-Z0-9]{
 _AGO = re.compile(r"(\d{1,4})([mhdw])")
 # Subcommands that call the model or another service, and are throttled per person.
 SERVICE_COMMANDS = frozenset({"summarize", "summarise", "browser", "status"})
+# A private answer to the person who ran the command.
+Say = Callable[[str], Awaitable[None]]
 
 
-def register_commands(app: AsyncApp, backend: Backend, seal: ScopeSeal) -> None:
+def register_commands(
+    app: AsyncApp, backend: Backend, seal: ScopeSeal, identity: BotIdentity
+) -> None:
     @app.command(COMMAND)
     async def on_ai(
         ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, client: AsyncWebClient
     ) -> None:
         await ack()
+        say = _without_previews(respond)
         user, channel = str(command.get("user_id")), str(command.get("channel_id"))
         words = str(command.get("text") or "").split()
         name = words[0].lower() if words else "help"
         logger.info("/ai %s user=%s channel=%s", name, user, channel)
         try:
             if not backend.allows(user, channel):
-                await respond(NOT_ALLOWED)
+                await say(NOT_ALLOWED)
                 return
             if name in SERVICE_COMMANDS and (refusal := backend.throttled(user)):
                 await respond(refusal)
                 return
             if name == "settings":
-                await _settings(client, backend, seal, command, words[1:], respond)
+                await _settings(client, backend, seal, command, words[1:], say)
                 return
             if name in ("summarize", "summarise"):
-                await respond(await _summarize(backend, user, channel, words[1:]))
+                await say(await _summarize(backend, user, channel, words[1:]))
                 return
             if name == "browser":
                 rest = str(command.get("text") or "").strip()[len(words[0]) :]
-                await respond(await backend.browser(user, channel, rest, _notice(respond)))
+                # Slack runs an app's commands for the workspaces it is installed in;
+                # checked all the same, as for messages.
+                external = identity.is_foreign(command.get("team_id"))
+                answer = await backend.browser(user, channel, rest, say, external)
+                await say(answer)
                 return
-            await respond(await _reply(backend, name, user, channel, words))
+            await say(await _reply(backend, name, user, channel, words))
         except Exception as error:  # noqa: BLE001 - one short line for the person
             logger.error("/ai %s failed user=%s: %s", name, user, loggable(error))
-            await respond(FAILED)
+            await say(FAILED)
 
 
 async def _reply(backend: Backend, name: str, user: str, channel: str, words: list[str]) -> str:
@@ -103,16 +113,16 @@ async def _settings(
     seal: ScopeSeal,
     command: dict[str, Any],
     rest: list[str],
-    respond: AsyncRespond,
+    say: Say,
 ) -> None:
     user, channel = str(command.get("user_id")), str(command.get("channel_id"))
     scope = ScopeRef.user(user)
     if rest[:1] == ["channel"]:
         if channel.startswith("D"):
-            await respond(CHANNEL_SETTINGS_IN_CHANNEL)
+            await say(CHANNEL_SETTINGS_IN_CHANNEL)
             return
         if not backend.is_admin(user):
-            await respond(ADMINS_ONLY)
+            await say(ADMINS_ONLY)
             return
         scope = ScopeRef.channel(channel)
     await open_settings_modal(
@@ -149,8 +159,11 @@ def parse_since(word: str, now: float) -> float | None:
     return day.timestamp()
 
 
-def _notice(respond: AsyncRespond) -> Callable[[str], Awaitable[None]]:
-    async def notice(text: str) -> None:
-        await respond(text)
+def _without_previews(respond: AsyncRespond) -> Say:
+    """A private answer through `respond` that never lets Slack fetch its links for a
+    preview: what the bot shows (a browser-service result) must not leave that way."""
 
-    return notice
+    async def say(text: str) -> None:
+        await respond(text, unfurl_links=False, unfurl_media=False)
+
+    return say

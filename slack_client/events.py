@@ -19,6 +19,14 @@ class BotIdentity:
     user_id: str
     bot_id: str
     team_id: str
+    # The Enterprise Grid organisation the bot's workspace belongs to, if any.
+    enterprise_id: str | None = None
+
+    def is_foreign(self, *teams: object) -> bool:
+        """Whether any of these team (or organisation) ids, where given, is not the
+        bot's own."""
+        home = (self.team_id, self.enterprise_id)
+        return any(isinstance(team, str) and team and team not in home for team in teams)
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,8 @@ class IncomingMessage:
     files: tuple[SharedFile, ...] = ()
     # What the person had open beside the app when they wrote (agent apps).
     viewing: AppContext | None = None
+    # Written by someone of another organisation (Slack Connect).
+    external: bool = False
 
     @property
     def is_thread_reply(self) -> bool:
@@ -103,6 +113,22 @@ def parse_message_event(
         else None,
         files=parse_files(event.get("files")),
         viewing=parse_app_context(event.get("app_context")),
+        external=is_external(event, identity),
+    )
+
+
+def is_external(event: Mapping[str, Any], identity: BotIdentity) -> bool:
+    """Whether the author of `event` belongs to another organisation (Slack Connect).
+
+    Slack names the author's team in `user_team` (an organisation id on Enterprise Grid)
+    and `team`, and in `user_profile.team` where a profile comes along. Any of them that
+    is not the bot's own team or organisation makes the author external.
+    """
+    profile = event.get("user_profile")
+    return identity.is_foreign(
+        event.get("user_team"),
+        event.get("team"),
+        profile.get("team") if isinstance(profile, Mapping) else None,
     )
 
 

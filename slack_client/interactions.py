@@ -126,7 +126,13 @@ def register_interactions(
         await backend.record_feedback(
             body["user"]["id"], channel, body["container"]["message_ts"], str(action.get("value"))
         )
-        await respond(text=THANKS, response_type="ephemeral", replace_original=False)
+        await respond(
+            text=THANKS,
+            response_type="ephemeral",
+            replace_original=False,
+            unfurl_links=False,
+            unfurl_media=False,
+        )
 
     @app.action(APPROVE_ACTION)
     async def on_approve(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
@@ -183,7 +189,7 @@ def register_interactions(
         await ack()
         user, channel = body["user"]["id"], body["channel"]["id"]
         if not backend.allows(user, channel):
-            await respond(NOT_ALLOWED)
+            await respond(NOT_ALLOWED, unfurl_links=False, unfurl_media=False)
             return
         message = body.get("message", {})
         thread_ts = message.get("thread_ts") or message.get("ts") or body.get("message_ts")
@@ -219,7 +225,7 @@ def register_interactions(
         except Exception as error:  # noqa: BLE001 - one short line for the person
             logger.error("summary not started user=%s: %s", user, loggable(error))
             note = SUMMARY_FAILED
-        await respond(note)
+        await respond(note, unfurl_links=False, unfurl_media=False)
 
     @app.event("app_home_opened")
     async def on_home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:
@@ -243,7 +249,13 @@ async def _decide(
     approval_id = str(body["actions"][0].get("value") or "")
     note = await backend.decide_browser_action(user, approval_id, approve)
     if note:
-        await respond(text=note, response_type="ephemeral", replace_original=False)
+        await respond(
+            text=note,
+            response_type="ephemeral",
+            replace_original=False,
+            unfurl_links=False,
+            unfurl_media=False,
+        )
 
 
 async def _refuse_in_modal(

@@ -96,7 +96,12 @@ class SlackReplies:
         response = await self.pacer.run(
             channel,
             lambda: self.client.chat_postMessage(
-                channel=channel, thread_ts=thread_ts, text=text, blocks=blocks
+                channel=channel,
+                thread_ts=thread_ts,
+                text=text,
+                blocks=blocks,
+                unfurl_links=False,
+                unfurl_media=False,
             ),
             new_message=True,
         )
@@ -105,7 +110,11 @@ class SlackReplies:
     async def post_to_person(self, user: str, text: str) -> tuple[str, str]:
         """A new top-level message in the bot's DM with `user`: (channel, ts)."""
         response = await self.pacer.run(
-            user, lambda: self.client.chat_postMessage(channel=user, text=text), new_message=True
+            user,
+            lambda: self.client.chat_postMessage(
+                channel=user, text=text, unfurl_links=False, unfurl_media=False
+            ),
+            new_message=True,
         )
         return str(response["channel"]), str(response["ts"])
 
@@ -122,9 +131,19 @@ class SlackReplies:
     async def update(
         self, channel: str, ts: str, text: str, blocks: list[Block] | None = None
     ) -> None:
+        # chat.update does not document the unfurl arguments; they go along all the
+        # same (Slack ignores what a method does not take), so no edit of ours is the
+        # one write that lets Slack fetch a link for a preview.
         await self.pacer.run(
             channel,
-            lambda: self.client.chat_update(channel=channel, ts=ts, text=text, blocks=blocks),
+            lambda: self.client.chat_update(
+                channel=channel,
+                ts=ts,
+                text=text,
+                blocks=blocks,
+                unfurl_links=False,
+                unfurl_media=False,
+            ),
         )
 
     async def post_ephemeral(
@@ -140,6 +159,7 @@ class SlackReplies:
 
         Not paced with the channel: Slack's one-a-second limit is on messages everyone
         sees, and a notice to one person must not hold up the channel's answers.
+        chat.postEphemeral documents no unfurl arguments, so none are sent.
         """
         await self.client.chat_postEphemeral(
             channel=channel, user=user, text=text, thread_ts=thread_ts, blocks=blocks
@@ -373,6 +393,8 @@ class ReplyStream:
             return True
 
     async def _open_native(self) -> AsyncChatStream:
+        # chat.startStream, appendStream and stopStream take no unfurl arguments (their
+        # documented arguments have none), so none are sent.
         self._native = await self._replies.client.chat_stream(
             channel=self._channel,
             thread_ts=self._thread_ts,

@@ -508,12 +508,19 @@ def _quoted_instructions(text: str) -> str:
 
 
 def approval_blocks(
-    user: str, action_name: str, preview: str, approval_id: str, minutes: int
+    user: str,
+    action_name: str,
+    preview: str,
+    approval_id: str,
+    minutes: int,
+    why: str | None = None,
 ) -> list[Block]:
-    """Approve/Cancel for a state-changing action, showing exactly what will be sent."""
+    """Approve/Cancel for an action, showing exactly what will be sent; `why` says why it
+    needs approval when that is not plain (a reading action)."""
     return [
         section(f"<@{user}>, I'd like to run *{action_name}* on the browser service:"),
         section(_code(preview)),
+        *([section(f"_{why} Check that you want this read._")] if why else []),
         {
             "type": "actions",
             "block_id": "browser_approval",

@@ -169,3 +169,23 @@ async def test_an_answer_waiting_for_the_channels_posting_budget_says_so(
         if call.params.get("channel_id") == channel
     ]
     assert any("waiting for Slack" in step for step in steps), steps
+
+
+async def test_an_answer_with_links_never_lets_slack_fetch_them(
+    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    dm, user = new_id("D"), new_id("U")
+    answer = "See https://example.com/report and the chart at https://example.org/c.png now."
+    ts = await slack.post_user_message(dm, user, f"[reply:{answer}][chunks:8][chunk_delay:0.4]")
+    await wait_for_text(slack, dm, ts, "c.png now.")
+    writes = [
+        call
+        for call in slack.calls_to("chat.postMessage") + slack.calls_to("chat.update")
+        if call.params.get("channel") == dm
+    ]
+    # The answer grew by edits, each asking Slack for no link previews, as did its post.
+    assert sum(call.method == "chat.update" for call in writes) >= 2
+    assert all(
+        call.params.get("unfurl_links") is False and call.params.get("unfurl_media") is False
+        for call in writes
+    ), writes

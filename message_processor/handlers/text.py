@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from message_processor.browser import GUIDANCE as BROWSER_GUIDANCE
 from message_processor.browser import BrowserDesk
@@ -13,6 +13,7 @@ from message_processor.handlers.attached import Attachments
 from message_processor.handlers.attachments import AttachmentReader
 from message_processor.handlers.images import ImageTools, image_list
 from message_processor.links import may_link_images
+from message_processor.provenance import Outside, Provenance
 from message_processor.slots import READING_FILES, THINKING, WAITING_TO_READ, ModelSlots
 from message_processor.summaries import GUIDANCE as VIEWED_GUIDANCE
 from message_processor.summaries import ConversationDesk, ConversationRef
@@ -55,6 +56,20 @@ class Spent:
 
     def usage(self) -> Usage:
         return Usage(self.input_tokens, self.output_tokens)
+
+
+@dataclass(frozen=True)
+class _Turn:
+    """One answer's working state, handed to the tools the model calls."""
+
+    message: IncomingMessage
+    stream: ReplyStream
+    settings: Settings
+    provenance: Provenance
+    # Whether the browser service's tools were offered to the model in this turn.
+    browser: bool
+    # Lines the person must see whatever the model writes (a daily limit reached).
+    notices: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -101,14 +116,17 @@ class TextHandler:
         """The answer to `message`, or, with `about`, a summary of that conversation.
 
         `spent` keeps what the model calls cost so far, for an answer that is stopped."""
+        provenance = Provenance()
         if about is not None:
+            provenance.add(Outside.CONVERSATION)
             turns, attached = (
                 [ChatTurn("user", await self._conversations.task(message, about))],
                 Attachments(),
             )
         else:
-            turns, attached = await self._conversation(message, stream)
-        browser_tools = self._browser.tool_specs()
+            turns, attached = await self._conversation(message, stream, provenance)
+        offered = self._browser.offers(message)
+        browser_tools = self._browser.tool_specs() if offered else ()
         viewed_tools = self._conversations.tools_for(message)
         system = instructions() + self._tools.guidance()
         system += BROWSER_GUIDANCE if browser_tools else ""
@@ -137,25 +155,25 @@ class TextHandler:
         # The status message was posted while the thread was read; no model call for a
         # reply that Slack refuses to show.
         await stream.shown()
-        notices: list[str] = []
-        reply = await self._ask(request, trimmed.tokens, message, stream, settings, spent, notices)
+        turn = _Turn(message, stream, settings, provenance, browser=offered)
+        reply = await self._ask(request, trimmed.tokens, turn, spent)
         return TextAnswer(
             reply=reply,
             near_budget=trimmed.near_budget,
             unread_files=attached.unread,
             partly_read_files=attached.partly_read,
-            notices=list(dict.fromkeys(notices)),
+            notices=list(dict.fromkeys(turn.notices)),
         )
 
     async def _conversation(
-        self, message: IncomingMessage, stream: ReplyStream
+        self, message: IncomingMessage, stream: ReplyStream, provenance: Provenance
     ) -> tuple[list[ChatTurn], Attachments]:
         """The thread as turns, the newest carrying what was attached and, when the thread
         has images, their numbered list."""
         if not (message.files or message.is_thread_reply or may_link_images(message.text)):
             # A plain question that starts a thread: no attachments, no images to list,
             # and no tasks or lookups spent finding that out (it matters under a burst).
-            return await self._context.turns(message), Attachments()
+            return await self._context.turns(message, provenance), Attachments()
         has_files = bool(message.files) or may_link_images(message.text)
         async with contextlib.AsyncExitStack() as steps:
             # Reading files is a step the person sees; waiting for room to read them too.
@@ -172,7 +190,7 @@ class TextHandler:
                     await reading.retitle(WAITING_TO_READ)
 
             turns, attached, _ = await asyncio.gather(
-                self._context.turns(message),
+                self._context.turns(message, provenance),
                 self._attachments.read(message, wait_shown),
                 self._tools.remember_attached(message),
             )
@@ -193,47 +211,32 @@ class TextHandler:
         turns[-1] = replace(newest, text=text, images=newest.images + tuple(attached.images))
         return turns, attached
 
-    async def _run_tool(
-        self,
-        call: ToolCall,
-        message: IncomingMessage,
-        stream: ReplyStream,
-        settings: Settings,
-        notices: list[str],
-    ) -> ToolResult:
-        if self._browser.handles(call.name):
-            return await self._browser.run_tool(call, message, stream)
+    async def _run_tool(self, call: ToolCall, turn: _Turn) -> ToolResult:
+        # A browser tool that was not offered is not run, whatever the model says.
+        if turn.browser and self._browser.handles(call.name):
+            return await self._browser.run_tool(call, turn.message, turn.stream, turn.provenance)
         if self._conversations.handles(call.name):
-            return await self._conversations.run_tool(call, message, stream)
-        return await self._tools.run(call, message, stream, settings, notices)
+            turn.provenance.add(Outside.CONVERSATION)
+            return await self._conversations.run_tool(call, turn.message, turn.stream)
+        return await self._tools.run(call, turn.message, turn.stream, turn.settings, turn.notices)
 
     async def _ask(
-        self,
-        request: ModelRequest,
-        request_tokens: int,
-        message: IncomingMessage,
-        stream: ReplyStream,
-        settings: Settings,
-        spent: Spent,
-        notices: list[str],
+        self, request: ModelRequest, request_tokens: int, turn: _Turn, spent: Spent
     ) -> ModelReply:
         """The model's answer, running the tools it calls (a few, for a round or two)."""
-        reply = await self._reply(request, request_tokens, stream, spent)
+        reply = await self._reply(request, request_tokens, turn, spent)
         usage = reply.usage
         results: list[ToolResult] = []
         for round_number in range(1, MAX_TOOL_ROUNDS + 1):
             if not reply.tool_calls:
                 break
             calls = reply.tool_calls
-            results += [
-                await self._run_tool(c, message, stream, settings, notices)
-                for c in calls[:MAX_CALLS]
-            ]
+            results += [await self._run_tool(c, turn) for c in calls[:MAX_CALLS]]
             results += [ToolResult(c, NOT_MADE) for c in calls[MAX_CALLS:]]
             request = replace(
                 request, tool_results=tuple(results), may_call_tools=round_number < MAX_TOOL_ROUNDS
             )
-            reply = await self._reply(request, request_tokens, stream, spent)
+            reply = await self._reply(request, request_tokens, turn, spent)
             usage = Usage(
                 input_tokens=usage.input_tokens + reply.usage.input_tokens,
                 output_tokens=usage.output_tokens + reply.usage.output_tokens,
@@ -241,21 +244,30 @@ class TextHandler:
         return replace(reply, usage=usage)
 
     async def _reply(
-        self, request: ModelRequest, request_tokens: int, stream: ReplyStream, spent: Spent
+        self, request: ModelRequest, request_tokens: int, turn: _Turn, spent: Spent
     ) -> ModelReply:
         """One model call; if it is stopped midway, its cost so far is estimated into
         `spent` (the input as sent, the output that had arrived)."""
+        stream = turn.stream
+
+        def searching() -> None:
+            # Pages found on the web are read before any tool this reply calls.
+            turn.provenance.add(Outside.WEB)
+            stream.searching()
+
         # A slot per model call, not per answer: a tool that runs between two calls (a
         # slow browser action, a drawing) holds no slot someone else could use.
         async with self._slots.hold(stream):
             shown_before = len(stream.text)
             try:
-                reply = await self._model.stream_reply(request, stream.append, stream.searching)
+                reply = await self._model.stream_reply(request, stream.append, searching)
             except asyncio.CancelledError:
                 written = stream.text[shown_before:]
                 spent.add(Usage(request_tokens, self._counter.count(written) if written else 0))
                 raise
         spent.add(reply.usage)
+        if reply.sources:
+            turn.provenance.add(Outside.WEB)
         await stream.searched([(source.url, source.title) for source in reply.sources])
         return reply
 
