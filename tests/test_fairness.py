@@ -193,6 +193,7 @@ async def test_a_slow_tool_holds_no_model_slot(
         BROWSER_SERVICE_TIMEOUT_SECONDS="60",
         # Who may have the model use browser tools, where the bot asks for that.
         BROWSER_SERVICE_USERS=ada,
+        BROWSER_SERVICE_CHANNELS="*",
         IMAGE_GENERATIONS_PER_DAY="0",
     ):
         # The service takes its time: the call stays in progress until the test ends it.
