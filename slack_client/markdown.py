@@ -118,6 +118,8 @@ def has_table(markdown: str) -> bool:
 def _top_level_blocks(markdown: str) -> list[tuple[str, Table | None]]:
     """Each top-level block's source, with its table if it is one."""
     blocks: list[tuple[str, Table | None]] = []
+    # pulldown-cmark's ranges count UTF-8 bytes, not characters.
+    encoded = markdown.encode()
     depth = 0
     table: _TableReader | None = None
     for event, span in pyromark.events_with_range(markdown, options=_OPTIONS):
@@ -133,13 +135,13 @@ def _top_level_blocks(markdown: str) -> list[tuple[str, Table | None]]:
             if table is not None:
                 table.end(event["End"])
             if depth == 0:
-                source = markdown[span["start"] : span["end"]].strip("\n")
+                source = encoded[span["start"] : span["end"]].decode().strip("\n")
                 blocks.append((source, table.table() if table is not None else None))
                 table = None
         elif table is not None:
             table.add(event)
         elif depth == 0 and isinstance(event, str) and event == "Rule":
-            blocks.append((markdown[span["start"] : span["end"]].strip("\n"), None))
+            blocks.append((encoded[span["start"] : span["end"]].decode().strip("\n"), None))
     return blocks
 
 
