@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import sqlite3
+import stat
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -138,7 +140,25 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (channel, user_id)
     );
     """,
+    # 5: retention deletes by age, a batch at a time: each batch must find its rows
+    # without scanning the table.
+    """
+    CREATE INDEX messages_created ON messages(created_at);
+    CREATE INDEX documents_created ON documents(created_at);
+    CREATE INDEX thread_images_created ON thread_images(created_at);
+    """,
 )
+
+# What conversations leave behind: threads' turns, text read from documents, images.
+RETAINED_TABLES = ("messages", "documents", "thread_images")
+# Rows one retention transaction deletes: the database is never held for long.
+PURGE_BATCH_ROWS = 500
+PRIVATE_FOLDER = 0o700
+PRIVATE_FILE = 0o600
+
+
+class DatabaseUnusable(Exception):
+    """The database cannot be used (newer schema, unreadable file): one line for the admin."""
 
 
 @dataclass(frozen=True)
@@ -224,13 +244,32 @@ class Database:
     @classmethod
     async def open(cls, path: str) -> Database:
         if path != ":memory:":
-            await asyncio.to_thread(Path(path).parent.mkdir, parents=True, exist_ok=True)
-        connection = await aiosqlite.connect(path, isolation_level=None)
-        await connection.execute("PRAGMA journal_mode=WAL")
-        await connection.execute("PRAGMA synchronous=NORMAL")
-        await connection.execute("PRAGMA busy_timeout=5000")
+            try:
+                await asyncio.to_thread(_prepare_private_file, Path(path))
+            except OSError as error:
+                raise DatabaseUnusable(
+                    f"cannot create the database at {path} ({error.strerror})"
+                ) from None
+        try:
+            connection = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.Error as error:
+            raise DatabaseUnusable(f"cannot open the database at {path} ({error})") from None
         database = cls(connection)
-        await database._migrate()
+        try:
+            await connection.execute("PRAGMA journal_mode=WAL")
+            await connection.execute("PRAGMA synchronous=NORMAL")
+            await connection.execute("PRAGMA busy_timeout=5000")
+            await database._migrate(path)
+            if path != ":memory:":
+                # SQLite gives the WAL and shared-memory files the database's mode, but
+                # ones left by an older version of the bot may be looser.
+                await asyncio.to_thread(_tighten_companions, Path(path))
+        except sqlite3.Error as error:
+            await connection.close()
+            raise DatabaseUnusable(f"cannot use the database at {path} ({error})") from None
+        except BaseException:
+            await connection.close()
+            raise
         return database
 
     async def close(self) -> None:
@@ -238,10 +277,15 @@ class Database:
             await self._committer
         await self._db.close()
 
-    async def _migrate(self) -> None:
-        async with self._db.execute("PRAGMA user_version") as cursor:
-            row = await cursor.fetchone()
-        version = int(row[0]) if row else 0
+    async def _migrate(self, path: str) -> None:
+        version = await self.schema_version()
+        if version > len(MIGRATIONS):
+            # Written by a newer version of the bot: running older code on it could
+            # misread or damage what that version stored.
+            raise DatabaseUnusable(
+                f"the database at {path} has schema version {version}, newer than this "
+                f"version of the bot knows ({len(MIGRATIONS)}); run the newer version"
+            )
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             await self._db.executescript(
                 f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;"
@@ -351,6 +395,22 @@ class Database:
         index = len(batch.claims)
         batch.claims.append(keys)
         return (await self._committed(batch)).claimed[index]
+
+    async def purge_conversations(self, older_than: float) -> int:
+        """Delete threads' turns, document text and images stored before `older_than`,
+        a batch per transaction; the number of rows removed."""
+        removed = 0
+        for table in RETAINED_TABLES:
+            while True:
+                deleted = await self._counted_write(
+                    f"DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table}"
+                    " WHERE created_at < ? LIMIT ?)",
+                    (older_than, PURGE_BATCH_ROWS),
+                )
+                removed += deleted
+                if deleted < PURGE_BATCH_ROWS:
+                    break
+        return removed
 
     async def purge_processed_events(self, older_than: float) -> int:
         return await self._counted_write(
@@ -569,3 +629,33 @@ class Database:
             "SELECT channel, message_ts, thread_ts, user_id FROM inflight_replies"
             " ORDER BY started_at",
         )
+
+
+def _prepare_private_file(path: Path) -> None:
+    """The folder and the database file, readable by the bot's user only.
+
+    A folder the bot creates is private; one that exists already may be shared on
+    purpose (a mounted volume), so it is left as it is, with a warning if others can
+    read it. The file is the bot's own and is made private whatever it was.
+    """
+    folder = path.parent
+    if not folder.exists():
+        folder.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
+        # mkdir's mode passes through the umask; this is the mode asked for.
+        folder.chmod(PRIVATE_FOLDER)
+    elif folder.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        logger.warning(
+            "the database folder %s is open to other users (mode %o); consider chmod 700",
+            folder,
+            stat.S_IMODE(folder.stat().st_mode),
+        )
+    # Created private before SQLite opens it: no moment when others may read it.
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE))
+    path.chmod(PRIVATE_FILE)
+
+
+def _tighten_companions(path: Path) -> None:
+    for suffix in ("-wal", "-shm"):
+        companion = path.with_name(path.name + suffix)
+        with contextlib.suppress(FileNotFoundError):
+            companion.chmod(PRIVATE_FILE)

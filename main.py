@@ -25,7 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from browser_service import AllowList, BrowserService
 from config import BotConfig, ConfigError, load_config
-from database import Database
+from database import Database, DatabaseUnusable
 from message_processor import (
     AccessPolicy,
     AttachmentReader,
@@ -41,6 +41,7 @@ from message_processor import (
     ModelSlots,
     ProcessorSettings,
     RateLimiter,
+    Retention,
     SettingsStore,
     SurfaceParts,
     TextHandler,
@@ -113,7 +114,10 @@ async def _verify_slack(web: AsyncWebClient, app_token: str) -> BotIdentity:
 
 
 async def run(config: BotConfig) -> int:
-    db = await Database.open(config.database_path)
+    try:
+        db = await Database.open(config.database_path)
+    except DatabaseUnusable as error:
+        raise StartupError(str(error)) from None
     # slack-sdk applies its own timeout only to sessions it creates: set it here.
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=API_TIMEOUT_SECONDS))
     # Links from messages get a session of their own: no proxy, no cookies, and an
@@ -218,6 +222,8 @@ async def run(config: BotConfig) -> int:
             asyncio.create_task(_every(CLEANUP_INTERVAL_SECONDS, processor.purge_expired)),
             asyncio.create_task(browser.keep_catalogue(CATALOGUE_REFRESH_SECONDS)),
         ]
+        if config.retention_days:
+            background.append(asyncio.create_task(Retention(db, config.retention_days).run()))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
