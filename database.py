@@ -147,6 +147,27 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX documents_created ON documents(created_at);
     CREATE INDEX thread_images_created ON thread_images(created_at);
     """,
+    # 6: an event claimed and not yet answered or turned away, with where to reach its
+    # author (never the message itself), so that a crash right after the claim is still
+    # reported; and what each message of a reply in flight shows, so that the report
+    # keeps what was written.
+    """
+    CREATE TABLE claimed_events (
+        channel TEXT NOT NULL,
+        ts TEXT NOT NULL,
+        thread_ts TEXT NOT NULL,
+        user_id TEXT,
+        claimed_at REAL NOT NULL,
+        PRIMARY KEY (channel, ts)
+    );
+    -- Earlier versions stood in for a reply without a message by the thread's ts.
+    INSERT OR IGNORE INTO claimed_events (channel, ts, thread_ts, user_id, claimed_at)
+        SELECT channel, thread_ts, thread_ts, user_id, started_at FROM inflight_replies
+        WHERE message_ts = thread_ts;
+    DELETE FROM inflight_replies WHERE message_ts = thread_ts;
+    ALTER TABLE inflight_replies ADD COLUMN shows TEXT NOT NULL DEFAULT 'writing'
+        CHECK (shows IN ('status', 'writing', 'full'));
+    """,
 )
 
 # What conversations leave behind: threads' turns, text read from documents, images.
@@ -201,6 +222,19 @@ class InflightReply:
     message_ts: str
     thread_ts: str
     user_id: str | None
+    # "status" (a status line), "writing" (text still growing) or "full" (a part whose
+    # successor is on its way).
+    shows: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A message the bot took on, and where to tell its author if it cannot answer."""
+
+    channel: str
+    ts: str
+    thread_ts: str
+    user_id: str | None
 
 
 # SQLite's limit on bound parameters is 32,766; a claim holds three keys at most.
@@ -223,7 +257,7 @@ class _Batch:
 
     def __init__(self) -> None:
         self.rows: dict[str, list[Sequence[object]]] = {}
-        self.claims: list[Sequence[str]] = []
+        self.claims: list[tuple[Sequence[str], Claim]] = []
         self.counted: list[tuple[str, Sequence[object]]] = []
         self.committed: asyncio.Future[_Outcome] = asyncio.get_running_loop().create_future()
 
@@ -317,8 +351,13 @@ class Database:
         return await asyncio.shield(batch.committed)
 
     async def _write(self, sql: str, params: Sequence[object]) -> None:
+        await self._write_together((sql, params))
+
+    async def _write_together(self, *statements: tuple[str, Sequence[object]]) -> None:
+        """Statements committed in one transaction: all of them or none."""
         batch = self._open_batch()
-        batch.rows.setdefault(sql, []).append(params)
+        for sql, params in statements:
+            batch.rows.setdefault(sql, []).append(params)
         await self._committed(batch)
 
     async def _counted_write(self, sql: str, params: Sequence[object]) -> int:
@@ -358,11 +397,11 @@ class Database:
             raise
         return _Outcome(claimed=claimed, rowcounts=rowcounts)
 
-    async def _claim_all(self, claims: list[Sequence[str]]) -> list[bool]:
+    async def _claim_all(self, claims: list[tuple[Sequence[str], Claim]]) -> list[bool]:
         """Inside the batch's write transaction, so no other process can interleave."""
         if not claims:
             return []
-        keys = sorted({key for keys in claims for key in keys})
+        keys = sorted({key for keys, _ in claims for key in keys})
         seen: set[str] = set()
         for first in range(0, len(keys), CLAIM_KEYS_PER_SELECT):
             chunk = keys[first : first + CLAIM_KEYS_PER_SELECT]
@@ -372,7 +411,7 @@ class Database:
             )
             seen.update(str(row[0]) for row in rows)
         claimed: list[bool] = []
-        for keys_of_one in claims:
+        for keys_of_one, _ in claims:
             # The first of two deliveries in one batch wins, as it would one by one.
             claimed.append(not any(key in seen for key in keys_of_one))
             seen.update(keys_of_one)
@@ -381,20 +420,41 @@ class Database:
             "INSERT OR IGNORE INTO processed_events (key, created_at) VALUES (?, ?)",
             [(key, now) for key in keys],
         )
+        # In the claim's own transaction: no crash can leave a claim nobody will report.
+        await self._db.executemany(
+            "INSERT OR REPLACE INTO claimed_events"
+            " (channel, ts, thread_ts, user_id, claimed_at) VALUES (?, ?, ?, ?, ?)",
+            [
+                (claim.channel, claim.ts, claim.thread_ts, claim.user_id, now)
+                for (_, claim), won in zip(claims, claimed, strict=True)
+                if won
+            ],
+        )
         return claimed
 
     # --- the statements -------------------------------------------------------------
 
-    async def claim_event(self, keys: Sequence[str]) -> bool:
-        """Record the event's keys; True only if none of them was seen before.
+    async def claim_event(self, keys: Sequence[str], claim: Claim) -> bool:
+        """Record the event's keys; True only if none of them was seen before, and then
+        `claim` is recorded too, until `settle_claim` or `reply_finished`.
 
         Decided inside a write transaction, so two deliveries racing each other (in this
         process or another one on the same file) cannot both win.
         """
         batch = self._open_batch()
         index = len(batch.claims)
-        batch.claims.append(keys)
+        batch.claims.append((keys, claim))
         return (await self._committed(batch)).claimed[index]
+
+    async def settle_claim(self, channel: str, ts: str) -> None:
+        """The claimed message was turned away, or its author told why it has no answer."""
+        await self._write("DELETE FROM claimed_events WHERE channel = ? AND ts = ?", (channel, ts))
+
+    async def unsettled_claims(self) -> list[Claim]:
+        return await self._select(
+            Claim,
+            "SELECT channel, ts, thread_ts, user_id FROM claimed_events ORDER BY claimed_at",
+        )
 
     async def purge_conversations(self, older_than: float) -> int:
         """Delete threads' turns, document text and images stored before `older_than`,
@@ -563,18 +623,24 @@ class Database:
         return rows[::-1]
 
     async def add_inflight(
-        self, channel: str, message_ts: str, thread_ts: str, user_id: str | None
+        self, channel: str, message_ts: str, thread_ts: str, user_id: str | None, shows: str
     ) -> None:
         await self._write(
             "INSERT OR REPLACE INTO inflight_replies"
-            " (channel, message_ts, thread_ts, user_id, started_at) VALUES (?, ?, ?, ?, ?)",
-            (channel, message_ts, thread_ts, user_id, time.time()),
+            " (channel, message_ts, thread_ts, user_id, started_at, shows)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (channel, message_ts, thread_ts, user_id, time.time(), shows),
         )
 
-    async def remove_inflight(self, channel: str, message_ts: str) -> None:
-        await self._write(
-            "DELETE FROM inflight_replies WHERE channel = ? AND message_ts = ?",
-            (channel, message_ts),
+    async def reply_finished(self, channel: str, thread_ts: str, question_ts: str) -> None:
+        """The answer to `question_ts` is complete: its messages and its claim are done
+        with, together (a thread has one answer at a time)."""
+        await self._write_together(
+            (
+                "DELETE FROM inflight_replies WHERE channel = ? AND thread_ts = ?",
+                (channel, thread_ts),
+            ),
+            ("DELETE FROM claimed_events WHERE channel = ? AND ts = ?", (channel, question_ts)),
         )
 
     async def add_document(
@@ -620,13 +686,16 @@ class Database:
             (channel, thread_ts),
         )
 
-    async def clear_inflight(self) -> None:
-        await self._write("DELETE FROM inflight_replies", ())
+    async def clear_interrupted(self) -> None:
+        """What a crash left unfinished has been reported."""
+        await self._write_together(
+            ("DELETE FROM inflight_replies", ()), ("DELETE FROM claimed_events", ())
+        )
 
     async def inflight_replies(self) -> list[InflightReply]:
         return await self._select(
             InflightReply,
-            "SELECT channel, message_ts, thread_ts, user_id FROM inflight_replies"
+            "SELECT channel, message_ts, thread_ts, user_id, shows FROM inflight_replies"
             " ORDER BY started_at",
         )
 

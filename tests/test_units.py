@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from config import ConfigError, load_config
-from database import MIGRATIONS, Database
+from database import MIGRATIONS, Claim, Database
 from openai_client import ChatTurn, GenerationSettings, TokenCounter, sampling_parameters
 from openai_client.client import fidelity_options
 from openai_client.tokens import context_window, trim_to_budget
@@ -212,19 +212,21 @@ async def test_a_follow_up_waits_briefly_for_a_thread_about_to_be_free() -> None
 
 # --- Storage --------------------------------------------------------------------------
 
+CLAIM = Claim(channel="C1", ts="1.0", thread_ts="1.0", user_id="U1")
+
 
 async def test_migrations_and_dedupe_survive_reopening(tmp_path: Path) -> None:
     path = str(tmp_path / "bot.db")
     db = await Database.open(path)
     assert await db.schema_version() == len(MIGRATIONS)
-    assert await db.claim_event(["msg:C1:1.0", "event:Ev1"])
-    assert not await db.claim_event(["msg:C1:1.0", "event:Ev2"])
+    assert await db.claim_event(["msg:C1:1.0", "event:Ev1"], CLAIM)
+    assert not await db.claim_event(["msg:C1:1.0", "event:Ev2"], CLAIM)
     await db.close()
     db = await Database.open(path)
     try:
         assert await db.schema_version() == len(MIGRATIONS)
-        assert not await db.claim_event(["event:Ev1"])
-        assert await db.claim_event(["event:Ev3"])
+        assert not await db.claim_event(["event:Ev1"], CLAIM)
+        assert await db.claim_event(["event:Ev3"], CLAIM)
     finally:
         await db.close()
 
@@ -233,10 +235,10 @@ async def test_concurrent_claims_are_decided_one_by_one(tmp_path: Path) -> None:
     """Claims committed together still let exactly one delivery of each message win."""
     db = await Database.open(str(tmp_path / "bot.db"))
     try:
-        assert await db.claim_event(["event:Ev0"])
+        assert await db.claim_event(["event:Ev0"], CLAIM)
         claims = [[f"msg:C1:{i}.0", f"event:Ev{i}"] for i in range(40)]
         redeliveries = [[f"msg:C1:{i}.0", f"event:Ev{i}b"] for i in range(40)]
-        won = await asyncio.gather(*(db.claim_event(keys) for keys in claims + redeliveries))
+        won = await asyncio.gather(*(db.claim_event(keys, CLAIM) for keys in claims + redeliveries))
         assert won[:40] == [False] + [True] * 39
         assert won[40:] == [False] * 40
     finally:
