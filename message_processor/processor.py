@@ -240,6 +240,11 @@ class MessageProcessor:
         try:
             if not await self._is_for_us(message):
                 return
+        except Exception:
+            # A follow-up in a thread the bot may never have joined: not worth a word there.
+            logger.exception("cannot tell whether a message is for the bot: %s", context)
+            return
+        try:
             claimed = await self._claim(message)
         except Exception as error:  # noqa: BLE001 - told below
             # Slack has its ack: unless the person sends it again, this message is lost.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -227,6 +228,28 @@ async def test_migrations_and_dedupe_survive_reopening(tmp_path: Path) -> None:
         assert await db.schema_version() == len(MIGRATIONS)
         assert not await db.claim_event(["event:Ev1"], CLAIM)
         assert await db.claim_event(["event:Ev3"], CLAIM)
+    finally:
+        await db.close()
+
+
+async def test_a_reply_left_without_a_message_before_the_upgrade_is_still_reported(
+    tmp_path: Path,
+) -> None:
+    """Versions before schema 6 stood in for such a reply by the thread's ts."""
+    path = tmp_path / "bot.db"
+    with sqlite3.connect(path) as old:
+        for number, script in enumerate(MIGRATIONS[:5], start=1):
+            old.executescript(f"{script}; PRAGMA user_version = {number};")
+        old.execute(
+            "INSERT INTO inflight_replies (channel, message_ts, thread_ts, user_id, started_at)"
+            " VALUES ('D1', '5.0', '5.0', 'U1', 1), ('D1', '6.0', '5.0', 'U1', 2)"
+        )
+    db = await Database.open(str(path))
+    try:
+        assert await db.unsettled_claims() == [Claim("D1", "5.0", "5.0", "U1")]
+        assert [(r.message_ts, r.shows) for r in await db.inflight_replies()] == [
+            ("6.0", "writing")
+        ]
     finally:
         await db.close()
 
