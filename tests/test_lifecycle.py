@@ -27,6 +27,8 @@ from tests.seen import wait_for_text
         ({"MAX_CONCURRENT_REQUESTS": "0"}, "MAX_CONCURRENT_REQUESTS"),
         ({"SLACK_API_URL": "slack.example"}, "SLACK_API_URL"),
         ({"OPENAI_API_STYLE": "soap"}, "OPENAI_API_STYLE"),
+        ({"RETENTION_DAYS": "a while"}, "RETENTION_DAYS"),
+        ({"RETENTION_DAYS": "-1"}, "RETENTION_DAYS"),
     ],
 )
 async def test_bad_configuration_exits_with_one_clear_line(
