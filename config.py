@@ -44,6 +44,8 @@ class BotConfig:
     openai_timeout_seconds: float = 305.0
     max_concurrent_requests: int = 100
     database_path: str = "data/bot.db"
+    # Days conversations, document text and images are kept; 0 keeps them forever.
+    retention_days: int = 90
     log_level: str = "INFO"
     # Bound on how long a shutdown waits for in-flight answers before cutting them off.
     shutdown_drain_seconds: float = 20.0
@@ -209,6 +211,7 @@ def load_config(env: Mapping[str, str]) -> BotConfig:
         openai_timeout_seconds=model_timeout,
         max_concurrent_requests=_whole_number(env, "MAX_CONCURRENT_REQUESTS", 100, minimum=1),
         database_path=env.get("DATABASE_PATH", "").strip() or "data/bot.db",
+        retention_days=_whole_number(env, "RETENTION_DAYS", 90, minimum=0),
         log_level=log_level,
         shutdown_drain_seconds=_positive_number(env, "SHUTDOWN_DRAIN_SECONDS", 20.0),
         admin_users=_ids(env, "ADMIN_USERS"),

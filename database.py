@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import sqlite3
+import stat
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -145,12 +147,51 @@ MIGRATIONS: tuple[str, ...] = (
         CHECK (kind IN ('answer', 'image_generation', 'image_edit'));
     CREATE INDEX usage_user_kind ON usage(user_id, kind, created_at);
     """,
+    # 6: retention deletes by age, a batch at a time: each batch must find its rows
+    # without scanning the table.
+    """
+    CREATE INDEX messages_created ON messages(created_at);
+    CREATE INDEX documents_created ON documents(created_at);
+    CREATE INDEX thread_images_created ON thread_images(created_at);
+    """,
+    # 7: an event claimed and not yet answered or turned away, with where to reach its
+    # author (never the message itself), so that a crash right after the claim is still
+    # reported; and what each message of a reply in flight shows, so that the report
+    # keeps what was written.
+    """
+    CREATE TABLE claimed_events (
+        channel TEXT NOT NULL,
+        ts TEXT NOT NULL,
+        thread_ts TEXT NOT NULL,
+        user_id TEXT,
+        claimed_at REAL NOT NULL,
+        PRIMARY KEY (channel, ts)
+    );
+    -- Earlier versions stood in for a reply without a message by the thread's ts.
+    INSERT OR IGNORE INTO claimed_events (channel, ts, thread_ts, user_id, claimed_at)
+        SELECT channel, thread_ts, thread_ts, user_id, started_at FROM inflight_replies
+        WHERE message_ts = thread_ts;
+    DELETE FROM inflight_replies WHERE message_ts = thread_ts;
+    ALTER TABLE inflight_replies ADD COLUMN shows TEXT NOT NULL DEFAULT 'writing'
+        CHECK (shows IN ('status', 'writing', 'full'));
+    """,
 )
 
 # What a usage row counts (usage.kind).
 ANSWER = "answer"
 IMAGE_GENERATION = "image_generation"
 IMAGE_EDIT = "image_edit"
+
+# What conversations leave behind: threads' turns, text read from documents, images.
+RETAINED_TABLES = ("messages", "documents", "thread_images")
+# Rows one retention transaction deletes: the database is never held for long.
+PURGE_BATCH_ROWS = 500
+PRIVATE_FOLDER = 0o700
+PRIVATE_FILE = 0o600
+
+
+class DatabaseUnusable(Exception):
+    """The database cannot be used (newer schema, unreadable file): one line for the admin."""
 
 
 @dataclass(frozen=True)
@@ -195,6 +236,19 @@ class InflightReply:
     message_ts: str
     thread_ts: str
     user_id: str | None
+    # "status" (a status line), "writing" (text still growing) or "full" (a part whose
+    # successor is on its way).
+    shows: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A message the bot took on, and where to tell its author if it cannot answer."""
+
+    channel: str
+    ts: str
+    thread_ts: str
+    user_id: str | None
 
 
 # SQLite's limit on bound parameters is 32,766; a claim holds three keys at most.
@@ -217,7 +271,7 @@ class _Batch:
 
     def __init__(self) -> None:
         self.rows: dict[str, list[Sequence[object]]] = {}
-        self.claims: list[Sequence[str]] = []
+        self.claims: list[tuple[Sequence[str], Claim]] = []
         self.counted: list[tuple[str, Sequence[object]]] = []
         self.committed: asyncio.Future[_Outcome] = asyncio.get_running_loop().create_future()
 
@@ -238,13 +292,32 @@ class Database:
     @classmethod
     async def open(cls, path: str) -> Database:
         if path != ":memory:":
-            await asyncio.to_thread(Path(path).parent.mkdir, parents=True, exist_ok=True)
-        connection = await aiosqlite.connect(path, isolation_level=None)
-        await connection.execute("PRAGMA journal_mode=WAL")
-        await connection.execute("PRAGMA synchronous=NORMAL")
-        await connection.execute("PRAGMA busy_timeout=5000")
+            try:
+                await asyncio.to_thread(_prepare_private_file, Path(path))
+            except OSError as error:
+                raise DatabaseUnusable(
+                    f"cannot create the database at {path} ({error.strerror})"
+                ) from None
+        try:
+            connection = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.Error as error:
+            raise DatabaseUnusable(f"cannot open the database at {path} ({error})") from None
         database = cls(connection)
-        await database._migrate()
+        try:
+            await connection.execute("PRAGMA journal_mode=WAL")
+            await connection.execute("PRAGMA synchronous=NORMAL")
+            await connection.execute("PRAGMA busy_timeout=5000")
+            await database._migrate(path)
+            if path != ":memory:":
+                # SQLite gives the WAL and shared-memory files the database's mode, but
+                # ones left by an older version of the bot may be looser.
+                await asyncio.to_thread(_tighten_companions, Path(path))
+        except sqlite3.Error as error:
+            await connection.close()
+            raise DatabaseUnusable(f"cannot use the database at {path} ({error})") from None
+        except BaseException:
+            await connection.close()
+            raise
         return database
 
     async def close(self) -> None:
@@ -252,10 +325,15 @@ class Database:
             await self._committer
         await self._db.close()
 
-    async def _migrate(self) -> None:
-        async with self._db.execute("PRAGMA user_version") as cursor:
-            row = await cursor.fetchone()
-        version = int(row[0]) if row else 0
+    async def _migrate(self, path: str) -> None:
+        version = await self.schema_version()
+        if version > len(MIGRATIONS):
+            # Written by a newer version of the bot: running older code on it could
+            # misread or damage what that version stored.
+            raise DatabaseUnusable(
+                f"the database at {path} has schema version {version}, newer than this "
+                f"version of the bot knows ({len(MIGRATIONS)}); run the newer version"
+            )
         for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             await self._db.executescript(
                 f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;"
@@ -287,8 +365,13 @@ class Database:
         return await asyncio.shield(batch.committed)
 
     async def _write(self, sql: str, params: Sequence[object]) -> None:
+        await self._write_together((sql, params))
+
+    async def _write_together(self, *statements: tuple[str, Sequence[object]]) -> None:
+        """Statements committed in one transaction: all of them or none."""
         batch = self._open_batch()
-        batch.rows.setdefault(sql, []).append(params)
+        for sql, params in statements:
+            batch.rows.setdefault(sql, []).append(params)
         await self._committed(batch)
 
     async def _counted_write(self, sql: str, params: Sequence[object]) -> int:
@@ -328,11 +411,11 @@ class Database:
             raise
         return _Outcome(claimed=claimed, rowcounts=rowcounts)
 
-    async def _claim_all(self, claims: list[Sequence[str]]) -> list[bool]:
+    async def _claim_all(self, claims: list[tuple[Sequence[str], Claim]]) -> list[bool]:
         """Inside the batch's write transaction, so no other process can interleave."""
         if not claims:
             return []
-        keys = sorted({key for keys in claims for key in keys})
+        keys = sorted({key for keys, _ in claims for key in keys})
         seen: set[str] = set()
         for first in range(0, len(keys), CLAIM_KEYS_PER_SELECT):
             chunk = keys[first : first + CLAIM_KEYS_PER_SELECT]
@@ -342,7 +425,7 @@ class Database:
             )
             seen.update(str(row[0]) for row in rows)
         claimed: list[bool] = []
-        for keys_of_one in claims:
+        for keys_of_one, _ in claims:
             # The first of two deliveries in one batch wins, as it would one by one.
             claimed.append(not any(key in seen for key in keys_of_one))
             seen.update(keys_of_one)
@@ -351,20 +434,57 @@ class Database:
             "INSERT OR IGNORE INTO processed_events (key, created_at) VALUES (?, ?)",
             [(key, now) for key in keys],
         )
+        # In the claim's own transaction: no crash can leave a claim nobody will report.
+        await self._db.executemany(
+            "INSERT OR REPLACE INTO claimed_events"
+            " (channel, ts, thread_ts, user_id, claimed_at) VALUES (?, ?, ?, ?, ?)",
+            [
+                (claim.channel, claim.ts, claim.thread_ts, claim.user_id, now)
+                for (_, claim), won in zip(claims, claimed, strict=True)
+                if won
+            ],
+        )
         return claimed
 
     # --- the statements -------------------------------------------------------------
 
-    async def claim_event(self, keys: Sequence[str]) -> bool:
-        """Record the event's keys; True only if none of them was seen before.
+    async def claim_event(self, keys: Sequence[str], claim: Claim) -> bool:
+        """Record the event's keys; True only if none of them was seen before, and then
+        `claim` is recorded too, until `settle_claim` or `reply_finished`.
 
         Decided inside a write transaction, so two deliveries racing each other (in this
         process or another one on the same file) cannot both win.
         """
         batch = self._open_batch()
         index = len(batch.claims)
-        batch.claims.append(keys)
+        batch.claims.append((keys, claim))
         return (await self._committed(batch)).claimed[index]
+
+    async def settle_claim(self, channel: str, ts: str) -> None:
+        """The claimed message was turned away, or its author told why it has no answer."""
+        await self._write("DELETE FROM claimed_events WHERE channel = ? AND ts = ?", (channel, ts))
+
+    async def unsettled_claims(self) -> list[Claim]:
+        return await self._select(
+            Claim,
+            "SELECT channel, ts, thread_ts, user_id FROM claimed_events ORDER BY claimed_at",
+        )
+
+    async def purge_conversations(self, older_than: float) -> int:
+        """Delete threads' turns, document text and images stored before `older_than`,
+        a batch per transaction; the number of rows removed."""
+        removed = 0
+        for table in RETAINED_TABLES:
+            while True:
+                deleted = await self._counted_write(
+                    f"DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table}"
+                    " WHERE created_at < ? LIMIT ?)",
+                    (older_than, PURGE_BATCH_ROWS),
+                )
+                removed += deleted
+                if deleted < PURGE_BATCH_ROWS:
+                    break
+        return removed
 
     async def purge_processed_events(self, older_than: float) -> int:
         return await self._counted_write(
@@ -555,18 +675,24 @@ class Database:
         return rows[::-1]
 
     async def add_inflight(
-        self, channel: str, message_ts: str, thread_ts: str, user_id: str | None
+        self, channel: str, message_ts: str, thread_ts: str, user_id: str | None, shows: str
     ) -> None:
         await self._write(
             "INSERT OR REPLACE INTO inflight_replies"
-            " (channel, message_ts, thread_ts, user_id, started_at) VALUES (?, ?, ?, ?, ?)",
-            (channel, message_ts, thread_ts, user_id, time.time()),
+            " (channel, message_ts, thread_ts, user_id, started_at, shows)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (channel, message_ts, thread_ts, user_id, time.time(), shows),
         )
 
-    async def remove_inflight(self, channel: str, message_ts: str) -> None:
-        await self._write(
-            "DELETE FROM inflight_replies WHERE channel = ? AND message_ts = ?",
-            (channel, message_ts),
+    async def reply_finished(self, channel: str, thread_ts: str, question_ts: str) -> None:
+        """The answer to `question_ts` is complete: its messages and its claim are done
+        with, together (a thread has one answer at a time)."""
+        await self._write_together(
+            (
+                "DELETE FROM inflight_replies WHERE channel = ? AND thread_ts = ?",
+                (channel, thread_ts),
+            ),
+            ("DELETE FROM claimed_events WHERE channel = ? AND ts = ?", (channel, question_ts)),
         )
 
     async def add_document(
@@ -612,12 +738,45 @@ class Database:
             (channel, thread_ts),
         )
 
-    async def clear_inflight(self) -> None:
-        await self._write("DELETE FROM inflight_replies", ())
+    async def clear_interrupted(self) -> None:
+        """What a crash left unfinished has been reported."""
+        await self._write_together(
+            ("DELETE FROM inflight_replies", ()), ("DELETE FROM claimed_events", ())
+        )
 
     async def inflight_replies(self) -> list[InflightReply]:
         return await self._select(
             InflightReply,
-            "SELECT channel, message_ts, thread_ts, user_id FROM inflight_replies"
+            "SELECT channel, message_ts, thread_ts, user_id, shows FROM inflight_replies"
             " ORDER BY started_at",
         )
+
+
+def _prepare_private_file(path: Path) -> None:
+    """The folder and the database file, readable by the bot's user only.
+
+    A folder the bot creates is private; one that exists already may be shared on
+    purpose (a mounted volume), so it is left as it is, with a warning if others can
+    read it. The file is the bot's own and is made private whatever it was.
+    """
+    folder = path.parent
+    if not folder.exists():
+        folder.mkdir(mode=PRIVATE_FOLDER, parents=True, exist_ok=True)
+        # mkdir's mode passes through the umask; this is the mode asked for.
+        folder.chmod(PRIVATE_FOLDER)
+    elif folder.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        logger.warning(
+            "the database folder %s is open to other users (mode %o); consider chmod 700",
+            folder,
+            stat.S_IMODE(folder.stat().st_mode),
+        )
+    # Created private before SQLite opens it: no moment when others may read it.
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE))
+    path.chmod(PRIVATE_FILE)
+
+
+def _tighten_companions(path: Path) -> None:
+    for suffix in ("-wal", "-shm"):
+        companion = path.with_name(path.name + suffix)
+        with contextlib.suppress(FileNotFoundError):
+            companion.chmod(PRIVATE_FILE)

@@ -26,7 +26,7 @@ from yarl import URL
 
 from browser_service import AllowList, BrowserService
 from config import BotConfig, ConfigError, load_config
-from database import Database
+from database import Database, DatabaseUnusable
 from message_processor import (
     AccessPolicy,
     AnswersInFlight,
@@ -45,6 +45,7 @@ from message_processor import (
     ModelSlots,
     ProcessorSettings,
     RateLimiter,
+    Retention,
     SettingsStore,
     SurfaceParts,
     TextHandler,
@@ -127,7 +128,10 @@ async def run(config: BotConfig, public: AddressPolicy = is_public_address) -> i
     internet (tests stand a loopback address in for it)."""
     # Read once (getifaddrs), before anything needs closing.
     own_addresses = await asyncio.to_thread(interface_addresses)
-    db = await Database.open(config.database_path)
+    try:
+        db = await Database.open(config.database_path)
+    except DatabaseUnusable as error:
+        raise StartupError(str(error)) from None
     # slack-sdk applies its own timeout only to sessions it creates: set it here.
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=API_TIMEOUT_SECONDS))
     # Links from messages get a session of their own: no proxy, no cookies, and an
@@ -249,6 +253,8 @@ async def run(config: BotConfig, public: AddressPolicy = is_public_address) -> i
             asyncio.create_task(_every(CLEANUP_INTERVAL_SECONDS, surface.forget_idle)),
             asyncio.create_task(browser.keep_catalogue(CATALOGUE_REFRESH_SECONDS)),
         ]
+        if config.retention_days:
+            background.append(asyncio.create_task(Retention(db, config.retention_days).run()))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):

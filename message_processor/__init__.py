@@ -14,6 +14,7 @@ from message_processor.inflight import AnswersInFlight
 from message_processor.links import LinkFetcher, build_link_session
 from message_processor.preferences import SettingsStore
 from message_processor.processor import Gatekeeping, MessageProcessor, ProcessorSettings
+from message_processor.retention import Retention
 from message_processor.slots import ModelSlots
 from message_processor.summaries import ConversationDesk, ConversationRef
 from message_processor.surface import BotSurface, SurfaceParts
@@ -37,6 +38,7 @@ __all__ = [
     "ModelSlots",
     "ProcessorSettings",
     "RateLimiter",
+    "Retention",
     "SettingsStore",
     "SurfaceParts",
     "TextHandler",

@@ -45,6 +45,10 @@ INTERRUPTED_BY_CRASH = (
     ":warning: _This answer was interrupted when the bot restarted unexpectedly. "
     "Ask again and I'll answer._"
 )
+NOT_RECORDED = (
+    ":warning: _I couldn't take on this message because of a problem on my side, "
+    "so it has no answer. Please send it again in a moment._"
+)
 BROWSER_OFF = "The browser service is not set up for this bot (its admin sets BROWSER_SERVICE_URL)."
 NEAR_BUDGET = (
     "_:information_source: This thread is getting long, so I'm leaving its oldest "

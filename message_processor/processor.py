@@ -16,13 +16,14 @@ from collections import OrderedDict
 from collections.abc import Coroutine
 from dataclasses import dataclass
 
-from database import Database, InflightReply
+from database import Claim, Database, InflightReply
 from message_processor.access import AccessPolicy, RateLimiter, rate_limited
 from message_processor.failures import (
     BUSY,
     INTERRUPTED_BY_CRASH,
     INTERRUPTED_BY_SHUTDOWN,
     NEAR_BUDGET,
+    NOT_RECORDED,
     SHUTTING_DOWN,
     STOPPED,
     attachment_notice,
@@ -37,6 +38,7 @@ from message_processor.summaries import CannotRead, ConversationDesk, Conversati
 from openai_client import ModelError, PriceTable
 from settings import Settings
 from slack_client import IncomingMessage, ReplyStream, SlackReplies, loggable
+from slack_client.replies import MessageShows
 from slack_client.views import NOT_ALLOWED, WELCOME, welcome_blocks
 from thread_manager import ThreadKey, ThreadLocks
 
@@ -195,33 +197,43 @@ class MessageProcessor:
             await asyncio.wait(pending, timeout=CUT_OFF_GRACE_SECONDS)
 
     async def recover_interrupted(self) -> None:
-        """Replies left in flight by a crash are marked, so no one waits on a frozen one.
+        """Whatever a crash left unfinished is told in its thread: no one waits on a
+        frozen reply, or on a message the bot took on and never answered.
 
-        A thread has one answer at a time, so its records are the parts of one reply:
-        the earlier parts were full when the next began and keep their text; only the
-        newest one (the status, or the part being written) becomes the notice.
+        A thread has one answer at a time, so its records are the parts of one reply,
+        and the newest one is where the answer stopped: a status line becomes the notice,
+        text being written gets the notice at its end, and after a full part (or with
+        no message at all, only the claim) the notice comes as a message of its own.
         """
-        newest: dict[tuple[str, str], InflightReply] = {}
+        newest: dict[tuple[str, str], InflightReply | None] = {}
+        for claim in await self._db.unsettled_claims():
+            newest.setdefault((claim.channel, claim.thread_ts), None)
         for reply in await self._db.inflight_replies():
             key = (reply.channel, reply.thread_ts)
-            if key not in newest or float(reply.message_ts) > float(newest[key].message_ts):
+            known = newest.get(key)
+            if known is None or float(reply.message_ts) > float(known.message_ts):
                 newest[key] = reply
-        for reply in newest.values():
+        for (channel, thread_ts), last in newest.items():
             try:
-                if reply.message_ts == reply.thread_ts:  # only a loading status was showing
-                    await self._replies.post(reply.channel, reply.thread_ts, INTERRUPTED_BY_CRASH)
-                else:
-                    await self._replies.update(
-                        reply.channel, reply.message_ts, INTERRUPTED_BY_CRASH
-                    )
+                await self._mark_interrupted(channel, thread_ts, last)
             except Exception as error:  # noqa: BLE001 - marking is best effort
                 logger.warning(
-                    "could not mark interrupted reply channel=%s ts=%s: %s",
-                    reply.channel,
-                    reply.message_ts,
+                    "could not mark interrupted reply channel=%s thread=%s: %s",
+                    channel,
+                    thread_ts,
                     loggable(error),
                 )
-        await self._db.clear_inflight()
+        await self._db.clear_interrupted()
+
+    async def _mark_interrupted(
+        self, channel: str, thread_ts: str, reply: InflightReply | None
+    ) -> None:
+        if reply is None or reply.shows == "full":
+            await self._replies.post(channel, thread_ts, INTERRUPTED_BY_CRASH)
+        elif reply.shows == "status":
+            await self._replies.update(channel, reply.message_ts, INTERRUPTED_BY_CRASH)
+        else:
+            await self._replies.add_note(channel, thread_ts, reply.message_ts, INTERRUPTED_BY_CRASH)
 
     async def purge_expired(self) -> int:
         self._gate.limiter.forget_idle()
@@ -235,8 +247,24 @@ class MessageProcessor:
             f"user={message.user} event_id={message.event_id}"
         )
         try:
-            if not await self._is_for_us(message) or not await self._claim(message):
+            if not await self._is_for_us(message):
                 return
+        except Exception:
+            # A follow-up in a thread the bot may never have joined: not worth a word there.
+            logger.exception("cannot tell whether a message is for the bot: %s", context)
+            return
+        try:
+            claimed = await self._claim(message)
+        except Exception as error:  # noqa: BLE001 - told below
+            # Slack has its ack: unless the person sends it again, this message is lost.
+            logger.error("message not recorded: %s error=%s", context, loggable(error))
+            if self._gate.access.allows(message.user, message.channel):
+                await self._last_word(message, NOT_RECORDED)
+            return
+        if not claimed:
+            return
+        answering = False
+        try:
             if not await self._let_through(message):
                 return
             key = ThreadKey(message.channel, message.thread_ts)
@@ -247,10 +275,26 @@ class MessageProcessor:
                     logger.info("thread busy: %s", context)
                     await self._replies.post(message.channel, message.thread_ts, BUSY)
                     return
+                answering = True
                 await self._answer(message, context, about)
         except Exception:
             # Last line of defence: _answer reports its own failures to the user.
             logger.exception("message handling failed: %s", context)
+        finally:
+            # An answer settles its claim itself, once it is complete or its failure told.
+            if not answering:
+                await self._settle(message)
+
+    async def _settle(self, message: IncomingMessage) -> None:
+        try:
+            await self._db.settle_claim(message.channel, message.ts)
+        except Exception as error:  # noqa: BLE001 - at worst the next start says "ask again"
+            logger.warning(
+                "claim not settled channel=%s ts=%s: %s",
+                message.channel,
+                message.ts,
+                loggable(error),
+            )
 
     async def _let_through(self, message: IncomingMessage) -> bool:
         """Access and rate limit; whoever is turned away is told so, privately."""
@@ -317,23 +361,16 @@ class MessageProcessor:
             self._recent[key] = None
         while len(self._recent) > RECENT_KEYS_IN_MEMORY:
             self._recent.popitem(last=False)
-        return await self._db.claim_event(keys)
+        claim = Claim(message.channel, message.ts, message.thread_ts, message.user)
+        return await self._db.claim_event(keys, claim)
 
     async def _answer(
         self, message: IncomingMessage, context: str, about: ConversationRef | None
     ) -> None:
         settings = self._preferences.effective(message.user, message.channel, message.thread_ts)
-        await asyncio.gather(
-            self._db.join_thread(message.channel, message.thread_ts),
-            self._db.add_message(
-                message.channel, message.thread_ts, message.ts, "user", message.user, message.text
-            ),
-        )
-        created: list[str] = []
 
-        async def remember(ts: str) -> None:
-            created.append(ts)
-            await self._db.add_inflight(message.channel, ts, message.thread_ts, message.user)
+        async def remember(ts: str, shows: MessageShows) -> None:
+            await self._db.add_inflight(message.channel, ts, message.thread_ts, message.user, shows)
 
         stream = self._replies.open_stream(
             message.channel,
@@ -350,9 +387,19 @@ class MessageProcessor:
         assert task is not None
         answering = self._answering[key] = _Answering(task, message.user)
         try:
-            # Until the reply has a message of its own, the thread's ts stands for it: a
-            # crash meanwhile is then still reported in the thread at the next start.
-            await remember(message.thread_ts)
+            # Until the reply has a message of its own, its claim stands for it: a crash
+            # meanwhile is still reported in the thread at the next start.
+            await asyncio.gather(
+                self._db.join_thread(message.channel, message.thread_ts),
+                self._db.add_message(
+                    message.channel,
+                    message.thread_ts,
+                    message.ts,
+                    "user",
+                    message.user,
+                    message.text,
+                ),
+            )
             stream.begin(THINKING)
             async with self._gate.answers.hold(message.user, stream):
                 # The deadline counts from here: waiting for the person's other answers
@@ -378,15 +425,21 @@ class MessageProcessor:
         except Exception as error:  # noqa: BLE001 - reported to the user below
             # Slack refused or dropped a write (the handler's own failures were already
             # reported in the reply): say so in a fresh message if the reply can't.
+            # A database that fails right after the claim lands here too.
             logger.error("reply failed: %s error=%s", context, loggable(error))
-            await self._last_word(message, describe_failure(error, timeout=0))
+            if await self._last_word(message, describe_failure(error, timeout=0)):
+                await self._settle(message)
         finally:
             # A reply that never reached a final state stays recorded as in flight,
             # and the next start marks it as interrupted.
             self._answering.pop(key, None)
             if stream.finished:
-                for ts in created:
-                    await self._db.remove_inflight(message.channel, ts)
+                try:
+                    await self._db.reply_finished(message.channel, message.thread_ts, message.ts)
+                except Exception as error:  # noqa: BLE001 - the answer is shown all the same
+                    logger.error(
+                        "finished reply not recorded: %s error=%s", context, loggable(error)
+                    )
         logger.info("answered %s in %.2fs", context, time.monotonic() - started)
 
     def _out_of_time(self, answering: _Answering, context: str) -> None:
@@ -477,14 +530,19 @@ class MessageProcessor:
         notices: list[str] = list(answer.notices)
         if answer.unread_files or answer.partly_read_files:
             notices.append(attachment_notice(answer.unread_files, answer.partly_read_files))
-        if answer.near_budget and await self._db.claim_context_notice(
-            message.channel, message.thread_ts
-        ):
+        if answer.near_budget and await self._first_near_budget(message, context):
             notices.append(NEAR_BUDGET)
         # Accounted before it is shown: what the person sees next (`/ai usage`) has it.
         await self._record_usage(message, settings, spent, context)
         await stream.finish(footer="\n\n".join(notices) or None, feedback=True)
         await self._store_answer(message, stream)
+
+    async def _first_near_budget(self, message: IncomingMessage, context: str) -> bool:
+        try:
+            return await self._db.claim_context_notice(message.channel, message.thread_ts)
+        except Exception as error:  # noqa: BLE001 - a notice is not worth the answer
+            logger.error("context notice not recorded: %s error=%s", context, loggable(error))
+            return False
 
     def _wrapping_up(self, message: IncomingMessage) -> None:
         """From here the answer is being finished: a stop comes too late to change it."""
@@ -493,7 +551,9 @@ class MessageProcessor:
             running.closing = True
 
     async def _store_answer(self, message: IncomingMessage, stream: ReplyStream) -> None:
-        if stream.text.strip():
+        if not stream.text.strip():
+            return
+        try:
             await self._db.add_message(
                 message.channel,
                 message.thread_ts,
@@ -502,12 +562,21 @@ class MessageProcessor:
                 None,
                 stream.text,
             )
+        except Exception as error:  # noqa: BLE001 - the answer is shown all the same
+            logger.error(
+                "answer not stored channel=%s ts=%s: %s",
+                message.channel,
+                message.ts,
+                loggable(error),
+            )
 
-    async def _last_word(self, message: IncomingMessage, text: str) -> None:
-        """After Slack refused a reply, try once to say so in a fresh message."""
+    async def _last_word(self, message: IncomingMessage, text: str) -> bool:
+        """After a reply failed, try once to say so in a fresh message; True if it was."""
         try:
             await self._replies.post(message.channel, message.thread_ts, text)
         except Exception as error:  # noqa: BLE001 - nothing is left to tell the user with
             logger.error(
                 "could not report failure in channel=%s: %s", message.channel, loggable(error)
             )
+            return False
+        return True

@@ -19,6 +19,7 @@ import itertools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.models.messages.chunk import TaskUpdateChunk
@@ -75,8 +76,13 @@ WAITING_FOR_SLACK = "_Ready: waiting for Slack to take more messages in this cha
 SEARCH_TASK = "web-search"
 SEARCHING = "Searching the web"
 
-# Told about every message a reply creates, so that it can be found after a crash.
-MessageCreated = Callable[[str], Awaitable[None]]
+# What a message of a reply shows, for a restart after a crash: a status line (replaced
+# by the notice), text still being written (the notice is added to it), or a part that
+# is full (kept as it is, the notice coming after it).
+MessageShows = Literal["status", "writing", "full"]
+# Told about every message a reply creates, and what it shows as that changes, so that
+# it can be found after a crash.
+MessageCreated = Callable[[str, MessageShows], Awaitable[None]]
 
 
 class SlackReplies:
@@ -145,6 +151,39 @@ class SlackReplies:
                 unfurl_media=False,
             ),
         )
+
+    async def add_note(self, channel: str, thread_ts: str, ts: str, note: str) -> None:
+        """End the message `ts`, which a crash left unfinished, with `note`, keeping what
+        it shows: a stream still open is closed with the note; otherwise the message is
+        read back and updated. Where neither works, the note follows as a new message."""
+        try:
+            await self.pacer.run(
+                channel,
+                lambda: self.client.chat_stopStream(
+                    channel=channel, ts=ts, markdown_text=f"\n\n{note}"
+                ),
+            )
+            return
+        except SlackApiError as error:
+            logger.info("no open stream to note in %s: %s", channel, slack_error(error))
+        try:
+            # Asked for by its own ts, Slack may still return the whole thread.
+            response = await self.client.conversations_replies(
+                channel=channel, ts=ts, oldest=ts, latest=ts, inclusive=True, limit=1
+            )
+            shown = next((m for m in response.get("messages") or [] if m.get("ts") == ts), None)
+            if shown is not None:
+                blocks = shown.get("blocks")
+                await self.update(
+                    channel,
+                    ts,
+                    f"{shown.get('text') or ''}\n\n{note}",
+                    [*blocks, section(note)] if blocks else None,
+                )
+                return
+        except SlackApiError as error:
+            logger.info("could not add a note to %s in %s: %s", ts, channel, slack_error(error))
+        await self.post(channel, thread_ts, note)
 
     async def post_ephemeral(
         self,
@@ -260,7 +299,7 @@ class ReplyStream:
         self._placeholder = await self._replies.post(self._channel, self._thread_ts, status)
         self._messages = [self._placeholder]
         self._shown = [Rendered(status)]
-        await self._on_message(self._placeholder)
+        await self._on_message(self._placeholder, "status")
         self._loop_task = asyncio.create_task(self._flush_loop())
 
     async def _before_first_write(self) -> None:
@@ -302,7 +341,7 @@ class ReplyStream:
             return
         if self._placeholder and not self._text and self._shown[:1] != [Rendered(status)]:
             try:
-                await self._safe_update(0, Rendered(status))
+                await self._safe_update(0, Rendered(status), "status")
             except SlackApiError as error:
                 logger.info("status update failed: %s", slack_error(error))
 
@@ -388,7 +427,7 @@ class ReplyStream:
                 logger.info("task not shown in %s: %s", self._channel, loggable(error))
                 return False
             if starting and native.ts:
-                await self._on_message(native.ts)
+                await self._on_message(native.ts, "writing")
                 await self._drop_placeholder()
             return True
 
@@ -502,7 +541,7 @@ class ReplyStream:
         except SlackApiError as error:
             return await self._leave_native(error, starting)
         if starting and native.ts:
-            await self._on_message(native.ts)
+            await self._on_message(native.ts, "writing")
             await self._drop_placeholder()
         return True
 
@@ -549,7 +588,7 @@ class ReplyStream:
             fits = False
         if not opened and native.ts:
             # An earlier start failed midway; stop() opened the stream itself.
-            await self._on_message(native.ts)
+            await self._on_message(native.ts, "writing")
             await self._drop_placeholder()
         self._use_native = False
         self._adopt_stream_message()
@@ -583,18 +622,26 @@ class ReplyStream:
         for index, part in enumerate(parts):
             if index < len(self._messages):
                 if self._shown[index] != part:
-                    await self._safe_update(index, part)
+                    await self._safe_update(index, part, "writing")
+                if self._messages[index] == self._placeholder:
+                    # The status message now holds the answer's first part.
+                    self._placeholder = None
+                    await self._on_message(self._messages[index], "writing")
             else:
-                if not self._messages:
+                if self._messages:
+                    # Told before the next part is posted: a crash from here on keeps
+                    # this one as it is.
+                    await self._on_message(self._messages[-1], "full")
+                else:
                     await self._before_first_write()
                 ts = await self._replies.post(
                     self._channel, self._thread_ts, part.text, part.blocks
                 )
                 self._messages.append(ts)
                 self._shown.append(part)
-                await self._on_message(ts)
+                await self._on_message(ts, "writing")
 
-    async def _safe_update(self, index: int, part: Rendered) -> None:
+    async def _safe_update(self, index: int, part: Rendered, shows: MessageShows) -> None:
         try:
             await self._replies.update(self._channel, self._messages[index], part.text, part.blocks)
         except SlackApiError as error:
@@ -604,7 +651,7 @@ class ReplyStream:
             self._messages[index] = await self._replies.post(
                 self._channel, self._thread_ts, part.text, part.blocks
             )
-            await self._on_message(self._messages[index])
+            await self._on_message(self._messages[index], shows)
         self._shown[index] = part
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sqlite3
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -26,6 +27,8 @@ from tests.seen import wait_for_text
         ({"MAX_CONCURRENT_REQUESTS": "0"}, "MAX_CONCURRENT_REQUESTS"),
         ({"SLACK_API_URL": "slack.example"}, "SLACK_API_URL"),
         ({"OPENAI_API_STYLE": "soap"}, "OPENAI_API_STYLE"),
+        ({"RETENTION_DAYS": "a while"}, "RETENTION_DAYS"),
+        ({"RETENTION_DAYS": "-1"}, "RETENTION_DAYS"),
     ],
 )
 async def test_bad_configuration_exits_with_one_clear_line(
@@ -181,11 +184,167 @@ async def test_a_crash_in_a_reply_of_several_parts_keeps_the_written_parts(
     try:
         text = await wait_for_text(slack, dm, ts, "interrupted when the bot restarted")
         assert text.count("interrupted when the bot restarted") == 1
-        # The newest part the bot had recorded becomes the notice (a part posted just
-        # before the crash may not be recorded yet, and keeps its text); the parts
-        # before it keep theirs.
+        # The note ends the part being written, or follows the last full one: no part
+        # loses its text to it.
         parts = [m.text for m in slack.bot_replies(dm, ts)]
-        notice = next(i for i, part in enumerate(parts) if "interrupted" in part)
-        assert all(len(part) > 3000 for part in parts[:notice])
+        assert all(len(part) > 3000 for part in parts[:-1])
+        assert "interrupted" in parts[-1]
     finally:
         assert await second.stop() == 0
+
+
+INTERRUPTED = "interrupted when the bot restarted"
+
+
+async def test_a_crash_right_after_the_claim_ends_with_the_person_told(
+    slack: FakeSlack, model: FakeOpenAI, tmp_path: Path, new_id: Callable[[str], str]
+) -> None:
+    """Killed while the model holds the answer: the message is claimed and nothing of the
+    answer is shown or recorded yet. The restarted bot tells the person in the thread."""
+    user, channel = new_id("U"), new_id("C")
+
+    async def claimed_and_held(ts: str) -> None:
+        await model.wait_for(lambda: model.hung_requests >= 1, what="the hung call")
+
+    mention = f"<@{slack.bot_user_id}> [hang] claimed, never answered"
+    ts, second = await crash_mid_answer(
+        slack, model, tmp_path, channel, user, mention, claimed_and_held
+    )
+    try:
+        text = await wait_for_text(slack, channel, ts, INTERRUPTED)
+        assert "Ask again" in text
+        # Claimed: Slack delivering it again after the restart gets no second reply.
+        for envelope in list(slack.envelopes_for_ts[ts]):
+            await slack.redeliver(envelope)
+        control = await slack.post_user_message(channel, user, f"<@{slack.bot_user_id}> next")
+        await wait_for_text(slack, channel, control, "next")
+        assert len(slack.bot_replies(channel, ts)) == 1
+    finally:
+        assert await second.stop() == 0
+
+
+@pytest.mark.parametrize("native", [True, False], ids=["streamed", "edited"])
+async def test_a_crash_mid_part_adds_the_note_to_its_text(
+    slack: FakeSlack,
+    model: FakeOpenAI,
+    tmp_path: Path,
+    new_id: Callable[[str], str],
+    native: bool,
+) -> None:
+    user, dm = new_id("U"), new_id("D")
+    shown: list[str] = []
+
+    async def some_text_shown(ts: str) -> None:
+        # A second write to the reply's message: the first was followed by its record.
+        grows = "chat.appendStream" if native else "chat.update"
+        await slack.wait_for(
+            lambda: any(c.method == grows and c.params.get("channel") == dm for c in slack.calls),
+            what="the reply growing",
+        )
+        shown.append(slack.bot_replies(dm, ts)[-1].text)
+
+    slack.streaming_supported = native
+    try:
+        ts, second = await crash_mid_answer(
+            slack,
+            model,
+            tmp_path,
+            dm,
+            user,
+            "[chunks:6][chunk_delay:0.5][stall_after:4] half said",
+            some_text_shown,
+        )
+    finally:
+        slack.streaming_supported = True
+    try:
+        await wait_for_text(slack, dm, ts, INTERRUPTED)
+        [reply] = slack.bot_replies(dm, ts)
+        assert reply.text.startswith(shown[0])
+        assert reply.text.rstrip().endswith("Ask again and I'll answer._")
+    finally:
+        assert await second.stop() == 0
+
+
+async def test_a_crash_after_a_full_part_keeps_it_and_adds_the_note_after(
+    slack: FakeSlack, model: FakeOpenAI, tmp_path: Path, new_id: Callable[[str], str]
+) -> None:
+    user, dm = new_id("U"), new_id("D")
+    full: list[str] = []
+
+    async def next_part_held_back(ts: str) -> None:
+        # The first part is full and Slack makes the second one wait.
+        await slack.wait_for(
+            lambda: any(
+                c.method == "chat.postMessage" and c.status == 429 and c.params.get("channel") == dm
+                for c in slack.calls
+            ),
+            what="the second part held back",
+        )
+        slack.clear_faults("chat.postMessage")
+        full.extend(m.text for m in slack.bot_replies(dm, ts))
+
+    slack.fail_next("chat.postMessage", retry_after=60, count=3)
+    ts, second = await crash_mid_answer(
+        slack,
+        model,
+        tmp_path,
+        dm,
+        user,
+        "[long:30000][chunks:10][chunk_delay:0.2] a long one",
+        next_part_held_back,
+    )
+    try:
+        await wait_for_text(slack, dm, ts, INTERRUPTED)
+        parts = [m.text for m in slack.bot_replies(dm, ts)]
+        assert len(full) == 1 and len(full[0]) > 3000
+        assert parts[0] == full[0]
+        assert INTERRUPTED in parts[-1] and INTERRUPTED not in parts[0]
+    finally:
+        assert await second.stop() == 0
+
+
+@pytest.mark.parametrize(
+    ("broken", "told"),
+    [
+        ("claimed_events", "couldn't take on this message"),
+        ("messages", "Something went wrong on my side"),
+    ],
+    ids=["the claim", "right after the claim"],
+)
+async def test_a_database_failure_is_told_in_the_thread(
+    slack: FakeSlack,
+    model: FakeOpenAI,
+    tmp_path: Path,
+    new_id: Callable[[str], str],
+    broken: str,
+    told: str,
+) -> None:
+    """A real write failure (the database refuses the table's inserts), not a mock."""
+    user, dm = new_id("U"), new_id("D")
+    path = tmp_path / "bot.db"
+    first = make_bot(slack, model, tmp_path)
+    await start_bot(slack, first)
+    try:
+        with sqlite3.connect(path) as db:
+            db.execute(
+                f"CREATE TRIGGER broken BEFORE INSERT ON {broken}"
+                " BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
+            )
+        ts = await slack.post_user_message(dm, user, "lost in the database")
+        text = await wait_for_text(slack, dm, ts, told)
+        assert "again" in text
+        assert "disk I/O" not in text
+        with sqlite3.connect(path) as db:
+            db.execute("DROP TRIGGER broken")
+        # The thread is not left locked, and the bot answers again.
+        again = await slack.post_user_message(dm, user, "once more", thread_ts=ts)
+        await wait_for_text(slack, dm, ts, "once more")
+        assert again
+    finally:
+        assert await first.stop() == 0
+    # Told once: a restart adds nothing to the thread.
+    told_before = [m.text for m in slack.bot_replies(dm, ts)]
+    second = make_bot(slack, model, tmp_path)
+    await start_bot(slack, second)
+    assert await second.stop() == 0
+    assert [m.text for m in slack.bot_replies(dm, ts)] == told_before

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from config import ConfigError, load_config
-from database import MIGRATIONS, Database
+from database import MIGRATIONS, Claim, Database
 from openai_client import ChatTurn, GenerationSettings, TokenCounter, sampling_parameters
 from openai_client.client import fidelity_options
 from openai_client.tokens import context_window, trim_to_budget
@@ -212,19 +213,43 @@ async def test_a_follow_up_waits_briefly_for_a_thread_about_to_be_free() -> None
 
 # --- Storage --------------------------------------------------------------------------
 
+CLAIM = Claim(channel="C1", ts="1.0", thread_ts="1.0", user_id="U1")
+
 
 async def test_migrations_and_dedupe_survive_reopening(tmp_path: Path) -> None:
     path = str(tmp_path / "bot.db")
     db = await Database.open(path)
     assert await db.schema_version() == len(MIGRATIONS)
-    assert await db.claim_event(["msg:C1:1.0", "event:Ev1"])
-    assert not await db.claim_event(["msg:C1:1.0", "event:Ev2"])
+    assert await db.claim_event(["msg:C1:1.0", "event:Ev1"], CLAIM)
+    assert not await db.claim_event(["msg:C1:1.0", "event:Ev2"], CLAIM)
     await db.close()
     db = await Database.open(path)
     try:
         assert await db.schema_version() == len(MIGRATIONS)
-        assert not await db.claim_event(["event:Ev1"])
-        assert await db.claim_event(["event:Ev3"])
+        assert not await db.claim_event(["event:Ev1"], CLAIM)
+        assert await db.claim_event(["event:Ev3"], CLAIM)
+    finally:
+        await db.close()
+
+
+async def test_a_reply_left_without_a_message_before_the_upgrade_is_still_reported(
+    tmp_path: Path,
+) -> None:
+    """Versions before schema 7 stood in for such a reply by the thread's ts."""
+    path = tmp_path / "bot.db"
+    with sqlite3.connect(path) as old:
+        for number, script in enumerate(MIGRATIONS[:5], start=1):
+            old.executescript(f"{script}; PRAGMA user_version = {number};")
+        old.execute(
+            "INSERT INTO inflight_replies (channel, message_ts, thread_ts, user_id, started_at)"
+            " VALUES ('D1', '5.0', '5.0', 'U1', 1), ('D1', '6.0', '5.0', 'U1', 2)"
+        )
+    db = await Database.open(str(path))
+    try:
+        assert await db.unsettled_claims() == [Claim("D1", "5.0", "5.0", "U1")]
+        assert [(r.message_ts, r.shows) for r in await db.inflight_replies()] == [
+            ("6.0", "writing")
+        ]
     finally:
         await db.close()
 
@@ -233,10 +258,10 @@ async def test_concurrent_claims_are_decided_one_by_one(tmp_path: Path) -> None:
     """Claims committed together still let exactly one delivery of each message win."""
     db = await Database.open(str(tmp_path / "bot.db"))
     try:
-        assert await db.claim_event(["event:Ev0"])
+        assert await db.claim_event(["event:Ev0"], CLAIM)
         claims = [[f"msg:C1:{i}.0", f"event:Ev{i}"] for i in range(40)]
         redeliveries = [[f"msg:C1:{i}.0", f"event:Ev{i}b"] for i in range(40)]
-        won = await asyncio.gather(*(db.claim_event(keys) for keys in claims + redeliveries))
+        won = await asyncio.gather(*(db.claim_event(keys, CLAIM) for keys in claims + redeliveries))
         assert won[:40] == [False] + [True] * 39
         assert won[40:] == [False] * 40
     finally:

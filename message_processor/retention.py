@@ -1,0 +1,37 @@
+"""Forgetting what conversations left behind once it is older than the admin allows."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from database import Database
+
+logger = logging.getLogger(__name__)
+
+DAY_SECONDS = 24 * 3600.0
+
+
+class Retention:
+    """Deletes stored turns, document text and images older than `days`, at start and
+    then daily. The database works in small batches, so answers go on meanwhile."""
+
+    def __init__(self, db: Database, days: int) -> None:
+        self._db = db
+        self._days = days
+
+    async def run(self) -> None:
+        while True:
+            await self.purge()
+            await asyncio.sleep(DAY_SECONDS)
+
+    async def purge(self) -> None:
+        cutoff = time.time() - self._days * DAY_SECONDS
+        try:
+            removed = await self._db.purge_conversations(cutoff)
+        except Exception:
+            # Tried again tomorrow; what was deleted so far stays deleted.
+            logger.exception("retention: removing data older than %d days failed", self._days)
+            return
+        logger.info("retention: removed %d rows older than %d days", removed, self._days)
