@@ -44,7 +44,8 @@ class BotConfig:
     admin_users: frozenset[str] = frozenset()
     allowed_users: frozenset[str] = frozenset()
     allowed_channels: frozenset[str] = frozenset()
-    user_messages_per_minute: int = 20
+    # Off unless an admin sets it: a burst from one person is answered, not dropped.
+    user_messages_per_minute: int = 0
     allowed_models: tuple[str, ...] = DEFAULT_ALLOWED_MODELS
     model_prices: dict[str, Price] = field(default_factory=dict)
     browser_service_url: str | None = None
@@ -162,7 +163,7 @@ def load_config(env: Mapping[str, str]) -> BotConfig:
         admin_users=_ids(env, "ADMIN_USERS"),
         allowed_users=_ids(env, "ALLOWED_USERS"),
         allowed_channels=_ids(env, "ALLOWED_CHANNELS"),
-        user_messages_per_minute=_whole_number(env, "USER_MESSAGES_PER_MINUTE", 20, minimum=0),
+        user_messages_per_minute=_whole_number(env, "USER_MESSAGES_PER_MINUTE", 0, minimum=0),
         allowed_models=_models(env, model),
         model_prices=_prices(env),
         browser_service_url=_url(env, "BROWSER_SERVICE_URL", None),
