@@ -140,9 +140,10 @@ async def run(config: BotConfig) -> int:
         ),
     )
     try:
-        identity = await _verify_slack(web, config.slack_app_token)
+        identity, counter = await asyncio.gather(
+            _verify_slack(web, config.slack_app_token), TokenCounter.load()
+        )
         locks = ThreadLocks()
-        counter = TokenCounter()
         replies = SlackReplies(web, pacer, native_streaming=True)
         files = SlackFiles(session, config.slack_bot_token, config.slack_api_url, web, pacer)
         await pool.start()
@@ -212,7 +213,6 @@ async def run(config: BotConfig) -> int:
         )
         handler = AsyncSocketModeHandler(build_app(web, identity, surface), config.slack_app_token)
         background = [
-            asyncio.create_task(counter.load_encoding()),
             asyncio.create_task(Watchdog(locks).run()),
             asyncio.create_task(loop_monitor.run()),
             asyncio.create_task(_every(CLEANUP_INTERVAL_SECONDS, processor.purge_expired)),
@@ -302,7 +302,15 @@ def main(argv: list[str]) -> int:
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return EXIT_CONFIG
+    _keep_bot_token_from_bolt()
     return _run(config)
+
+
+def _keep_bot_token_from_bolt() -> None:
+    """Bolt reads SLACK_BOT_TOKEN from the environment by itself and, as the bot hands
+    it a client instead, warns at every start that the token goes unused. The
+    configuration has what it needs by now (the sandbox never uses it)."""
+    os.environ.pop("SLACK_BOT_TOKEN", None)
 
 
 def _run(config: BotConfig) -> int:
@@ -330,6 +338,7 @@ def _sandbox(argv: list[str]) -> int:
     from sandbox.launch import PortTaken
 
     load_dotenv(find_dotenv(usecwd=True))
+    _keep_bot_token_from_bolt()
     try:
         return asyncio.run(_run_sandbox(port))
     except PortTaken as error:
