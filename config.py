@@ -19,6 +19,13 @@ DEFAULT_IMAGE_MODEL = "gpt-image-2.5-sunburst"
 # Offered in the settings modal unless ALLOWED_MODELS says otherwise (each with a list
 # price, so usage shows a cost); the configured OPENAI_MODEL is always offered too.
 DEFAULT_ALLOWED_MODELS = ("gpt-5.4-mini", "gpt-5.2", "gpt-5.4-nano", "gpt-4.1", "gpt-4.1-mini")
+# The placeholders .env.example ships with (tests/test_settings_units.py holds the file to
+# these): a setting that still has one was copied but never filled in.
+EXAMPLE_VALUES = {
+    "SLACK_BOT_TOKEN": "xoxb-your-bot-token",
+    "SLACK_APP_TOKEN": "xapp-your-app-level-token",
+    "OPENAI_API_KEY": "sk-your-key",
+}
 
 
 class ConfigError(Exception):
@@ -135,7 +142,22 @@ def _prices(env: Mapping[str, str]) -> dict[str, Price]:
         ) from None
 
 
+def holds_example(env: Mapping[str, str], name: str) -> bool:
+    """Whether `name` still has .env.example's placeholder."""
+    return env.get(name, "").strip() == EXAMPLE_VALUES[name]
+
+
+def _check_filled_in(env: Mapping[str, str]) -> None:
+    names = [name for name in EXAMPLE_VALUES if holds_example(env, name)]
+    if not names:
+        return
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    verb = "still holds the example value" if len(names) == 1 else "still hold the example values"
+    raise ConfigError(f"{listed} {verb} from .env.example; put your own in .env")
+
+
 def load_config(env: Mapping[str, str]) -> BotConfig:
+    _check_filled_in(env)
     api_style = env.get("OPENAI_API_STYLE", "responses").strip().lower() or "responses"
     if api_style not in ("responses", "chat"):
         raise ConfigError("OPENAI_API_STYLE must be 'responses' or 'chat'")

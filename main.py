@@ -353,13 +353,10 @@ def _sandbox(argv: list[str]) -> int:
 
 
 async def _run_sandbox(port: int) -> int:
-    from sandbox.launch import APP_TOKEN, BOT_TOKEN, DEMO_KEY, running_sandbox
+    from sandbox.launch import APP_TOKEN, BOT_TOKEN, DEMO_KEY, choose_model, running_sandbox
 
-    real_key = os.environ.get("OPENAI_API_KEY", "").strip()
-    label = None
-    if real_key:
-        label = os.environ.get("OPENAI_MODEL", "").strip() or "the configured model"
-    async with running_sandbox(port, model_label=label) as sandbox:
+    model = choose_model(os.environ)
+    async with running_sandbox(port, model=model) as sandbox:
         env = {
             **os.environ,
             "SLACK_BOT_TOKEN": BOT_TOKEN,
@@ -377,6 +374,8 @@ async def _run_sandbox(port: int) -> int:
             f"Sandbox: open {sandbox.page_url} (listening on 127.0.0.1 only). Ctrl-C stops it.",
             flush=True,
         )
+        if model.label is None:
+            print(f"Sandbox: the offline demo model answers: {model.why}.", flush=True)
         return await run(config)
 
 

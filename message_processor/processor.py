@@ -37,7 +37,7 @@ from message_processor.handlers.text import Spent, TextHandler
 from message_processor.preferences import SettingsStore
 from message_processor.slots import THINKING
 from message_processor.summaries import CannotRead, ConversationDesk, ConversationRef
-from openai_client import ModelError, PriceTable
+from openai_client import ModelConnectionError, ModelError, PriceTable
 from settings import Settings
 from slack_client import IncomingMessage, ReplyStream, SlackReplies, loggable
 from slack_client.views import NOT_ALLOWED, WELCOME, welcome_blocks
@@ -443,7 +443,9 @@ class MessageProcessor:
             answer = await self._text.answer(message, settings, stream, spent, about)
         except ModelError as error:
             self._wrapping_up(message)
-            logger.warning("model call failed: %s error=%s", context, type(error).__name__)
+            # Where the bot looked for the model, when it could not connect: for the admin.
+            host = f" host={error.host}" if isinstance(error, ModelConnectionError) else ""
+            logger.warning("model call failed: %s error=%s%s", context, type(error).__name__, host)
             await stream.finish(footer=describe_failure(error, timeout=timeout))
             await self._store_answer(message, stream)
             return

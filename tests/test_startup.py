@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import signal
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
+import aiohttp
+
 from sandbox.model import FakeOpenAI
 from sandbox.workspace import FakeSlack
+from tests.botproc import REPO, BotProcess
 from tests.conftest import make_bot, start_bot
 from tests.seen import wait_for_text
 
@@ -52,3 +59,55 @@ async def test_a_start_logs_no_warnings_and_counts_tokens_exactly_offline(
     assert not warnings, process.log
     assert "Traceback" not in process.log
     assert list(cache.iterdir()) == [] and list(home.iterdir()) == []
+
+
+def first_steps(workdir: Path) -> dict[str, str]:
+    """The README's first step, `cp .env.example .env`, and nothing from anyone's shell."""
+    shutil.copy(REPO / ".env.example", workdir / ".env")
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "PYTHONUNBUFFERED": "1",
+        "SANDBOX_DATABASE_PATH": str(workdir / "sandbox.db"),
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_the_examples_placeholders_stop_the_bot_with_one_line_naming_them(
+    tmp_path: Path,
+) -> None:
+    process = BotProcess(first_steps(tmp_path), cwd=tmp_path)
+    await process.start()
+    assert await process.wait() == 2
+    assert process.output == [
+        "configuration error: SLACK_BOT_TOKEN, SLACK_APP_TOKEN and OPENAI_API_KEY still hold "
+        "the example values from .env.example; put your own in .env"
+    ]
+
+
+async def test_the_sandbox_says_why_the_demo_model_answers_with_the_example_key(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    process = BotProcess(first_steps(tmp_path), cwd=tmp_path, args=("sandbox", "--port", str(port)))
+    await process.start()
+    try:
+        await process.wait_for_output(
+            "Sandbox: the offline demo model answers: "
+            "OPENAI_API_KEY still holds the example value from .env.example."
+        )
+        await process.wait_for_output("connected to Slack")
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"http://127.0.0.1:{port}/sandbox/info") as response,
+        ):
+            info = await response.json()
+        assert "offline demo model" in info["model"] and ".env.example" in info["model"]
+    finally:
+        assert await process.stop(signal.SIGINT) == 0
+    assert "Traceback" not in process.log and "sk-your-key" not in process.log
