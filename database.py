@@ -226,11 +226,17 @@ class Database:
         if path != ":memory:":
             await asyncio.to_thread(Path(path).parent.mkdir, parents=True, exist_ok=True)
         connection = await aiosqlite.connect(path, isolation_level=None)
-        await connection.execute("PRAGMA journal_mode=WAL")
-        await connection.execute("PRAGMA synchronous=NORMAL")
-        await connection.execute("PRAGMA busy_timeout=5000")
-        database = cls(connection)
-        await database._migrate()
+        try:
+            await connection.execute("PRAGMA journal_mode=WAL")
+            await connection.execute("PRAGMA synchronous=NORMAL")
+            await connection.execute("PRAGMA busy_timeout=5000")
+            database = cls(connection)
+            await database._migrate()
+        except BaseException:
+            # A Ctrl-C during start-up, say: the connection's thread would keep the
+            # process from exiting.
+            await connection.close()
+            raise
         return database
 
     async def close(self) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from sandbox.model import FakeOpenAI
 from sandbox.workspace import FakeSlack
@@ -111,3 +112,46 @@ async def test_the_sandbox_says_why_the_demo_model_answers_with_the_example_key(
     finally:
         assert await process.stop(signal.SIGINT) == 0
     assert "Traceback" not in process.log and "sk-your-key" not in process.log
+
+
+# Python's -X importtime line for aiohttp, main.py's first slow import: the moment the
+# first second's imports are under way. (Earlier still, the interpreter itself is
+# starting, and the system's default for SIGINT applies: no program has a say.)
+IMPORTING = "| aiohttp"
+
+
+@pytest.mark.parametrize("moment", ["importing", "starting", "ready"])
+async def test_ctrl_c_at_any_moment_ends_the_bot_quietly(
+    slack: FakeSlack, model: FakeOpenAI, tmp_path: Path, moment: str
+) -> None:
+    process = make_bot(slack, model, tmp_path, PYTHONPROFILEIMPORTTIME="1")
+    checks, connections = len(slack.calls_to("auth.test")), slack.connection_count
+    if moment == "starting":
+        slack.latency["auth.test"] = 60.0  # Slack slow to answer: start-up is under way
+    try:
+        await process.start()
+        if moment == "importing":
+            await process.wait_for_output(IMPORTING)
+        elif moment == "starting":
+            await slack.wait_for(
+                lambda: len(slack.calls_to("auth.test")) > checks, what="start-up's auth.test"
+            )
+        else:
+            await slack.wait_connected(connections + 1, timeout=30)
+        process.interrupt()
+        code = await process.wait()
+    finally:
+        slack.latency.pop("auth.test", None)
+    assert code == 0, process.log
+    assert "Traceback" not in process.log and "KeyboardInterrupt" not in process.log
+
+
+@pytest.mark.parametrize("moment", [IMPORTING, "Sandbox: open", "connected to Slack"])
+async def test_ctrl_c_at_any_moment_ends_the_sandbox_quietly(tmp_path: Path, moment: str) -> None:
+    env = {**first_steps(tmp_path), "PYTHONPROFILEIMPORTTIME": "1"}
+    process = BotProcess(env, cwd=tmp_path, args=("sandbox", "--port", str(free_port())))
+    await process.start()
+    await process.wait_for_output(moment)
+    process.interrupt()
+    assert await process.wait() == 0, process.log
+    assert "Traceback" not in process.log and "KeyboardInterrupt" not in process.log
