@@ -211,8 +211,8 @@ async def test_model_errors_become_one_honest_line(
     user = new_id("U")
     cases = {
         "[status:429]": "rate-limiting",
-        "[status:503]": "unavailable right now",
-        "[status:401]": "rejected this bot's credentials",
+        "[status:503]": "had a server error",
+        "[status:401]": "refused this bot's API key",
         "[status:400]": "rejected this request",
     }
     posted = []
