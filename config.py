@@ -27,6 +27,15 @@ DEFAULT_LINK_FETCH_PORTS = frozenset({80, 443})
 MIN_DEFAULT_DEADLINE = 600.0
 
 
+# The placeholders .env.example ships with (tests/test_settings_units.py holds the file to
+# these): a setting that still has one was copied but never filled in.
+EXAMPLE_VALUES = {
+    "SLACK_BOT_TOKEN": "xoxb-your-bot-token",
+    "SLACK_APP_TOKEN": "xapp-your-app-level-token",
+    "OPENAI_API_KEY": "sk-your-key",
+}
+
+
 class ConfigError(Exception):
     """A setting is missing or malformed; the message names the variable only."""
 
@@ -52,7 +61,8 @@ class BotConfig:
     admin_users: frozenset[str] = frozenset()
     allowed_users: frozenset[str] = frozenset()
     allowed_channels: frozenset[str] = frozenset()
-    user_messages_per_minute: int = 20
+    # Off unless an admin sets it: a burst from one person is answered, not dropped.
+    user_messages_per_minute: int = 0
     # The most one answer may take, all its model rounds and tools included.
     answer_deadline_seconds: float = 610.0
     # Answers one person may have in progress at once; their next ones wait.
@@ -187,7 +197,22 @@ def _answer_deadline(env: Mapping[str, str], model_timeout: float) -> float:
     )
 
 
+def holds_example(env: Mapping[str, str], name: str) -> bool:
+    """Whether `name` still has .env.example's placeholder."""
+    return env.get(name, "").strip() == EXAMPLE_VALUES[name]
+
+
+def _check_filled_in(env: Mapping[str, str]) -> None:
+    names = [name for name in EXAMPLE_VALUES if holds_example(env, name)]
+    if not names:
+        return
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    verb = "still holds the example value" if len(names) == 1 else "still hold the example values"
+    raise ConfigError(f"{listed} {verb} from .env.example; put your own in .env")
+
+
 def load_config(env: Mapping[str, str]) -> BotConfig:
+    _check_filled_in(env)
     api_style = env.get("OPENAI_API_STYLE", "responses").strip().lower() or "responses"
     if api_style not in ("responses", "chat"):
         raise ConfigError("OPENAI_API_STYLE must be 'responses' or 'chat'")
@@ -217,7 +242,7 @@ def load_config(env: Mapping[str, str]) -> BotConfig:
         admin_users=_ids(env, "ADMIN_USERS"),
         allowed_users=_ids(env, "ALLOWED_USERS"),
         allowed_channels=_ids(env, "ALLOWED_CHANNELS"),
-        user_messages_per_minute=_whole_number(env, "USER_MESSAGES_PER_MINUTE", 20, minimum=0),
+        user_messages_per_minute=_whole_number(env, "USER_MESSAGES_PER_MINUTE", 0, minimum=0),
         answer_deadline_seconds=_answer_deadline(env, model_timeout),
         user_answers_in_flight=_whole_number(env, "USER_ANSWERS_IN_FLIGHT", 3, minimum=1),
         image_generations_per_day=_whole_number(env, "IMAGE_GENERATIONS_PER_DAY", 25, minimum=0),

@@ -316,6 +316,8 @@ class Database:
             await connection.close()
             raise DatabaseUnusable(f"cannot use the database at {path} ({error})") from None
         except BaseException:
+            # A Ctrl-C during start-up, say: the connection's thread would keep the
+            # process from exiting.
             await connection.close()
             raise
         return database

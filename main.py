@@ -2,20 +2,56 @@
 
 `python main.py` runs the bot. Configuration comes from the environment and `.env`
 (DESIGN.md section 4). A bad configuration exits with status 2 and one line naming
-the problem; SIGINT/SIGTERM drain in-flight answers, then exit 0.
+the problem. SIGINT (Ctrl-C) and SIGTERM end it with status 0 and no traceback at any
+moment: during start-up they abandon it, once it runs they drain in-flight answers.
 """
 
 from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Callable
+from types import FrameType
+
+
+class _Interrupts:
+    """SIGINT and SIGTERM from the very first line: never a traceback, always status 0.
+
+    Until the event loop takes them (`deliver_to`) they end the process at once: the
+    modules below take a second or more to load, and Python's default would print a
+    KeyboardInterrupt traceback and exit 130. Once the loop is done they are ignored,
+    the process being on its way out.
+    """
+
+    def __init__(self) -> None:
+        self._deliver: Callable[[], object] | None = None
+        self._finished = False
+
+    def __call__(self, signum: int, frame: FrameType | None) -> None:
+        if self._finished:
+            return
+        if self._deliver is None:
+            raise SystemExit(0)
+        self._deliver()
+
+    def deliver_to(self, deliver: Callable[[], object]) -> None:
+        self._deliver = deliver
+
+    def finish(self) -> None:
+        self._finished = True
+
+
+_INTERRUPTS = _Interrupts()
+for _signum in (signal.SIGINT, signal.SIGTERM):
+    signal.signal(_signum, _INTERRUPTS)
 
 import asyncio
 import contextlib
 import gc
 import logging
 import os
-import signal
-import sys
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 import aiohttp
 from dotenv import find_dotenv, load_dotenv
@@ -92,6 +128,56 @@ class StartupError(Exception):
     """The bot cannot start (Slack unreachable, token refused); one line for the admin."""
 
 
+class Shutdown:
+    """What a signal does to the bot: during start-up it abandons the start (the task
+    doing it is cancelled, and cleans up); once the bot serves, it starts the drain."""
+
+    def __init__(self) -> None:
+        self.requested = asyncio.Event()
+        self._starting: asyncio.Task[Any] | None = None
+
+    def starting(self, task: asyncio.Task[Any]) -> None:
+        self._starting = task
+
+    def serving(self) -> None:
+        self._starting = None
+
+    def request(self) -> None:
+        self.requested.set()
+        if self._starting is not None:
+            # Once: a second Ctrl-C must not cut short the clean-up of the first.
+            self._starting.cancel()
+            self._starting = None
+
+
+def run_until_stopped(main: Callable[[Shutdown], Awaitable[int]]) -> int:
+    """`main` in an event loop that SIGINT and SIGTERM end quietly, whenever they come."""
+    with asyncio.Runner() as runner:
+        shutdown = Shutdown()
+        loop = runner.get_loop()
+        _INTERRUPTS.deliver_to(lambda: loop.call_soon_threadsafe(shutdown.request))
+        try:
+            return runner.run(_stoppable(main, shutdown))
+        finally:
+            _INTERRUPTS.finish()
+
+
+async def _stoppable(main: Callable[[Shutdown], Awaitable[int]], shutdown: Shutdown) -> int:
+    task = asyncio.current_task()
+    assert task is not None
+    if shutdown.requested.is_set():
+        return 0  # the signal came before the loop got here
+    shutdown.starting(task)
+    try:
+        return await main(shutdown)
+    except asyncio.CancelledError:
+        if not shutdown.requested.is_set():
+            raise
+        task.uncancel()
+        logger.info("stopped during start-up")
+        return 0
+
+
 async def _every(interval: float, job: Callable[[], Awaitable[object]]) -> None:
     while True:
         await asyncio.sleep(interval)
@@ -123,7 +209,9 @@ async def _verify_slack(web: AsyncWebClient, app_token: str) -> BotIdentity:
     return identity
 
 
-async def run(config: BotConfig, public: AddressPolicy = is_public_address) -> int:
+async def run(
+    config: BotConfig, shutdown: Shutdown, public: AddressPolicy = is_public_address
+) -> int:
     """The bot until a signal. `public` says which addresses pasted links may reach: the
     internet (tests stand a loopback address in for it)."""
     # Read once (getifaddrs), before anything needs closing.
@@ -163,9 +251,10 @@ async def run(config: BotConfig, public: AddressPolicy = is_public_address) -> i
         ),
     )
     try:
-        identity = await _verify_slack(web, config.slack_app_token)
+        identity, counter = await asyncio.gather(
+            _verify_slack(web, config.slack_app_token), TokenCounter.load()
+        )
         locks = ThreadLocks()
-        counter = TokenCounter()
         replies = SlackReplies(web, pacer, native_streaming=True)
         files = SlackFiles(session, config.slack_bot_token, config.slack_api_url, web, pacer)
         await pool.start()
@@ -246,7 +335,6 @@ async def run(config: BotConfig, public: AddressPolicy = is_public_address) -> i
         )
         handler = AsyncSocketModeHandler(build_app(web, identity, surface), config.slack_app_token)
         background = [
-            asyncio.create_task(counter.load_encoding()),
             asyncio.create_task(Watchdog(locks).run()),
             asyncio.create_task(loop_monitor.run()),
             asyncio.create_task(_every(CLEANUP_INTERVAL_SECONDS, processor.purge_expired)),
@@ -255,13 +343,11 @@ async def run(config: BotConfig, public: AddressPolicy = is_public_address) -> i
         ]
         if config.retention_days:
             background.append(asyncio.create_task(Retention(db, config.retention_days).run()))
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        # slack-sdk retries a failing connection forever; a signal must still end that.
+        # From here a signal drains. slack-sdk retries a failing connection forever; a
+        # signal must still end that.
+        shutdown.serving()
         connecting = asyncio.create_task(handler.connect_async())  # type: ignore[no-untyped-call]
-        stopping = asyncio.create_task(stop.wait())
+        stopping = asyncio.create_task(shutdown.requested.wait())
         await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
         if connecting.done():
             connecting.result()
@@ -341,7 +427,15 @@ def main(argv: list[str]) -> int:
     except ConfigError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return EXIT_CONFIG
+    _keep_bot_token_from_bolt()
     return _run(config)
+
+
+def _keep_bot_token_from_bolt() -> None:
+    """Bolt reads SLACK_BOT_TOKEN from the environment by itself and, as the bot hands
+    it a client instead, warns at every start that the token goes unused. The
+    configuration has what it needs by now (the sandbox never uses it)."""
+    os.environ.pop("SLACK_BOT_TOKEN", None)
 
 
 def _run(config: BotConfig) -> int:
@@ -350,7 +444,7 @@ def _run(config: BotConfig) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
-        return asyncio.run(run(config))
+        return run_until_stopped(lambda shutdown: run(config, shutdown))
     except StartupError as error:
         print(f"startup error: {error}", file=sys.stderr)
         return EXIT_STARTUP
@@ -369,8 +463,11 @@ def _sandbox(argv: list[str]) -> int:
     from sandbox.launch import PortTaken
 
     load_dotenv(find_dotenv(usecwd=True))
+    _keep_bot_token_from_bolt()
     try:
-        return asyncio.run(_run_sandbox(int(port), options.get("--browser-service")))
+        return run_until_stopped(
+            lambda shutdown: _run_sandbox(int(port), options.get("--browser-service"), shutdown)
+        )
     except PortTaken as error:
         print(f"sandbox: {error}", file=sys.stderr)
         return EXIT_CONFIG
@@ -382,14 +479,11 @@ def _sandbox(argv: list[str]) -> int:
         return EXIT_STARTUP
 
 
-async def _run_sandbox(port: int, browser_service: str | None) -> int:
-    from sandbox.launch import running_sandbox
+async def _run_sandbox(port: int, browser_service: str | None, shutdown: Shutdown) -> int:
+    from sandbox.launch import choose_model, running_sandbox
 
-    real_key = os.environ.get("OPENAI_API_KEY", "").strip()
-    label = None
-    if real_key:
-        label = os.environ.get("OPENAI_MODEL", "").strip() or "the configured model"
-    async with running_sandbox(port, model_label=label) as sandbox:
+    model = choose_model(os.environ)
+    async with running_sandbox(port, model=model) as sandbox:
         env = {
             **os.environ,
             "SLACK_BOT_TOKEN": sandbox.bot_token,
@@ -402,6 +496,9 @@ async def _run_sandbox(port: int, browser_service: str | None) -> int:
         configured = env.pop("BROWSER_SERVICE_URL", None)
         if browser_service is not None:
             env["BROWSER_SERVICE_URL"] = browser_service
+            # Named for the sandbox, it is for its one person, wherever they ask.
+            for name in ("BROWSER_SERVICE_USERS", "BROWSER_SERVICE_CHANNELS"):
+                env[name] = env.get(name, "").strip() or "*"
         if browser_service != configured:  # the token is the configured service's alone
             env.pop("BROWSER_SERVICE_TOKEN", None)
         if sandbox.demo_model_url is not None and sandbox.demo_model_key is not None:
@@ -417,7 +514,9 @@ async def _run_sandbox(port: int, browser_service: str | None) -> int:
             f"Browser service: {_sandbox_browser_service(config)}",
             flush=True,
         )
-        return await run(config)
+        if model.label is None:
+            print(f"Sandbox: the offline demo model answers: {model.why}.", flush=True)
+        return await run(config, shutdown)
 
 
 def _sandbox_browser_service(config: BotConfig) -> str:

@@ -75,10 +75,15 @@ class RateLimiter:
             del self._told_until[user]
 
 
+# Put on every message the rate limit turns away (Slack's emoji name, without colons).
+TURNED_AWAY_REACTION = "no_entry_sign"
+
+
 def rate_limited(limit: int, wait: float) -> str:
     return (
         f":hourglass: You've sent me {limit} messages in the last minute, which is the limit. "
-        f"Try again in {max(1, round(wait))} seconds."
+        f"I'm not answering the messages marked :{TURNED_AWAY_REACTION}:; "
+        f"send them again in {max(1, round(wait))} seconds."
     )
 
 

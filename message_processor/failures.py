@@ -23,6 +23,10 @@ from browser_service import (
 )
 from openai_client import (
     ModelAuthError,
+    ModelConnectionError,
+    ModelConnectionRefusedError,
+    ModelConnectTimeoutError,
+    ModelHostNotFoundError,
     ModelRateLimitError,
     ModelRequestError,
     ModelTimeoutError,
@@ -89,13 +93,20 @@ def describe_failure(error: BaseException, *, timeout: float) -> str:
         )
     if isinstance(error, ModelUnavailableError):
         return (
-            ":warning: _The model API is unavailable right now (server or connection "
-            "error). Please try again shortly._"
+            ":warning: _The model API had a server error, so I stopped here. "
+            "Please try again shortly._"
+        )
+    if isinstance(error, ModelConnectionError):
+        return _connection_line(error)
+    if isinstance(error, ModelAuthError) and error.status == 401:
+        return (
+            ":warning: _The model API refused this bot's API key. "
+            "An admin needs to check OPENAI_API_KEY._"
         )
     if isinstance(error, ModelAuthError):
         return (
-            ":warning: _The model API rejected this bot's credentials. "
-            "An admin needs to check its API key._"
+            ":warning: _The model API does not allow this bot's API key to do that. "
+            "An admin needs to check what OPENAI_API_KEY may use._"
         )
     if isinstance(error, ModelRequestError):
         return (
@@ -105,6 +116,30 @@ def describe_failure(error: BaseException, *, timeout: float) -> str:
     if isinstance(error, SlackApiError):
         return f":warning: _Slack refused one of my messages ({slack_error(error)})._"
     return ":warning: _Something went wrong on my side while answering. Please try again._"
+
+
+def _connection_line(error: ModelConnectionError) -> str:
+    # The host stays in the log: the people asking need to know what happened, the admin
+    # where to look.
+    if isinstance(error, ModelConnectionRefusedError):
+        return (
+            ":warning: _I couldn't reach the model API: its server refused the connection. "
+            "An admin needs to check that it is running and OPENAI_BASE_URL._"
+        )
+    if isinstance(error, ModelHostNotFoundError):
+        return (
+            ":warning: _I couldn't reach the model API: its host name could not be found "
+            "(DNS). An admin needs to check OPENAI_BASE_URL and the network._"
+        )
+    if isinstance(error, ModelConnectTimeoutError):
+        return (
+            f":warning: _I couldn't reach the model API: it did not accept a connection "
+            f"within {error.seconds:g} seconds. Please try again shortly._"
+        )
+    return (
+        ":warning: _The connection to the model API failed before the answer was complete. "
+        "Please try again shortly._"
+    )
 
 
 def describe_browser_failure(error: BrowserServiceError | ArgumentsError) -> str:

@@ -17,7 +17,12 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 
 from database import Claim, Database, InflightReply
-from message_processor.access import AccessPolicy, RateLimiter, rate_limited
+from message_processor.access import (
+    TURNED_AWAY_REACTION,
+    AccessPolicy,
+    RateLimiter,
+    rate_limited,
+)
 from message_processor.failures import (
     BUSY,
     INTERRUPTED_BY_CRASH,
@@ -35,7 +40,7 @@ from message_processor.inflight import AnswersInFlight
 from message_processor.preferences import SettingsStore
 from message_processor.slots import THINKING
 from message_processor.summaries import CannotRead, ConversationDesk, ConversationRef
-from openai_client import ModelError, PriceTable
+from openai_client import ModelConnectionError, ModelError, PriceTable
 from settings import Settings
 from slack_client import IncomingMessage, ReplyStream, SlackReplies, loggable
 from slack_client.replies import MessageShows
@@ -316,7 +321,10 @@ class MessageProcessor:
             return False
         wait = gate.limiter.wait_needed(message.user)
         if wait > 0:
-            logger.info("rate limited user=%s for %.0fs", message.user, wait)
+            logger.info("rate limited user=%s ts=%s for %.0fs", message.user, message.ts, wait)
+            # Every message turned away is marked, so nobody wonders which ones were
+            # skipped; the notice that explains the mark comes once per stretch.
+            await self._mark_turned_away(message)
             if gate.limiter.first_notice(message.user, wait):
                 await self._replies.post_ephemeral(
                     message.channel,
@@ -330,6 +338,17 @@ class MessageProcessor:
             # Beside the answer, not before it: the first question is not held back.
             self._track(self._welcome(message))
         return True
+
+    async def _mark_turned_away(self, message: IncomingMessage) -> None:
+        try:
+            await self._replies.react(message.channel, message.ts, TURNED_AWAY_REACTION)
+        except Exception as error:  # noqa: BLE001 - the private notice still tells them
+            logger.warning(
+                "could not mark a turned-away message channel=%s ts=%s: %s",
+                message.channel,
+                message.ts,
+                loggable(error),
+            )
 
     async def _welcome(self, message: IncomingMessage) -> None:
         try:
@@ -509,7 +528,9 @@ class MessageProcessor:
             answer = await self._text.answer(message, settings, stream, spent, about)
         except ModelError as error:
             self._wrapping_up(message)
-            logger.warning("model call failed: %s error=%s", context, type(error).__name__)
+            # Where the bot looked for the model, when it could not connect: for the admin.
+            host = f" host={error.host}" if isinstance(error, ModelConnectionError) else ""
+            logger.warning("model call failed: %s error=%s%s", context, type(error).__name__, host)
             await stream.finish(footer=describe_failure(error, timeout=timeout))
             await self._store_answer(message, stream)
             return

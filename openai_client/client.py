@@ -11,10 +11,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any, cast
 
+import aiohttp
 import openai
 from openai import AsyncOpenAI, AsyncStream, DefaultAioHttpClient
 from openai.types import ImagesResponse
@@ -22,7 +24,11 @@ from openai.types import ImagesResponse
 from openai_client.errors import (
     ContentRefusedError,
     ModelAuthError,
+    ModelConnectionError,
+    ModelConnectionRefusedError,
+    ModelConnectTimeoutError,
     ModelError,
+    ModelHostNotFoundError,
     ModelRateLimitError,
     ModelRequestError,
     ModelTimeoutError,
@@ -86,6 +92,32 @@ def sampling_parameters(settings: GenerationSettings) -> dict[str, Any]:
     return params
 
 
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    cause: BaseException | None = error
+    while cause is not None:
+        yield cause
+        cause = cause.__cause__ or cause.__context__
+
+
+def _connection_failure(error: openai.APIConnectionError) -> ModelError:
+    """What went wrong, read from the causes the SDK wraps: its aiohttp transport reports
+    every failure to connect, a refusal or a DNS failure as much as a real wait, as a
+    connect *timeout* (APITimeoutError)."""
+    host = error.request.url.host
+    for cause in _causes(error):
+        if isinstance(cause, aiohttp.ClientConnectorDNSError | socket.gaierror):
+            return ModelHostNotFoundError(host)
+        if isinstance(cause, ConnectionRefusedError):
+            return ModelConnectionRefusedError(host)
+        if isinstance(cause, aiohttp.ConnectionTimeoutError):
+            return ModelConnectTimeoutError(host, CONNECT_TIMEOUT_SECONDS)
+        if isinstance(cause, aiohttp.SocketTimeoutError):
+            return ModelTimeoutError("the model API sent nothing for too long")
+    if isinstance(error, openai.APITimeoutError):
+        return ModelTimeoutError("the model API timed out")
+    return ModelConnectionError(host)
+
+
 @asynccontextmanager
 async def _translated_errors(seconds: float) -> AsyncIterator[None]:
     try:
@@ -93,19 +125,21 @@ async def _translated_errors(seconds: float) -> AsyncIterator[None]:
             yield
     except TimeoutError as error:
         raise ModelTimeoutError(f"no complete answer within {seconds:g}s") from error
-    except openai.APITimeoutError as error:
-        raise ModelTimeoutError("the model API timed out") from error
+    except openai.APIConnectionError as error:
+        raise _connection_failure(error) from error
     except openai.RateLimitError as error:
         raise ModelRateLimitError(str(error)) from error
-    except (openai.AuthenticationError, openai.PermissionDeniedError) as error:
-        raise ModelAuthError(str(error)) from error
+    except openai.AuthenticationError as error:
+        raise ModelAuthError(str(error), status=401) from error
+    except openai.PermissionDeniedError as error:
+        raise ModelAuthError(str(error), status=403) from error
     except openai.BadRequestError as error:
         if error.code == "moderation_blocked":
             raise ContentRefusedError(error.message) from error
         raise ModelRequestError(str(error)) from error
     except (openai.NotFoundError, openai.UnprocessableEntityError) as error:
         raise ModelRequestError(str(error)) from error
-    except (openai.APIConnectionError, openai.InternalServerError) as error:
+    except openai.InternalServerError as error:
         raise ModelUnavailableError(str(error)) from error
     except openai.APIStatusError as error:
         if error.status_code >= 500:
@@ -249,7 +283,7 @@ class ModelClient:
         except ModelRequestError:
             return None  # it answered: some compatible servers just have no model list
         except ModelError as error:
-            return type(error).__name__.removeprefix("Model").removesuffix("Error").lower()
+            return error.brief
         return None
 
     async def generate_image(self, prompt: str, *, size: str) -> bytes:

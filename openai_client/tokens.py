@@ -1,8 +1,8 @@
 """Token counting and context trimming.
 
-Counting uses tiktoken when its encoding can be loaded (it downloads the BPE file
-once, then caches it); when it cannot (no network, odd model), it falls back to an
-estimate. Either way counting never raises.
+Counting uses tiktoken's o200k_base encoding, whose data ships with the bot
+(openai_client/encoding.py), so counts are exact offline; only a damaged install falls
+back to an estimate. Either way counting never raises.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING
 
+from openai_client.encoding import EncodingDataError, load_o200k_base
 from openai_client.models import ChatTurn, ModelImage
 
 if TYPE_CHECKING:
@@ -26,7 +27,6 @@ logger = logging.getLogger(__name__)
 TOKENS_PER_TURN = 4
 # English prose and code average a little under four characters per token.
 CHARS_PER_TOKEN_ESTIMATE = 3.5
-ENCODING_LOAD_TIMEOUT_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -106,33 +106,23 @@ def input_budget(model: str) -> int:
 
 
 class TokenCounter:
-    """Estimates until `load_encoding` has loaded tiktoken's encoding, then counts exactly."""
+    """Exact counts with an encoding; estimates without one."""
 
     def __init__(self, encoding: tiktoken.Encoding | None = None) -> None:
         self._encoding = encoding
 
-    async def load_encoding(self, encoding_name: str = "o200k_base") -> None:
-        """Load the encoding off the loop (the first time, tiktoken downloads it).
+    @classmethod
+    async def load(cls) -> TokenCounter:
+        """A counter with the packaged o200k_base, read off the loop (it takes a moment).
 
-        Run as a background task: the bot answers meanwhile, with estimates, and keeps
-        estimating if the encoding cannot be had (no network, say).
+        Its data is part of the install; if it is damaged the bot still answers, with
+        estimated counts, and the log says what to do.
         """
         try:
-            import tiktoken
-
-            encoding = await asyncio.wait_for(
-                asyncio.to_thread(tiktoken.get_encoding, encoding_name),
-                ENCODING_LOAD_TIMEOUT_SECONDS,
-            )
-        except Exception as error:  # noqa: BLE001 - any failure means "estimate instead"
-            logger.warning(
-                "tiktoken encoding %s unavailable (%s); token counts are estimates",
-                encoding_name,
-                type(error).__name__,
-            )
-            return
-        self._encoding = encoding
-        logger.info("token counts use tiktoken's %s encoding", encoding_name)
+            return cls(await asyncio.to_thread(load_o200k_base))
+        except EncodingDataError as error:
+            logger.error("%s; token counts are estimates until the bot is reinstalled", error)
+            return cls()
 
     def count(self, text: str) -> int:
         if self._encoding is not None:

@@ -10,9 +10,10 @@ import contextlib
 import errno
 import secrets
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 
+from config import holds_example
 from sandbox.demo import DemoModel
 from sandbox.manifest import load_manifest
 from sandbox.page import add_page
@@ -37,6 +38,24 @@ class Sandbox:
     demo_model_key: str | None
 
 
+@dataclass(frozen=True)
+class ModelChoice:
+    """Who answers: the configured model, which `label` names, or (`label` None) the
+    offline demo model, for the reason `why` gives."""
+
+    label: str | None
+    why: str = ""
+
+
+def choose_model(env: Mapping[str, str]) -> ModelChoice:
+    if not env.get("OPENAI_API_KEY", "").strip():
+        return ModelChoice(None, "no OPENAI_API_KEY is set")
+    if holds_example(env, "OPENAI_API_KEY"):
+        # Copied from .env.example and never filled in: the real API would refuse it.
+        return ModelChoice(None, "OPENAI_API_KEY still holds the example value from .env.example")
+    return ModelChoice(env.get("OPENAI_MODEL", "").strip() or "the configured model")
+
+
 def check_port(port: int) -> None:
     """Refuse a taken port up front, with a clear message (not a traceback later)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
@@ -54,21 +73,18 @@ def check_port(port: int) -> None:
 
 
 @contextlib.asynccontextmanager
-async def running_sandbox(port: int, *, model_label: str | None) -> AsyncIterator[Sandbox]:
-    """The workspace (and, with no `model_label`, the demo model) until the block ends.
-
-    `model_label` names the real model that answers, for the page's banner.
-    """
+async def running_sandbox(port: int, *, model: ModelChoice) -> AsyncIterator[Sandbox]:
+    """The workspace (and, if `model` says so, the demo model) until the block ends."""
     check_port(port)
     # The prefixes are what the bot's configuration checks.
     workspace = FakeSlack(bot_token=_secret("xoxb-"), app_token=_secret("xapp-"))
     # The app as its manifest declares it: Slack's agent experience.
     workspace.install(load_manifest())
-    demo = DemoModel(api_key=_secret("sk-sandbox-")) if model_label is None else None
+    demo = DemoModel(api_key=_secret("sk-sandbox-")) if model.label is None else None
     if demo is not None:
         await demo.start()
     info = {
-        "model": model_label or "the offline demo model (no OPENAI_API_KEY is set)",
+        "model": model.label or f"the offline demo model ({model.why})",
         "listening": f"{HOST} only",
     }
     key = secrets.token_urlsafe(24)

@@ -17,6 +17,7 @@ messaging experience" (docs.slack.dev/ai/migrating-to-agent-messaging):
 * Either view needs the Messages tab and the ``assistant:write`` scope; at most four
   suggested prompts, each with a title and a message.
 * Every event subscription needs its scope (``message.channels`` → ``channels:history``…),
+  and so do the Web API methods in ``METHOD_SCOPES`` (``reactions.add`` → ``reactions:write``);
   slash commands need ``commands``; shortcut names are at most 24 characters, their
   descriptions 150, and an app has at most 10 shortcuts.
 """
@@ -41,6 +42,9 @@ EVENT_SCOPES = {
     "message.im": "im:history",
     "message.mpim": "mpim:history",
 }
+# The scope each Web API method needs, for the methods the fake checks (Slack answers
+# `missing_scope` without it).
+METHOD_SCOPES = {"reactions.add": "reactions:write"}
 MAX_SUGGESTED_PROMPTS = 4
 MAX_SHORTCUTS = 10
 MAX_SHORTCUT_NAME = 24

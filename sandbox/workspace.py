@@ -118,7 +118,7 @@ from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 
 from sandbox.guard import loopback_only
-from sandbox.manifest import InstalledApp, check_manifest, event_subscription
+from sandbox.manifest import METHOD_SCOPES, InstalledApp, check_manifest, event_subscription
 
 __all__ = [
     "ApiCall",
@@ -279,6 +279,8 @@ class Message:
     # and every update as it came.
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
     task_updates: list[dict[str, Any]] = field(default_factory=list)
+    # Emoji name -> who reacted with it (reactions.add), in order.
+    reactions: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def is_reply(self) -> bool:
@@ -551,6 +553,7 @@ class FakeSlack:
             "agents.sessions.setStatus": self._agents_sessions_set_status,
             "conversations.info": self._conversations_info,
             "conversations.members": self._conversations_members,
+            "reactions.add": self._reactions_add,
         }
         # The installed app (see install()); None: every event and command goes through.
         # Survives reset().
@@ -767,6 +770,12 @@ class FakeSlack:
         auth_error = self._auth_error(call)
         if auth_error is not None:
             return self._refuse(call, auth_error)
+        needed = METHOD_SCOPES.get(call.method)
+        if self.app is not None and needed is not None and needed not in self.app.scopes:
+            call.error = "missing_scope"
+            provided = ",".join(sorted(self.app.scopes))
+            body = {"ok": False, "error": "missing_scope", "needed": needed, "provided": provided}
+            return web.json_response(body)
         injected = self._injected_failure(call)
         if injected is not None:
             return injected
@@ -1160,6 +1169,20 @@ class FakeSlack:
             channel, user, text, blocks, _str_param(params, "thread_ts"), "chat.postEphemeral"
         )
         return {"message_ts": ephemeral.message_ts}
+
+    def _reactions_add(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel = _require_channel(params)
+        name = _str_param(params, "name")
+        if not name or ":" in name:
+            raise SlackError("invalid_name")  # Slack wants the bare name: "tada", not ":tada:"
+        message = self.messages.get((channel, _str_param(params, "timestamp") or ""))
+        if message is None:
+            raise SlackError("message_not_found")
+        reacted = message.reactions.setdefault(name, [])
+        if self.bot_user_id in reacted:
+            raise SlackError("already_reacted")
+        reacted.append(self.bot_user_id)
+        return {}
 
     def _views_open(self, params: dict[str, Any]) -> dict[str, Any]:
         spec = checked_view(params, "modal")

@@ -7,6 +7,7 @@ Unmatched events would go unacked and Slack would deliver them again.
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 from dataclasses import replace
@@ -49,8 +50,13 @@ def build_app(client: AsyncWebClient, identity: BotIdentity, backend: Backend) -
             bot_token=client.token,
         )
 
+    # Bolt's own client goes without the token: each event's client gets it from
+    # `authorize`, and Socket Mode passes the app token itself. Given one beside
+    # `authorize`, Bolt warns at every start that it is ignored.
+    tokenless = copy.copy(client)
+    tokenless.token = None
     app = AsyncApp(
-        client=client,
+        client=tokenless,
         authorize=authorize,
         request_verification_enabled=False,
         ignoring_self_events_enabled=False,

@@ -204,6 +204,14 @@ class SlackReplies:
             channel=channel, user=user, text=text, thread_ts=thread_ts, blocks=blocks
         )
 
+    async def react(self, channel: str, ts: str, name: str) -> None:
+        """The bot's emoji reaction on a message (`name` without colons).
+
+        Not paced with the channel either: reactions are not messages, and Slack limits
+        them per method (about 50 a minute, with bursts; a 429 is retried).
+        """
+        await self.client.reactions_add(channel=channel, timestamp=ts, name=name)
+
     async def delete(self, channel: str, ts: str) -> None:
         await self.pacer.run(channel, lambda: self.client.chat_delete(channel=channel, ts=ts))
 

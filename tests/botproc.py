@@ -74,6 +74,8 @@ class BotProcess:
             cwd=self.cwd,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
+            # A process group of its own, as a terminal gives it (see `interrupt`).
+            start_new_session=True,
         )
         self._reader = asyncio.create_task(self._read())
 
@@ -114,6 +116,11 @@ class BotProcess:
         if self.process.returncode is None:
             self.process.send_signal(signum)
         return await self.wait(timeout)
+
+    def interrupt(self) -> None:
+        """Ctrl-C in the bot's terminal: SIGINT to its whole process group."""
+        assert self.process
+        os.killpg(self.process.pid, signal.SIGINT)
 
     async def kill(self) -> None:
         assert self.process

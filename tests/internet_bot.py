@@ -9,7 +9,6 @@ on every redirect are the production ones. Run as a script by tests/test_link_re
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import logging
 import os
@@ -31,7 +30,9 @@ def _run() -> int:
     logging.basicConfig(
         level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    return asyncio.run(main.run(config, public=internet_stand_in))
+    return main.run_until_stopped(
+        lambda shutdown: main.run(config, shutdown, public=internet_stand_in)
+    )
 
 
 if __name__ == "__main__":

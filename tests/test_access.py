@@ -75,19 +75,27 @@ async def test_the_rate_limit_says_when_to_try_again(slack: FakeSlack, bot: BotP
     for n, ts in enumerate(answered):
         await wait_for_text(slack, dm, ts, f"question {n}")
     over = await slack.post_user_message(dm, LIMITED, "one too many")
-    await slack.post_user_message(dm, LIMITED, "and another")
+    another = await slack.post_user_message(dm, LIMITED, "and another")
 
     def notices() -> list[str]:
         return [e.text for e in slack.ephemerals_for(LIMITED, dm) if "last minute" in e.text]
 
     await slack.wait_for(lambda: bool(notices()), what="the rate-limit notice")
     [notice] = notices()
-    assert f"{PER_MINUTE} messages in the last minute" in notice and "Try again in" in notice
+    assert f"{PER_MINUTE} messages in the last minute" in notice and "send them again in" in notice
+    assert ":no_entry_sign:" in notice
     # Once both are handled (an allowed person's answer comes after them), neither was
-    # answered, and the second got no second notice.
+    # answered, both carry the mark the notice explains, and the second got no second
+    # notice.
     root = await slack.post_user_message(dm, ALLOWED, "someone else")
     await wait_for_text(slack, dm, root, "someone else")
     assert not slack.bot_replies(dm, over) and len(notices()) == 1
+    marked = {"no_entry_sign": ["UBOT"]}
+    await slack.wait_for(
+        lambda: all(slack.messages[(dm, ts)].reactions == marked for ts in (over, another)),
+        what="both turned-away messages marked",
+    )
+    assert not any(slack.messages[(dm, ts)].reactions for ts in answered)
 
 
 async def test_the_assistant_panel_tells_someone_not_allowed(

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+
+import pytest
 
 from sandbox.model import FakeOpenAI
 from sandbox.workspace import FakeSlack
@@ -100,3 +104,49 @@ async def test_settings_are_read_from_a_dotenv_file(
         await wait_for_text(slack, dm, ts, "configured from a file")
     finally:
         assert await process.stop() == 0
+
+
+@contextlib.contextmanager
+def refusing_port() -> Iterator[int]:
+    """A port with a socket bound but not listening: every connection is refused."""
+    with socket.socket() as bound:
+        bound.bind(("127.0.0.1", 0))
+        yield int(bound.getsockname()[1])
+
+
+@pytest.mark.parametrize(
+    ("case", "line", "not_said"),
+    [
+        ("refused", "its server refused the connection", "didn't finish"),
+        # .invalid never resolves (RFC 2606): the lookup fails at once, offline too.
+        ("dns", "its host name could not be found (DNS)", "didn't finish"),
+        ("401", "refused this bot's API key. An admin needs to check OPENAI_API_KEY", "reach"),
+        ("hang", "The model didn't finish within 2 seconds", "reach"),
+    ],
+)
+async def test_each_model_api_failure_is_told_as_what_it_is(
+    slack: FakeSlack,
+    model: FakeOpenAI,
+    tmp_path: Path,
+    new_id: Callable[[str], str],
+    case: str,
+    line: str,
+    not_said: str,
+) -> None:
+    with refusing_port() as port:
+        where = {
+            "refused": {"OPENAI_BASE_URL": f"http://127.0.0.1:{port}/v1"},
+            "dns": {"OPENAI_BASE_URL": "http://model-api.invalid/v1"},
+            "401": {"OPENAI_API_KEY": "sk-wrong-secret-key"},
+            "hang": {"OPENAI_TIMEOUT_SECONDS": "2"},
+        }[case]
+        process = make_bot(slack, model, tmp_path, **where)
+        await start_bot(slack, process)
+        try:
+            dm, user = new_id("D"), new_id("U")
+            ts = await slack.post_user_message(dm, user, "[hang] are you there?")
+            text = await wait_for_text(slack, dm, ts, line)
+        finally:
+            assert await process.stop() == 0
+    assert not_said not in text
+    assert "wrong-secret" not in text and "wrong-secret" not in process.log

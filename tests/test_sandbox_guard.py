@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from sandbox.launch import running_sandbox
+from sandbox.launch import ModelChoice, running_sandbox
 from sandbox.page import add_page
 from sandbox.workspace import FakeSlack
 from tests.fakes.browser_service import free_port
@@ -174,7 +174,7 @@ async def test_the_pages_own_requests_and_the_person_opening_it_pass(served: Ser
 async def test_each_run_has_its_own_tokens_and_page_key() -> None:
     runs = []
     for _ in range(2):
-        async with running_sandbox(free_port(), model_label=None) as sandbox:
+        async with running_sandbox(free_port(), model=ModelChoice(None, "no key")) as sandbox:
             runs.append(sandbox)
     first, second = runs
     assert first.bot_token.startswith("xoxb-") and first.app_token.startswith("xapp-")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from config import ConfigError, load_config
+from config import EXAMPLE_VALUES, ConfigError, load_config
 from database import Database
 from message_processor.access import AccessPolicy, RateLimiter
 from message_processor.preferences import SettingsStore
@@ -126,6 +126,14 @@ def test_prices_match_dated_snapshots_and_can_be_overridden() -> None:
     assert table.cost("unknown-model", usage) is None
     with pytest.raises(ValueError):
         parse_prices("gpt-4.1=cheap")
+
+
+def test_the_placeholders_are_those_env_example_ships() -> None:
+    """What the bot recognises as "never filled in" is exactly what .env.example sets."""
+    example = Path(__file__).resolve().parent.parent / ".env.example"
+    lines = example.read_text(encoding="utf-8").splitlines()
+    assigned = dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+    assert assigned == EXAMPLE_VALUES
 
 
 def test_configuration_of_access_and_costs() -> None:

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import functools
+import gzip
+import hashlib
+from importlib import resources
+from pathlib import Path
 from typing import TypeVar
 
 import pytest
 import tiktoken
+import tiktoken_ext.openai_public  # type: ignore[import-untyped]
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from openai_client.encoding import load_o200k_base
 from openai_client.models import ChatTurn, ModelImage
 from openai_client.tokens import (
     CUT_MARKER,
@@ -45,11 +51,8 @@ def byte_encoding(kind: type[E]) -> E:
 
 
 @functools.cache
-def o200k_encoding() -> tiktoken.Encoding | None:
-    try:
-        return tiktoken.get_encoding("o200k_base")
-    except Exception:  # noqa: BLE001 - offline: the BPE file cannot be downloaded
-        return None
+def o200k_encoding() -> tiktoken.Encoding:
+    return load_o200k_base()
 
 
 @pytest.fixture(scope="module", params=["estimate", "bytes", "o200k_base"])
@@ -58,10 +61,7 @@ def counter(request: pytest.FixtureRequest) -> TokenCounter:
         return TokenCounter()
     if request.param == "bytes":
         return TokenCounter(byte_encoding(tiktoken.Encoding))
-    encoding = o200k_encoding()
-    if encoding is None:
-        pytest.skip("tiktoken's o200k_base encoding is not cached and cannot be downloaded")
-    return TokenCounter(encoding)
+    return TokenCounter(o200k_encoding())
 
 
 def sent_tokens(counter: TokenCounter, instructions: str, result: TrimmedContext) -> int:
@@ -77,6 +77,39 @@ def is_end_of(kept: ChatTurn, original: ChatTurn) -> bool:
     text = kept.text.removeprefix(CUT_MARKER)
     images = original.images[len(original.images) - len(kept.images) :]
     return original.text.endswith(text) and kept.images == images
+
+
+# --- The packaged encoding ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "ids"),
+    [
+        # Token ids as OpenAI's tokenizer gives them for o200k_base (GPT-4o and later).
+        ("hello world", [24912, 2375]),
+        ("Hello, world!", [13225, 11, 2375, 0]),
+        ("tiktoken is great!", [83, 8251, 2488, 382, 2212, 0]),
+    ],
+)
+def test_the_packaged_encoding_gives_openais_tokens(text: str, ids: list[int]) -> None:
+    assert o200k_encoding().encode_ordinary(text) == ids
+
+
+def test_the_packaged_encoding_is_tiktokens_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """tiktoken's own o200k_base, built from the packaged file (put where tiktoken caches
+    its download, so nothing is fetched), equals the one the bot builds."""
+    url = "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken"
+    packed = resources.files("openai_client").joinpath("encodings/o200k_base.tiktoken.gz")
+    cached = tmp_path / hashlib.sha1(url.encode()).hexdigest()
+    cached.write_bytes(gzip.decompress(packed.read_bytes()))
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))
+    own = tiktoken.Encoding(**tiktoken_ext.openai_public.o200k_base())
+    ours = o200k_encoding()
+    assert ours._pat_str == own._pat_str
+    assert ours._special_tokens == own._special_tokens
+    assert ours._mergeable_ranks == own._mergeable_ranks
 
 
 # --- The budget table -----------------------------------------------------------------

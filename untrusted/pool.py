@@ -222,6 +222,9 @@ class WorkerPool:
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 env={},
+                # Out of the terminal's process group: Ctrl-C is for the bot, which stops
+                # its workers itself (a worker hit by it would print a traceback).
+                start_new_session=True,
             )  # fmt: skip
         except OSError as error:
             logger.error("a reader worker could not be started: %s", type(error).__name__)
