@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -103,11 +104,14 @@ async def test_the_sandbox_says_why_the_demo_model_answers_with_the_example_key(
             "OPENAI_API_KEY still holds the example value from .env.example."
         )
         await process.wait_for_output("connected to Slack")
-        async with (
-            aiohttp.ClientSession() as http,
-            http.get(f"http://127.0.0.1:{port}/sandbox/info") as response,
-        ):
-            info = await response.json()
+        page = re.search(r"Sandbox: open (\S+)", process.log)
+        assert page is not None, process.log
+        # As a browser opening the printed address: its key becomes a cookie for 127.0.0.1.
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+            async with http.get(page.group(1)) as opened:
+                assert opened.status == 200
+            async with http.get(f"http://127.0.0.1:{port}/sandbox/info") as response:
+                info = await response.json()
         assert "offline demo model" in info["model"] and ".env.example" in info["model"]
     finally:
         assert await process.stop(signal.SIGINT) == 0
