@@ -175,6 +175,12 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE inflight_replies ADD COLUMN shows TEXT NOT NULL DEFAULT 'writing'
         CHECK (shows IN ('status', 'writing', 'full'));
     """,
+    # 8: whether an answer was written from content its asker did not write (other
+    # people's messages, files, links, search or tool results), which can carry
+    # instructions aimed at the model; answers stored before this are assumed to be.
+    """
+    ALTER TABLE messages ADD COLUMN outside INTEGER NOT NULL DEFAULT 1;
+    """,
 )
 
 # What a usage row counts (usage.kind).
@@ -200,6 +206,8 @@ class StoredMessage:
     role: str
     user_id: str | None
     text: str
+    # An answer written from content its asker did not write (see migration 8).
+    outside: bool
 
 
 @dataclass(frozen=True)
@@ -536,18 +544,22 @@ class Database:
         role: str,
         user_id: str | None,
         text: str,
+        *,
+        outside: bool = True,
     ) -> None:
+        """`outside`: for an answer, whether it was written from content its asker did
+        not write; an answer not known to be clean is taken as not."""
         await self._write(
             "INSERT OR REPLACE INTO messages"
-            " (channel, thread_ts, ts, role, user_id, text, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (channel, thread_ts, ts, role, user_id, text, time.time()),
+            " (channel, thread_ts, ts, role, user_id, text, created_at, outside)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (channel, thread_ts, ts, role, user_id, text, time.time(), int(outside)),
         )
 
     async def thread_messages(self, channel: str, thread_ts: str) -> list[StoredMessage]:
         return await self._select(
             StoredMessage,
-            "SELECT ts, role, user_id, text FROM messages"
+            "SELECT ts, role, user_id, text, outside != 0 FROM messages"
             " WHERE channel = ? AND thread_ts = ? ORDER BY ts, id",
             (channel, thread_ts),
         )
@@ -667,7 +679,8 @@ class Database:
         """A DM's newest top-level exchanges before `before_ts`, after the user's last reset."""
         rows = await self._select(
             StoredMessage,
-            "SELECT ts, role, user_id, text FROM messages WHERE channel = ? AND thread_ts = ts"
+            "SELECT ts, role, user_id, text, outside != 0 FROM messages"
+            " WHERE channel = ? AND thread_ts = ts"
             " AND CAST(ts AS REAL) < CAST(? AS REAL)"
             " AND CAST(ts AS REAL) > COALESCE((SELECT CAST(after_ts AS REAL)"
             " FROM conversation_resets WHERE channel = ? AND user_id = ?), 0)"

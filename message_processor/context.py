@@ -98,7 +98,11 @@ class ThreadContext:
                 sources = [f for f in item.files if is_image(f)] + image_links(item.text)
                 if item.ts != message.ts and sources:
                     earlier[item.ts] = sources
-        _note_outside(message.user, lines, humans, blocks, earlier, provenance)
+        if any(
+            m.outside for m in stored if m.role == "assistant" and float(m.ts) < float(message.ts)
+        ):
+            provenance.add(Outside.ANSWERS)
+        _note_outside(message.user, humans, blocks, earlier, provenance)
         images, _ = await asyncio.gather(
             self._earlier_images(earlier), self._number_earlier_images(message, earlier)
         )
@@ -133,7 +137,7 @@ class ThreadContext:
         stored = await self._db.conversation_since(
             message.channel, message.user, message.ts, DM_CONVERSATION_MESSAGES
         )
-        if any(m.role != "user" for m in stored):
+        if any(m.outside for m in stored if m.role != "user"):
             provenance.add(Outside.ANSWERS)
         looked_up: set[str] = set()
         turns = [
@@ -200,16 +204,12 @@ class ThreadContext:
 
 def _note_outside(
     asker: str,
-    answers: dict[tuple[float, int], ChatTurn],
     humans: dict[str, tuple[str, str]],
     documents: dict[str, list[str]],
     earlier: dict[str, list[ImageSource]],
     provenance: Provenance,
 ) -> None:
-    """What of the thread the asker did not write. Whether an earlier answer of ours was
-    built from such content is not recorded, so every one counts as such."""
-    if answers:
-        provenance.add(Outside.ANSWERS)
+    """What of the thread's messages and files the asker did not write."""
     if any(user != asker for user, _ in humans.values()):
         provenance.add(Outside.OTHERS)
     if documents:

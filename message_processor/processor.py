@@ -417,6 +417,7 @@ class MessageProcessor:
                     "user",
                     message.user,
                     message.text,
+                    outside=False,
                 ),
             )
             stream.begin(THINKING)
@@ -556,7 +557,7 @@ class MessageProcessor:
         # Accounted before it is shown: what the person sees next (`/ai usage`) has it.
         await self._record_usage(message, settings, spent, context)
         await stream.finish(footer="\n\n".join(notices) or None, feedback=True)
-        await self._store_answer(message, stream)
+        await self._store_answer(message, stream, outside=answer.outside)
 
     async def _first_near_budget(self, message: IncomingMessage, context: str) -> bool:
         try:
@@ -571,7 +572,11 @@ class MessageProcessor:
         if running is not None:
             running.closing = True
 
-    async def _store_answer(self, message: IncomingMessage, stream: ReplyStream) -> None:
+    async def _store_answer(
+        self, message: IncomingMessage, stream: ReplyStream, *, outside: bool = True
+    ) -> None:
+        """`outside`: whether the answer was written from content its asker did not write;
+        an answer cut short does not say, and counts as such."""
         if not stream.text.strip():
             return
         try:
@@ -582,6 +587,7 @@ class MessageProcessor:
                 "assistant",
                 None,
                 stream.text,
+                outside=outside,
             )
         except Exception as error:  # noqa: BLE001 - the answer is shown all the same
             logger.error(

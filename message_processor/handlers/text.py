@@ -82,6 +82,9 @@ class TextAnswer:
     partly_read_files: list[str]
     # Lines the person must see whatever the model wrote (a daily limit reached).
     notices: list[str]
+    # Whether it was written from content the asker did not write: a later turn that
+    # holds this answer holds that content too.
+    outside: bool
 
 
 class TextHandler:
@@ -163,6 +166,7 @@ class TextHandler:
             unread_files=attached.unread,
             partly_read_files=attached.partly_read,
             notices=list(dict.fromkeys(turn.notices)),
+            outside=provenance.untrusted,
         )
 
     async def _conversation(
