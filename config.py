@@ -69,7 +69,8 @@ class BotConfig:
     user_answers_in_flight: int = 3
     # Images drawn or edited per person per UTC day; 0: the image tools are not offered.
     image_generations_per_day: int = 25
-    # `/ai` subcommands that call the model or another service, per person per minute.
+    # `/ai` subcommands (and the Summarize thread shortcut) that call the model or another
+    # service, per person per minute.
     service_commands_per_minute: int = 5
     allowed_models: tuple[str, ...] = DEFAULT_ALLOWED_MODELS
     model_prices: dict[str, Price] = field(default_factory=dict)

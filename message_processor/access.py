@@ -89,6 +89,6 @@ def rate_limited(limit: int, wait: float) -> str:
 
 def commands_throttled(limit: int, wait: float) -> str:
     return (
-        f":hourglass: You've run {limit} `/ai` commands that call other services in the last "
-        f"minute, which is the limit. Try again in {max(1, round(wait))} seconds."
+        f":hourglass: You've run {limit} `/ai` commands or shortcuts that call other services "
+        f"in the last minute, which is the limit. Try again in {max(1, round(wait))} seconds."
     )

@@ -58,7 +58,8 @@ class SurfaceParts:
     offers_web_search: bool
     loop_monitor: LoopMonitor
     readers: WorkerPool
-    # `/ai` subcommands that call the model or another service (SERVICE_COMMANDS_PER_MINUTE).
+    # `/ai` subcommands and shortcuts that call the model or another service
+    # (SERVICE_COMMANDS_PER_MINUTE).
     service_commands: RateLimiter
 
 
@@ -75,7 +76,7 @@ class BotSurface:
         return self._parts.access.is_admin(user)
 
     def throttled(self, user: str) -> str | None:
-        """None, counting one service command for `user`; else when to try again."""
+        """None, counting one service command or shortcut for `user`; else when to try again."""
         limiter = self._parts.service_commands
         wait = limiter.wait_needed(user)
         if wait <= 0:

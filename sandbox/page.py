@@ -341,7 +341,19 @@ class _Page:
             "reply_count": len(replies),
             "latest_reply": replies[-1]["ts"] if replies else None,
             "reply_users": sorted({r["user"] for r in replies}),
+            "reactions": self._reactions(message, users),
         }
+
+    def _reactions(self, message: Message, users: dict[str, str]) -> list[dict[str, Any]]:
+        """As Slack's API lists them: each emoji once, in the order first added."""
+        for reacted in message.reactions.values():
+            for user in reacted:
+                users.setdefault(user, self.ws.user_name(user))
+        return [
+            {"name": name, "count": len(reacted), "users": list(reacted)}
+            for name, reacted in message.reactions.items()
+            if reacted
+        ]
 
     def _note_mentions(self, text: str, users: dict[str, str]) -> None:
         for user in MENTION.findall(text):

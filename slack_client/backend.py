@@ -82,8 +82,8 @@ class Backend(Protocol):
     def is_admin(self, user: str) -> bool: ...
 
     def throttled(self, user: str) -> str | None:
-        """None when `user` may run a subcommand that calls the model or another service
-        now (it is counted); else one line saying when to try again."""
+        """None when `user` may run a subcommand or shortcut that calls the model or another
+        service now (it is counted); else one line saying when to try again."""
 
     async def submit(self, message: IncomingMessage) -> None: ...
 

@@ -218,6 +218,14 @@ def register_interactions(
     ) -> None:
         await ack()
         user, channel = body["user"]["id"], body["channel"]["id"]
+        # Before the budget, as for `/ai`: someone not answered here is told so, not counted.
+        if not backend.allows(user, channel):
+            await respond(NOT_ALLOWED, unfurl_links=False, unfurl_media=False)
+            return
+        # It calls the model as `/ai summarize` does: the same per-person budget.
+        if refusal := backend.throttled(user):
+            await respond(refusal, unfurl_links=False, unfurl_media=False)
+            return
         message = body.get("message", {})
         thread_ts = message.get("thread_ts") or message.get("ts") or body.get("message_ts")
         try:

@@ -45,3 +45,16 @@ async def command(slack: FakeSlack, user: str, channel: str, text: str) -> str:
         what=f"/ai {text} acknowledged and answered",
     )
     return slack.responses[envelope][-1].text
+
+
+async def shortcut(slack: FakeSlack, user: str, channel: str, ts: str, callback_id: str) -> str:
+    """Run the message shortcut `callback_id` on message `ts`; what the bot answered
+    privately."""
+    envelope = await slack.message_shortcut(user, channel, ts, callback_id)
+    await slack.wait_for(
+        lambda: envelope in slack.acks and bool(slack.responses.get(envelope)),
+        what=f"shortcut {callback_id} acknowledged and answered",
+    )
+    answer = slack.responses[envelope][-1]
+    assert answer.response_type == "ephemeral", answer
+    return answer.text

@@ -1,6 +1,7 @@
 """End to end: what one answer and one person may use. The answer deadline, answers in
 flight per person, model slots per call (not per answer), the daily image cap with image
-costs in `/ai usage`, and the throttle on `/ai` subcommands that call other services."""
+costs in `/ai usage`, and the throttle on `/ai` subcommands and shortcuts that call other
+services."""
 
 from __future__ import annotations
 
@@ -16,12 +17,17 @@ from sandbox.workspace import FakeSlack
 from tests.botproc import BotProcess
 from tests.conftest import running_bot
 from tests.fakes.browser_service import FakeBrowserService
-from tests.seen import command, thread_text, wait_for_text
+from tests.seen import command, shortcut, thread_text, wait_for_text
 
 IN_FLIGHT = 2
 IMAGES_PER_DAY = 2
 COMMANDS_PER_MINUTE = 2
 DEADLINE = 3
+SUMMARIZE = "summarize_thread"
+THROTTLED = re.compile(
+    r":hourglass: You've run 2 `/ai` commands or shortcuts that call other services in the "
+    r"last minute, which is the limit\. Try again in \d+ seconds\."
+)
 
 
 @pytest.fixture(scope="module")
@@ -128,14 +134,30 @@ async def test_subcommands_that_call_other_services_are_throttled(
     for _ in range(COMMANDS_PER_MINUTE):
         assert "Model API" in await command(slack, user, channel, "status")
     refused = await command(slack, user, channel, "summarize")
-    assert re.fullmatch(
-        r":hourglass: You've run 2 `/ai` commands that call other services in the last "
-        r"minute, which is the limit\. Try again in \d+ seconds\.",
-        refused,
-    ), refused
+    assert THROTTLED.fullmatch(refused), refused
     # What calls no other service is not counted, and someone else is not held back.
     assert "Your usage this month" in await command(slack, user, channel, "usage")
     assert "Model API" in await command(slack, new_id("U"), channel, "status")
+
+
+async def test_the_summarize_thread_shortcut_counts_against_the_same_budget(
+    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    user, channel = new_id("U"), new_id("C")
+    slack.add_channel(channel, [user])
+    asked = await slack.post_user_message(channel, user, "Which database for the service?")
+    assert "on its way to our DM" in await shortcut(slack, user, channel, asked, SUMMARIZE)
+    dm = slack.dm_channel(user)
+    await slack.wait_for(lambda: bool(slack.messages_in(dm)), what="the summary in the DM")
+    [summary] = [m.ts for m in slack.messages_in(dm) if not m.is_reply]
+    await wait_for_text(slack, dm, summary, "Answer to:")
+    assert "Model API" in await command(slack, user, channel, "status")
+
+    # Two of the budget's two used, one by the shortcut: the next of either is refused.
+    refused = await shortcut(slack, user, channel, asked, SUMMARIZE)
+    assert THROTTLED.fullmatch(refused), refused
+    assert THROTTLED.fullmatch(await command(slack, user, channel, "status"))
+    assert [m.ts for m in slack.messages_in(dm) if not m.is_reply] == [summary]
 
 
 async def test_an_answer_past_its_deadline_is_stopped_and_the_thread_is_free(

@@ -69,26 +69,33 @@ def printed_address(process: BotProcess) -> str:
     return found.group(1)
 
 
-@pytest.fixture(scope="module")
-async def sandbox(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[BotProcess]:
-    """The sandbox as a person starts it, with a .env-style BROWSER_SERVICE_URL it ignores."""
-    workdir = tmp_path_factory.mktemp("sandbox")
-    port = free_port()
-    env = sandbox_env(workdir, BROWSER_SERVICE_URL="http://127.0.0.1:9/")
+@contextlib.asynccontextmanager
+async def running_sandbox(workdir: Path, port: int, **extra: str) -> AsyncIterator[BotProcess]:
+    """`python main.py sandbox --port PORT`, connected; stopped with Ctrl-C, cleanly."""
+    env = sandbox_env(workdir, **extra)
     process = BotProcess(env, cwd=workdir, args=("sandbox", "--port", str(port)))
     await process.start()
     try:
         await process.wait_for_output("Sandbox: open", timeout=30)
         # The bot connected over Socket Mode with this run's tokens.
         await process.wait_for_output("connected to Slack", timeout=30)
-        assert printed_address(process).startswith(f"http://127.0.0.1:{port}/?key=")
-        assert "127.0.0.1 only" in process.log
-        assert "Browser service: none (add --browser-service URL to use one)" in process.log
         yield process
     finally:
         code = await process.stop(signal.SIGINT)
     assert code == 0, process.log
     assert "Traceback" not in process.log, process.log
+
+
+@pytest.fixture(scope="module")
+async def sandbox(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[BotProcess]:
+    """The sandbox as a person starts it, with a .env-style BROWSER_SERVICE_URL it ignores."""
+    port = free_port()
+    workdir = tmp_path_factory.mktemp("sandbox")
+    async with running_sandbox(workdir, port, BROWSER_SERVICE_URL="http://127.0.0.1:9/") as process:
+        assert printed_address(process).startswith(f"http://127.0.0.1:{port}/?key=")
+        assert "127.0.0.1 only" in process.log
+        assert "Browser service: none (add --browser-service URL to use one)" in process.log
+        yield process
 
 
 @pytest.fixture(scope="module")
@@ -99,17 +106,26 @@ async def browser() -> AsyncIterator[Browser]:
         await launched.close()
 
 
+@contextlib.asynccontextmanager
+async def general_open(browser: Browser, sandbox: BotProcess) -> AsyncIterator[Page]:
+    """The page opened with the printed address, in a browser of its own (fresh cookies),
+    showing #general."""
+    context = await browser.new_context()
+    try:
+        opened = await context.new_page()
+        address = printed_address(sandbox)
+        await opened.goto(address)
+        assert opened.url == address.split("?")[0]  # the key left the address bar
+        await opened.get_by_test_id("channel-general").click()
+        yield opened
+    finally:
+        await context.close()
+
+
 @pytest.fixture
 async def page(browser: Browser, sandbox: BotProcess) -> AsyncIterator[Page]:
-    """The page opened with the printed address, in a browser of its own (fresh cookies)."""
-    context = await browser.new_context()
-    opened = await context.new_page()
-    address = printed_address(sandbox)
-    await opened.goto(address)
-    assert opened.url == address.split("?")[0]  # the key left the address bar
-    await opened.get_by_test_id("channel-general").click()
-    yield opened
-    await context.close()
+    async with general_open(browser, sandbox) as opened:
+        yield opened
 
 
 async def send(page: Page, text: str) -> None:
@@ -167,6 +183,27 @@ async def test_the_demo_model_draws_an_image_into_the_thread(page: Page) -> None
     await expect(image).to_be_visible(timeout=ANSWER_SECONDS)
     width = await image.evaluate("img => img.naturalWidth")
     assert width > 0
+
+
+async def test_a_message_over_the_rate_limit_shows_its_reaction(
+    browser: Browser, tmp_path: Path
+) -> None:
+    # A sandbox of its own: with one message a minute, the other tests' would be turned away.
+    async with (
+        running_sandbox(tmp_path, free_port(), USER_MESSAGES_PER_MINUTE="1") as sandbox,
+        general_open(browser, sandbox) as page,
+    ):
+        await send(page, "@assistant the first question")
+        await send(page, "@assistant a second, too soon")
+        second = page.get_by_test_id("message").filter(has_text="a second, too soon")
+        reaction = second.get_by_test_id("reaction")
+        await expect(reaction).to_have_text("🚫1", timeout=ANSWER_SECONDS)
+        await expect(reaction).to_have_attribute("data-name", "no_entry_sign")
+        first = page.get_by_test_id("message").filter(has_text="the first question")
+        await expect(first.get_by_test_id("reaction")).to_have_count(0)
+        # The private notice says what the mark means.
+        notice = page.get_by_test_id("ephemeral").filter(has_text="marked 🚫")
+        await expect(notice).to_contain_text("send them again in", timeout=ANSWER_SECONDS)
 
 
 async def test_a_taken_port_is_refused_with_a_clear_line(tmp_path: Path) -> None:

@@ -208,6 +208,30 @@ async def test_a_bot_stream_is_marked_as_streaming_markdown(
     assert reply["format"] == "markdown"
 
 
+async def test_a_reaction_wakes_the_long_poll_and_is_listed_on_its_message(
+    workspace: FakeSlack, http: aiohttp.ClientSession
+) -> None:
+    sent = await post(http, "/sandbox/message", {"channel": GENERAL, "text": "one too many"})
+    before = await state(http)
+    assert conversation(before, GENERAL)["messages"][0]["reactions"] == []
+
+    async def poll() -> tuple[int, dict[str, Any] | None]:
+        async with http.get(f"/sandbox/state?since={before['version']}") as response:
+            return response.status, (await response.json() if response.status == 200 else None)
+
+    waiting = asyncio.create_task(poll())
+    await bot_call(
+        workspace, "reactions.add", channel=GENERAL, timestamp=sent["ts"], name="no_entry_sign"
+    )
+    status, body = await waiting
+    assert status == 200 and body is not None
+    [message] = conversation(body, GENERAL)["messages"]
+    assert message["reactions"] == [
+        {"name": "no_entry_sign", "count": 1, "users": [workspace.bot_user_id]}
+    ]
+    assert body["users"][workspace.bot_user_id] == "assistant"
+
+
 async def test_refuses_what_the_person_could_not_do(http: aiohttp.ClientSession) -> None:
     for path, body in (
         ("/sandbox/message", {"channel": "C0ELSEWHERE", "text": "hi"}),

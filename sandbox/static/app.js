@@ -501,6 +501,7 @@
     }
     body.append(content);
     if (m.files && m.files.length) body.append(renderFiles(m.files));
+    if (m.reactions && m.reactions.length) body.append(renderReactions(m.reactions));
     if (m.streaming) body.append(el("div", { class: "typing", "data-testid": "typing" }, el("span", { class: "dots", "aria-hidden": "true" }), "typing…"));
     if (where === "main" && m.reply_count > 0) {
       body.append(
@@ -649,6 +650,28 @@
       }
     }
     return box;
+  }
+
+  // Under the message, as Slack shows them: the emoji and how many reacted with it (who,
+  // on hover); the person's own are highlighted.
+  function renderReactions(reactions) {
+    return el(
+      "div",
+      { class: "reactions" },
+      reactions.map((r) =>
+        el(
+          "span",
+          {
+            class: `reaction${r.users.includes(ui.state.me.id) ? " mine" : ""}`,
+            "data-testid": "reaction",
+            "data-name": r.name,
+            title: `${r.users.map(userName).join(", ")} reacted with :${r.name}:`,
+          },
+          el("span", { class: "reaction-emoji", html: emojify(esc(`:${r.name}:`)) }),
+          el("span", { class: "reaction-count" }, String(r.count)),
+        ),
+      ),
+    );
   }
 
   function keepBottom(event) {
