@@ -26,19 +26,25 @@ class ModelSlots:
     @asynccontextmanager
     async def hold(self, stream: ReplyStream) -> AsyncIterator[None]:
         queued = self._semaphore.locked()
+        # Released in the one outer `finally`: a stop or a failed Slack update while the
+        # queued step closes must not keep the slot for good.
+        acquired = False
         self.waiting += 1
         try:
-            if queued:
-                # A step the person sees (a task of the stream, or the status line).
-                async with stream.step(QUEUED):
+            try:
+                if queued:
+                    # A step the person sees (a task of the stream, or the status line).
+                    async with stream.step(QUEUED):
+                        await self._semaphore.acquire()
+                        acquired = True
+                else:
                     await self._semaphore.acquire()
-            else:
-                await self._semaphore.acquire()
-        finally:
-            self.waiting -= 1
-        try:
+                    acquired = True
+            finally:
+                self.waiting -= 1
             if queued:
                 await stream.set_status(THINKING)
             yield
         finally:
-            self._semaphore.release()
+            if acquired:
+                self._semaphore.release()

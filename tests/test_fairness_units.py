@@ -3,16 +3,22 @@ allowance (counted per person per UTC day, also across answers running at once).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import cast
 
+import aiohttp
 import pytest
 
 from config import ConfigError, load_config
 from database import IMAGE_EDIT, IMAGE_GENERATION, Database
 from message_processor.handlers.allowance import ImageAllowance, OverDailyLimit
+from message_processor.inflight import AnswersInFlight
+from message_processor.slots import ModelSlots
 from openai_client import PriceTable
-from slack_client import IncomingMessage
+from slack_client import IncomingMessage, ReplyStream
 
 BASE = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "OPENAI_API_KEY": "sk-1"}
 DAY = 24 * 3600
@@ -75,30 +81,37 @@ def _message(user: str) -> IncomingMessage:
     )
 
 
+async def _drawn() -> bytes:
+    return b"png"
+
+
 async def test_images_are_counted_per_person_per_utc_day(tmp_path: Path) -> None:
     db = await Database.open(str(tmp_path / "bot.db"))
     now = MIDNIGHT + 22.5 * 3600
     allowance = ImageAllowance(
         db, PriceTable({}), per_day=2, model="gpt-image-1.5", clock=lambda: now
     )
+    ada, ben = _message("UADA"), _message("UBEN")
     try:
         async with contextlib.AsyncExitStack() as running:
             # Two answers drawing at once take the day's two images between them.
-            await running.enter_async_context(allowance.one("UADA"))
-            await running.enter_async_context(allowance.one("UADA"))
+            drawing = await running.enter_async_context(
+                allowance.one(ada, IMAGE_GENERATION, "1024x1024")
+            )
+            editing = await running.enter_async_context(allowance.one(ada, IMAGE_EDIT, None))
             with pytest.raises(OverDailyLimit, match=r"the 2 images a day .* in 1 h 30 min"):
-                await running.enter_async_context(allowance.one("UADA"))
-            await allowance.record(_message("UADA"), IMAGE_GENERATION, "1024x1024")
-            await allowance.record(_message("UADA"), IMAGE_EDIT, None)
+                await running.enter_async_context(allowance.one(ada, IMAGE_GENERATION, None))
+            assert await drawing.made(_drawn()) == b"png"
+            assert await editing.made(_drawn()) == b"png"
         with pytest.raises(OverDailyLimit):
-            async with allowance.one("UADA"):
+            async with allowance.one(ada, IMAGE_GENERATION, None):
                 pass
         # Someone else has their own images.
-        async with allowance.one("UBEN"):
+        async with allowance.one(ben, IMAGE_GENERATION, None):
             pass
         # The next UTC day starts afresh.
         now = MIDNIGHT + DAY
-        async with allowance.one("UADA"):
+        async with allowance.one(ada, IMAGE_GENERATION, None):
             pass
         usage = await db.usage_by_model("UADA", 0)
         assert [(u.kind, u.answers, u.cost) for u in usage] == [
@@ -107,3 +120,89 @@ async def test_images_are_counted_per_person_per_utc_day(tmp_path: Path) -> None
         ]
     finally:
         await db.close()
+
+
+async def test_an_image_call_stopped_midway_counts_and_a_failed_one_does_not(
+    tmp_path: Path,
+) -> None:
+    db = await Database.open(str(tmp_path / "bot.db"))
+    allowance = ImageAllowance(
+        db, PriceTable({}), per_day=1, model="gpt-image-1.5", clock=lambda: MIDNIGHT
+    )
+    ada = _message("UADA")
+    try:
+
+        async def refused() -> bytes:
+            raise ValueError("refused under the content policy")
+
+        with pytest.raises(ValueError):
+            async with allowance.one(ada, IMAGE_GENERATION, None) as image:
+                await image.made(refused())
+        # A stop while the service draws: it may have drawn, and charges all the same.
+        service_drawing, stopped = asyncio.Event(), asyncio.Event()
+
+        async def slow() -> bytes:
+            service_drawing.set()
+            await stopped.wait()
+            return b"png"
+
+        async def ask() -> None:
+            async with allowance.one(ada, IMAGE_GENERATION, None) as image:
+                await image.made(slow())
+
+        answer = asyncio.create_task(ask())
+        await service_drawing.wait()
+        answer.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await answer
+        assert [u.answers for u in await db.usage_by_model("UADA", 0)] == [1]
+        with pytest.raises(OverDailyLimit):
+            async with allowance.one(ada, IMAGE_GENERATION, None):
+                pass
+    finally:
+        await db.close()
+
+
+class _ClosingStepFails:
+    """A reply whose Slack update fails as a waiting step closes (a connection reset)."""
+
+    @contextlib.asynccontextmanager
+    async def step(self, title: str) -> AsyncIterator[None]:
+        yield
+        raise aiohttp.ClientConnectionError("connection reset")
+
+    async def set_status(self, text: str) -> None:
+        return None
+
+
+@pytest.mark.parametrize("kind", ["model slots", "answers in flight"])
+async def test_a_place_is_given_back_when_its_waiting_step_fails_to_close(kind: str) -> None:
+    slots, places = ModelSlots(1), AnswersInFlight(1)
+
+    def hold() -> contextlib.AbstractAsyncContextManager[None]:
+        stream = cast(ReplyStream, _ClosingStepFails())
+        return slots.hold(stream) if kind == "model slots" else places.hold("UADA", stream)
+
+    first_in, first_done = asyncio.Event(), asyncio.Event()
+
+    async def first() -> None:
+        async with hold():
+            first_in.set()
+            await first_done.wait()
+
+    async def second() -> None:
+        async with hold():
+            pass
+
+    running = asyncio.create_task(first())
+    await first_in.wait()
+    waiting = [asyncio.create_task(second()), asyncio.create_task(second())]
+    await asyncio.sleep(0)  # both now wait in their step
+    first_done.set()
+    await running
+    with pytest.raises(aiohttp.ClientConnectionError):
+        await waiting[0]
+    # The place came back: the next one waiting got it (a leak would wait for good).
+    async with asyncio.timeout(10):
+        with pytest.raises(aiohttp.ClientConnectionError):
+            await waiting[1]

@@ -2,14 +2,17 @@
 recorded with its estimated cost so `/ai usage` shows it.
 
 An image is counted from the moment it is asked for, so a person's answers running at
-once cannot together draw past the limit; one that was not made is not counted.
+once cannot together draw past the limit. It is recorded once the image service has
+made it, or once its call is stopped midway (the service may have made it, and charges
+for it all the same); one whose call failed is not counted.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from database import Database
@@ -56,23 +59,32 @@ class ImageAllowance:
         return self.per_day > 0
 
     @asynccontextmanager
-    async def one(self, user: str) -> AsyncIterator[None]:
-        """Room for one image for `user`, or OverDailyLimit. Inside, `record` it once made."""
+    async def one(
+        self, message: IncomingMessage, kind: str, size: str | None
+    ) -> AsyncIterator[Image]:
+        """Room for one image for the asker, or OverDailyLimit. Inside, the call that makes
+        it goes through `Image.made`, which records it."""
+        user = message.user
         # Counted before the database is read: two answers asking at once both see it.
         self._making[user] += 1
+        image = Image(self, message, kind, size)
         try:
             now = self._clock()
             made = await self._db.images_since(user, now - now % DAY_SECONDS)
             if made + self._making[user] > self.per_day:
                 raise OverDailyLimit(daily_limit_line(self.per_day, now))
-            yield
+            yield image
         finally:
-            self._making[user] -= 1
-            if not self._making[user]:
-                del self._making[user]
+            if not image.recorded:
+                self._done(user)
 
-    async def record(self, message: IncomingMessage, kind: str, size: str | None) -> None:
-        """An image was made (and paid for): one usage row with its estimated cost."""
+    def _done(self, user: str) -> None:
+        self._making[user] -= 1
+        if not self._making[user]:
+            del self._making[user]
+
+    async def _record(self, message: IncomingMessage, kind: str, size: str | None) -> None:
+        """One usage row with the image's estimated cost; from here the database counts it."""
         await self._db.record_image(
             message.user,
             self._model,
@@ -81,3 +93,33 @@ class ImageAllowance:
             channel=message.channel,
             question_ts=message.ts,
         )
+        self._done(message.user)
+
+
+class Image:
+    """One image a person has room for (`ImageAllowance.one`)."""
+
+    def __init__(
+        self, allowance: ImageAllowance, message: IncomingMessage, kind: str, size: str | None
+    ) -> None:
+        self._allowance = allowance
+        self._message = message
+        self._kind = kind
+        self._size = size
+        self.recorded = False
+
+    async def made(self, call: Awaitable[bytes]) -> bytes:
+        """What `call` returns, recorded as made; also when it is stopped midway."""
+        try:
+            png = await call
+        except asyncio.CancelledError:
+            # Shielded: the stop that ends the answer must not also skip the record.
+            await asyncio.shield(self._record())
+            raise
+        await self._record()
+        return png
+
+    async def _record(self) -> None:
+        if not self.recorded:
+            await self._allowance._record(self._message, self._kind, self._size)
+            self.recorded = True

@@ -228,11 +228,13 @@ class ImageTools:
         # A size chosen in the settings wins over the model's pick.
         shape = settings.image_size if settings.image_size in SIZES else arguments.get("size")
         size = SIZES.get(str(shape), SIZES["square"])
-        async with self._allowance.one(message.user), stream.step(DRAWING):
+        async with (
+            self._allowance.one(message, IMAGE_GENERATION, size) as image,
+            stream.step(DRAWING),
+        ):
             # An image call is a model call (MAX_CONCURRENT_REQUESTS); the upload is not.
             async with self._slots.hold(stream):
-                png = await self._model.generate_image(prompt, size=size)
-            await self._allowance.record(message, IMAGE_GENERATION, size)
+                png = await image.made(self._model.generate_image(prompt, size=size))
             number = await self._post(png, prompt, message)
         return f"The image is posted in the thread as image #{number}."
 
@@ -258,11 +260,13 @@ class ImageTools:
         if not isinstance(preserve, bool):
             # The model did not say: the person's setting decides, if they chose one.
             preserve = {"high": True, "low": False}.get(settings.image_fidelity)
-        async with self._allowance.one(message.user), stream.step(EDITING):
+        async with (
+            self._allowance.one(message, IMAGE_EDIT, None) as edit,
+            stream.step(EDITING),
+        ):
             sources = [await self._download(image) for image in chosen]
             async with self._slots.hold(stream):
-                png = await self._model.edit_image(sources, prompt, preserve=preserve)
-            await self._allowance.record(message, IMAGE_EDIT, None)
+                png = await edit.made(self._model.edit_image(sources, prompt, preserve=preserve))
             number = await self._post(png, prompt, message)
         return f"The edited image is posted in the thread as image #{number}."
 
