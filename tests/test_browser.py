@@ -374,6 +374,24 @@ async def test_a_read_needs_approval_after_an_answer_written_from_a_document(
     assert not service.requests_to("/chat/dialogs")
 
 
+async def test_a_summary_is_written_without_the_browser_tools(
+    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    # A summary only reads what others wrote, and its asker's organisation is unknown.
+    asker, other, channel = new_id("U"), new_id("U"), new_id("C")
+    slack.add_channel(channel, [asker, other])
+    root = await slack.post_user_message(channel, other, "Budget is approved for Q3.")
+    await slack.message_shortcut(asker, channel, root, "summarize_thread")
+    dm = slack.dm_channel(asker)
+    await slack.wait_for(
+        lambda: any("Answer to:" in thread_text(slack, dm, m.ts) for m in slack.messages_in(dm)),
+        what="the summary",
+    )
+    [sent] = [r for r in model.requests if "Budget is approved for Q3." in json.dumps(r.body)]
+    assert "generate_image" in json.dumps(sent.body.get("tools", []))
+    assert "browser_" not in json.dumps(sent.body.get("tools", []))
+
+
 async def test_a_read_needs_approval_when_the_message_links_an_image(
     slack: FakeSlack, service: FakeBrowserService, bot: BotProcess, new_id: Callable[[str], str]
 ) -> None:

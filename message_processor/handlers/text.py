@@ -128,7 +128,9 @@ class TextHandler:
             )
         else:
             turns, attached = await self._conversation(message, stream, provenance)
-        offered = self._browser.offers(message)
+        # A summary only reads a conversation: it has no use for the browser service, and
+        # its asker may be of another organisation, which a shortcut does not tell.
+        offered = about is None and self._browser.offers(message)
         browser_tools = self._browser.tool_specs() if offered else ()
         viewed_tools = self._conversations.tools_for(message)
         system = instructions() + self._tools.guidance()
