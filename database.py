@@ -201,6 +201,12 @@ class DatabaseUnusable(Exception):
 
 
 @dataclass(frozen=True)
+class StoredSettings:
+    overrides: str  # JSON
+    updated_by: str
+
+
+@dataclass(frozen=True)
 class StoredMessage:
     ts: str
     role: str
@@ -630,10 +636,12 @@ class Database:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
 
-    async def all_settings(self) -> dict[tuple[str, str], str]:
-        """Every scope's stored overrides (JSON text), by (scope, key)."""
-        rows = await self._db.execute_fetchall("SELECT scope, key, overrides FROM settings")
-        return {(str(row[0]), str(row[1])): str(row[2]) for row in rows}
+    async def all_settings(self) -> dict[tuple[str, str], StoredSettings]:
+        """Every scope's stored overrides and who saved them, by (scope, key)."""
+        rows = await self._db.execute_fetchall(
+            "SELECT scope, key, overrides, updated_by FROM settings"
+        )
+        return {(str(r[0]), str(r[1])): StoredSettings(str(r[2]), str(r[3])) for r in rows}
 
     async def save_settings(self, scope: str, key: str, overrides: str, updated_by: str) -> None:
         await self._write(

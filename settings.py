@@ -71,6 +71,9 @@ class Settings:
     # The thread's instructions, set by someone in it: they add to each person's own,
     # never replace them, so nobody's standing wishes are lost by joining a thread.
     thread_instructions: str = ""
+    # Who last saved the thread's settings: instructions someone else wrote are content
+    # the asker did not write (message_processor/provenance.py).
+    thread_instructions_by: str = ""
     web_search: bool = False
     streaming: bool = True
     image_size: str = "auto"
@@ -81,6 +84,7 @@ class Settings:
 SETTING_NAMES = frozenset(f.name for f in fields(Settings)) - {
     "channel_instructions",
     "thread_instructions",
+    "thread_instructions_by",
 }
 # Where each scope's instructions go; the user's are the person's own.
 INSTRUCTIONS_FIELD = {

@@ -65,7 +65,8 @@ def deadline_passed(seconds: float) -> str:
     timeout: that line is describe_failure's)."""
     return (
         f":stopwatch: _I stopped this answer after {seconds:g} seconds, the longest one "
-        "answer may take. Ask again, perhaps in smaller steps._"
+        "answer may take, waiting for a free model slot included. Ask again, perhaps in "
+        "smaller steps._"
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 
 from database import Database
 from settings import Overrides, Scope, ScopeRef, Settings, drop_unaccepted, resolve
@@ -26,10 +27,13 @@ class SettingsStore:
         defaults: Settings,
         stored: dict[ScopeRef, Overrides],
         allowed_models: tuple[str, ...],
+        saved_by: dict[ScopeRef, str],
     ) -> None:
         self._db = db
         self.defaults = defaults
         self._stored = stored
+        # Who last saved each scope's settings.
+        self._saved_by = saved_by
         self._allowed_models = frozenset(allowed_models)
 
     @classmethod
@@ -37,12 +41,16 @@ class SettingsStore:
         cls, db: Database, defaults: Settings, allowed_models: tuple[str, ...]
     ) -> SettingsStore:
         stored: dict[ScopeRef, Overrides] = {}
-        for (kind, key), text in (await db.all_settings()).items():
+        saved_by: dict[ScopeRef, str] = {}
+        for (kind, key), row in (await db.all_settings()).items():
             try:
-                stored[ScopeRef(Scope(kind), key)] = _decode(text)
+                scope = ScopeRef(Scope(kind), key)
             except ValueError:
                 logger.warning("ignoring settings of an unknown scope")
-        return cls(db, defaults, stored, allowed_models)
+                continue
+            stored[scope] = _decode(row.overrides)
+            saved_by[scope] = row.updated_by
+        return cls(db, defaults, stored, allowed_models, saved_by)
 
     def effective(
         self, user: str, channel: str | None = None, thread_ts: str | None = None
@@ -51,7 +59,13 @@ class SettingsStore:
         if channel is not None:
             scopes.append(ScopeRef.channel(channel))
             if thread_ts is not None:
-                scopes.append(ScopeRef.thread(channel, thread_ts))
+                thread = ScopeRef.thread(channel, thread_ts)
+                scopes.append(thread)
+                settings = self._resolve(scopes)
+                if settings.thread_instructions:
+                    by = self._saved_by.get(thread, "")
+                    return replace(settings, thread_instructions_by=by)
+                return settings
         return self._resolve(scopes)
 
     def inherited(self, user: str, scope: ScopeRef) -> Settings:
@@ -75,6 +89,7 @@ class SettingsStore:
             overrides = drop_unaccepted(overrides, model)
         await self._db.save_settings(scope.kind.value, scope.key, json.dumps(overrides), by)
         self._stored[scope] = overrides
+        self._saved_by[scope] = by
 
     def _resolve(self, scopes: list[ScopeRef]) -> Settings:
         ordered = sorted(scopes, key=lambda s: ORDER.index(s.kind))

@@ -22,6 +22,7 @@ class Outside(Enum):
     WEB = "web search results"
     CONVERSATION = "a conversation read for you"
     BROWSER = "browser-service results"
+    INSTRUCTIONS = "this thread's instructions, set by someone else"
 
 
 @dataclass

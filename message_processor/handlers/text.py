@@ -120,6 +120,8 @@ class TextHandler:
 
         `spent` keeps what the model calls cost so far, for an answer that is stopped."""
         provenance = Provenance()
+        if settings.thread_instructions and settings.thread_instructions_by != message.user:
+            provenance.add(Outside.INSTRUCTIONS)
         if about is not None:
             provenance.add(Outside.CONVERSATION)
             turns, attached = (
