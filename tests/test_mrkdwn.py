@@ -101,6 +101,10 @@ def test_inline_code_in_link_text() -> None:
     assert markdown_to_mrkdwn("[run `make`](https://x.org)") == "<https://x.org|run make>"
 
 
+def test_backticks_in_a_url_are_encoded_so_no_line_reads_as_a_fence() -> None:
+    assert markdown_to_mrkdwn("<https://x.org/a```b>") == "<https://x.org/a%60%60%60b>"
+
+
 def test_links_keep_parentheses_in_urls() -> None:
     url = "https://en.wikipedia.org/wiki/Mercury_(planet)"
     assert markdown_to_mrkdwn(f"[Mercury]({url})") == f"<{url}|Mercury>"

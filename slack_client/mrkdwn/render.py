@@ -76,8 +76,9 @@ def _escape_inline_code(code: str) -> str:
 
 
 def _escape_url(url: str) -> str:
-    """A `|` would end the URL of a Slack link, and a space would end the link."""
-    return escape(url).replace("|", "%7C").replace(" ", "%20")
+    """A `|` would end the URL of a Slack link, and a space would end the link; a
+    backtick (never valid in a URL unencoded) could read as a code fence."""
+    return escape(url).replace("|", "%7C").replace(" ", "%20").replace("`", "%60")
 
 
 def _is_boundary(char: str) -> bool:
