@@ -161,6 +161,13 @@ async def test_calls_are_serialised_and_a_waiting_person_sees_the_queue(
     assert any("ahead of you" in text for texts in answers for text in texts[:-1])
 
 
+async def awaiting_approval(slack: FakeSlack, channel: str, thread_ts: str) -> str:
+    """The model's call was only proposed: the approval message's blocks, as JSON."""
+    text = await wait_for_text(slack, channel, thread_ts, "Tool result")
+    assert "needs the person's approval" in text
+    return json.dumps(approval_in(slack, channel, thread_ts).blocks)
+
+
 async def test_the_model_reads_from_the_service_with_a_tool(
     slack: FakeSlack, service: FakeBrowserService, bot: BotProcess, new_id: Callable[[str], str]
 ) -> None:
@@ -336,11 +343,8 @@ async def test_a_read_needs_approval_when_the_thread_holds_another_persons_messa
     root = await slack.post_user_message(channel, other, "Could someone check our inbox?")
     ask = f'{BOT} [tool:browser_list_dialogs:{{"limit": 1}}] who wrote to us?'
     await slack.post_user_message(channel, asker, ask, thread_ts=root)
-    text = await wait_for_text(slack, channel, root, "Tool result")
-    assert "needs the person's approval" in text
-    approval = approval_in(slack, channel, root)
-    assert "messages by others" in json.dumps(approval.blocks)
-    assert f"Only <@{asker}> can approve" in json.dumps(approval.blocks)
+    shown = await awaiting_approval(slack, channel, root)
+    assert "messages by others" in shown and f"Only <@{asker}> can approve" in shown
     assert not service.requests_to("/chat/dialogs")
 
 
@@ -370,9 +374,7 @@ async def test_a_read_needs_approval_after_an_answer_written_from_a_document(
     await wait_for_text(slack, dm, first, "notes.txt")
     ask = '[tool:browser_list_dialogs:{"limit": 1}] who wrote to us?'
     second = await slack.post_user_message(dm, user, ask)
-    text = await wait_for_text(slack, dm, second, "Tool result")
-    assert "needs the person's approval" in text
-    assert "my earlier answers" in json.dumps(approval_in(slack, dm, second).blocks)
+    assert "my earlier answers" in await awaiting_approval(slack, dm, second)
     assert not service.requests_to("/chat/dialogs")
 
 
@@ -414,11 +416,8 @@ async def test_a_read_needs_approval_under_thread_instructions_someone_else_wrot
     )
     ask = f'{BOT} [tool:browser_list_dialogs:{{"limit": 1}}] who wrote to us?'
     await slack.post_user_message(channel, user, ask, thread_ts=root)
-    await slack.wait_for(
-        lambda: "Tool result" in thread_text(slack, channel, root), what="the tool's outcome"
-    )
-    approval = approval_in(slack, channel, root)
-    assert "this thread's instructions, set by someone else" in json.dumps(approval.blocks)
+    shown = await awaiting_approval(slack, channel, root)
+    assert "this thread's instructions, set by someone else" in shown
     assert not service.requests_to("/chat/dialogs")
 
 
@@ -429,9 +428,7 @@ async def test_a_read_needs_approval_when_the_message_links_an_image(
     # A link the bot fetches (here refused: loopback) is content the asker did not write.
     ask = f"{BOT} <http://127.0.0.1:9/cat.png> [tool:browser_list_dialogs:{{}}] who wrote?"
     root = await slack.post_user_message(channel, user, ask)
-    text = await wait_for_text(slack, channel, root, "Tool result")
-    assert "needs the person's approval" in text
-    assert "fetched links" in json.dumps(approval_in(slack, channel, root).blocks)
+    assert "fetched links" in await awaiting_approval(slack, channel, root)
     assert not service.requests_to("/chat/dialogs")
 
 
