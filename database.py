@@ -354,7 +354,11 @@ class Database:
             await self._db.executescript(
                 f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;"
             )
-            logger.info("database migrated to schema version %d", number)
+            logger.debug("database migrated to schema version %d", number)
+        if version < len(MIGRATIONS):
+            # One line for the operator, however many steps it took.
+            before = f"from schema version {version}" if version else "new"
+            logger.info("database %s, now at schema version %d", before, len(MIGRATIONS))
 
     async def schema_version(self) -> int:
         async with self._db.execute("PRAGMA user_version") as cursor:
