@@ -105,11 +105,11 @@ async def test_shutdown_drains_answers_and_tells_the_cut_off_ones(
     signum: int,
 ) -> None:
     process = make_bot(
-        slack, model, tmp_path, SHUTDOWN_DRAIN_SECONDS="3", OPENAI_TIMEOUT_SECONDS="60"
+        slack, model, tmp_path, SHUTDOWN_DRAIN_SECONDS="2", OPENAI_TIMEOUT_SECONDS="60"
     )
     await start_bot(slack, process)
     user, quick_dm, stuck_dm = new_id("U"), new_id("D"), new_id("D")
-    quick = await slack.post_user_message(quick_dm, user, "[chunks:4][chunk_delay:0.5] finish me")
+    quick = await slack.post_user_message(quick_dm, user, "[chunks:4][chunk_delay:0.25] finish me")
     stuck = await slack.post_user_message(stuck_dm, user, "[hang] never finishes")
     await model.wait_for(lambda: model.hung_requests >= 1, what="the hung call")
     await slack.wait_for(lambda: bool(slack.bot_replies(quick_dm, quick)), what="first reply")
