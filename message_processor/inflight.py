@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from message_processor.slots import THINKING
+from message_processor.slots import acquire_shown
 from slack_client import ReplyStream
 
 logger = logging.getLogger(__name__)
@@ -44,26 +44,15 @@ class AnswersInFlight:
     async def hold(self, user: str, stream: ReplyStream) -> AsyncIterator[None]:
         person = self._people.setdefault(user, _Person(asyncio.Semaphore(self._limit)))
         person.users += 1
-        # Released in the one outer `finally`: a stop or a failed Slack update while the
-        # waiting step closes must not keep the place, or every later question of this
-        # person would wait for good.
-        acquired = False
         try:
-            waits = person.semaphore.locked()
-            if waits:
+            if person.semaphore.locked():
                 logger.info("user=%s waits: %d answers of theirs in progress", user, self._limit)
-                async with stream.step(waiting_line(self._limit)):
-                    await person.semaphore.acquire()
-                    acquired = True
-            else:
-                await person.semaphore.acquire()
-                acquired = True
-            if waits:
-                await stream.set_status(THINKING)
-            yield
-        finally:
-            if acquired:
+            await acquire_shown(person.semaphore, stream, waiting_line(self._limit))
+            try:
+                yield
+            finally:
                 person.semaphore.release()
+        finally:
             person.users -= 1
             if person.users == 0:
                 del self._people[user]

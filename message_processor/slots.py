@@ -18,6 +18,25 @@ WAITING_TO_READ = "_Waiting to read your files: others are being read right nowâ
 QUEUED = "_Queued: many questions are being answered right now. Yours is next in lineâ€¦_"
 
 
+async def acquire_shown(semaphore: asyncio.Semaphore, stream: ReplyStream, waiting: str) -> None:
+    """Take `semaphore`; when it must be waited for, the person sees `waiting` as a step of
+    the reply, then Thinking. Held only on return: a stop, or a Slack update that fails
+    while the step closes, gives it back rather than keeping it for good."""
+    if not semaphore.locked():
+        await semaphore.acquire()
+        return
+    acquired = False
+    try:
+        async with stream.step(waiting):
+            await semaphore.acquire()
+            acquired = True
+        await stream.set_status(THINKING)
+    except BaseException:
+        if acquired:
+            semaphore.release()
+        raise
+
+
 class ModelSlots:
     def __init__(self, limit: int) -> None:
         self._semaphore = asyncio.Semaphore(limit)
@@ -25,26 +44,12 @@ class ModelSlots:
 
     @asynccontextmanager
     async def hold(self, stream: ReplyStream) -> AsyncIterator[None]:
-        queued = self._semaphore.locked()
-        # Released in the one outer `finally`: a stop or a failed Slack update while the
-        # queued step closes must not keep the slot for good.
-        acquired = False
         self.waiting += 1
         try:
-            try:
-                if queued:
-                    # A step the person sees (a task of the stream, or the status line).
-                    async with stream.step(QUEUED):
-                        await self._semaphore.acquire()
-                        acquired = True
-                else:
-                    await self._semaphore.acquire()
-                    acquired = True
-            finally:
-                self.waiting -= 1
-            if queued:
-                await stream.set_status(THINKING)
+            await acquire_shown(self._semaphore, stream, QUEUED)
+        finally:
+            self.waiting -= 1
+        try:
             yield
         finally:
-            if acquired:
-                self._semaphore.release()
+            self._semaphore.release()

@@ -83,7 +83,7 @@ class ImageAllowance:
         if not self._making[user]:
             del self._making[user]
 
-    async def _record(self, message: IncomingMessage, kind: str, size: str | None) -> None:
+    async def record(self, message: IncomingMessage, kind: str, size: str | None) -> None:
         """One usage row with the image's estimated cost; from here the database counts it."""
         await self._db.record_image(
             message.user,
@@ -121,5 +121,5 @@ class Image:
 
     async def _record(self) -> None:
         if not self.recorded:
-            await self._allowance._record(self._message, self._kind, self._size)
+            await self._allowance.record(self._message, self._kind, self._size)
             self.recorded = True
