@@ -47,6 +47,12 @@ another ``team`` (:meth:`~FakeSlack.add_user`) is a Slack Connect guest: their m
 carry their team as ``team``, ``user_team`` and ``source_team`` and in ``user_profile``,
 in events marked ``is_ext_shared_channel``.
 
+Rate limits: :meth:`~FakeSlack.realistic_limits` enforces Slack's published limits
+(:mod:`slack_client.limits`, buckets in :mod:`sandbox.rate_limits`) on every Web API call,
+per method across the workspace and per channel for the methods that post; a call past
+them gets HTTP 429 with ``Retry-After`` and changes nothing. :meth:`~FakeSlack.rate_limit`
+and :meth:`~FakeSlack.fail_next` remain for a test that wants one limit or one 429.
+
 Interactivity, as Slack delivers it over Socket Mode (payload shapes from api.slack.com,
 checked against what slack-bolt 1.30 reads from them):
 
@@ -119,6 +125,8 @@ from slack_sdk.models.blocks import Block
 
 from sandbox.guard import loopback_only
 from sandbox.manifest import METHOD_SCOPES, InstalledApp, check_manifest, event_subscription
+from sandbox.rate_limits import RealisticLimits
+from slack_client.limits import DEFAULT_LIMIT, METHOD_LIMITS, MethodLimit
 
 __all__ = [
     "ApiCall",
@@ -593,6 +601,8 @@ class FakeSlack:
         self._faults: dict[str, deque[_Fault]] = {}
         self._rate_limits: dict[str, _RateLimit] = {}
         self._buckets: dict[tuple[str, str], _Bucket] = {}
+        # Slack's published limits, when a test turned them on (see realistic_limits).
+        self._realistic: RealisticLimits | None = None
         self._stream_appends: dict[tuple[str, str], int] = {}
         self._users: dict[str, _User] = {
             self.bot_user_id: _User(self.bot_user_id, "assistant", is_bot=True)
@@ -739,6 +749,27 @@ class FakeSlack:
         else:
             self._rate_limits[method] = _RateLimit(per_channel_per_second, burst)
 
+    def realistic_limits(
+        self,
+        limits: Mapping[str, MethodLimit] | None = METHOD_LIMITS,
+        *,
+        default: MethodLimit | None = DEFAULT_LIMIT,
+    ) -> None:
+        """Limit every Web API call like Slack does, with ``limits`` by method.
+
+        Each call draws from its method's bucket across the workspace and, for a method
+        with a ``channel_budget``, from that budget's bucket in the call's channel (shared
+        by the methods naming the same budget). Past a limit: HTTP 429 with Retry-After,
+        and nothing changes. ``default`` limits the methods the table leaves out (None:
+        they are unlimited). ``limits=None`` turns the mode off and forgets the buckets.
+        Works alongside :meth:`rate_limit`.
+        """
+        self._realistic = None if limits is None else RealisticLimits(limits, default)
+
+    def rate_limited_total(self) -> int:
+        """How many calls were answered 429, whichever limit or fault refused them."""
+        return sum(self.rate_limited_count.values())
+
     # ------------------------------------------------------------------ HTTP plumbing
 
     @web.middleware
@@ -799,8 +830,20 @@ class FakeSlack:
         faults = self._faults.get(call.method)
         if faults:
             return self._fault_response(call, faults.popleft())
+        # The realistic limits are only checked before rate_limit()'s bucket takes its
+        # token, and drawn from after, so that a call either limit refuses takes nothing.
+        now = time.monotonic()
+        channel = _channel_param(call.params)
+        # The Socket Mode client opens connections with the app token: not a bot's call.
+        realistic = None if call.method == "apps.connections.open" else self._realistic
+        if realistic is not None:
+            wait = realistic.wait(call.method, channel, now)
+            if wait > 0:
+                return self._fault_response(call, _Fault(429, realistic.retry_after(wait), None))
         if not self._take_rate_token(call):
             return self._fault_response(call, _Fault(429, 1, None))
+        if realistic is not None:
+            realistic.take(call.method, channel, now)
         return None
 
     def _take_rate_token(self, call: ApiCall) -> bool:

@@ -36,6 +36,7 @@ from sandbox.workspace import (
     UploadedFile,
     blocks_text,
 )
+from slack_client.limits import METHOD_LIMITS, MethodLimit, Rate
 
 BLOCKS = [{"type": "section", "text": {"type": "mrkdwn", "text": "*hi*"}}]
 
@@ -501,6 +502,109 @@ async def test_rate_limit_is_a_token_bucket_per_channel(
     assert caught.value.response.headers["Retry-After"] == "1"
     assert fake.rate_limited_count == {"chat.postMessage": 1}
     assert [m.text for m in fake.messages_in("C1")] == ["1", "2", "4"]
+
+
+def slow_table(*methods: str, per_channel: Rate | None = None) -> dict[str, MethodLimit]:
+    """Slack's table for `methods`, but with refills too slow to happen during a test."""
+    table: dict[str, MethodLimit] = {}
+    for method in methods:
+        budget = METHOD_LIMITS[method].channel_budget
+        table[method] = MethodLimit(Rate(per_minute=600, burst=100), budget, per_channel)
+    return table
+
+
+async def test_realistic_limits_posting_in_a_channel(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    fake.realistic_limits()  # Slack's table: one a second per channel, bursts of 3
+    for text in ("1", "2", "3"):
+        await client.chat_postMessage(channel="C1", text=text)
+    with pytest.raises(SlackApiError) as caught:
+        await client.chat_postMessage(channel="C1", text="4")
+    await client.chat_postMessage(channel="C2", text="other channel")
+
+    response = caught.value.response
+    assert (response.status_code, response["error"]) == (429, "ratelimited")
+    assert response.headers["Retry-After"] == "1"
+    assert [m.text for m in fake.messages_in("C1")] == ["1", "2", "3"]
+    assert [m.text for m in fake.messages_in("C2")] == ["other channel"]
+    assert fake.rate_limited_count == {"chat.postMessage": 1}
+    assert fake.rate_limited_total() == 1
+
+
+async def test_realistic_limits_share_a_posting_budget_per_channel(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    methods = ("chat.postMessage", "chat.startStream", "assistant.threads.setStatus")
+    fake.realistic_limits(slow_table(*methods, per_channel=Rate(per_minute=1, burst=2)))
+    root = await fake.post_user_message("D1", "U1", "q")
+    await client.chat_postMessage(channel="D1", thread_ts=root, text="answer")
+    await client.chat_startStream(channel="D1", thread_ts=root, markdown_text="a")
+    posting = client.chat_postMessage(channel="D1", thread_ts=root, text="too soon")
+    streaming = client.chat_startStream(channel="D1", thread_ts=root, markdown_text="b")
+    assert await slack_error(posting) == "ratelimited"
+    assert await slack_error(streaming) == "ratelimited"
+    # A loading state has a budget of its own in the channel: posting used none of it.
+    await client.assistant_threads_setStatus(channel_id="D1", thread_ts=root, status="busy")
+
+    assert [m.text for m in fake.bot_replies("D1", root)] == ["answer", "a"]
+    assert fake.assistant_status[("D1", root)] == "busy"
+    assert fake.rate_limited_count == {"chat.postMessage": 1, "chat.startStream": 1}
+    refused = [c for c in fake.calls if c.status == 429]
+    assert [c.method for c in refused] == ["chat.postMessage", "chat.startStream"]
+
+
+async def test_realistic_limits_per_workspace_tier(fake: FakeSlack, client: AsyncWebClient) -> None:
+    # Methods the table leaves out are unlimited with no default.
+    fake.realistic_limits({"chat.update": MethodLimit(Rate(per_minute=6, burst=2))}, default=None)
+    posted = [await client.chat_postMessage(channel=c, text="v1") for c in ("C1", "C2", "C3")]
+    await client.chat_update(channel="C1", ts=posted[0]["ts"], text="v2")
+    await client.chat_update(channel="C2", ts=posted[1]["ts"], text="v2")
+    with pytest.raises(SlackApiError) as caught:
+        await client.chat_update(channel="C3", ts=posted[2]["ts"], text="v2")
+
+    assert caught.value.response.status_code == 429
+    # A token every 10 s, the bucket emptied just now: Slack's whole seconds, rounded up.
+    assert 1 <= int(caught.value.response.headers["Retry-After"]) <= 10
+    assert [fake.messages_in(c)[0].text for c in ("C1", "C2", "C3")] == ["v2", "v2", "v1"]
+    assert fake.rate_limited_total() == 1
+
+
+async def test_realistic_limits_turn_off_and_spare_socket_mode(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    one_ever = MethodLimit(Rate(per_minute=0, burst=1))
+    fake.realistic_limits({}, default=one_ever)
+    await client.auth_test()
+    assert await slack_error(client.auth_test()) == "ratelimited"
+    # The Socket Mode client's own call, with the app token, is never limited.
+    for _ in range(2):
+        await client.apps_connections_open(app_token=fake.app_token)
+
+    fake.realistic_limits(None)
+    await client.auth_test()
+    fake.realistic_limits({}, default=one_ever)  # buckets start full again
+    await client.auth_test()
+    fake.reset()  # turns the mode off too
+    await client.auth_test()
+    await client.auth_test()
+    assert fake.rate_limited_total() == 0
+
+
+async def test_realistic_limits_alongside_a_test_rate_limit(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    fake.realistic_limits(slow_table("chat.postMessage", per_channel=Rate(per_minute=1, burst=2)))
+    fake.rate_limit("chat.postMessage", per_channel_per_second=0.01, burst=1)
+    await client.chat_postMessage(channel="C1", text="1")
+    # Refused by rate_limit(): the realistic bucket keeps its token for the next call.
+    assert await slack_error(client.chat_postMessage(channel="C1", text="2")) == "ratelimited"
+    fake.rate_limit("chat.postMessage", per_channel_per_second=0)
+    await client.chat_postMessage(channel="C1", text="3")
+    assert await slack_error(client.chat_postMessage(channel="C1", text="4")) == "ratelimited"
+
+    assert [m.text for m in fake.messages_in("C1")] == ["1", "3"]
+    assert fake.rate_limited_total() == 2
 
 
 async def test_latency_lets_tests_see_calls_in_flight(
