@@ -98,9 +98,9 @@ from openai_client import ModelClient, PriceTable, TokenCounter, build_openai
 from settings import Settings
 from slack_client import (
     BotIdentity,
-    ChannelPacer,
     SlackFiles,
     SlackReplies,
+    SlackScheduler,
     ThreadReader,
     build_web_client,
     slack_error,
@@ -232,8 +232,8 @@ async def run(
     links = build_link_session(link_policy)
     # The browser service's own session: its token goes nowhere else.
     browser_session = aiohttp.ClientSession(trust_env=False)
-    pacer = ChannelPacer()
-    web = build_web_client(config.slack_bot_token, config.slack_api_url, session, pacer)
+    scheduler = SlackScheduler()
+    web = build_web_client(config.slack_bot_token, config.slack_api_url, session, scheduler)
     model = ModelClient(
         build_openai(config.openai_api_key, config.openai_base_url, config.openai_timeout_seconds),
         api_style=config.openai_api_style,
@@ -255,8 +255,8 @@ async def run(
             _verify_slack(web, config.slack_app_token), TokenCounter.load()
         )
         locks = ThreadLocks()
-        replies = SlackReplies(web, pacer, native_streaming=True)
-        files = SlackFiles(session, config.slack_bot_token, config.slack_api_url, web, pacer)
+        replies = SlackReplies(web, scheduler, native_streaming=True)
+        files = SlackFiles(session, config.slack_bot_token, config.slack_api_url, web)
         await pool.start()
         readers = UntrustedReaders(pool)
         budget = ByteBudget(config.file_read_budget_mb * 2**20)
@@ -277,7 +277,7 @@ async def run(
             users=config.allowed_users,
             channels=config.allowed_channels,
         )
-        reader = ThreadReader(web)
+        reader = ThreadReader(web, scheduler)
         prices = PriceTable(config.model_prices)
         allowance = ImageAllowance(
             db,
@@ -451,7 +451,7 @@ def _run(config: BotConfig) -> int:
 
 
 def _sandbox(argv: list[str]) -> int:
-    """The bot as in production (same wiring, Socket Mode, locks, storage, pacing),
+    """The bot as in production (same wiring, Socket Mode, locks, storage, Slack's budgets),
     connected to the sandbox's workspace instead of Slack."""
     options = dict(zip(argv[::2], argv[1::2], strict=False))
     port = options.get("--port", str(SANDBOX_PORT))

@@ -26,10 +26,9 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, cast
 
 import psutil
 
@@ -37,10 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sandbox.workspace import ApiCall, FakeSlack
 from slack_client.limits import (
-    DEFAULT_LIMIT,
-    METHOD_LIMITS,
     POSTING_IN_A_CHANNEL,
-    MethodLimit,
     limit_of,
 )
 from tests.botproc import BotProcess, bot_environment, start_model_server
@@ -56,14 +52,6 @@ ANSWER_POSTS = ("chat.postMessage", "chat.startStream")
 REPLY_WRITES = {*ANSWER_POSTS, "chat.update", "chat.appendStream", "chat.stopStream"}
 
 Thread = tuple[str, str]  # (channel, thread_ts)
-
-
-class EnforcesLimits(Protocol):
-    """FakeSlack's switch to Slack's real limits (429 + Retry-After beyond them)."""
-
-    def realistic_limits(
-        self, limits: Mapping[str, MethodLimit] = ..., *, default: MethodLimit = ...
-    ) -> None: ...
 
 
 @dataclass
@@ -226,7 +214,7 @@ async def one_run(args: argparse.Namespace, questions: int) -> RunResult:
         await slack.wait_for(lambda: answered(slack, "CWARM", warm, "warm up"), timeout=60)
         if not args.no_limits:
             # From here on, with every bucket full, as lower_bound_seconds assumes.
-            cast(EnforcesLimits, slack).realistic_limits(METHOD_LIMITS, default=DEFAULT_LIMIT)
+            slack.realistic_limits()
         limited_before = sum(slack.rate_limited_count.values())
 
         channels = [f"CL{i % args.channels:04d}" for i in range(questions)]

@@ -9,20 +9,20 @@ from slack_client.events import AppContext, BotIdentity, IncomingMessage, Shared
 from slack_client.files import FileDownloadError, SlackFiles, read_at_most
 from slack_client.history import ThreadMessage, ThreadReader
 from slack_client.mrkdwn import markdown_to_mrkdwn, split_message
-from slack_client.pacing import ChannelPacer
 from slack_client.replies import ReplyStream, SlackReplies
+from slack_client.scheduler import SlackScheduler
 from slack_client.web import build_web_client
 
 __all__ = [
     "AppContext",
     "BotIdentity",
-    "ChannelPacer",
     "FileDownloadError",
     "IncomingMessage",
     "ReplyStream",
     "SharedFile",
     "SlackFiles",
     "SlackReplies",
+    "SlackScheduler",
     "ThreadMessage",
     "ThreadReader",
     "build_web_client",

@@ -16,7 +16,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from slack_client.errors import slack_error
 from slack_client.events import SharedFile, parse_files
-from slack_client.pacing import ChannelPacer
 
 logger = logging.getLogger(__name__)
 
@@ -37,12 +36,10 @@ class SlackFiles:
         token: str,
         api_url: str,
         client: AsyncWebClient,
-        pacer: ChannelPacer,
     ) -> None:
         self._session = session
         self._token = token
         self._client = client
-        self._pacer = pacer
         # In production the API lives on slack.com and files on files.slack.com; a
         # Slack-compatible server (the test fakes) serves both from one host.
         api = urlsplit(api_url)
@@ -70,17 +67,15 @@ class SlackFiles:
         title: str,
         alt_text: str | None,
     ) -> str:
-        response = await self._pacer.run(
-            channel,
-            lambda: self._client.files_upload_v2(
-                channel=channel,
-                thread_ts=thread_ts,
-                content=data,
-                filename=filename,
-                title=title,
-                alt_txt=alt_text,
-            ),
-            new_message=True,
+        # Sharing the file posts a message: files.completeUploadExternal takes its turn
+        # in the channel's posting budget like any post (slack_client.scheduler).
+        response = await self._client.files_upload_v2(
+            channel=channel,
+            thread_ts=thread_ts,
+            content=data,
+            filename=filename,
+            title=title,
+            alt_txt=alt_text,
         )
         files = response.get("files") or [response.get("file") or {}]
         return str(files[0]["id"])

@@ -3,6 +3,7 @@ a channel's latest messages, whether a person may read one, speakers named."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import OrderedDict
@@ -15,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from slack_client.errors import slack_error
 from slack_client.events import SharedFile, parse_files
+from slack_client.scheduler import NotSent, Priority, SlackScheduler
 
 logger = logging.getLogger(__name__)
 
@@ -148,9 +150,9 @@ async def person_may_read(client: AsyncWebClient, user: str, channel: str) -> Re
 class ThreadReader:
     """What message_processor needs from Slack to read conversations: messages, named."""
 
-    def __init__(self, client: AsyncWebClient) -> None:
+    def __init__(self, client: AsyncWebClient, scheduler: SlackScheduler) -> None:
         self._client = client
-        self._names = UserNames(client)
+        self._names = UserNames(client, scheduler)
 
     async def messages(self, channel: str, thread_ts: str) -> list[ThreadMessage]:
         return await fetch_thread(self._client, channel, thread_ts)
@@ -170,19 +172,27 @@ class ThreadReader:
 
 class UserNames:
     """Display names for speaker labels, looked up once per user and remembered for a
-    while (people rename themselves) in a bounded cache."""
+    while (people rename themselves) in a bounded cache.
+
+    A label is not worth an answer's wait: a lookup goes only while users.info's
+    documented budget has room (one lookup per person however many ask at once), and
+    otherwise the person's id stands in, this time.
+    """
 
     def __init__(
         self,
         client: AsyncWebClient,
+        scheduler: SlackScheduler,
         *,
         capacity: int = NAMES_REMEMBERED,
         ttl: float = NAME_MEMORY_SECONDS,
     ) -> None:
         self._client = client
+        self._scheduler = scheduler
         self._capacity = capacity
         self._ttl = ttl
         self._names: OrderedDict[str, tuple[str, float]] = OrderedDict()
+        self._asking: dict[str, asyncio.Future[str]] = {}
 
     def known(self, user_id: str) -> str | None:
         """The remembered name, without asking Slack."""
@@ -196,16 +206,27 @@ class UserNames:
         known = self.known(user_id)
         if known is not None:
             return known
+        asking = self._asking.get(user_id)
+        if asking is None:
+            asking = self._asking[user_id] = asyncio.ensure_future(self._look_up(user_id))
+            asking.add_done_callback(lambda _: self._asking.pop(user_id, None))
+        return await asyncio.shield(asking)
+
+    async def _look_up(self, user_id: str) -> str:
         name = user_id
         try:
-            response = await self._client.users_info(user=user_id)
+            async with self._scheduler.turn("users.info", priority=Priority.STATUS, waits=False):
+                response = await self._client.users_info(user=user_id)
+        except NotSent:
+            return user_id  # not remembered: the next answer asks again
+        except SlackApiError as error:
+            logger.info("users.info failed for %s: %s", user_id, slack_error(error))
+        else:
             user = response.get("user") or {}
             profile = user.get("profile") or {}
             name = (
                 profile.get("display_name") or profile.get("real_name") or user.get("name") or name
             )
-        except SlackApiError as error:
-            logger.info("users.info failed for %s: %s", user_id, slack_error(error))
         self._names[user_id] = (name, time.monotonic())
         self._names.move_to_end(user_id)
         while len(self._names) > self._capacity:

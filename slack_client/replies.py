@@ -1,14 +1,20 @@
 """Posting and streaming replies into a thread.
 
-Every write goes through the channel's pacing queue. While a reply has no text yet,
-Slack's loading state shows under the thread (assistant.threads.setStatus: "is
-thinking…" and the current step); where Slack refuses it, a short status message stands
-in and is replaced. The reply then grows: through Slack's native streaming
+Every call takes its turn from the scheduler (slack_client.scheduler), with the
+priority of what it is for: the write that finishes an answer first, then first
+messages, then loading states, then intermediate edits, which are dropped when a newer
+one or the answer itself overtakes them. While a reply has no text yet, Slack's loading
+state shows under the thread (assistant.threads.setStatus: "is thinking…" and the
+current step); where Slack refuses it, a short status message stands in and is
+replaced. The reply then grows: through Slack's native streaming
 (chat.startStream/appendStream/stopStream) where the workspace has it, otherwise by
 posting its first part and editing it with chat.update at most once a second, deltas
-coalesced. When Slack closes a native stream, or an answer grows past what one streamed
-message should hold, the reply continues with chat.update on the stream's message and
-further messages for the rest, split so that no code block breaks.
+coalesced. A reply opens a stream only when Slack's budget has room for the write that
+will finish it; otherwise it appears whole when complete, in one message. Edits share
+the budget, so each of many streaming answers gets fewer, larger ones. When Slack closes
+a native stream, or an answer grows past what one streamed message should hold, the
+reply continues with chat.update on the stream's message and further messages for the
+rest, split so that no code block breaks.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import itertools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.models.messages.chunk import TaskUpdateChunk
@@ -29,10 +35,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_client.errors import loggable, slack_error
 from slack_client.markdown import MARKDOWN_PART_LIMIT, has_table, markdown_parts
 from slack_client.mrkdwn import markdown_to_mrkdwn, split_message
-from slack_client.pacing import ChannelPacer
+from slack_client.scheduler import NotSent, Priority, SlackScheduler
 from slack_client.views import SECTION_CHARS, Block, feedback_block, section
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 UPDATE_INTERVAL_SECONDS = 1.0
 # How long the first text waits for more before it is shown.
@@ -56,6 +64,10 @@ LOADING_STATES_UNAVAILABLE = frozenset(
 PANEL_STATUS = "is thinking…"
 PANEL_STATUS_REFRESH_SECONDS = 60.0
 
+# What opening a native stream commits to, across the workspace: the call that opens
+# it and the one that will close it (both Tier 2).
+NATIVE_STREAM_CALLS = ("chat.startStream", "chat.stopStream")
+
 # Messages one reply may take; an answer longer than that ends with TOO_LONG.
 MAX_REPLY_PARTS = 20
 TOO_LONG = (
@@ -70,8 +82,10 @@ CONVERTED_CHARS = MAX_REPLY_PARTS * MARKDOWN_PART_LIMIT
 RENDER_OFF_LOOP_CHARS = 20_000
 EMPTY_ANSWER = "_(The model returned an empty answer.)_"
 
-# The loading state while a reply's first message waits for the channel's posting budget.
+# The loading state while a reply's first message waits for Slack's budget, shown once
+# the wait passes VISIBLE_WAIT_SECONDS.
 WAITING_FOR_SLACK = "_Ready: waiting for Slack to take more messages in this channel…_"
+VISIBLE_WAIT_SECONDS = 3.0
 # The step shown while the model searches the web.
 SEARCH_TASK = "web-search"
 SEARCHING = "Searching the web"
@@ -88,39 +102,52 @@ MessageCreated = Callable[[str, MessageShows], Awaitable[None]]
 class SlackReplies:
     """Writes into threads; the one owner of the Web API client for messages."""
 
-    def __init__(self, client: AsyncWebClient, pacer: ChannelPacer, *, native_streaming: bool):
+    def __init__(
+        self, client: AsyncWebClient, scheduler: SlackScheduler, *, native_streaming: bool
+    ):
         self.client = client
-        self.pacer = pacer
+        self.scheduler = scheduler
         self.native_streaming = native_streaming
         # Slack's loading state under a thread, until Slack says it has none.
         self.loading_states = True
 
     async def post(
-        self, channel: str, thread_ts: str | None, text: str, blocks: list[Block] | None = None
+        self,
+        channel: str,
+        thread_ts: str | None,
+        text: str,
+        blocks: list[Block] | None = None,
+        *,
+        priority: Priority = Priority.FIRST,
+        owner: object | None = None,
+        on_wait: Callable[[], None] | None = None,
+        waits: bool = True,
     ) -> str:
-        """A new message: in the thread of `thread_ts`, or in the channel itself."""
-        response = await self.pacer.run(
+        """A new message: in the thread of `thread_ts`, or in the channel itself. Raises
+        NotSent when `owner` withdrew it while it waited (an optional one), or, without
+        `waits`, when it cannot go at once."""
+        async with self.scheduler.turn(
+            "chat.postMessage",
             channel,
-            lambda: self.client.chat_postMessage(
+            priority=priority,
+            owner=owner,
+            on_wait=on_wait,
+            waits=waits,
+        ):
+            response = await self.client.chat_postMessage(
                 channel=channel,
                 thread_ts=thread_ts,
                 text=text,
                 blocks=blocks,
                 unfurl_links=False,
                 unfurl_media=False,
-            ),
-            new_message=True,
-        )
+            )
         return str(response["ts"])
 
     async def post_to_person(self, user: str, text: str) -> tuple[str, str]:
         """A new top-level message in the bot's DM with `user`: (channel, ts)."""
-        response = await self.pacer.run(
-            user,
-            lambda: self.client.chat_postMessage(
-                channel=user, text=text, unfurl_links=False, unfurl_media=False
-            ),
-            new_message=True,
+        response = await self.client.chat_postMessage(
+            channel=user, text=text, unfurl_links=False, unfurl_media=False
         )
         return str(response["channel"]), str(response["ts"])
 
@@ -135,34 +162,37 @@ class SlackReplies:
             logger.info("session not ended in %s: %s", channel, slack_error(error))
 
     async def update(
-        self, channel: str, ts: str, text: str, blocks: list[Block] | None = None
+        self,
+        channel: str,
+        ts: str,
+        text: str,
+        blocks: list[Block] | None = None,
+        *,
+        priority: Priority = Priority.FIRST,
+        owner: object | None = None,
     ) -> None:
         # chat.update does not document the unfurl arguments; they go along all the
         # same (Slack ignores what a method does not take), so no edit of ours is the
-        # one write that lets Slack fetch a link for a preview.
-        await self.pacer.run(
-            channel,
-            lambda: self.client.chat_update(
+        # one write that lets Slack fetch a link for a preview. A newer edit of the
+        # same message drops this one if it is still waiting for its turn.
+        async with self.scheduler.turn(
+            "chat.update", channel, priority=priority, key=("chat.update", channel, ts), owner=owner
+        ):
+            await self.client.chat_update(
                 channel=channel,
                 ts=ts,
                 text=text,
                 blocks=blocks,
                 unfurl_links=False,
                 unfurl_media=False,
-            ),
-        )
+            )
 
     async def add_note(self, channel: str, thread_ts: str, ts: str, note: str) -> None:
         """End the message `ts`, which a crash left unfinished, with `note`, keeping what
         it shows: a stream still open is closed with the note; otherwise the message is
         read back and updated. Where neither works, the note follows as a new message."""
         try:
-            await self.pacer.run(
-                channel,
-                lambda: self.client.chat_stopStream(
-                    channel=channel, ts=ts, markdown_text=f"\n\n{note}"
-                ),
-            )
+            await self.client.chat_stopStream(channel=channel, ts=ts, markdown_text=f"\n\n{note}")
             return
         except SlackApiError as error:
             logger.info("no open stream to note in %s: %s", channel, slack_error(error))
@@ -196,8 +226,8 @@ class SlackReplies:
     ) -> None:
         """A message only `user` sees (and only until they reload).
 
-        Not paced with the channel: Slack's one-a-second limit is on messages everyone
-        sees, and a notice to one person must not hold up the channel's answers.
+        Not counted in the channel's posting budget: Slack's one-a-second limit is on
+        messages everyone sees (chat.postEphemeral has a tier of its own).
         chat.postEphemeral documents no unfurl arguments, so none are sent.
         """
         await self.client.chat_postEphemeral(
@@ -205,15 +235,12 @@ class SlackReplies:
         )
 
     async def react(self, channel: str, ts: str, name: str) -> None:
-        """The bot's emoji reaction on a message (`name` without colons).
-
-        Not paced with the channel either: reactions are not messages, and Slack limits
-        them per method (about 50 a minute, with bursts; a 429 is retried).
-        """
+        """The bot's emoji reaction on a message (`name` without colons); reactions.add
+        has a tier of its own across the workspace, not the channel's posting budget."""
         await self.client.reactions_add(channel=channel, timestamp=ts, name=name)
 
     async def delete(self, channel: str, ts: str) -> None:
-        await self.pacer.run(channel, lambda: self.client.chat_delete(channel=channel, ts=ts))
+        await self.client.chat_delete(channel=channel, ts=ts)
 
     def open_stream(
         self,
@@ -277,6 +304,12 @@ class ReplyStream:
         self._closing = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
         self._showing: asyncio.Task[None] | None = None
+        # Set when the first status cannot go at once: the answer does not wait for it.
+        self._status_waits = asyncio.Event()
+        # The loading state saying that Slack's budget holds the first message.
+        self._waiting_shown: asyncio.Task[None] | None = None
+        # The latest status change, sent in the background (set_status).
+        self._status_update: asyncio.Task[None] | None = None
         self.finished = False
 
     @property
@@ -285,49 +318,117 @@ class ReplyStream:
 
     @property
     def started(self) -> bool:
-        return self._loop_task is not None
+        """Begun, and Slack did not refuse its status: there is a reply to finish."""
+        showing = self._showing
+        refused = showing is not None and showing.done() and not showing.cancelled()
+        return showing is not None and not (refused and showing.exception() is not None)
 
     def begin(self, status: str) -> None:
-        """Post the status message in the background: the caller reads the thread meanwhile.
+        """Show the status in the background: the caller reads the thread meanwhile.
 
-        That saves the user one Slack round trip before the model is asked. Deltas
-        appended before the status is shown wait for it; `shown()` reports its failure.
+        That saves the user one Slack round trip before the model is asked. The status
+        is optional: if Slack's budget holds it, the answer goes ahead without it and,
+        once its first words are ready, it is not sent at all. `shown()` reports a
+        refusal.
         """
         self._showing = asyncio.create_task(self._start(status))
+        self._loop_task = asyncio.create_task(self._flush_loop())
 
     async def shown(self) -> None:
-        """Wait until the status message is posted; raises if Slack refused it."""
-        if self._showing is not None:
-            await asyncio.shield(self._showing)
+        """Wait until the status is shown, or waits for Slack's budget; raises if Slack
+        refused it."""
+        showing = self._showing
+        if showing is None or (not showing.done() and self._status_waits.is_set()):
+            return
+        if showing.done():
+            await showing
+            return
+        waits = asyncio.ensure_future(self._status_waits.wait())
+        try:
+            await asyncio.wait({showing, waits}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waits.cancel()
+        if showing.done():
+            await showing
 
     async def _start(self, status: str) -> None:
-        if self._panel and await self._show_panel_status(status):
-            self._loop_task = asyncio.create_task(self._flush_loop())
-            return
-        self._placeholder = await self._replies.post(self._channel, self._thread_ts, status)
+        try:
+            if self._panel and await self._show_panel_status(status, self._status_waits.set):
+                return
+            self._placeholder = await self._replies.post(
+                self._channel,
+                self._thread_ts,
+                status,
+                priority=Priority.STATUS,
+                owner=self,
+                on_wait=self._status_waits.set,
+            )
+        except NotSent:
+            return  # the answer overtook its status message: it comes without one
+        except BaseException:
+            # No reply: the update loop has nothing to wait for.
+            self._closing.set()
+            self._changed.set()
+            raise
         self._messages = [self._placeholder]
         self._shown = [Rendered(status)]
         await self._on_message(self._placeholder, "status")
-        self._loop_task = asyncio.create_task(self._flush_loop())
 
-    async def _before_first_write(self) -> None:
-        """The answer is ready but the channel's posting budget is spent: the loading
-        state says so, instead of "thinking", while the first message waits its turn."""
-        if self._panel and self._replies.pacer.must_wait(self._channel):
+    async def _status_settled(self) -> None:
+        """The first text is ready: a status still waiting for its turn is dropped, one
+        on its way lands first."""
+        self._replies.scheduler.withdraw(self)
+        for status in (self._showing, self._status_update):
+            if status is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(status)
+
+    async def _first_write(self, write: Awaitable[T]) -> T:
+        """The reply's first message. Should Slack's budget hold it past
+        VISIBLE_WAIT_SECONDS, the loading state says so (once, in the background);
+        when it is sent, no status still waiting is."""
+        timer = asyncio.get_running_loop().call_later(VISIBLE_WAIT_SECONDS, self._slack_holds_it)
+        try:
+            return await write
+        finally:
+            timer.cancel()
+            self._replies.scheduler.withdraw(self)
+
+    def _slack_holds_it(self) -> None:
+        if self._panel and self._waiting_shown is None:
+            self._waiting_shown = asyncio.create_task(self._say_slack_holds_it())
+
+    async def _say_slack_holds_it(self) -> None:
+        try:
             await self._show_panel_status(WAITING_FOR_SLACK)
+        except Exception as error:  # noqa: BLE001 - only informative
+            logger.info("waiting status not shown in %s: %s", self._channel, loggable(error))
 
-    async def _show_panel_status(self, status: str) -> bool:
+    async def _show_panel_status(
+        self, status: str, on_wait: Callable[[], None] | None = None
+    ) -> bool:
         """Slack's loading state shows under the thread ("<app> is thinking…", with the
         step) until the reply's first message, in channels and DMs alike (with chat:write
-        since March 2026). False where Slack refuses it: the status is then a message."""
+        since March 2026). False where Slack refuses it: the status is then a message.
+        It is optional: a newer status, or the answer, drops it while it waits."""
         self._panel_step = status
         try:
-            await self._replies.client.assistant_threads_setStatus(
-                channel_id=self._channel,
-                thread_ts=self._thread_ts,
-                status=PANEL_STATUS,
-                loading_messages=[status.strip("_")],
-            )
+            async with self._replies.scheduler.turn(
+                "assistant.threads.setStatus",
+                self._channel,
+                priority=Priority.STATUS,
+                key=("assistant.threads.setStatus", self._channel, self._thread_ts),
+                owner=self,
+                on_wait=on_wait,
+            ):
+                await self._replies.client.assistant_threads_setStatus(
+                    channel_id=self._channel,
+                    thread_ts=self._thread_ts,
+                    status=PANEL_STATUS,
+                    loading_messages=[status.strip("_")],
+                )
+        except NotSent:
+            return True
         except SlackApiError as error:
             code = slack_error(error)
             if code in LOADING_STATES_UNAVAILABLE:
@@ -342,16 +443,22 @@ class ReplyStream:
     async def set_status(self, status: str) -> None:
         """Change the status line, as long as no answer text is showing yet.
 
-        Only informative: if Slack refuses, the answer still goes ahead.
+        Only informative, and it never holds the answer up: it goes in the background
+        when Slack's budget allows, unless a newer status or the answer overtakes it;
+        if Slack refuses it, the answer still goes ahead.
         """
-        if self._panel and not self._messages and self._native is None:
-            await self._show_panel_status(status)
-            return
-        if self._placeholder and not self._text and self._shown[:1] != [Rendered(status)]:
-            try:
-                await self._safe_update(0, Rendered(status), "status")
-            except SlackApiError as error:
-                logger.info("status update failed: %s", slack_error(error))
+        self._status_update = asyncio.create_task(self._show_status(status))
+
+    async def _show_status(self, status: str) -> None:
+        try:
+            if self._panel and not self._messages and self._native is None:
+                await self._show_panel_status(status)
+            elif self._placeholder and not self._text and self._shown[:1] != [Rendered(status)]:
+                await self._safe_update(0, Rendered(status), "status", Priority.STATUS)
+        except NotSent:
+            pass  # overtaken by a newer status or the answer
+        except Exception as error:  # noqa: BLE001 - only informative
+            logger.info("status update failed in %s: %s", self._channel, loggable(error))
 
     @contextlib.asynccontextmanager
     async def step(self, status: str) -> AsyncIterator[Step]:
@@ -410,10 +517,10 @@ class ReplyStream:
         async with self._native_lock:
             if not self._use_native:
                 return False
+            if not self._may_open_native():
+                return False
             native = self._native or await self._open_native()
             starting = native.ts is None
-            if starting:
-                await self._before_first_write()
             chunk = TaskUpdateChunk(
                 id=task_id,
                 title=title,
@@ -421,10 +528,24 @@ class ReplyStream:
                 sources=[{"type": "url", "url": url, "text": text} for url, text in sources]
                 or None,
             )
+            # A step starting is optional and never waits (the status line shows it
+            # instead); one ending must reach the stream, or it spins on.
+            starts_step = status == "in_progress"
+            method = "chat.startStream" if starting else "chat.appendStream"
             try:
-                await self._replies.pacer.run(
-                    self._channel, lambda: native.append(chunks=[chunk]), new_message=starting
-                )
+                async with self._replies.scheduler.turn(
+                    method,
+                    self._channel,
+                    priority=Priority.STATUS if starts_step and not starting else Priority.FIRST,
+                    owner=self,
+                    gives_up=starting,
+                    waits=not (starting or starts_step),
+                ):
+                    await native.append(chunks=[chunk])
+            except NotSent:
+                if starting:
+                    self._native = None  # Slack refused to open it now
+                return False
             except SlackApiError as error:
                 try:
                     await self._leave_native(error, starting)
@@ -459,11 +580,13 @@ class ReplyStream:
     async def finish(self, footer: str | None = None, *, feedback: bool = False) -> None:
         """Show the final text (plus footer); always leaves the reply in a final state.
 
-        With `feedback`, the reply ends with Slack's feedback buttons.
+        With `feedback`, the reply ends with Slack's feedback buttons. Nothing waits for
+        an intermediate edit: those still waiting for their turn are dropped.
         """
-        await self.shown()
         self._closing.set()
         self._changed.set()
+        self._replies.scheduler.withdraw(self)
+        await self.shown()
         if self._search_shown is not None:
             with contextlib.suppress(Exception):  # only informative
                 await self.searched(())
@@ -476,12 +599,13 @@ class ReplyStream:
         async with self._native_lock:
             closed = self._native is not None and await self._stop_native(final, feedback=feedback)
         if not closed:
-            await self._render(text, feedback=feedback, footer=footer)
+            await self._render(text, Priority.FINISH, feedback=feedback, footer=footer)
         self.finished = True
 
     async def _flush_loop(self) -> None:
         # finish() sets _changed too, so this wait also ends on closing.
         await self._keep_panel_status_until(self._changed if self._live else self._closing)
+        await self._status_settled()
         if not self._live:
             return
         # A short answer that is complete by then goes out in one write from finish(),
@@ -494,6 +618,8 @@ class ReplyStream:
             self._changed.clear()
             try:
                 await self._flush()
+            except NotSent:
+                pass  # overtaken by the answer's end
             except Exception as error:  # noqa: BLE001 - the final render tries again
                 logger.warning(
                     "stream update failed: channel=%s thread=%s error=%s",
@@ -524,7 +650,22 @@ class ReplyStream:
             # Grown past one streamed message: close the stream, continue by editing.
             async with self._native_lock:
                 await self._stop_native(None)
-        await self._render(self._text)
+        scheduler = self._replies.scheduler
+        if not self._messages:
+            # Opening a stream commits the bot to the edit that will finish it, and
+            # must not queue for the channel: only when Slack's budget has room for both
+            # now. Else the answer appears whole when it is done.
+            if scheduler.reserve("chat.update"):
+                try:
+                    await self._render(self._text, Priority.FIRST, opens=True)
+                except NotSent:
+                    scheduler.refund("chat.update")
+                    return
+                self._use_native = False
+            return
+        # An intermediate edit shows the text as it is when Slack's budget allows.
+        async with scheduler.turn("chat.update", self._channel, priority=Priority.EDIT, owner=self):
+            await self._render(self._text, Priority.EDIT)
 
     async def _append_native(self) -> bool:
         """Send new text to the native stream; False when the reply must use chat.update."""
@@ -532,26 +673,58 @@ class ReplyStream:
             return await self._append_native_text()
 
     async def _append_native_text(self) -> bool:
-        pending = self._text[self._native_sent :]
-        if not pending:
+        if not self._text[self._native_sent :]:
             return True
+        if not self._may_open_native():
+            return False
         native = self._native or await self._open_native()
         starting = native.ts is None
-        if starting:
-            await self._before_first_write()
-        # The SDK keeps text it could not send in its own buffer and sends it with the
-        # next call, so count it as handed over now or it would go out twice.
-        self._native_sent += len(pending)
         try:
-            await self._replies.pacer.run(
-                self._channel, lambda: native.append(markdown_text=pending), new_message=starting
-            )
+            await self._append_latest(native, Priority.FIRST if starting else Priority.EDIT)
+        except NotSent:
+            if not starting:
+                return True  # overtaken: the final write sends the rest
+            # Slack cannot take the opening now, or refused it: nothing of the stream
+            # shows (the SDK's buffer goes with it), and the reply goes on another way.
+            self._native, self._native_sent = None, 0
+            return False
         except SlackApiError as error:
             return await self._leave_native(error, starting)
         if starting and native.ts:
             await self._on_message(native.ts, "writing")
             await self._drop_placeholder()
         return True
+
+    def _may_open_native(self) -> bool:
+        """A native stream costs two Tier 2 calls, to open and to close it. It opens
+        while Slack takes them (an opening Slack refuses gives up at once, and the reply
+        goes on another way); once Slack has refused one, only while the documented
+        budget has room for both."""
+        if self._native is not None:
+            return True
+        return self._replies.scheduler.reserve(*NATIVE_STREAM_CALLS, optimistic=True)
+
+    async def _append_latest(self, native: AsyncChatStream, priority: Priority) -> None:
+        """Append what the stream has not shown yet, as of when Slack's budget allows.
+        Opening the stream never waits: NotSent when Slack's budget has no room for it
+        now, Refused when Slack refuses it."""
+        starting = native.ts is None
+        method = "chat.startStream" if starting else "chat.appendStream"
+        async with self._replies.scheduler.turn(
+            method,
+            self._channel,
+            priority=priority,
+            owner=self,
+            gives_up=starting,
+            waits=not starting,
+        ):
+            pending = self._text[self._native_sent :]
+            if not pending:
+                return
+            # The SDK keeps text it could not send in its own buffer and sends it with
+            # the next call, so count it as handed over now or it would go out twice.
+            self._native_sent += len(pending)
+            await native.append(markdown_text=pending)
 
     async def _leave_native(self, error: SlackApiError, starting: bool) -> bool:
         code = slack_error(error)
@@ -585,11 +758,11 @@ class ReplyStream:
         )
         opened = native.ts is not None
         blocks = [feedback_block()] if fits and feedback else None
+        method = "chat.stopStream" if opened else "chat.startStream"
+        priority = Priority.FINISH if final is not None else Priority.FIRST
         try:
-            await self._replies.pacer.run(
-                self._channel,
-                lambda: native.stop(markdown_text=rest if fits else None, blocks=blocks),
-            )
+            async with self._replies.scheduler.turn(method, self._channel, priority=priority):
+                await native.stop(markdown_text=rest if fits else None, blocks=blocks)
         except SlackApiError as error:
             if slack_error(error) != STREAM_CLOSED:
                 logger.warning("stopping stream failed: %s", slack_error(error))
@@ -620,7 +793,13 @@ class ReplyStream:
                 logger.info("could not delete status message: %s", slack_error(error))
 
     async def _render(
-        self, markdown: str, *, feedback: bool = False, footer: str | None = None
+        self,
+        markdown: str,
+        priority: Priority,
+        *,
+        feedback: bool = False,
+        footer: str | None = None,
+        opens: bool = False,
     ) -> None:
         """Show `markdown` (and `footer`, mrkdwn already) in the reply's messages."""
         if len(markdown) > RENDER_OFF_LOOP_CHARS:
@@ -630,34 +809,50 @@ class ReplyStream:
         for index, part in enumerate(parts):
             if index < len(self._messages):
                 if self._shown[index] != part:
-                    await self._safe_update(index, part, "writing")
+                    await self._safe_update(index, part, "writing", priority)
                 if self._messages[index] == self._placeholder:
                     # The status message now holds the answer's first part.
                     self._placeholder = None
                     await self._on_message(self._messages[index], "writing")
             else:
+                post = self._replies.post(
+                    self._channel,
+                    self._thread_ts,
+                    part.text,
+                    part.blocks,
+                    priority=priority,
+                    waits=not opens,
+                )
                 if self._messages:
                     # Told before the next part is posted: a crash from here on keeps
                     # this one as it is.
                     await self._on_message(self._messages[-1], "full")
+                    ts = await post
                 else:
-                    await self._before_first_write()
-                ts = await self._replies.post(
-                    self._channel, self._thread_ts, part.text, part.blocks
-                )
+                    ts = await self._first_write(post)
                 self._messages.append(ts)
                 self._shown.append(part)
                 await self._on_message(ts, "writing")
 
-    async def _safe_update(self, index: int, part: Rendered, shows: MessageShows) -> None:
+    async def _safe_update(
+        self, index: int, part: Rendered, shows: MessageShows, priority: Priority
+    ) -> None:
+        channel = self._channel
         try:
-            await self._replies.update(self._channel, self._messages[index], part.text, part.blocks)
+            await self._replies.update(
+                channel,
+                self._messages[index],
+                part.text,
+                part.blocks,
+                priority=priority,
+                owner=self,
+            )
         except SlackApiError as error:
             if slack_error(error) != "message_not_found":
                 raise
             # Someone deleted the message: carry on in a new one.
             self._messages[index] = await self._replies.post(
-                self._channel, self._thread_ts, part.text, part.blocks
+                channel, self._thread_ts, part.text, part.blocks, priority=priority
             )
             await self._on_message(self._messages[index], shows)
         self._shown[index] = part

@@ -13,6 +13,7 @@ from tests.manifests import installed, with_events
 from tests.seen import bot_texts, settled, thread_text, wait_for_text
 
 BOT = "<@UBOT>"
+WAITING = "Ready: waiting for Slack to take more messages in this channel…"
 
 
 def last_input_text(model: FakeOpenAI) -> str:
@@ -177,27 +178,24 @@ async def test_fifty_rapid_fire_messages_from_one_person_are_all_answered(
 async def test_hung_model_calls_time_out_while_others_are_answered(
     slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
 ) -> None:
-    hung = [new_id("C") for _ in range(15)]
-    normal = [new_id("C") for _ in range(10)]
+    # All in one channel: the hung answers' writes hold up nobody else's there.
+    channel = new_id("C")
     hung_roots = await asyncio.gather(
         *(
-            slack.post_user_message(ch, new_id("U"), f"{BOT} [hang] stuck {i}")
-            for i, ch in enumerate(hung)
+            slack.post_user_message(channel, new_id("U"), f"{BOT} [hang] stuck {i}")
+            for i in range(15)
         )
     )
     await model.wait_for(lambda: model.hung_requests == 15, what="15 hung calls")
     normal_roots = await asyncio.gather(
-        *(
-            slack.post_user_message(ch, new_id("U"), f"{BOT} fine {i}")
-            for i, ch in enumerate(normal)
-        )
+        *(slack.post_user_message(channel, new_id("U"), f"{BOT} fine {i}.") for i in range(10))
     )
-    for i, (channel, root) in enumerate(zip(normal, normal_roots, strict=True)):
-        await wait_for_text(slack, channel, root, f"fine {i}")
+    for i, root in enumerate(normal_roots):
+        await wait_for_text(slack, channel, root, f"fine {i}.")
     # Normal answers came while all 15 calls were still hanging.
     assert model.hung_requests == 15
 
-    for channel, root in zip(hung, hung_roots, strict=True):
+    for root in hung_roots:
         text = await wait_for_text(slack, channel, root, "didn't finish within 6 seconds")
         assert "Thinking" not in text
     after = new_id("C")
@@ -375,3 +373,73 @@ async def test_a_refused_status_message_gets_one_honest_line_and_no_model_call(
     assert "Slack refused one of my messages" in text
     assert len(slack.bot_replies(dm, ts)) == 1
     assert not any("will not let me answer" in str(r.body) for r in model.requests)
+
+
+async def ask_at_once(
+    slack: FakeSlack, channel: str, questions: list[str], new_id: Callable[[str], str]
+) -> list[str]:
+    return list(
+        await asyncio.gather(
+            *(slack.post_user_message(channel, new_id("U"), f"<@UBOT> {q}") for q in questions)
+        )
+    )
+
+
+def answers_in(slack: FakeSlack, channel: str, root: str, needle: str) -> list[str]:
+    return [text for text in bot_texts(slack, channel, root) if needle in text]
+
+
+async def test_fifty_questions_in_one_channel_do_not_queue_behind_each_other(
+    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    channel = new_id("C")
+    questions = [f"[delay:0.5] crowded {i}." for i in range(50)]
+    roots = await ask_at_once(slack, channel, questions, new_id)
+    # Slack takes them all (no limits here): nothing holds one answer behind another's.
+    for i, root in enumerate(roots):
+        await wait_for_text(slack, channel, root, f"crowded {i}.")
+        assert len(answers_in(slack, channel, root, f"crowded {i}.")) == 1
+    assert not slack.rate_limited_count
+
+
+# Last in the module: the bot paces every channel's posting for a minute after it.
+async def test_under_slacks_limits_every_question_is_answered_once(
+    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+) -> None:
+    channels = [new_id("C") for _ in range(2)]
+    slack.realistic_limits()
+    try:
+        asked = {
+            channel: await ask_at_once(
+                slack,
+                channel,
+                [f"[chunks:5][chunk_delay:0.4] limited {i}." for i in range(6)],
+                new_id,
+            )
+            for channel in channels
+        }
+        for channel, roots in asked.items():
+            for i, root in enumerate(roots):
+                await wait_for_text(slack, channel, root, f"limited {i}.", timeout=60)
+    finally:
+        slack.realistic_limits(None)
+    for channel, roots in asked.items():
+        for i, root in enumerate(roots):
+            assert settled(slack, channel, root)
+            [answer] = answers_in(slack, channel, root, f"limited {i}.")
+            assert answer.startswith("Answer to:")
+        # Loading states overtaken by their answer while waiting for Slack were not
+        # sent; an answer Slack held back said so, once.
+        statuses = [
+            (call.params["thread_ts"], " ".join(call.params.get("loading_messages") or []))
+            for call in slack.calls_to("assistant.threads.setStatus")
+            if call.params.get("channel_id") == channel and call.error is None
+        ]
+        assert sum("Thinking" in status for _, status in statuses) < len(roots), statuses
+        for root in roots:
+            assert [s for t, s in statuses if t == root and "waiting for Slack" in s] in (
+                [],
+                [WAITING],
+            ), statuses
+    # Slack refused a few calls while the bot learned its limits; no more.
+    assert sum(slack.rate_limited_count.values()) <= 12, slack.rate_limited_count

@@ -15,7 +15,6 @@ from openai_client import ChatTurn, GenerationSettings, TokenCounter, sampling_p
 from openai_client.client import fidelity_options
 from openai_client.tokens import context_window, trim_to_budget
 from slack_client.mrkdwn import markdown_to_mrkdwn, split_message
-from slack_client.pacing import ChannelPacer
 from thread_manager import ThreadKey, ThreadLocks, Watchdog
 
 # --- Markdown to mrkdwn ---------------------------------------------------------------
@@ -322,17 +321,3 @@ async def test_the_watchdog_reports_long_answers_and_changes_nothing() -> None:
         watchdog.cancel()
         logging.getLogger("thread_manager").removeHandler(spotted)
     assert not locks.is_busy(key)
-
-
-async def test_the_pacer_forgets_quiet_channels() -> None:
-    pacer = ChannelPacer(posts_per_second=1000.0, sweep_interval=0.0)
-
-    async def call() -> str:
-        return "ok"
-
-    for channel in ("C1", "C2", "C3"):
-        assert await pacer.run(channel, call, new_message=True) == "ok"
-    assert len(pacer) == 3
-    await asyncio.sleep(0.01)
-    assert await pacer.run("C4", call) == "ok"
-    assert len(pacer) == 0

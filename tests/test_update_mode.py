@@ -11,6 +11,7 @@ import pytest
 
 from sandbox.model import FakeOpenAI
 from sandbox.workspace import FakeSlack
+from slack_client.limits import POSTING, POSTING_IN_A_WORKSPACE, MethodLimit, Rate
 from tests.botproc import BotProcess
 from tests.conftest import make_bot, start_bot
 from tests.seen import bot_texts, settled, thread_text, wait_for_text
@@ -66,16 +67,16 @@ async def test_answer_completes_through_a_429_storm_on_updates(
     assert len(slack.bot_replies(dm, ts)) == 1
 
 
-async def test_eight_questions_in_one_channel_under_one_post_per_second(
+async def test_a_burst_in_one_channel_under_one_post_per_second(
     slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
 ) -> None:
     channel = new_id("C")
     slack.rate_limit("chat.postMessage", per_channel_per_second=1.0)
     try:
         roots = [
-            # Eight people, each asking once: a burst past Slack's allowance for a channel.
+            # Five people, each asking once: a burst past Slack's allowance for a channel.
             await slack.post_user_message(channel, new_id("U"), f"{BOT} burst question {i}")
-            for i in range(8)
+            for i in range(5)
         ]
         for i, root in enumerate(roots):
             await wait_for_text(slack, channel, root, f"burst question {i}", timeout=90)
@@ -148,27 +149,32 @@ async def test_slack_refusing_the_reply_is_said_in_a_fresh_message(
     assert "xoxb" not in bot.log
 
 
-async def test_an_answer_waiting_for_the_channels_posting_budget_says_so(
+async def test_an_answer_held_by_slacks_limit_says_so_and_lands_once(
     slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
 ) -> None:
-    channel, user = new_id("C"), new_id("U")
-    # Slow posts: the channel's queue holds the later answers' first messages.
-    slack.latency["chat.postMessage"] = 1.0
+    channel = new_id("C")
+    # One post every five seconds in a channel: the second answer waits for Slack.
+    posting = Rate(per_minute=12, burst=1)
+    table = {"chat.postMessage": MethodLimit(POSTING_IN_A_WORKSPACE, POSTING, posting)}
+    slack.realistic_limits(table, default=None)
     try:
         roots = [
-            await slack.post_user_message(channel, user, f"<@UBOT> [chunks:1] quick {i}")
-            for i in range(4)
+            await slack.post_user_message(channel, new_id("U"), f"<@UBOT> [chunks:1] quick {i}")
+            for i in range(2)
         ]
         for i, root in enumerate(roots):
-            await wait_for_text(slack, channel, root, f"quick {i}")
+            await wait_for_text(slack, channel, root, f"quick {i}", timeout=30)
     finally:
-        del slack.latency["chat.postMessage"]
+        slack.realistic_limits(None)
+    assert slack.rate_limited_count["chat.postMessage"] >= 1
     steps = [
         " ".join(call.params.get("loading_messages") or [])
         for call in slack.calls_to("assistant.threads.setStatus")
-        if call.params.get("channel_id") == channel
+        if call.params == {**call.params, "channel_id": channel, "thread_ts": roots[1]}
     ]
-    assert any("waiting for Slack" in step for step in steps), steps
+    assert sum("waiting for Slack" in step for step in steps) == 1, steps
+    for root in roots:
+        assert len(slack.bot_replies(channel, root)) == 1
 
 
 async def test_an_answer_with_links_never_lets_slack_fetch_them(

@@ -10,7 +10,7 @@ from PIL import Image
 from slack_sdk.web.async_client import AsyncWebClient
 
 from openai_client import ChatTurn, ModelImage, TokenCounter
-from slack_client import ChannelPacer, SlackFiles
+from slack_client import SlackFiles
 from untrusted.images import ImageRejected, fit_image
 
 
@@ -93,7 +93,7 @@ async def test_the_bot_token_goes_to_slacks_file_host_only(
 ) -> None:
     async with aiohttp.ClientSession() as session:
         client = AsyncWebClient(token="xoxb-test", base_url=api_url, session=session)
-        files = SlackFiles(session, "xoxb-test", api_url, client, ChannelPacer())
+        files = SlackFiles(session, "xoxb-test", api_url, client)
         assert files.is_slack_host(file_url) is trusted
 
 
