@@ -22,7 +22,8 @@ from tests.test_attachments import text_pdf
 
 BOT = "<@UBOT>"
 # Short bounds, so the files that need the kill are killed within a test's patience, yet
-# twice the CPU the costliest corpus file takes to be read in full (about 2.4 s).
+# twice the CPU the costliest corpus file takes to be read in full (1.2 s to 2.3 s,
+# depending on the machine).
 READ_SECONDS = "5"
 # The fake model otherwise echoes the whole document back: a short answer keeps the
 # thread to what the person is told about the file.
