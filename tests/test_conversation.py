@@ -413,7 +413,7 @@ async def test_under_slacks_limits_every_question_is_answered_once(
             channel: await ask_at_once(
                 slack,
                 channel,
-                [f"[chunks:5][chunk_delay:0.4] limited {i}." for i in range(6)],
+                [f"[chunks:4][chunk_delay:0.3] limited {i}." for i in range(5)],
                 new_id,
             )
             for channel in channels

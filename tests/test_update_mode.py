@@ -153,7 +153,8 @@ async def test_an_answer_held_by_slacks_limit_says_so_and_lands_once(
     slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
 ) -> None:
     channel = new_id("C")
-    # One post every five seconds in a channel: the second answer waits for Slack.
+    # One post every five seconds in a channel: the second answer waits for Slack
+    # longer than the three seconds after which it says so.
     posting = Rate(per_minute=12, burst=1)
     table = {"chat.postMessage": MethodLimit(POSTING_IN_A_WORKSPACE, POSTING, posting)}
     slack.realistic_limits(table, default=None)
