@@ -6,17 +6,18 @@ too; each budget is a `_Lane`, planned with the figures of slack_client.limits.
 
 - **Optimistic start.** Slack grants more than it documents, so a lane that has not
   been refused sends within the documented budget at once, and past it goes on probing
-  as fast as Slack answers: one call in flight at first, one more for every call Slack
+  as fast as Slack answers: one call in flight at first, one more for every probe Slack
   takes (TCP's slow start), up to `MAX_PROBES`. That bounds what discovering the real
   limit costs: a 429 or a few.
 - **Learning from 429s.** A 429 pauses its lane for exactly `Retry-After`; the call
   waits for its turn again (a 429 means Slack did nothing, so even a post is safe to
   resend) and the lane is then paced at Slack's documented rate with a burst of one,
   which grows back by a token every `RECOVERY_SECONDS_PER_TOKEN`; another 429 starts
-  that over. A minute without one makes the lane optimistic again. A 429
-  on a channel's posting also paces every channel's posting for that minute (Slack
-  enforces it in this workspace), and is put on the method across the workspace as
-  well when the documented workspace budget is spent by our own count.
+  that over. A minute without one makes the lane optimistic again. A 429 on a
+  channel's posting also paces every channel's posting for that minute (Slack enforces
+  it in this workspace), and is put on the method across the workspace as well when
+  the documented workspace budget is spent by our own count. A caller that had rather
+  do without (opening a stream) gives up at once instead (`Refused`).
 - **Priorities.** Waiting calls go by `Priority`, then by arrival. Optional calls (an
   intermediate streaming edit, a loading state) never exceed the documented budget,
   whatever is learned, and take only what required calls leave of it.
