@@ -195,6 +195,12 @@ class _Lane:
 _current: ContextVar[_Ticket | None] = ContextVar("slack_turn", default=None)
 
 
+def _covering(method: str) -> _Ticket | None:
+    """The turn this task holds for a call of `method` not yet made, if any."""
+    held = _current.get()
+    return held if held is not None and not held.used and held.method == method else None
+
+
 class SlackScheduler:
     def __init__(self) -> None:
         self._lanes: dict[tuple[str, str], _Lane] = {}
@@ -226,10 +232,10 @@ class SlackScheduler:
         `on_wait` is called if the call cannot go at once; with `gives_up`, a 429 raises
         Refused rather than waiting for another turn; without `waits`, a call that
         cannot go at once raises NotSent (a lookup the answer can do without)."""
-        outer = _current.get()
-        if outer is not None and not outer.used and outer.method == method:
+        if _covering(method) is not None:
             yield  # the turn held already covers this call
             return
+        outer = _current.get()
         if priority is None:
             inherited = outer.priority if outer is not None else Priority.FIRST
             priority = DEFAULT_PRIORITY.get(method, inherited)
@@ -249,8 +255,8 @@ class SlackScheduler:
     async def call(self, method: str, channel: str | None) -> AsyncIterator[None]:
         """The Web API client's own wrapper of every call: the turn a caller already
         holds for this method, or a new one."""
-        held = _current.get()
-        if held is not None and not held.used and held.method == method:
+        held = _covering(method)
+        if held is not None:
             held.used = True
             yield
             return
