@@ -1,6 +1,6 @@
 """Configuration read from the environment (and `.env`), validated once at start.
 
-The environment-variable names are a public contract (DESIGN.md section 4); every
+The environment-variable names are a public contract (the README lists them); every
 problem is reported as one line naming the variable, never its value.
 """
 

@@ -1,7 +1,7 @@
 """Entry point: read the configuration, build the bot, run Socket Mode, shut down cleanly.
 
 `python main.py` runs the bot. Configuration comes from the environment and `.env`
-(DESIGN.md section 4). A bad configuration exits with status 2 and one line naming
+(the README lists the variables). A bad configuration exits with status 2 and one line naming
 the problem. SIGINT (Ctrl-C) and SIGTERM end it with status 0 and no traceback at any
 moment: during start-up they abandon it, once it runs they drain in-flight answers.
 """
@@ -62,7 +62,6 @@ from yarl import URL
 
 from browser_service import AllowList, BrowserService
 from config import BotConfig, ConfigError, load_config
-from database import Database, DatabaseUnusable
 from message_processor import (
     AccessPolicy,
     AnswersInFlight,
@@ -79,10 +78,10 @@ from message_processor import (
     LinkFetcher,
     MessageProcessor,
     ModelSlots,
+    Preferences,
     ProcessorSettings,
     RateLimiter,
     Retention,
-    SettingsStore,
     SurfaceParts,
     TextHandler,
     ThreadContext,
@@ -107,6 +106,8 @@ from slack_client import (
 )
 from slack_client.app import build_app, fetch_identity
 from slack_client.web import API_TIMEOUT_SECONDS
+from storage import StoreUnusable
+from storage.sqlite import SQLiteStore
 from thread_manager import LoopMonitor, ThreadLocks, Watchdog
 from untrusted.budget import ByteBudget
 from untrusted.pool import WorkerLimits, WorkerPool
@@ -217,8 +218,8 @@ async def run(
     # Read once (getifaddrs), before anything needs closing.
     own_addresses = await asyncio.to_thread(interface_addresses)
     try:
-        db = await Database.open(config.database_path)
-    except DatabaseUnusable as error:
+        store = await SQLiteStore.open(config.database_path)
+    except StoreUnusable as error:
         raise StartupError(str(error)) from None
     # slack-sdk applies its own timeout only to sessions it creates: set it here.
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=API_TIMEOUT_SECONDS))
@@ -266,11 +267,12 @@ async def run(
             replies,
             files,
             gate=BrowserGate(config.browser_service_users, config.browser_service_channels),
+            approvals=store.approvals,
             approval_seconds=config.browser_service_approval_seconds,
         )
         slots = ModelSlots(config.max_concurrent_requests)
-        preferences = await SettingsStore.load(
-            db, Settings(model=config.openai_model), config.allowed_models
+        preferences = await Preferences.load(
+            store.settings, Settings(model=config.openai_model), config.allowed_models
         )
         access = AccessPolicy(
             admins=config.admin_users,
@@ -280,21 +282,21 @@ async def run(
         reader = ThreadReader(web, scheduler)
         prices = PriceTable(config.model_prices)
         allowance = ImageAllowance(
-            db,
+            store.usage,
             prices,
             per_day=config.image_generations_per_day,
             model=config.openai_image_model,
         )
-        context = ThreadContext(reader, db, identity, images)
+        context = ThreadContext(reader, store.threads, identity, images)
         conversations = ConversationDesk(reader, context, access)
         processor = MessageProcessor(
-            db=db,
+            stores=store,
             replies=replies,
             locks=locks,
             text=TextHandler(
                 context,
-                AttachmentReader(images, DocumentReader(files, db, readers, budget)),
-                ImageTools(model, files, db, readers, budget, allowance, slots),
+                AttachmentReader(images, DocumentReader(files, store.threads, readers, budget)),
+                ImageTools(model, files, store.threads, readers, budget, allowance, slots),
                 browser,
                 conversations,
                 model,
@@ -316,10 +318,14 @@ async def run(
             ),
         )
         await processor.recover_interrupted()
+        await browser.resume()
         loop_monitor = LoopMonitor()
         surface = BotSurface(
             SurfaceParts(
-                db=db,
+                threads=store.threads,
+                usage=store.usage,
+                feedback=store.feedback,
+                people=store.people,
                 processor=processor,
                 preferences=preferences,
                 access=access,
@@ -342,7 +348,9 @@ async def run(
             asyncio.create_task(browser.keep_catalogue(CATALOGUE_REFRESH_SECONDS)),
         ]
         if config.retention_days:
-            background.append(asyncio.create_task(Retention(db, config.retention_days).run()))
+            background.append(
+                asyncio.create_task(Retention(store.threads, config.retention_days).run())
+            )
         # From here a signal drains. slack-sdk retries a failing connection forever; a
         # signal must still end that.
         shutdown.serving()
@@ -370,7 +378,7 @@ async def run(
                 await task
         await model.close()
         await pool.close()
-        await db.close()
+        await store.close()
         await session.close()
         await links.close()
         await browser_session.close()

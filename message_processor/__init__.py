@@ -12,7 +12,7 @@ from message_processor.handlers.text import TextHandler
 from message_processor.handlers.vision import ImageReader
 from message_processor.inflight import AnswersInFlight
 from message_processor.links import LinkFetcher, build_link_session
-from message_processor.preferences import SettingsStore
+from message_processor.preferences import Preferences
 from message_processor.processor import Gatekeeping, MessageProcessor, ProcessorSettings
 from message_processor.retention import Retention
 from message_processor.slots import ModelSlots
@@ -36,10 +36,10 @@ __all__ = [
     "LinkFetcher",
     "MessageProcessor",
     "ModelSlots",
+    "Preferences",
     "ProcessorSettings",
     "RateLimiter",
     "Retention",
-    "SettingsStore",
     "SurfaceParts",
     "TextHandler",
     "ThreadContext",

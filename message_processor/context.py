@@ -7,7 +7,6 @@ import re
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from database import Database
 from message_processor.handlers.vision import (
     MAX_THREAD_IMAGES,
     ImageReader,
@@ -19,6 +18,7 @@ from message_processor.links import image_links, may_link_images
 from message_processor.provenance import Outside, Provenance
 from openai_client import ChatTurn, ModelImage
 from slack_client import BotIdentity, IncomingMessage, SharedFile, ThreadMessage, ThreadReader
+from storage import ThreadImage, ThreadStore
 
 # Earlier top-level DM messages (and answers) read before a new one; trimming to the
 # model's budget still applies.
@@ -44,10 +44,10 @@ def instructions() -> str:
 
 class ThreadContext:
     def __init__(
-        self, reader: ThreadReader, db: Database, identity: BotIdentity, images: ImageReader
+        self, reader: ThreadReader, threads: ThreadStore, identity: BotIdentity, images: ImageReader
     ) -> None:
         self._reader = reader
-        self._db = db
+        self._threads = threads
         self._identity = identity
         self._images = images
 
@@ -67,8 +67,8 @@ class ThreadContext:
                 return await self._dm_turns(message, provenance)
             return [await self._turn(message.user, message.text, set())]
         stored, documents = await asyncio.gather(
-            self._db.thread_messages(message.channel, message.thread_ts),
-            self._db.thread_documents(message.channel, message.thread_ts),
+            self._threads.thread_messages(message.channel, message.thread_ts),
+            self._threads.thread_documents(message.channel, message.thread_ts),
         )
         # Documents read from earlier messages go with those messages, as first read.
         blocks: dict[str, list[str]] = {}
@@ -134,7 +134,7 @@ class ThreadContext:
         return lines
 
     async def _dm_turns(self, message: IncomingMessage, provenance: Provenance) -> list[ChatTurn]:
-        stored = await self._db.conversation_since(
+        stored = await self._threads.conversation_since(
             message.channel, message.user, message.ts, DM_CONVERSATION_MESSAGES
         )
         if any(m.outside for m in stored if m.role != "user"):
@@ -153,16 +153,15 @@ class ThreadContext:
     ) -> None:
         """Images posted in the thread without a mention join its numbered list too, so
         "make it blue" can name them."""
-        # Together, so the writes share one commit.
-        await asyncio.gather(
-            *(
-                self._db.add_thread_image(
-                    message.channel, message.thread_ts, s.id, ts, "user", f"{s.name} (attached)"
-                )
+        await self._threads.add_thread_images(
+            message.channel,
+            message.thread_ts,
+            [
+                ThreadImage(s.id, ts, "user", f"{s.name} (attached)")
                 for ts, sources in sources_by_ts.items()
                 for s in sources
                 if isinstance(s, SharedFile)
-            )
+            ],
         )
 
     async def _earlier_images(

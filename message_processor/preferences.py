@@ -3,7 +3,8 @@
 Precedence: environment defaults < channel < user < thread. Every scope's overrides
 are held in memory (a row per person, channel or thread that changed something), read
 once at start and written through on each save: an answer costs no query, and a saved
-change applies to the very next message. One process owns the database (DESIGN.md).
+change applies to the very next message. Each process keeps its own copy, read at
+start: a change made through another process sharing the store is seen after a restart.
 """
 
 from __future__ import annotations
@@ -12,24 +13,24 @@ import json
 import logging
 from dataclasses import replace
 
-from database import Database
 from settings import Overrides, Scope, ScopeRef, Settings, drop_unaccepted, resolve
+from storage import SettingsStore
 
 logger = logging.getLogger(__name__)
 
 ORDER = (Scope.CHANNEL, Scope.USER, Scope.THREAD)
 
 
-class SettingsStore:
+class Preferences:
     def __init__(
         self,
-        db: Database,
+        store: SettingsStore,
         defaults: Settings,
         stored: dict[ScopeRef, Overrides],
         allowed_models: tuple[str, ...],
         saved_by: dict[ScopeRef, str],
     ) -> None:
-        self._db = db
+        self._store = store
         self.defaults = defaults
         self._stored = stored
         # Who last saved each scope's settings.
@@ -38,11 +39,11 @@ class SettingsStore:
 
     @classmethod
     async def load(
-        cls, db: Database, defaults: Settings, allowed_models: tuple[str, ...]
-    ) -> SettingsStore:
+        cls, store: SettingsStore, defaults: Settings, allowed_models: tuple[str, ...]
+    ) -> Preferences:
         stored: dict[ScopeRef, Overrides] = {}
         saved_by: dict[ScopeRef, str] = {}
-        for (kind, key), row in (await db.all_settings()).items():
+        for (kind, key), row in (await store.all_settings()).items():
             try:
                 scope = ScopeRef(Scope(kind), key)
             except ValueError:
@@ -50,7 +51,7 @@ class SettingsStore:
                 continue
             stored[scope] = _decode(row.overrides)
             saved_by[scope] = row.updated_by
-        return cls(db, defaults, stored, allowed_models, saved_by)
+        return cls(store, defaults, stored, allowed_models, saved_by)
 
     def effective(
         self, user: str, channel: str | None = None, thread_ts: str | None = None
@@ -87,7 +88,7 @@ class SettingsStore:
         model = overrides.get("model")
         if isinstance(model, str):
             overrides = drop_unaccepted(overrides, model)
-        await self._db.save_settings(scope.kind.value, scope.key, json.dumps(overrides), by)
+        await self._store.save_settings(scope.kind.value, scope.key, json.dumps(overrides), by)
         self._stored[scope] = overrides
         self._saved_by[scope] = by
 

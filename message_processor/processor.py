@@ -15,8 +15,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Coroutine
 from dataclasses import dataclass
+from typing import Protocol
 
-from database import Claim, Database, InflightReply
 from message_processor.access import (
     TURNED_AWAY_REACTION,
     AccessPolicy,
@@ -37,7 +37,7 @@ from message_processor.failures import (
 )
 from message_processor.handlers.text import Spent, TextHandler
 from message_processor.inflight import AnswersInFlight
-from message_processor.preferences import SettingsStore
+from message_processor.preferences import Preferences
 from message_processor.slots import THINKING
 from message_processor.summaries import CannotRead, ConversationDesk, ConversationRef
 from openai_client import ModelConnectionError, ModelError, PriceTable
@@ -45,6 +45,15 @@ from settings import Settings
 from slack_client import IncomingMessage, ReplyStream, SlackReplies, loggable
 from slack_client.replies import MessageShows
 from slack_client.views import NOT_ALLOWED, WELCOME, welcome_blocks
+from storage import (
+    Claim,
+    EventStore,
+    InflightReply,
+    InflightStore,
+    PeopleStore,
+    ThreadStore,
+    UsageStore,
+)
 from thread_manager import ThreadKey, ThreadLocks
 
 logger = logging.getLogger(__name__)
@@ -79,6 +88,25 @@ class _Answering:
     closing: bool = False
 
 
+class PipelineStores(Protocol):
+    """The records an answer keeps: claims, threads, people, usage, replies in flight."""
+
+    @property
+    def events(self) -> EventStore: ...
+
+    @property
+    def threads(self) -> ThreadStore: ...
+
+    @property
+    def people(self) -> PeopleStore: ...
+
+    @property
+    def usage(self) -> UsageStore: ...
+
+    @property
+    def inflight(self) -> InflightStore: ...
+
+
 @dataclass(frozen=True)
 class Gatekeeping:
     """Who is answered, how often, how many at once, and what an answer costs."""
@@ -93,16 +121,16 @@ class MessageProcessor:
     def __init__(
         self,
         *,
-        db: Database,
+        stores: PipelineStores,
         replies: SlackReplies,
         locks: ThreadLocks,
         text: TextHandler,
         conversations: ConversationDesk,
-        preferences: SettingsStore,
+        preferences: Preferences,
         gate: Gatekeeping,
         settings: ProcessorSettings,
     ) -> None:
-        self._db = db
+        self._stores = stores
         self._conversations = conversations
         self._replies = replies
         self._locks = locks
@@ -210,10 +238,11 @@ class MessageProcessor:
         text being written gets the notice at its end, and after a full part (or with
         no message at all, only the claim) the notice comes as a message of its own.
         """
+        orphans = await self._stores.inflight.orphans()
         newest: dict[tuple[str, str], InflightReply | None] = {}
-        for claim in await self._db.unsettled_claims():
+        for claim in orphans.claims:
             newest.setdefault((claim.channel, claim.thread_ts), None)
-        for reply in await self._db.inflight_replies():
+        for reply in orphans.replies:
             key = (reply.channel, reply.thread_ts)
             known = newest.get(key)
             if known is None or float(reply.message_ts) > float(known.message_ts):
@@ -228,7 +257,7 @@ class MessageProcessor:
                     thread_ts,
                     loggable(error),
                 )
-        await self._db.clear_interrupted()
+        await self._stores.inflight.release(orphans)
 
     async def _mark_interrupted(
         self, channel: str, thread_ts: str, reply: InflightReply | None
@@ -242,7 +271,9 @@ class MessageProcessor:
 
     async def purge_expired(self) -> int:
         self._gate.limiter.forget_idle()
-        return await self._db.purge_processed_events(time.time() - EVENT_ID_RETENTION_SECONDS)
+        return await self._stores.events.purge_processed_events(
+            time.time() - EVENT_ID_RETENTION_SECONDS
+        )
 
     async def _process(
         self, message: IncomingMessage, about: ConversationRef | None = None
@@ -292,7 +323,7 @@ class MessageProcessor:
 
     async def _settle(self, message: IncomingMessage) -> None:
         try:
-            await self._db.settle_claim(message.channel, message.ts)
+            await self._stores.events.settle_claim(message.channel, message.ts)
         except Exception as error:  # noqa: BLE001 - at worst the next start says "ask again"
             logger.warning(
                 "claim not settled channel=%s ts=%s: %s",
@@ -352,7 +383,7 @@ class MessageProcessor:
 
     async def _welcome(self, message: IncomingMessage) -> None:
         try:
-            if await self._db.first_contact(message.user):
+            if await self._stores.people.first_contact(message.user):
                 await self._replies.post_ephemeral(
                     message.channel,
                     message.user,
@@ -369,7 +400,7 @@ class MessageProcessor:
         # A thread the bot is answering in right now may not be recorded as joined yet.
         if self._locks.is_busy(ThreadKey(message.channel, message.thread_ts)):
             return True
-        return await self._db.has_joined_thread(message.channel, message.thread_ts)
+        return await self._stores.threads.has_joined_thread(message.channel, message.thread_ts)
 
     async def _claim(self, message: IncomingMessage) -> bool:
         """True once per message, however many times Slack delivers it."""
@@ -381,7 +412,7 @@ class MessageProcessor:
         while len(self._recent) > RECENT_KEYS_IN_MEMORY:
             self._recent.popitem(last=False)
         claim = Claim(message.channel, message.ts, message.thread_ts, message.user)
-        return await self._db.claim_event(keys, claim)
+        return await self._stores.events.claim_event(keys, claim)
 
     async def _answer(
         self, message: IncomingMessage, context: str, about: ConversationRef | None
@@ -389,7 +420,9 @@ class MessageProcessor:
         settings = self._preferences.effective(message.user, message.channel, message.thread_ts)
 
         async def remember(ts: str, shows: MessageShows) -> None:
-            await self._db.add_inflight(message.channel, ts, message.thread_ts, message.user, shows)
+            await self._stores.inflight.add_inflight(
+                message.channel, ts, message.thread_ts, message.user, shows
+            )
 
         stream = self._replies.open_stream(
             message.channel,
@@ -409,8 +442,8 @@ class MessageProcessor:
             # Until the reply has a message of its own, its claim stands for it: a crash
             # meanwhile is still reported in the thread at the next start.
             await asyncio.gather(
-                self._db.join_thread(message.channel, message.thread_ts),
-                self._db.add_message(
+                self._stores.threads.join_thread(message.channel, message.thread_ts),
+                self._stores.threads.add_message(
                     message.channel,
                     message.thread_ts,
                     message.ts,
@@ -455,7 +488,9 @@ class MessageProcessor:
             self._answering.pop(key, None)
             if stream.finished:
                 try:
-                    await self._db.reply_finished(message.channel, message.thread_ts, message.ts)
+                    await self._stores.inflight.reply_finished(
+                        message.channel, message.thread_ts, message.ts
+                    )
                 except Exception as error:  # noqa: BLE001 - the answer is shown all the same
                     logger.error(
                         "finished reply not recorded: %s error=%s", context, loggable(error)
@@ -503,7 +538,7 @@ class MessageProcessor:
     ) -> None:
         usage = spent.usage()
         try:
-            await self._db.record_usage(
+            await self._stores.usage.record_usage(
                 message.user,
                 settings.model,
                 usage.input_tokens,
@@ -561,7 +596,9 @@ class MessageProcessor:
 
     async def _first_near_budget(self, message: IncomingMessage, context: str) -> bool:
         try:
-            return await self._db.claim_context_notice(message.channel, message.thread_ts)
+            return await self._stores.threads.claim_context_notice(
+                message.channel, message.thread_ts
+            )
         except Exception as error:  # noqa: BLE001 - a notice is not worth the answer
             logger.error("context notice not recorded: %s error=%s", context, loggable(error))
             return False
@@ -580,7 +617,7 @@ class MessageProcessor:
         if not stream.text.strip():
             return
         try:
-            await self._db.add_message(
+            await self._stores.threads.add_message(
                 message.channel,
                 message.thread_ts,
                 message.ts,

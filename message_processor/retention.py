@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 
-from database import Database
+from storage import ThreadStore
 
 logger = logging.getLogger(__name__)
 
@@ -17,8 +17,8 @@ class Retention:
     """Deletes stored turns, document text and images older than `days`, at start and
     then daily. The database works in small batches, so answers go on meanwhile."""
 
-    def __init__(self, db: Database, days: int) -> None:
-        self._db = db
+    def __init__(self, threads: ThreadStore, days: int) -> None:
+        self._threads = threads
         self._days = days
 
     async def run(self) -> None:
@@ -29,7 +29,7 @@ class Retention:
     async def purge(self) -> None:
         cutoff = time.time() - self._days * DAY_SECONDS
         try:
-            removed = await self._db.purge_conversations(cutoff)
+            removed = await self._threads.purge_conversations(cutoff)
         except Exception:
             # Tried again tomorrow; what was deleted so far stays deleted.
             logger.exception("retention: removing data older than %d days failed", self._days)

@@ -13,10 +13,9 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from database import Database
 from message_processor.access import AccessPolicy, RateLimiter, commands_throttled
 from message_processor.browser import BrowserDesk
-from message_processor.preferences import SettingsStore
+from message_processor.preferences import Preferences
 from message_processor.processor import MessageProcessor
 from message_processor.slots import ModelSlots
 from message_processor.summaries import ConversationRef
@@ -29,9 +28,11 @@ from slack_client.backend import (
     SettingsForm,
     SettingsRefused,
     StatusReport,
+    UsageLine,
     UsageReport,
 )
 from slack_client.views import NEGATIVE, POSITIVE
+from storage import FeedbackStore, ModelUsage, PeopleStore, ThreadStore, UsageKind, UsageStore
 from thread_manager import LoopMonitor
 from untrusted.pool import WorkerPool
 
@@ -47,9 +48,12 @@ THREAD_SETTINGS_REFUSED = (
 
 @dataclass(frozen=True)
 class SurfaceParts:
-    db: Database
+    threads: ThreadStore
+    usage: UsageStore
+    feedback: FeedbackStore
+    people: PeopleStore
     processor: MessageProcessor
-    preferences: SettingsStore
+    preferences: Preferences
     access: AccessPolicy
     model: ModelClient
     slots: ModelSlots
@@ -129,27 +133,27 @@ class BotSurface:
         self, user: str, scope: ScopeRef, thread_starter: str | None
     ) -> None:
         parts = self._parts
-        if not await may_tune_thread(parts.db, parts.access, user, scope, thread_starter):
+        if not await may_tune_thread(parts.threads, parts.access, user, scope, thread_starter):
             raise SettingsRefused(THREAD_SETTINGS_REFUSED)
 
     async def effective_settings(self, user: str) -> Settings:
         return self._parts.preferences.effective(user)
 
     async def usage(self, user: str) -> UsageReport:
-        db = self._parts.db
+        usage, feedback = self._parts.usage, self._parts.feedback
         now = time.time()
         month = _month_start(now)
         recent = now - 30 * DAY_SECONDS
         admin = self.is_admin(user)
         return UsageReport(
-            this_month=await db.usage_by_model(user, month),
-            last_30_days=await db.usage_by_model(user, recent),
-            everyone_30_days=await db.usage_by_model(None, recent) if admin else None,
-            feedback_30_days=await db.feedback_counts(recent) if admin else None,
+            this_month=_lines(await usage.usage_by_model(user, month)),
+            last_30_days=_lines(await usage.usage_by_model(user, recent)),
+            everyone_30_days=_lines(await usage.usage_by_model(None, recent)) if admin else None,
+            feedback_30_days=await feedback.feedback_counts(recent) if admin else None,
         )
 
     async def reset_conversation(self, user: str, channel: str) -> None:
-        await self._parts.db.reset_conversation(channel, user, f"{time.time():.6f}")
+        await self._parts.threads.reset_conversation(channel, user, f"{time.time():.6f}")
 
     async def status(self) -> StatusReport:
         monitor, pool = self._parts.loop_monitor, self._parts.readers
@@ -165,13 +169,13 @@ class BotSurface:
 
     async def record_feedback(self, user: str, channel: str, message_ts: str, value: str) -> None:
         if value in (POSITIVE, NEGATIVE):
-            await self._parts.db.record_feedback(channel, message_ts, user, value)
+            await self._parts.feedback.record_feedback(channel, message_ts, user, value)
 
     async def is_new_thread(self, channel: str, thread_ts: str) -> bool:
-        return not await self._parts.db.has_joined_thread(channel, thread_ts)
+        return not await self._parts.threads.has_joined_thread(channel, thread_ts)
 
     async def first_visit(self, user: str) -> bool:
-        return await self._parts.db.first_contact(user)
+        return await self._parts.people.first_contact(user)
 
     async def stop_answer(self, user: str, channel: str, thread_ts: str) -> None:
         await self._parts.processor.stop(user, channel, thread_ts)
@@ -184,10 +188,10 @@ class BotSurface:
         return refusal or SUMMARY_ON_ITS_WAY
 
     async def add_assistant_thread(self, channel: str, thread_ts: str) -> None:
-        await self._parts.db.add_assistant_thread(channel, thread_ts)
+        await self._parts.threads.add_assistant_thread(channel, thread_ts)
 
     async def is_assistant_thread(self, channel: str, thread_ts: str) -> bool:
-        return await self._parts.db.is_assistant_thread(channel, thread_ts)
+        return await self._parts.threads.is_assistant_thread(channel, thread_ts)
 
     async def browser(
         self,
@@ -204,7 +208,7 @@ class BotSurface:
 
 
 async def may_tune_thread(
-    db: Database, access: AccessPolicy, user: str, thread: ScopeRef, starter: str | None
+    threads: ThreadStore, access: AccessPolicy, user: str, thread: ScopeRef, starter: str | None
 ) -> bool:
     """Whether `user` may see and change a thread's settings. They steer every answer in
     it, and its instructions may be private to the people in it: they are for those
@@ -213,7 +217,22 @@ async def may_tune_thread(
     if access.is_admin(user) or user == starter:
         return True
     channel, thread_ts = thread.key.split("/", 1)
-    return await db.answered_in_thread(channel, thread_ts, user)
+    return await threads.answered_in_thread(channel, thread_ts, user)
+
+
+# What a usage row's count counts, as `/ai usage` says it.
+_COUNTS = {
+    UsageKind.ANSWER: "answers",
+    UsageKind.IMAGE_GENERATION: "images drawn",
+    UsageKind.IMAGE_EDIT: "images edited",
+}
+
+
+def _lines(rows: list[ModelUsage]) -> list[UsageLine]:
+    return [
+        UsageLine(r.model, r.answers, _COUNTS[r.kind], r.input_tokens, r.output_tokens, r.cost)
+        for r in rows
+    ]
 
 
 def _month_start(now: float) -> float:

@@ -1,7 +1,7 @@
 """What the Slack surface (slash command, modals, App Home, assistant panel) asks of the bot.
 
 The listeners in slack_client never import message_processor: main.py hands them an
-object with these methods (DESIGN.md section 3), and the reports below are what comes
+object with these methods (ARCHITECTURE.md §2), and the reports below are what comes
 back, ready to be rendered.
 """
 
@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from database import ModelUsage
 from settings import Overrides, ScopeRef, Settings
 from slack_client.events import IncomingMessage
 
@@ -34,11 +33,25 @@ class SettingsForm:
 
 
 @dataclass(frozen=True)
+class UsageLine:
+    """One model's usage of one kind, as `/ai usage` shows it."""
+
+    model: str
+    count: int
+    # What `count` counts: "answers", "images drawn" or "images edited".
+    counts: str
+    input_tokens: int
+    output_tokens: int
+    # None when no answer of this model had a known price.
+    cost: float | None
+
+
+@dataclass(frozen=True)
 class UsageReport:
-    this_month: list[ModelUsage]
-    last_30_days: list[ModelUsage]
+    this_month: list[UsageLine]
+    last_30_days: list[UsageLine]
     # Shown to admins only: everyone's usage and the feedback on answers (last 30 days).
-    everyone_30_days: list[ModelUsage] | None = None
+    everyone_30_days: list[UsageLine] | None = None
     feedback_30_days: dict[str, int] | None = None
 
 

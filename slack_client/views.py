@@ -8,7 +8,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from database import IMAGE_EDIT, IMAGE_GENERATION, ModelUsage
 from settings import (
     IMAGE_FIDELITIES,
     IMAGE_SIZES,
@@ -20,7 +19,14 @@ from settings import (
     Settings,
     accepted_fields,
 )
-from slack_client.backend import LoopLag, ReaderLoad, SettingsForm, StatusReport, UsageReport
+from slack_client.backend import (
+    LoopLag,
+    ReaderLoad,
+    SettingsForm,
+    StatusReport,
+    UsageLine,
+    UsageReport,
+)
 from slack_client.mrkdwn import ZERO_WIDTH_SPACE, escape
 
 Block = dict[str, Any]
@@ -395,16 +401,13 @@ def _money(cost: float | None) -> str:
     return f"${cost:,.4f}" if cost < 1 else f"${cost:,.2f}"
 
 
-IMAGE_KINDS = {IMAGE_GENERATION: "images drawn", IMAGE_EDIT: "images edited"}
+def _usage_of(row: UsageLine) -> str:
+    if row.counts != "answers":
+        return f"{row.count:,} {row.counts}"
+    return f"{row.count:,} answers, {row.input_tokens:,} tokens in, {row.output_tokens:,} out"
 
 
-def _usage_of(row: ModelUsage) -> str:
-    if row.kind in IMAGE_KINDS:
-        return f"{row.answers:,} {IMAGE_KINDS[row.kind]}"
-    return f"{row.answers:,} answers, {row.input_tokens:,} tokens in, {row.output_tokens:,} out"
-
-
-def _usage_lines(rows: list[ModelUsage]) -> str:
+def _usage_lines(rows: list[UsageLine]) -> str:
     if not rows:
         return "_nothing yet_"
     lines = [f"• `{r.model}`: {_usage_of(r)}, {_money(r.cost)}" for r in rows]

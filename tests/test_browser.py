@@ -246,6 +246,30 @@ async def test_a_cancelled_or_expired_change_is_never_sent(
     assert service.greeted == []
 
 
+async def test_an_approval_asked_before_a_restart_still_works_after_it(
+    slack: FakeSlack,
+    model: FakeOpenAI,
+    service: FakeBrowserService,
+    tmp_path: Path,
+    new_id: Callable[[str], str],
+) -> None:
+    user, channel = new_id("U"), new_id("C")
+    env = {**service_env(service), "BROWSER_SERVICE_APPROVAL_SECONDS": "120"}
+    async with running_bot(slack, model, tmp_path, **env):
+        await command(slack, user, channel, "browser greet_candidate index=2")
+    approval = approval_in(slack, channel)
+    async with running_bot(slack, model, tmp_path, **env):
+        click = await slack.click(user, message=approval, action_id="browser_approve")
+        await slack.wait_for(
+            lambda: (
+                "done" in (slack.get_message(channel, approval.ts) or approval).text
+                and click in slack.acks
+            ),
+            what="the action approved after the restart",
+        )
+    assert service.greeted == [(2, None)]
+
+
 async def test_a_change_that_fails_is_reported_and_never_retried(
     slack: FakeSlack, service: FakeBrowserService, bot: BotProcess, new_id: Callable[[str], str]
 ) -> None:

@@ -168,6 +168,7 @@ async def test_fifty_rapid_fire_messages_from_one_person_are_all_answered(
     )
     for (channel, i), root in zip(threads, roots, strict=True):
         await wait_for_text(slack, channel, root, f"rapid {i}", timeout=60)
+        assert len(answers_in(slack, channel, root, f"rapid {i}")) == 1
     assert not any("last minute" in e.text for e in slack.ephemerals_for(user))
     assert not any(
         slack.messages[(channel, root)].reactions

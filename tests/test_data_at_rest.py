@@ -8,9 +8,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from database import PURGE_BATCH_ROWS, Database
 from sandbox.model import FakeOpenAI
 from sandbox.workspace import FakeSlack
+from storage import ThreadImage
+from storage.sqlite import SQLiteStore
+from storage.sqlite.threads import PURGE_BATCH_ROWS
 from tests.botproc import BotProcess, bot_environment
 from tests.conftest import running_bot
 from tests.seen import wait_for_text
@@ -73,12 +75,14 @@ async def test_a_database_from_a_newer_version_is_refused_with_one_line(tmp_path
 
 async def seed(path: Path, old: int, recent: int) -> None:
     """`old` turns, documents and images stored 100 days ago, `recent` ones today."""
-    db = await Database.open(str(path))
+    db = await SQLiteStore.open(str(path))
     try:
         for i in range(old + recent):
-            await db.add_message("C1", "1.0", f"{i}.0", "user", "U1", f"turn {i}")
-            await db.add_document("C1", "1.0", f"{i}.0", f"F{i}", f"doc{i}.txt", "text")
-            await db.add_thread_image("C1", "1.0", f"I{i}", f"{i}.0", "user", "a kite")
+            await db.threads.add_message("C1", "1.0", f"{i}.0", "user", "U1", f"turn {i}")
+            await db.threads.add_document("C1", "1.0", f"{i}.0", f"F{i}", f"doc{i}.txt", "text")
+            await db.threads.add_thread_images(
+                "C1", "1.0", [ThreadImage(f"I{i}", f"{i}.0", "user", "a kite")]
+            )
     finally:
         await db.close()
     long_ago = time.time() - 100 * DAY
@@ -124,9 +128,9 @@ async def test_retention_zero_keeps_everything(
 async def test_retention_deletes_in_batches_and_keeps_recent_rows(tmp_path: Path) -> None:
     path = tmp_path / "bot.db"
     await seed(path, old=PURGE_BATCH_ROWS * 2 + 7, recent=5)
-    db = await Database.open(str(path))
+    db = await SQLiteStore.open(str(path))
     try:
-        removed = await db.purge_conversations(time.time() - 90 * DAY)
+        removed = await db.threads.purge_conversations(time.time() - 90 * DAY)
     finally:
         await db.close()
     assert removed == 3 * (PURGE_BATCH_ROWS * 2 + 7)

@@ -13,12 +13,13 @@ import aiohttp
 import pytest
 
 from config import ConfigError, load_config
-from database import IMAGE_EDIT, IMAGE_GENERATION, Database
 from message_processor.handlers.allowance import ImageAllowance, OverDailyLimit
 from message_processor.inflight import AnswersInFlight
 from message_processor.slots import ModelSlots
 from openai_client import PriceTable
 from slack_client import IncomingMessage, ReplyStream
+from storage import UsageKind
+from storage.sqlite import SQLiteStore
 
 BASE = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "OPENAI_API_KEY": "sk-1"}
 DAY = 24 * 3600
@@ -86,37 +87,41 @@ async def _drawn() -> bytes:
 
 
 async def test_images_are_counted_per_person_per_utc_day(tmp_path: Path) -> None:
-    db = await Database.open(str(tmp_path / "bot.db"))
+    db = await SQLiteStore.open(str(tmp_path / "bot.db"))
     now = MIDNIGHT + 22.5 * 3600
     allowance = ImageAllowance(
-        db, PriceTable({}), per_day=2, model="gpt-image-1.5", clock=lambda: now
+        db.usage, PriceTable({}), per_day=2, model="gpt-image-1.5", clock=lambda: now
     )
     ada, ben = _message("UADA"), _message("UBEN")
     try:
         async with contextlib.AsyncExitStack() as running:
             # Two answers drawing at once take the day's two images between them.
             drawing = await running.enter_async_context(
-                allowance.one(ada, IMAGE_GENERATION, "1024x1024")
+                allowance.one(ada, UsageKind.IMAGE_GENERATION, "1024x1024")
             )
-            editing = await running.enter_async_context(allowance.one(ada, IMAGE_EDIT, None))
+            editing = await running.enter_async_context(
+                allowance.one(ada, UsageKind.IMAGE_EDIT, None)
+            )
             with pytest.raises(OverDailyLimit, match=r"the 2 images a day .* in 1 h 30 min"):
-                await running.enter_async_context(allowance.one(ada, IMAGE_GENERATION, None))
+                await running.enter_async_context(
+                    allowance.one(ada, UsageKind.IMAGE_GENERATION, None)
+                )
             assert await drawing.made(_drawn()) == b"png"
             assert await editing.made(_drawn()) == b"png"
         with pytest.raises(OverDailyLimit):
-            async with allowance.one(ada, IMAGE_GENERATION, None):
+            async with allowance.one(ada, UsageKind.IMAGE_GENERATION, None):
                 pass
         # Someone else has their own images.
-        async with allowance.one(ben, IMAGE_GENERATION, None):
+        async with allowance.one(ben, UsageKind.IMAGE_GENERATION, None):
             pass
         # The next UTC day starts afresh.
         now = MIDNIGHT + DAY
-        async with allowance.one(ada, IMAGE_GENERATION, None):
+        async with allowance.one(ada, UsageKind.IMAGE_GENERATION, None):
             pass
-        usage = await db.usage_by_model("UADA", 0)
+        usage = await db.usage.usage_by_model("UADA", 0)
         assert [(u.kind, u.answers, u.cost) for u in usage] == [
-            (IMAGE_GENERATION, 1, 0.133),
-            (IMAGE_EDIT, 1, 0.20),
+            (UsageKind.IMAGE_GENERATION, 1, 0.133),
+            (UsageKind.IMAGE_EDIT, 1, 0.20),
         ]
     finally:
         await db.close()
@@ -125,9 +130,9 @@ async def test_images_are_counted_per_person_per_utc_day(tmp_path: Path) -> None
 async def test_an_image_call_stopped_midway_counts_and_a_failed_one_does_not(
     tmp_path: Path,
 ) -> None:
-    db = await Database.open(str(tmp_path / "bot.db"))
+    db = await SQLiteStore.open(str(tmp_path / "bot.db"))
     allowance = ImageAllowance(
-        db, PriceTable({}), per_day=1, model="gpt-image-1.5", clock=lambda: MIDNIGHT
+        db.usage, PriceTable({}), per_day=1, model="gpt-image-1.5", clock=lambda: MIDNIGHT
     )
     ada = _message("UADA")
     try:
@@ -136,7 +141,7 @@ async def test_an_image_call_stopped_midway_counts_and_a_failed_one_does_not(
             raise ValueError("refused under the content policy")
 
         with pytest.raises(ValueError):
-            async with allowance.one(ada, IMAGE_GENERATION, None) as image:
+            async with allowance.one(ada, UsageKind.IMAGE_GENERATION, None) as image:
                 await image.made(refused())
         # A stop while the service draws: it may have drawn, and charges all the same.
         service_drawing, stopped = asyncio.Event(), asyncio.Event()
@@ -147,7 +152,7 @@ async def test_an_image_call_stopped_midway_counts_and_a_failed_one_does_not(
             return b"png"
 
         async def ask() -> None:
-            async with allowance.one(ada, IMAGE_GENERATION, None) as image:
+            async with allowance.one(ada, UsageKind.IMAGE_GENERATION, None) as image:
                 await image.made(slow())
 
         answer = asyncio.create_task(ask())
@@ -155,9 +160,9 @@ async def test_an_image_call_stopped_midway_counts_and_a_failed_one_does_not(
         answer.cancel()
         with pytest.raises(asyncio.CancelledError):
             await answer
-        assert [u.answers for u in await db.usage_by_model("UADA", 0)] == [1]
+        assert [u.answers for u in await db.usage.usage_by_model("UADA", 0)] == [1]
         with pytest.raises(OverDailyLimit):
-            async with allowance.one(ada, IMAGE_GENERATION, None):
+            async with allowance.one(ada, UsageKind.IMAGE_GENERATION, None):
                 pass
     finally:
         await db.close()

@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 
 from config import EXAMPLE_VALUES, ConfigError, load_config
-from database import Database
 from message_processor.access import AccessPolicy, RateLimiter
-from message_processor.preferences import SettingsStore
+from message_processor.preferences import Preferences
 from message_processor.surface import may_tune_thread
 from openai_client import Price, PriceTable, Usage, parse_prices
 from settings import Scope, ScopeRef, Settings, accepted_fields, drop_unaccepted, resolve, validate
 from slack_client.views import settings_modal, submitted_values
+from storage.sqlite import SQLiteStore
 
 MODELS = ("gpt-4.1-mini", "gpt-5.4-mini", "o3")
 BASE = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "OPENAI_API_KEY": "sk-1"}
@@ -176,35 +176,35 @@ def test_the_rate_limit_is_a_sliding_minute_per_person() -> None:
 
 async def test_saved_settings_survive_a_restart(tmp_path: Path) -> None:
     path = str(tmp_path / "bot.db")
-    db = await Database.open(path)
-    store = await SettingsStore.load(db, Settings(model="gpt-5.4-mini"), MODELS)
+    db = await SQLiteStore.open(path)
+    store = await Preferences.load(db.settings, Settings(model="gpt-5.4-mini"), MODELS)
     await store.save(ScopeRef.channel("C1"), {"instructions": "Be formal."}, by="UADMIN")
     await store.save(ScopeRef.user("U1"), {"model": "o3", "temperature": 0.5}, by="U1")
     await db.close()
 
-    db = await Database.open(path)
-    store = await SettingsStore.load(db, Settings(model="gpt-5.4-mini"), MODELS)
+    db = await SQLiteStore.open(path)
+    store = await Preferences.load(db.settings, Settings(model="gpt-5.4-mini"), MODELS)
     effective = store.effective("U1", "C1", "1.000001")
     # o3 takes no temperature, so it was not kept.
     assert (effective.model, effective.temperature) == ("o3", None)
     assert effective.channel_instructions == "Be formal."
     # A model the admin has taken off the list is no longer used.
-    store = await SettingsStore.load(db, Settings(model="gpt-5.4-mini"), ("gpt-5.4-mini",))
+    store = await Preferences.load(db.settings, Settings(model="gpt-5.4-mini"), ("gpt-5.4-mini",))
     assert store.effective("U1", "C1").model == "gpt-5.4-mini"
     await db.close()
 
 
 async def test_a_threads_settings_are_for_its_starter_those_answered_in_it_and_admins() -> None:
-    db = await Database.open(":memory:")
+    db = await SQLiteStore.open(":memory:")
     access = AccessPolicy(admins=frozenset({"UADMIN"}))
     thread = ScopeRef.thread("C1", "100.000001")
-    await db.add_message("C1", "100.000001", "100.000002", "user", "UASKED", "question")
-    await db.add_message("C1", "100.000001", "100.000002", "assistant", None, "answer")
-    await db.add_message("C1", "200.000001", "200.000001", "user", "UELSEWHERE", "question")
+    await db.threads.add_message("C1", "100.000001", "100.000002", "user", "UASKED", "question")
+    await db.threads.add_message("C1", "100.000001", "100.000002", "assistant", None, "answer")
+    await db.threads.add_message("C1", "200.000001", "200.000001", "user", "UELSEWHERE", "question")
     try:
         for user, starter in [("UASKED", None), ("USTARTER", "USTARTER"), ("UADMIN", None)]:
-            assert await may_tune_thread(db, access, user, thread, starter), user
+            assert await may_tune_thread(db.threads, access, user, thread, starter), user
         for user in ("USTRANGER", "UELSEWHERE"):
-            assert not await may_tune_thread(db, access, user, thread, "USTARTER"), user
+            assert not await may_tune_thread(db.threads, access, user, thread, "USTARTER"), user
     finally:
         await db.close()

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
-from pathlib import Path
 
 import pytest
 
 from config import ConfigError, load_config
-from database import MIGRATIONS, Claim, Database
 from openai_client import ChatTurn, GenerationSettings, TokenCounter, sampling_parameters
 from openai_client.client import fidelity_options
 from openai_client.tokens import context_window, trim_to_budget
@@ -208,91 +205,6 @@ async def test_a_follow_up_waits_briefly_for_a_thread_about_to_be_free() -> None
     async with locks.try_hold(key, "patient", grace=10.0) as held:
         assert held
     await holder
-
-
-# --- Storage --------------------------------------------------------------------------
-
-CLAIM = Claim(channel="C1", ts="1.0", thread_ts="1.0", user_id="U1")
-
-
-async def test_migrations_and_dedupe_survive_reopening(tmp_path: Path) -> None:
-    path = str(tmp_path / "bot.db")
-    db = await Database.open(path)
-    assert await db.schema_version() == len(MIGRATIONS)
-    assert await db.claim_event(["msg:C1:1.0", "event:Ev1"], CLAIM)
-    assert not await db.claim_event(["msg:C1:1.0", "event:Ev2"], CLAIM)
-    await db.close()
-    db = await Database.open(path)
-    try:
-        assert await db.schema_version() == len(MIGRATIONS)
-        assert not await db.claim_event(["event:Ev1"], CLAIM)
-        assert await db.claim_event(["event:Ev3"], CLAIM)
-    finally:
-        await db.close()
-
-
-async def test_a_reply_left_without_a_message_before_the_upgrade_is_still_reported(
-    tmp_path: Path,
-) -> None:
-    """Versions before schema 7 stood in for such a reply by the thread's ts."""
-    path = tmp_path / "bot.db"
-    with sqlite3.connect(path) as old:
-        for number, script in enumerate(MIGRATIONS[:5], start=1):
-            old.executescript(f"{script}; PRAGMA user_version = {number};")
-        old.execute(
-            "INSERT INTO inflight_replies (channel, message_ts, thread_ts, user_id, started_at)"
-            " VALUES ('D1', '5.0', '5.0', 'U1', 1), ('D1', '6.0', '5.0', 'U1', 2)"
-        )
-    db = await Database.open(str(path))
-    try:
-        assert await db.unsettled_claims() == [Claim("D1", "5.0", "5.0", "U1")]
-        assert [(r.message_ts, r.shows) for r in await db.inflight_replies()] == [
-            ("6.0", "writing")
-        ]
-    finally:
-        await db.close()
-
-
-async def test_concurrent_claims_are_decided_one_by_one(tmp_path: Path) -> None:
-    """Claims committed together still let exactly one delivery of each message win."""
-    db = await Database.open(str(tmp_path / "bot.db"))
-    try:
-        assert await db.claim_event(["event:Ev0"], CLAIM)
-        claims = [[f"msg:C1:{i}.0", f"event:Ev{i}"] for i in range(40)]
-        redeliveries = [[f"msg:C1:{i}.0", f"event:Ev{i}b"] for i in range(40)]
-        won = await asyncio.gather(*(db.claim_event(keys, CLAIM) for keys in claims + redeliveries))
-        assert won[:40] == [False] + [True] * 39
-        assert won[40:] == [False] * 40
-    finally:
-        await db.close()
-
-
-async def test_a_cancelled_writer_does_not_cancel_the_others(tmp_path: Path) -> None:
-    db = await Database.open(str(tmp_path / "bot.db"))
-    try:
-        writes = [
-            asyncio.create_task(db.add_message("C1", "1.0", f"{i}.0", "user", "U1", f"m{i}"))
-            for i in range(10)
-        ]
-        await asyncio.sleep(0)
-        writes[3].cancel()
-        results = await asyncio.gather(*writes, return_exceptions=True)
-        assert isinstance(results[3], asyncio.CancelledError)
-        assert [r for i, r in enumerate(results) if i != 3] == [None] * 9
-        stored = await db.thread_messages("C1", "1.0")
-        assert [m.text for m in stored] == [f"m{i}" for i in range(10)]
-    finally:
-        await db.close()
-
-
-async def test_context_notice_is_claimed_once(tmp_path: Path) -> None:
-    db = await Database.open(str(tmp_path / "bot.db"))
-    try:
-        await db.join_thread("C1", "1.0")
-        assert await db.claim_context_notice("C1", "1.0")
-        assert not await db.claim_context_notice("C1", "1.0")
-    finally:
-        await db.close()
 
 
 class _Spotted(logging.Handler):

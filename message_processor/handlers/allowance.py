@@ -15,9 +15,9 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from database import Database
 from openai_client import PriceTable
 from slack_client import IncomingMessage
+from storage import UsageKind, UsageStore
 
 DAY_SECONDS = 24 * 3600
 
@@ -38,14 +38,14 @@ def daily_limit_line(per_day: int, now: float) -> str:
 class ImageAllowance:
     def __init__(
         self,
-        db: Database,
+        usage: UsageStore,
         prices: PriceTable,
         *,
         per_day: int,
         model: str,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._db = db
+        self._usage = usage
         self._prices = prices
         self.per_day = per_day
         self._model = model
@@ -60,7 +60,7 @@ class ImageAllowance:
 
     @asynccontextmanager
     async def one(
-        self, message: IncomingMessage, kind: str, size: str | None
+        self, message: IncomingMessage, kind: UsageKind, size: str | None
     ) -> AsyncIterator[Image]:
         """Room for one image for the asker, or OverDailyLimit. Inside, the call that makes
         it goes through `Image.made`, which records it."""
@@ -70,7 +70,7 @@ class ImageAllowance:
         image = Image(self, message, kind, size)
         try:
             now = self._clock()
-            made = await self._db.images_since(user, now - now % DAY_SECONDS)
+            made = await self._usage.images_since(user, now - now % DAY_SECONDS)
             if made + self._making[user] > self.per_day:
                 raise OverDailyLimit(daily_limit_line(self.per_day, now))
             yield image
@@ -83,9 +83,9 @@ class ImageAllowance:
         if not self._making[user]:
             del self._making[user]
 
-    async def record(self, message: IncomingMessage, kind: str, size: str | None) -> None:
+    async def record(self, message: IncomingMessage, kind: UsageKind, size: str | None) -> None:
         """One usage row with the image's estimated cost; from here the database counts it."""
-        await self._db.record_image(
+        await self._usage.record_image(
             message.user,
             self._model,
             kind,
@@ -100,7 +100,7 @@ class Image:
     """One image a person has room for (`ImageAllowance.one`)."""
 
     def __init__(
-        self, allowance: ImageAllowance, message: IncomingMessage, kind: str, size: str | None
+        self, allowance: ImageAllowance, message: IncomingMessage, kind: UsageKind, size: str | None
     ) -> None:
         self._allowance = allowance
         self._message = message

@@ -10,10 +10,10 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
-from database import Database
 from message_processor.handlers.attached import Attachments
 from message_processor.handlers.vision import model_image, shown_name
 from slack_client import FileDownloadError, IncomingMessage, SharedFile, SlackFiles
+from storage import ThreadStore
 from untrusted.budget import ByteBudget, OnWait
 from untrusted.documents import MAX_DOCUMENT_BYTES
 from untrusted.pool import UnreadableInput
@@ -36,10 +36,10 @@ def document_block(name: str, text: str, cuts: Sequence[str] = ()) -> str:
 
 class DocumentReader:
     def __init__(
-        self, files: SlackFiles, db: Database, readers: UntrustedReaders, budget: ByteBudget
+        self, files: SlackFiles, threads: ThreadStore, readers: UntrustedReaders, budget: ByteBudget
     ) -> None:
         self._files = files
-        self._db = db
+        self._threads = threads
         self._readers = readers
         self._budget = budget
 
@@ -83,7 +83,7 @@ class DocumentReader:
             logger.info(
                 "scanned pages not used: file=%s pages=%d", file.id, document.unusable_pages
             )
-        await self._db.add_document(
+        await self._threads.add_document(
             message.channel,
             message.thread_ts,
             message.ts,

@@ -1,6 +1,6 @@
 """Drawing and editing images: tools the model may call while it answers.
 
-The model decides (DESIGN: no keyword lists) whether to draw, to edit one of the thread's
+The model decides (never a keyword list) whether to draw, to edit one of the thread's
 images, or just to answer. The thread's images are numbered in the order they appeared,
 and that list is shown to the model, so "make it blue" can name the image it means; when
 that is unclear, the instructions ask the model to ask.
@@ -8,7 +8,6 @@ that is unclear, the instructions ask the model to ask.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from typing import Any
@@ -16,7 +15,6 @@ from typing import Any
 import aiohttp
 from slack_sdk.errors import SlackApiError
 
-from database import IMAGE_EDIT, IMAGE_GENERATION, Database, ThreadImage
 from message_processor.handlers.allowance import ImageAllowance, OverDailyLimit
 from message_processor.handlers.vision import is_image, model_image
 from message_processor.slots import ModelSlots
@@ -38,6 +36,7 @@ from slack_client import (
     SlackFiles,
     loggable,
 )
+from storage import ThreadImage, ThreadStore, UsageKind
 from untrusted.budget import ByteBudget
 from untrusted.images import MAX_IMAGE_BYTES
 from untrusted.pool import UnreadableInput
@@ -128,7 +127,7 @@ class ImageTools:
         self,
         model: ModelClient,
         files: SlackFiles,
-        db: Database,
+        threads: ThreadStore,
         readers: UntrustedReaders,
         budget: ByteBudget,
         allowance: ImageAllowance,
@@ -136,7 +135,7 @@ class ImageTools:
     ) -> None:
         self._model = model
         self._files = files
-        self._db = db
+        self._threads = threads
         self._readers = readers
         self._budget = budget
         self._allowance = allowance
@@ -150,24 +149,18 @@ class ImageTools:
 
     async def remember_attached(self, message: IncomingMessage) -> None:
         """A person's images become part of the thread's numbered list."""
-        # Together, so the writes share one commit.
-        await asyncio.gather(
-            *(
-                self._db.add_thread_image(
-                    message.channel,
-                    message.thread_ts,
-                    file.id,
-                    message.ts,
-                    "user",
-                    f"{file.name} (attached)",
-                )
+        await self._threads.add_thread_images(
+            message.channel,
+            message.thread_ts,
+            [
+                ThreadImage(file.id, message.ts, "user", f"{file.name} (attached)")
                 for file in message.files
                 if is_image(file)
-            )
+            ],
         )
 
     async def thread_images(self, message: IncomingMessage) -> list[ThreadImage]:
-        return await self._db.thread_images(message.channel, message.thread_ts)
+        return await self._threads.thread_images(message.channel, message.thread_ts)
 
     async def run(
         self,
@@ -229,7 +222,7 @@ class ImageTools:
         shape = settings.image_size if settings.image_size in SIZES else arguments.get("size")
         size = SIZES.get(str(shape), SIZES["square"])
         async with (
-            self._allowance.one(message, IMAGE_GENERATION, size) as image,
+            self._allowance.one(message, UsageKind.IMAGE_GENERATION, size) as image,
             stream.step(DRAWING),
         ):
             # An image call is a model call (MAX_CONCURRENT_REQUESTS); the upload is not.
@@ -261,7 +254,7 @@ class ImageTools:
             # The model did not say: the person's setting decides, if they chose one.
             preserve = {"high": True, "low": False}.get(settings.image_fidelity)
         async with (
-            self._allowance.one(message, IMAGE_EDIT, None) as edit,
+            self._allowance.one(message, UsageKind.IMAGE_EDIT, None) as edit,
             stream.step(EDITING),
         ):
             sources = [await self._download(image) for image in chosen]
@@ -297,8 +290,10 @@ class ImageTools:
             title=prompt[:TITLE_LIMIT],
             alt_text=prompt[:ALT_TEXT_LIMIT],
         )
-        await self._db.add_thread_image(
-            message.channel, message.thread_ts, file_id, message.ts, "assistant", prompt
+        await self._threads.add_thread_images(
+            message.channel,
+            message.thread_ts,
+            [ThreadImage(file_id, message.ts, "assistant", prompt)],
         )
         return len(await self.thread_images(message))
 

@@ -1,0 +1,233 @@
+"""What the bot asks of storage, one small protocol per kind of record.
+
+Each consumer depends on the narrowest protocol it uses; a `Store` holds one of each
+and its lifecycle. A store's writes return once they are durable, so a caller reads its own
+writes; decisions (`claim_event`, `first_contact`, `claim_context_notice`, `take`) are
+atomic across every process sharing the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from storage.records import (
+    Claim,
+    ModelUsage,
+    Orphans,
+    PendingApproval,
+    StoredDocument,
+    StoredMessage,
+    StoredSettings,
+    ThreadImage,
+    UsageKind,
+)
+
+
+class EventStore(Protocol):
+    async def claim_event(self, keys: Sequence[str], claim: Claim) -> bool:
+        """Record the event's keys; True only if none of them was seen before, and then
+        `claim` is recorded too, owned by this process, until `settle_claim` or
+        `InflightStore.reply_finished`."""
+        ...
+
+    async def settle_claim(self, channel: str, ts: str) -> None:
+        """The claimed message was turned away, or its author told why it has no answer."""
+        ...
+
+    async def purge_processed_events(self, older_than: float) -> int: ...
+
+
+class ThreadStore(Protocol):
+    """Threads the bot takes part in and what it keeps of them: turns, document text,
+    numbered images, and where a DM conversation was reset."""
+
+    async def join_thread(self, channel: str, thread_ts: str) -> None: ...
+
+    async def has_joined_thread(self, channel: str, thread_ts: str) -> bool: ...
+
+    async def add_assistant_thread(self, channel: str, thread_ts: str) -> None: ...
+
+    async def is_assistant_thread(self, channel: str, thread_ts: str) -> bool: ...
+
+    async def claim_context_notice(self, channel: str, thread_ts: str) -> bool:
+        """True the first time only: the near-budget notice is shown once per thread."""
+        ...
+
+    async def add_message(
+        self,
+        channel: str,
+        thread_ts: str,
+        ts: str,
+        role: str,
+        user_id: str | None,
+        text: str,
+        *,
+        outside: bool = True,
+    ) -> None:
+        """`outside`: for an answer, whether it was written from content its asker did
+        not write; an answer not known to be clean is taken as not."""
+        ...
+
+    async def thread_messages(self, channel: str, thread_ts: str) -> list[StoredMessage]: ...
+
+    async def answered_in_thread(self, channel: str, thread_ts: str, user_id: str) -> bool:
+        """Whether the bot has taken up a message of `user_id` in this thread."""
+        ...
+
+    async def reset_conversation(self, channel: str, user_id: str, after_ts: str) -> None: ...
+
+    async def conversation_since(
+        self, channel: str, user_id: str, before_ts: str, limit: int
+    ) -> list[StoredMessage]:
+        """A DM's newest top-level exchanges before `before_ts`, after the user's last
+        reset, oldest first."""
+        ...
+
+    async def add_document(
+        self, channel: str, thread_ts: str, message_ts: str, file_id: str, name: str, text: str
+    ) -> None: ...
+
+    async def thread_documents(self, channel: str, thread_ts: str) -> list[StoredDocument]: ...
+
+    async def add_thread_images(
+        self, channel: str, thread_ts: str, images: Sequence[ThreadImage]
+    ) -> None:
+        """Images join the thread's numbered list; one already listed keeps its place."""
+        ...
+
+    async def thread_images(self, channel: str, thread_ts: str) -> list[ThreadImage]:
+        """In the order they were posted: the model numbers them #1, #2, … so."""
+        ...
+
+    async def purge_conversations(self, older_than: float) -> int:
+        """Delete turns, document text and images stored before `older_than`, a batch
+        per transaction; the number of rows removed."""
+        ...
+
+
+class SettingsStore(Protocol):
+    async def all_settings(self) -> dict[tuple[str, str], StoredSettings]:
+        """Every scope's stored overrides and who saved them, by (scope, key)."""
+        ...
+
+    async def save_settings(
+        self, scope: str, key: str, overrides: str, updated_by: str
+    ) -> None: ...
+
+
+class UsageStore(Protocol):
+    async def record_usage(
+        self,
+        user_id: str,
+        model: str,
+        input_tokens: int,
+        output_tokens: int,
+        *,
+        cost: float | None = None,
+        channel: str | None = None,
+        question_ts: str | None = None,
+    ) -> None: ...
+
+    async def record_image(
+        self,
+        user_id: str,
+        model: str,
+        kind: UsageKind,
+        *,
+        cost: float | None,
+        channel: str,
+        question_ts: str,
+    ) -> None:
+        """One image drawn or edited for `user_id`."""
+        ...
+
+    async def images_since(self, user_id: str, since: float) -> int: ...
+
+    async def usage_by_model(self, user_id: str | None, since: float) -> list[ModelUsage]:
+        """One user's usage (everyone's with None) since a time, by model and kind:
+        answers first, largest first, then images."""
+        ...
+
+
+class PeopleStore(Protocol):
+    async def first_contact(self, user_id: str) -> bool:
+        """True the first time a user is seen, and never again."""
+        ...
+
+
+class FeedbackStore(Protocol):
+    async def record_feedback(
+        self, channel: str, message_ts: str, user_id: str, value: str
+    ) -> None:
+        """A person's latest verdict on an answer (clicking again changes it)."""
+        ...
+
+    async def feedback_counts(self, since: float) -> dict[str, int]: ...
+
+
+class InflightStore(Protocol):
+    """Replies being written, owned by the process writing them, so that whatever a
+    process leaves unfinished when it dies is reported once, by a process still alive."""
+
+    async def add_inflight(
+        self, channel: str, message_ts: str, thread_ts: str, user_id: str | None, shows: str
+    ) -> None: ...
+
+    async def reply_finished(self, channel: str, thread_ts: str, question_ts: str) -> None:
+        """The answer to `question_ts` is complete: its messages and its claim are done
+        with, together."""
+        ...
+
+    async def orphans(self) -> Orphans:
+        """Claims and replies of processes that are gone (never this one's)."""
+        ...
+
+    async def release(self, orphans: Orphans) -> None:
+        """What `orphans` returned has been reported: forget it and its owners."""
+        ...
+
+
+class ApprovalStore(Protocol):
+    """Actions awaiting a person's approval: kept across restarts, decided once."""
+
+    async def add_approval(self, approval: PendingApproval) -> None: ...
+
+    async def approval(self, approval_id: str) -> PendingApproval | None: ...
+
+    async def take_approval(self, approval_id: str) -> bool:
+        """True for the one caller that removes it: a double click runs it once, on any
+        process."""
+        ...
+
+    async def pending_approvals(self) -> list[PendingApproval]: ...
+
+
+class Store(Protocol):
+    """A store's parts, for the builder that hands each consumer the one it needs."""
+
+    @property
+    def events(self) -> EventStore: ...
+
+    @property
+    def threads(self) -> ThreadStore: ...
+
+    @property
+    def settings(self) -> SettingsStore: ...
+
+    @property
+    def usage(self) -> UsageStore: ...
+
+    @property
+    def people(self) -> PeopleStore: ...
+
+    @property
+    def feedback(self) -> FeedbackStore: ...
+
+    @property
+    def inflight(self) -> InflightStore: ...
+
+    @property
+    def approvals(self) -> ApprovalStore: ...
+
+    async def close(self) -> None: ...

@@ -1,0 +1,110 @@
+"""What the stores keep and hand back: plain frozen records, the same for every store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class UsageKind(StrEnum):
+    """What a usage row counts."""
+
+    ANSWER = "answer"
+    IMAGE_GENERATION = "image_generation"
+    IMAGE_EDIT = "image_edit"
+
+
+class StoreUnusable(Exception):
+    """The store cannot be used (newer schema, unreadable file): one line for the admin."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A message the bot took on, and where to tell its author if it cannot answer."""
+
+    channel: str
+    ts: str
+    thread_ts: str
+    user_id: str | None
+
+
+@dataclass(frozen=True)
+class StoredSettings:
+    overrides: str  # JSON
+    updated_by: str
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    ts: str
+    role: str
+    user_id: str | None
+    text: str
+    # An answer written from content its asker did not write (other people's messages,
+    # files, links, search or tool results).
+    outside: bool
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    file_id: str
+    message_ts: str
+    name: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ThreadImage:
+    file_id: str
+    message_ts: str
+    role: str
+    description: str
+
+
+@dataclass(frozen=True)
+class ModelUsage:
+    model: str
+    # Answers, or images drawn or edited, by `kind`.
+    answers: int
+    input_tokens: int
+    output_tokens: int
+    # None when no answer of this model had a known price.
+    cost: float | None
+    kind: UsageKind = UsageKind.ANSWER
+
+
+@dataclass(frozen=True)
+class InflightReply:
+    channel: str
+    message_ts: str
+    thread_ts: str
+    user_id: str | None
+    # "status" (a status line), "writing" (text still growing) or "full" (a part whose
+    # successor is on its way).
+    shows: str
+
+
+@dataclass(frozen=True)
+class Orphans:
+    """What processes that are gone left unfinished: claims not answered, replies whose
+    messages stopped mid-way. `owners` are the processes they came from."""
+
+    claims: list[Claim] = field(default_factory=list)
+    replies: list[InflightReply] = field(default_factory=list)
+    owners: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PendingApproval:
+    """An action a person was asked to approve, with the buttons' message."""
+
+    id: str
+    user_id: str
+    channel: str
+    thread_ts: str | None
+    message_ts: str
+    action: str
+    arguments: str  # JSON
+    # Exactly what will be sent, as the buttons' message shows it.
+    preview: str
+    expires_at: float

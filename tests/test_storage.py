@@ -1,0 +1,258 @@
+"""The storage protocols, run against every store: a new store is a new fixture here.
+
+What holds for one process holds across processes sharing the store: a second store
+object opened on the same place stands in for another process, with an `Owner` that
+says whether that process still runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import aiosqlite
+import psutil
+import pytest
+
+from storage import Claim, Owner, PendingApproval, Store, ThreadImage, UsageKind
+from storage.sqlite import SQLiteStore
+from storage.sqlite.migrations import BEFORE_NAMES, MIGRATIONS, migrate
+
+OpenStore = Callable[..., Awaitable[Store]]
+CLAIM = Claim(channel="C1", ts="1.0", thread_ts="1.0", user_id="U1")
+# A process that is gone: its host is not this one.
+GONE = Owner("a-host-long-gone", 4242, 1.0)
+
+
+@pytest.fixture(params=["sqlite"])
+async def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[OpenStore]:
+    """Opens a store on one shared place, as this process or as `owner`; all are closed
+    at the end."""
+    opened: list[Store] = []
+
+    async def open_one(owner: Owner | None = None) -> Store:
+        assert request.param == "sqlite"
+        store = await SQLiteStore.open(str(tmp_path / "bot.db"), owner)
+        opened.append(store)
+        return store
+
+    yield open_one
+    for store in opened:
+        await store.close()
+
+
+async def test_an_event_is_claimed_once_across_reopening(open_store: OpenStore) -> None:
+    store = await open_store()
+    assert await store.events.claim_event(["msg:C1:1.0", "event:Ev1"], CLAIM)
+    assert not await store.events.claim_event(["msg:C1:1.0", "event:Ev2"], CLAIM)
+    await store.close()
+    again = await open_store()
+    assert not await again.events.claim_event(["event:Ev1"], CLAIM)
+    assert await again.events.claim_event(["event:Ev3"], CLAIM)
+
+
+async def test_concurrent_claims_are_decided_one_by_one(open_store: OpenStore) -> None:
+    """Claims committed together still let exactly one delivery of each message win."""
+    events = (await open_store()).events
+    assert await events.claim_event(["event:Ev0"], CLAIM)
+    claims = [[f"msg:C1:{i}.0", f"event:Ev{i}"] for i in range(40)]
+    redeliveries = [[f"msg:C1:{i}.0", f"event:Ev{i}b"] for i in range(40)]
+    won = await asyncio.gather(*(events.claim_event(keys, CLAIM) for keys in claims + redeliveries))
+    assert won[:40] == [False] + [True] * 39
+    assert won[40:] == [False] * 40
+
+
+async def test_two_processes_racing_for_one_event_let_one_win(open_store: OpenStore) -> None:
+    first, second = await open_store(), await open_store(GONE)
+    won = await asyncio.gather(
+        first.events.claim_event(["event:Race"], CLAIM),
+        second.events.claim_event(["event:Race"], CLAIM),
+    )
+    assert sorted(won) == [False, True]
+
+
+async def test_a_cancelled_writer_does_not_cancel_the_others(open_store: OpenStore) -> None:
+    threads = (await open_store()).threads
+    writes = [
+        asyncio.create_task(threads.add_message("C1", "1.0", f"{i}.0", "user", "U1", f"m{i}"))
+        for i in range(10)
+    ]
+    await asyncio.sleep(0)
+    writes[3].cancel()
+    results = await asyncio.gather(*writes, return_exceptions=True)
+    assert isinstance(results[3], asyncio.CancelledError)
+    assert [r for i, r in enumerate(results) if i != 3] == [None] * 9
+    stored = await threads.thread_messages("C1", "1.0")
+    assert [m.text for m in stored] == [f"m{i}" for i in range(10)]
+
+
+async def test_context_notice_is_claimed_once(open_store: OpenStore) -> None:
+    threads = (await open_store()).threads
+    await threads.join_thread("C1", "1.0")
+    assert await threads.has_joined_thread("C1", "1.0")
+    assert not await threads.has_joined_thread("C1", "2.0")
+    assert await threads.claim_context_notice("C1", "1.0")
+    assert not await threads.claim_context_notice("C1", "1.0")
+
+
+async def test_a_thread_keeps_its_turns_documents_and_numbered_images(
+    open_store: OpenStore,
+) -> None:
+    threads = (await open_store()).threads
+    await threads.add_message("C1", "1.0", "1.0", "user", "U1", "hi", outside=False)
+    await threads.add_message("C1", "1.0", "1.0", "assistant", None, "hello", outside=True)
+    await threads.add_document("C1", "1.0", "1.0", "F1", "a.txt", "text of a")
+    second = ThreadImage("F3", "3.0", "assistant", "a cat")
+    await threads.add_thread_images("C1", "1.0", [second])
+    await threads.add_thread_images(
+        "C1", "1.0", [ThreadImage("F2", "2.0", "user", "b.png (attached)"), second]
+    )
+    messages = await threads.thread_messages("C1", "1.0")
+    assert [(m.role, m.text, m.outside) for m in messages] == [
+        ("user", "hi", False),
+        ("assistant", "hello", True),
+    ]
+    assert await threads.answered_in_thread("C1", "1.0", "U1")
+    assert not await threads.answered_in_thread("C1", "1.0", "U2")
+    assert [d.name for d in await threads.thread_documents("C1", "1.0")] == ["a.txt"]
+    # Numbered in the order posted; one listed twice keeps its place.
+    assert [i.file_id for i in await threads.thread_images("C1", "1.0")] == ["F2", "F3"]
+
+
+async def test_a_dm_conversation_starts_after_its_reset(open_store: OpenStore) -> None:
+    threads = (await open_store()).threads
+    for ts in ("1.0", "2.0", "3.0", "4.0"):
+        await threads.add_message("D1", ts, ts, "user", "U1", f"q{ts}")
+    await threads.reset_conversation("D1", "U1", "1.5")
+    since = await threads.conversation_since("D1", "U1", "4.0", limit=10)
+    assert [m.text for m in since] == ["q2.0", "q3.0"]
+    assert [m.text for m in await threads.conversation_since("D1", "U1", "4.0", limit=1)] == [
+        "q3.0"
+    ]
+
+
+async def test_usage_is_counted_by_model_and_kind(open_store: OpenStore) -> None:
+    usage = (await open_store()).usage
+    await usage.record_usage("U1", "small", 10, 5, cost=0.5)
+    await usage.record_usage("U1", "large", 100, 50)
+    await usage.record_usage("U2", "small", 1, 1, cost=0.25)
+    for kind in (UsageKind.IMAGE_GENERATION, UsageKind.IMAGE_EDIT):
+        await usage.record_image("U1", "painter", kind, cost=0.1, channel="C1", question_ts="1.0")
+    mine = await usage.usage_by_model("U1", since=0)
+    assert [(u.model, u.kind, u.answers) for u in mine] == [
+        ("large", UsageKind.ANSWER, 1),
+        ("small", UsageKind.ANSWER, 1),
+        ("painter", UsageKind.IMAGE_GENERATION, 1),
+        ("painter", UsageKind.IMAGE_EDIT, 1),
+    ]
+    assert mine[0].cost is None and mine[1].cost == 0.5
+    everyone = await usage.usage_by_model(None, since=0)
+    assert [u.input_tokens for u in everyone if u.model == "small"] == [11]
+    assert await usage.images_since("U1", 0) == 2
+    assert await usage.images_since("U2", 0) == 0
+
+
+async def test_settings_people_and_feedback(open_store: OpenStore) -> None:
+    store = await open_store()
+    await store.settings.save_settings("user", "U1", '{"model": "a"}', "U1")
+    await store.settings.save_settings("user", "U1", '{"model": "b"}', "UADMIN")
+    stored = await store.settings.all_settings()
+    assert stored[("user", "U1")].overrides == '{"model": "b"}'
+    assert stored[("user", "U1")].updated_by == "UADMIN"
+    assert await store.people.first_contact("U1")
+    assert not await store.people.first_contact("U1")
+    await store.feedback.record_feedback("C1", "1.0", "U1", "good")
+    await store.feedback.record_feedback("C1", "1.0", "U1", "bad")
+    await store.feedback.record_feedback("C1", "1.0", "U2", "bad")
+    assert await store.feedback.feedback_counts(since=0) == {"bad": 2}
+
+
+async def test_only_what_gone_processes_left_is_recovered_and_only_once(
+    open_store: OpenStore,
+) -> None:
+    """A process recovers the claims and replies of processes that are gone, never those
+    of one still running nor its own, and what it released no one recovers again."""
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", "import time; time.sleep(600)"
+    )
+    try:
+        started = psutil.Process(child.pid).create_time()
+        running = await open_store(Owner(Owner.this_process().host, child.pid, started))
+        gone = await open_store(GONE)
+        me = await open_store()
+        for store, ts in ((running, "1.0"), (gone, "2.0"), (me, "3.0")):
+            claim = Claim("C1", ts, ts, "U1")
+            assert await store.events.claim_event([f"event:{ts}"], claim)
+            await store.inflight.add_inflight("C1", f"{ts}1", ts, "U1", "writing")
+        orphans = await me.inflight.orphans()
+        assert [c.ts for c in orphans.claims] == ["2.0"]
+        assert [(r.message_ts, r.shows) for r in orphans.replies] == [("2.01", "writing")]
+        await me.inflight.release(orphans)
+        assert (await me.inflight.orphans()).claims == []
+    finally:
+        child.kill()
+        await child.wait()
+    # Once it has stopped running, what it left is recovered too.
+    assert [c.ts for c in (await me.inflight.orphans()).claims] == ["1.0"]
+
+
+async def test_a_finished_reply_and_a_closed_process_leave_no_orphans(
+    open_store: OpenStore,
+) -> None:
+    other = await open_store(GONE)
+    assert await other.events.claim_event(["event:a"], Claim("C1", "1.0", "1.0", "U1"))
+    await other.inflight.add_inflight("C1", "1.1", "1.0", "U1", "status")
+    await other.inflight.reply_finished("C1", "1.0", "1.0")
+    assert await other.events.claim_event(["event:b"], Claim("C1", "2.0", "2.0", "U1"))
+    await other.events.settle_claim("C1", "2.0")
+    me = await open_store()
+    assert (await me.inflight.orphans()).claims == []
+    assert (await me.inflight.orphans()).replies == []
+
+
+async def test_approvals_outlive_a_restart_and_are_taken_once(open_store: OpenStore) -> None:
+    store = await open_store()
+    approval = PendingApproval(
+        "A1", "U1", "C1", "1.0", "2.0", "send_message", '{"text": "hi"}', "POST /send", 99.0
+    )
+    await store.approvals.add_approval(approval)
+    await store.close()
+    one, two = await open_store(), await open_store(GONE)
+    assert await one.approvals.approval("A1") == approval
+    assert await two.approvals.pending_approvals() == [approval]
+    taken = await asyncio.gather(
+        one.approvals.take_approval("A1"), two.approvals.take_approval("A1")
+    )
+    assert sorted(taken) == [False, True]
+    assert await one.approvals.approval("A1") is None
+
+
+# --- SQLite's own: its file and the databases older versions wrote --------------------
+
+
+async def test_a_database_of_the_old_numbering_is_carried_forward(tmp_path: Path) -> None:
+    """Versions before schema 7 stood in for a reply without a message by the thread's
+    ts; their rows are kept, without an owner, and recovered as orphans."""
+    path = tmp_path / "bot.db"
+    async with aiosqlite.connect(path, isolation_level=None) as old:
+        await migrate(old, str(path), upto=BEFORE_NAMES[5])
+        await old.execute("DROP TABLE _migrations")
+        await old.execute("PRAGMA user_version = 5")
+        await old.execute(
+            "INSERT INTO inflight_replies (channel, message_ts, thread_ts, user_id, started_at)"
+            " VALUES ('D1', '5.0', '5.0', 'U1', 1), ('D1', '6.0', '5.0', 'U1', 2)"
+        )
+    store = await SQLiteStore.open(str(path))
+    try:
+        orphans = await store.inflight.orphans()
+        assert orphans.claims == [Claim("D1", "5.0", "5.0", "U1")]
+        assert [(r.message_ts, r.shows) for r in orphans.replies] == [("6.0", "writing")]
+    finally:
+        await store.close()
+    with sqlite3.connect(path) as after:
+        assert after.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        names = [row[0] for row in after.execute("SELECT name FROM _migrations")]
+    assert names == [step.__name__ for step in MIGRATIONS]
