@@ -1,4 +1,5 @@
-"""Runs the fake OpenAI-compatible server alone, so that its CPU is not the client's.
+"""Runs the tests' fake OpenAI-compatible server (it obeys the markers of
+tests/fakes/scripted_model.py) alone, so that its CPU is not the client's.
 
 .venv/bin/python bench/fake_model_server.py  # prints its base URL, runs until killed
 """
@@ -11,11 +12,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sandbox.model import FakeOpenAI
+from tests.fakes.scripted_model import scripted_model
 
 
 async def main() -> None:
-    server = FakeOpenAI()
+    server = scripted_model()
     server.latency = float(sys.argv[1]) if len(sys.argv) > 1 else 0.0
     await server.start()
     print(server.base_url, flush=True)

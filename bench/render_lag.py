@@ -15,11 +15,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import sys
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
-from sandbox.model import long_answer
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 from slack_client.replies import CONVERTED_CHARS, Rendered, reply_parts
+from tests.fakes.scripted_model import long_answer
 
 ANSWERS = {
     "prose": long_answer(CONVERTED_CHARS),

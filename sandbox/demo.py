@@ -1,14 +1,14 @@
 """The offline demo model: what answers in the sandbox when no model API key is set.
 
-`DemoModel` is `FakeOpenAI` (the same server, wire formats and image endpoints: generations
-and edits answer with solid-colour images) with answers meant for a person trying the bot
-rather than for a test. Every text answer starts with `DEMO_LABEL` and says which model the
-request asked for, then summarises what arrived: the last message (quoted, shortened), how
-many turns came before it, the images in it ({W}x{H} {FORMAT}), the thread's numbered image
-list, the documents the bot inlined ("[File: NAME]" … "[End of file: NAME]" blocks), the
-attachments it could not read, the custom parts of the instructions ("Instructions for this
-channel:", "The person's own instructions:" and "Instructions for this thread:") and the
-tools offered.
+`demo_model()` is the fake OpenAI server (sandbox/model/: the same wire formats and image
+endpoints, generations and edits answering with solid-colour images) with `DemoAnswers` as
+its answer strategy: answers meant for a person trying the bot rather than for a test. Every
+text answer starts with `DEMO_LABEL` and says which model the request asked for, then
+summarises what arrived: the last message (quoted, shortened), how many turns came before
+it, the images in it ({W}x{H} {FORMAT}), the thread's numbered image list, the documents the
+bot inlined ("[File: NAME]" … "[End of file: NAME]" blocks), the attachments it could not
+read, the custom parts of the instructions ("Instructions for this channel:", "The person's
+own instructions:" and "Instructions for this thread:") and the tools offered.
 
 It calls a tool when told in plain words, if the request offers that tool and does not
 forbid calls (`tool_choice` "none"). The words are the person's, at the start of the last
@@ -29,10 +29,9 @@ matter:
                                   spaces (note="two words")
 
 Once the call's output comes back, the answer (labelled too) says what each call returned.
-FakeOpenAI's markers keep working ([tool:NAME:{json}], [reply:TEXT], [long:N], [delay:S],
-[status:N], …; see sandbox/model.py), read from the person's words only, so an attached
-document cannot trigger one. Text answers stream in several deltas `chunk_delay` seconds
-apart (a non-zero [chunk_delay:S] marker wins), so streaming can be seen.
+Answers stream in several deltas `chunk_delay` seconds apart, so streaming can be seen. The
+tests' marker language is no part of the demo: a test that scripts the demo puts its own
+strategy in front of `DemoAnswers` (tests/test_demo_model.py).
 """
 
 from __future__ import annotations
@@ -44,16 +43,15 @@ import shlex
 from dataclasses import dataclass, replace
 from typing import Any
 
-from aiohttp import web
-
 from sandbox.model import (
     Answer,
     FakeOpenAI,
     FunctionCall,
-    Markers,
+    ImageReply,
+    ModelReply,
+    ModelRequest,
     Prompt,
     SeenImage,
-    long_answer,
     split_even,
 )
 
@@ -66,7 +64,6 @@ CHUNK_DELAY_SECONDS = 0.04
 MIN_PIECES = 6
 DELTA_CHARS = 150
 MAX_PIECES = 30
-LONG_DELTA_CHARS = 2_000
 CALL_PIECES = 3
 QUOTE_CHARS = 300
 QUOTE_LINES = 6
@@ -393,25 +390,18 @@ def _typed(value: str) -> object:
 # --------------------------------------------------------------------------- answers
 
 
-def demo_answer(markers: Markers, prompt: Prompt, body: JsonDict) -> Answer:
-    """Precedence: tool results, a [tool:] marker, a plain-word command, [reply:], [long:],
-    the summary."""
+def demo_answer(prompt: Prompt, body: JsonDict) -> Answer:
+    """Precedence: tool results, a plain-word command, the summary."""
     request = read_request(body)
     last = read_last_message(prompt.last_user_text)
     command = plain_command(last.words, len(last.listed_images))
     note = _command_note(command, request)
     if request.outcomes:
-        return _text_answer(tool_report(request), markers)
-    if markers.tool is not None:
-        return _call_answer(markers.tool, markers)
+        return _text_answer(tool_report(request))
     if command is not None and note is None:
         arguments = json.dumps(command.arguments, ensure_ascii=False)
-        return _call_answer(FunctionCall(command.tool, arguments), markers)
-    if markers.reply is not None:
-        return _text_answer(f"{_heading(request)}\n\n{markers.reply}", markers)
-    if markers.long is not None:
-        return _text_answer(f"{_heading(request)}\n\n{long_answer(markers.long)}", markers)
-    return _text_answer(summary(request, prompt, last, note), markers)
+        return Answer("", FunctionCall(command.tool, arguments), split_even(arguments, CALL_PIECES))
+    return _text_answer(summary(request, prompt, last, note))
 
 
 def _command_note(command: Command | None, request: Received) -> str | None:
@@ -428,18 +418,8 @@ def _command_note(command: Command | None, request: Received) -> str | None:
     return None
 
 
-def _call_answer(call: FunctionCall, markers: Markers) -> Answer:
-    pieces = split_even(call.arguments, markers.chunks or CALL_PIECES)
-    return Answer("", call, pieces)
-
-
-def _text_answer(text: str, markers: Markers) -> Answer:
-    if markers.chunks is not None:
-        count = markers.chunks
-    elif markers.long is not None:
-        count = math.ceil(len(text) / LONG_DELTA_CHARS)
-    else:
-        count = min(MAX_PIECES, max(MIN_PIECES, len(text) // DELTA_CHARS))
+def _text_answer(text: str) -> Answer:
+    count = min(MAX_PIECES, max(MIN_PIECES, len(text) // DELTA_CHARS))
     return Answer(text, None, split_words(text, count))
 
 
@@ -464,13 +444,14 @@ def split_words(text: str, count: int) -> tuple[str, ...]:
     return tuple(piece for piece in pieces if piece)
 
 
-def _heading(request: Received) -> str:
+def heading(request: Received) -> str:
+    """The first lines of every text answer: the label and what the request asked for."""
     asked = "; ".join([f"asked for {request.model}", *request.options, f"{request.api} API"])
     return f"{DEMO_LABEL}\n({asked})"
 
 
 def summary(request: Received, prompt: Prompt, last: LastMessage, note: str | None) -> str:
-    lines = [_heading(request), "", f"**Your message** ({_before(request)}):"]
+    lines = [heading(request), "", f"**Your message** ({_before(request)}):"]
     lines += _quote(last.words or "(no text)", QUOTE_CHARS)
     images = [image for image in prompt.images if image.in_last_user_message]
     if images:
@@ -582,7 +563,7 @@ def _hint(request: Received) -> str:
 def tool_report(request: Received) -> str:
     """The answer once tool outputs have come back: what each call returned."""
     lines = [
-        _heading(request),
+        heading(request),
         "",
         "**Tool results** (a real model would now put them in its own words):",
     ]
@@ -622,38 +603,34 @@ def _no_ticks(text: str) -> str:
 # --------------------------------------------------------------------------- the server
 
 
-class DemoModel(FakeOpenAI):
+def demo_model(
+    *, api_key: str | None = None, chunk_delay: float = CHUNK_DELAY_SECONDS
+) -> FakeOpenAI:
     """The demo model's server. `start()` it, point the bot at `base_url`, `stop()` it.
 
     With no `api_key` any key is accepted; with one, other keys get 401 as from the real API.
     """
+    return FakeOpenAI(DemoAnswers(chunk_delay), api_key=api_key)
 
-    def __init__(
-        self, *, api_key: str | None = None, chunk_delay: float = CHUNK_DELAY_SECONDS
-    ) -> None:
-        super().__init__(api_key=api_key or "")
-        self._any_key = not api_key
-        self.chunk_delay = chunk_delay  # seconds between the deltas of a streamed answer
 
-    def _authorized(self, request: web.Request) -> bool:
-        return self._any_key or super()._authorized(request)
+class DemoAnswers:
+    """The demo's answer strategy; `chunk_delay` is the seconds between streamed deltas."""
 
-    async def _obey_markers(self, text: str) -> Markers | web.Response:
-        # Markers come from the person's words only: not from documents or the image list.
-        markers = await super()._obey_markers(read_last_message(text).words)
-        if isinstance(markers, Markers) and not markers.chunk_delay:
-            markers = replace(markers, chunk_delay=self.chunk_delay)
-        return markers
+    def __init__(self, chunk_delay: float = CHUNK_DELAY_SECONDS) -> None:
+        self.chunk_delay = chunk_delay
 
-    def _plan_answer(self, markers: Markers, prompt: Prompt, body: JsonDict) -> Answer:
-        return demo_answer(markers, prompt, body)
+    async def model_reply(self, request: ModelRequest) -> ModelReply:
+        return replace(demo_answer(request.prompt, request.body), piece_delay=self.chunk_delay)
+
+    async def image_reply(self, prompt: str) -> ImageReply:
+        return "draw"
 
 
 __all__ = [
     "CHUNK_DELAY_SECONDS",
     "DEMO_LABEL",
     "Command",
-    "DemoModel",
+    "DemoAnswers",
     "Document",
     "LastMessage",
     "Received",
@@ -661,6 +638,8 @@ __all__ = [
     "browser_arguments",
     "custom_instructions",
     "demo_answer",
+    "demo_model",
+    "heading",
     "plain_command",
     "read_last_message",
     "read_request",

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 
 from config import holds_example
-from sandbox.demo import DemoModel
+from sandbox.demo import demo_model
 from sandbox.manifest import load_manifest
 from sandbox.page import add_page
 from sandbox.workspace import FakeSlack
@@ -80,7 +80,7 @@ async def running_sandbox(port: int, *, model: ModelChoice) -> AsyncIterator[San
     workspace = FakeSlack(bot_token=_secret("xoxb-"), app_token=_secret("xapp-"))
     # The app as its manifest declares it: Slack's agent experience.
     workspace.install(load_manifest())
-    demo = DemoModel(api_key=_secret("sk-sandbox-")) if model.label is None else None
+    demo = demo_model(api_key=_secret("sk-sandbox-")) if model.label is None else None
     if demo is not None:
         await demo.start()
     info = {

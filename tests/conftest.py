@@ -13,6 +13,7 @@ from sandbox.manifest import load_manifest
 from sandbox.model import FakeOpenAI
 from sandbox.workspace import FakeSlack
 from tests.botproc import BotProcess, bot_environment
+from tests.fakes.scripted_model import scripted_model
 from tests.loopback import clear_proxies
 
 clear_proxies()
@@ -37,7 +38,7 @@ async def slack() -> AsyncIterator[FakeSlack]:
 
 @pytest.fixture(scope="module")
 async def model() -> AsyncIterator[FakeOpenAI]:
-    fake = FakeOpenAI()
+    fake = scripted_model()
     await fake.start()
     yield fake
     await fake.stop()

@@ -11,6 +11,7 @@ import io
 import json
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import openai
@@ -22,12 +23,17 @@ from PIL import Image
 
 from sandbox.demo import (
     DEMO_LABEL,
-    DemoModel,
+    DemoAnswers,
     browser_arguments,
+    demo_model,
+    heading,
     plain_command,
     read_last_message,
+    read_request,
     split_words,
 )
+from sandbox.model import Answer, FakeOpenAI, ImageReply, ModelReply, ModelRequest
+from tests.fakes.scripted_model import MarkerError, Markers, ScriptedAnswers, parse_markers
 
 MODEL = "gpt-5.4-mini"
 # A short delay keeps streaming visible in the tests without slowing them down.
@@ -47,19 +53,54 @@ def chat_tool(name: str) -> Any:
 IMAGE_TOOLS = [function_tool("generate_image"), function_tool("edit_image")]
 
 
+class MarkersThenDemo:
+    """The demo scripted as tests script the fake: markers in the person's words (not in a
+    document or the image list) decide, their text under the demo's heading; a request
+    without markers is the demo's to answer."""
+
+    def __init__(self, demo: DemoAnswers) -> None:
+        self._demo = demo
+        self._markers = ScriptedAnswers()
+
+    async def model_reply(self, request: ModelRequest) -> ModelReply:
+        words = read_last_message(request.prompt.last_user_text).words
+        try:
+            scripted = parse_markers(words) != Markers()
+        except MarkerError:
+            scripted = True  # the markers answer a typo with 400
+        if not scripted:
+            return await self._demo.model_reply(request)
+        prompt = replace(request.prompt, last_user_text=words)
+        reply = await self._markers.model_reply(replace(request, prompt=prompt))
+        if not isinstance(reply, Answer) or reply.call is not None:
+            return reply
+        label = f"{heading(read_request(request.body))}\n\n"
+        return replace(reply, text=label + reply.text, pieces=(label, *reply.pieces))
+
+    async def image_reply(self, prompt: str) -> ImageReply:
+        return await self._markers.image_reply(prompt)  # the demo draws every prompt
+
+
 @pytest_asyncio.fixture(scope="module")
-async def demo() -> AsyncIterator[DemoModel]:
-    server = DemoModel(chunk_delay=CHUNK_DELAY)
+async def demo() -> AsyncIterator[FakeOpenAI]:
+    server = demo_model(chunk_delay=CHUNK_DELAY)
     await server.start()
     yield server
     await server.stop()
 
 
-@pytest_asyncio.fixture
-async def client(demo: DemoModel) -> AsyncIterator[AsyncOpenAI]:
-    sdk = AsyncOpenAI(
-        api_key="anything", base_url=demo.base_url, max_retries=0, _strict_response_validation=True
+def sdk_for(server: FakeOpenAI) -> AsyncOpenAI:
+    return AsyncOpenAI(
+        api_key="anything",
+        base_url=server.base_url,
+        max_retries=0,
+        _strict_response_validation=True,
     )
+
+
+@pytest_asyncio.fixture
+async def client(demo: FakeOpenAI) -> AsyncIterator[AsyncOpenAI]:
+    sdk = sdk_for(demo)
     yield sdk
     await sdk.close()
 
@@ -275,11 +316,21 @@ async def test_documents_and_custom_instructions_are_summarised(client: AsyncOpe
     assert "**This thread's instructions:** “Cite the spec.”" in text
 
 
-async def test_markers_still_work(client: AsyncOpenAI) -> None:
-    marker = await respond(client, '[tool:get_weather:{"city": "Oslo"}]')
-    assert only_call(marker).name == "get_weather"
-    reply = await respond(client, "[reply:just this]")
-    assert reply.output_text == f"{DEMO_LABEL}\n(asked for {MODEL}; Responses API)\n\njust this"
+async def test_markers_script_the_demo_put_before_it() -> None:
+    scripted = FakeOpenAI(MarkersThenDemo(DemoAnswers(CHUNK_DELAY)), api_key=None)
+    await scripted.start()
+    client = sdk_for(scripted)
+    try:
+        marker = await respond(client, '[tool:get_weather:{"city": "Oslo"}]')
+        assert only_call(marker).name == "get_weather"
+        reply = await respond(client, "[reply:just this]")
+        expected = f"{DEMO_LABEL}\n(asked for {MODEL}; Responses API)\n\njust this"
+        assert reply.output_text == expected
+        unscripted = await respond(client, "alice: hello there")
+        assert "> alice: hello there" in unscripted.output_text
+    finally:
+        await client.close()
+        await scripted.stop()
 
 
 async def test_image_endpoints_answer(client: AsyncOpenAI) -> None:
@@ -289,8 +340,8 @@ async def test_image_endpoints_answer(client: AsyncOpenAI) -> None:
         assert image.size == (1024, 1536)
 
 
-async def test_a_given_key_is_checked(demo: DemoModel) -> None:
-    keyed = DemoModel(api_key="sandbox-key")
+async def test_a_given_key_is_checked() -> None:
+    keyed = demo_model(api_key="sandbox-key")
     await keyed.start()
     try:
         wrong = AsyncOpenAI(api_key="other", base_url=keyed.base_url, max_retries=0)

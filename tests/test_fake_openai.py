@@ -26,6 +26,7 @@ from openai.types.responses import ResponseStreamEvent
 from PIL import Image
 
 from sandbox.model import FakeOpenAI, SeenImage
+from tests.fakes.scripted_model import ScriptedAnswers, scripted_model
 
 API_KEY = "sk-test-key"
 MODEL = "gpt-4.1-mini"
@@ -48,17 +49,23 @@ CHAT_WEATHER_TOOL: Any = {
 }
 
 
+@pytest.fixture(scope="module")
+def scripted() -> ScriptedAnswers:
+    return ScriptedAnswers()
+
+
 @pytest_asyncio.fixture(scope="module")
-async def server() -> AsyncIterator[FakeOpenAI]:
-    fake = FakeOpenAI(api_key=API_KEY)
+async def server(scripted: ScriptedAnswers) -> AsyncIterator[FakeOpenAI]:
+    fake = FakeOpenAI(scripted, api_key=API_KEY)
     await fake.start()
     yield fake
     await fake.stop()
 
 
 @pytest.fixture
-def fake(server: FakeOpenAI) -> FakeOpenAI:
+def fake(server: FakeOpenAI, scripted: ScriptedAnswers) -> FakeOpenAI:
     server.reset()
+    scripted.forget()
     return server
 
 
@@ -566,7 +573,7 @@ async def test_wait_for_fails_with_an_assertion(fake: FakeOpenAI) -> None:
 
 
 async def test_stop_releases_held_requests() -> None:
-    fake = FakeOpenAI(api_key=API_KEY)
+    fake = scripted_model(api_key=API_KEY)
     await fake.start()
     sdk = make_client(fake, "httpx2")
     call = asyncio.create_task(sdk.responses.create(model=MODEL, input="[hang]"))

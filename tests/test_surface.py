@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.model import FakeOpenAI, parse_markers, plan_answer, responses_prompt
+from sandbox.model import FakeOpenAI, responses_prompt
 from sandbox.workspace import FakeSlack, View, blocks_text
 from tests.botproc import BotProcess
 from tests.conftest import running_bot
+from tests.fakes.scripted_model import parse_markers, plan_answer
 from tests.manifests import assistant_view_manifest, installed
 from tests.pictures import picture
 from tests.seen import command, wait_for_text
