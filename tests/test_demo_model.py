@@ -333,6 +333,12 @@ async def test_markers_script_the_demo_put_before_it() -> None:
         await scripted.stop()
 
 
+async def test_the_demo_itself_knows_no_markers(client: AsyncOpenAI) -> None:
+    response = await respond(client, "alice: [reply:just this] [status:500]")
+    assert response.output_text.startswith(DEMO_LABEL + "\n")
+    assert "> alice: [reply:just this] [status:500]" in response.output_text
+
+
 async def test_image_endpoints_answer(client: AsyncOpenAI) -> None:
     result = await client.images.generate(model="gpt-image-1", prompt="a fox", size="1024x1536")
     assert result.data and result.data[0].b64_json
