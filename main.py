@@ -46,87 +46,25 @@ for _signum in (signal.SIGINT, signal.SIGTERM):
     signal.signal(_signum, _INTERRUPTS)
 
 import asyncio
-import contextlib
 import gc
 import logging
 import os
 from collections.abc import Awaitable
-from typing import Any, TypeVar
+from typing import Any
 
-import aiohttp
 from dotenv import find_dotenv, load_dotenv
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.web.async_client import AsyncWebClient
 from yarl import URL
 
-from browser_service import AllowList, BrowserService
+from bot import StartupError, build_bot
 from config import BotConfig, ConfigError, load_config
-from message_processor import (
-    AccessPolicy,
-    AnswersInFlight,
-    AttachmentReader,
-    BotSurface,
-    BrowserDesk,
-    BrowserGate,
-    ConversationDesk,
-    DocumentReader,
-    Gatekeeping,
-    ImageAllowance,
-    ImageReader,
-    ImageTools,
-    LinkFetcher,
-    MessageProcessor,
-    ModelSlots,
-    Preferences,
-    ProcessorSettings,
-    RateLimiter,
-    Retention,
-    SurfaceParts,
-    TextHandler,
-    ThreadContext,
-    build_link_session,
-)
-from message_processor.link_policy import (
-    AddressPolicy,
-    LinkPolicy,
-    interface_addresses,
-    is_public_address,
-)
-from openai_client import ModelClient, PriceTable, TokenCounter, build_openai
-from settings import Settings
-from slack_client import (
-    BotIdentity,
-    SlackFiles,
-    SlackReplies,
-    SlackScheduler,
-    ThreadReader,
-    build_web_client,
-    slack_error,
-)
-from slack_client.app import build_app, fetch_identity
-from slack_client.web import API_TIMEOUT_SECONDS
-from storage import StoreUnusable
-from storage.sqlite import SQLiteStore
-from thread_manager import LoopMonitor, ThreadLocks, Watchdog
-from untrusted.budget import ByteBudget
-from untrusted.pool import WorkerLimits, WorkerPool
-from untrusted.readers import UntrustedReaders
+from message_processor.link_policy import AddressPolicy, is_public_address
 
 logger = logging.getLogger("bot")
 
-T = TypeVar("T")
-
 EXIT_CONFIG = 2
 EXIT_STARTUP = 1
-CLEANUP_INTERVAL_SECONDS = 3600.0
-CATALOGUE_REFRESH_SECONDS = 600.0
 # Objects allocated between young collections (CPython default: 700).
 GC_YOUNG_THRESHOLD = 20_000
-
-
-class StartupError(Exception):
-    """The bot cannot start (Slack unreachable, token refused); one line for the admin."""
 
 
 class Shutdown:
@@ -179,223 +117,19 @@ async def _stoppable(main: Callable[[Shutdown], Awaitable[int]], shutdown: Shutd
         return 0
 
 
-async def _every(interval: float, job: Callable[[], Awaitable[object]]) -> None:
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            await job()
-        except Exception:
-            logger.exception("background job failed")
-
-
-async def _ask_slack(token_name: str, call: Awaitable[T]) -> T:
-    """One start-up call to Slack; any failure becomes one line for the admin."""
-    try:
-        return await call
-    except SlackApiError as error:
-        raise StartupError(f"Slack refused {token_name} ({slack_error(error)})") from None
-    except (SlackClientError, aiohttp.ClientError, OSError, TimeoutError) as error:
-        raise StartupError(
-            f"cannot reach Slack at SLACK_API_URL ({type(error).__name__})"
-        ) from None
-
-
-async def _verify_slack(web: AsyncWebClient, app_token: str) -> BotIdentity:
-    """Who the bot is (auth.test, once), and whether Slack takes the app token.
-
-    Socket Mode would retry a refused app token forever; this refuses to start instead.
-    """
-    identity = await _ask_slack("SLACK_BOT_TOKEN", fetch_identity(web))
-    await _ask_slack("SLACK_APP_TOKEN", web.apps_connections_open(app_token=app_token))
-    return identity
-
-
 async def run(
     config: BotConfig, shutdown: Shutdown, public: AddressPolicy = is_public_address
 ) -> int:
     """The bot until a signal. `public` says which addresses pasted links may reach: the
     internet (tests stand a loopback address in for it)."""
-    # Read once (getifaddrs), before anything needs closing.
-    own_addresses = await asyncio.to_thread(interface_addresses)
     try:
-        store = await SQLiteStore.open(config.database_path)
-    except StoreUnusable as error:
-        raise StartupError(str(error)) from None
-    # slack-sdk applies its own timeout only to sessions it creates: set it here.
-    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=API_TIMEOUT_SECONDS))
-    # Links from messages get a session of their own: no proxy, no cookies, and an
-    # address check on every connection; never to the bot's own addresses.
-    link_policy = LinkPolicy(
-        own_addresses=own_addresses,
-        ports=config.link_fetch_ports,
-        public=public,
-    )
-    links = build_link_session(link_policy)
-    # The browser service's own session: its token goes nowhere else.
-    browser_session = aiohttp.ClientSession(trust_env=False)
-    scheduler = SlackScheduler()
-    web = build_web_client(config.slack_bot_token, config.slack_api_url, session, scheduler)
-    model = ModelClient(
-        build_openai(config.openai_api_key, config.openai_base_url, config.openai_timeout_seconds),
-        api_style=config.openai_api_style,
-        timeout=config.openai_timeout_seconds,
-        image_model=config.openai_image_model,
-    )
-    background: list[asyncio.Task[None]] = []
-    browser: BrowserDesk | None = None
-    pool = WorkerPool(
-        config.file_readers,
-        WorkerLimits(
-            cpu_seconds=config.file_read_seconds,
-            wall_seconds=config.file_read_seconds * 3,
-            memory_bytes=config.file_read_memory_mb * 2**20,
-        ),
-    )
-    try:
-        identity, counter = await asyncio.gather(
-            _verify_slack(web, config.slack_app_token), TokenCounter.load()
-        )
-        locks = ThreadLocks()
-        replies = SlackReplies(web, scheduler, native_streaming=True)
-        files = SlackFiles(session, config.slack_bot_token, config.slack_api_url, web)
-        await pool.start()
-        readers = UntrustedReaders(pool)
-        budget = ByteBudget(config.file_read_budget_mb * 2**20)
-        images = ImageReader(files, LinkFetcher(links, link_policy), readers, budget)
-        browser = BrowserDesk(
-            _browser_service(config, browser_session),
-            replies,
-            files,
-            gate=BrowserGate(config.browser_service_users, config.browser_service_channels),
-            approvals=store.approvals,
-            approval_seconds=config.browser_service_approval_seconds,
-        )
-        slots = ModelSlots(config.max_concurrent_requests)
-        preferences = await Preferences.load(
-            store.settings, Settings(model=config.openai_model), config.allowed_models
-        )
-        access = AccessPolicy(
-            admins=config.admin_users,
-            users=config.allowed_users,
-            channels=config.allowed_channels,
-        )
-        reader = ThreadReader(web, scheduler)
-        prices = PriceTable(config.model_prices)
-        allowance = ImageAllowance(
-            store.usage,
-            prices,
-            per_day=config.image_generations_per_day,
-            model=config.openai_image_model,
-        )
-        context = ThreadContext(reader, store.threads, identity, images)
-        conversations = ConversationDesk(reader, context, access)
-        processor = MessageProcessor(
-            stores=store,
-            replies=replies,
-            locks=locks,
-            text=TextHandler(
-                context,
-                AttachmentReader(images, DocumentReader(files, store.threads, readers, budget)),
-                ImageTools(model, files, store.threads, readers, budget, allowance, slots),
-                browser,
-                conversations,
-                model,
-                counter,
-                slots,
-            ),
-            conversations=conversations,
-            preferences=preferences,
-            gate=Gatekeeping(
-                access=access,
-                limiter=RateLimiter(config.user_messages_per_minute),
-                prices=prices,
-                answers=AnswersInFlight(config.user_answers_in_flight),
-            ),
-            settings=ProcessorSettings(
-                model_timeout=config.openai_timeout_seconds,
-                messages_per_minute=config.user_messages_per_minute,
-                answer_deadline=config.answer_deadline_seconds,
-            ),
-        )
-        await processor.recover_interrupted()
-        await browser.resume()
-        loop_monitor = LoopMonitor()
-        surface = BotSurface(
-            SurfaceParts(
-                threads=store.threads,
-                usage=store.usage,
-                feedback=store.feedback,
-                people=store.people,
-                processor=processor,
-                preferences=preferences,
-                access=access,
-                model=model,
-                slots=slots,
-                browser=browser,
-                allowed_models=config.allowed_models,
-                offers_web_search=config.openai_api_style == "responses",
-                loop_monitor=loop_monitor,
-                readers=pool,
-                service_commands=RateLimiter(config.service_commands_per_minute),
-            )
-        )
-        handler = AsyncSocketModeHandler(build_app(web, identity, surface), config.slack_app_token)
-        background = [
-            asyncio.create_task(Watchdog(locks).run()),
-            asyncio.create_task(loop_monitor.run()),
-            asyncio.create_task(_every(CLEANUP_INTERVAL_SECONDS, processor.purge_expired)),
-            asyncio.create_task(_every(CLEANUP_INTERVAL_SECONDS, surface.forget_idle)),
-            asyncio.create_task(browser.keep_catalogue(CATALOGUE_REFRESH_SECONDS)),
-        ]
-        if config.retention_days:
-            background.append(
-                asyncio.create_task(Retention(store.threads, config.retention_days).run())
-            )
-        # From here a signal drains. slack-sdk retries a failing connection forever; a
-        # signal must still end that.
-        shutdown.serving()
-        connecting = asyncio.create_task(handler.connect_async())  # type: ignore[no-untyped-call]
-        stopping = asyncio.create_task(shutdown.requested.wait())
-        await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        if connecting.done():
-            connecting.result()
-            logger.info("connected to Slack as %s; answering", identity.user_id)
-            _settle_garbage_collector()
-        else:
-            connecting.cancel()
-        await stopping
-        logger.info("shutting down: draining %d answers", processor.in_flight)
-        await handler.close_async()  # type: ignore[no-untyped-call]
-        await processor.drain(config.shutdown_drain_seconds)
+        async with build_bot(config, public=public) as bot:
+            # From here a signal drains.
+            shutdown.serving()
+            await bot.run(shutdown.requested, connected=_settle_garbage_collector)
         return 0
     finally:
-        for task in background:
-            task.cancel()
-        if browser is not None:
-            await browser.close()
-        for task in background:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await model.close()
-        await pool.close()
-        await store.close()
-        await session.close()
-        await links.close()
-        await browser_session.close()
         logger.info("stopped")
-
-
-def _browser_service(config: BotConfig, session: aiohttp.ClientSession) -> BrowserService | None:
-    if config.browser_service_url is None:
-        return None
-    return BrowserService(
-        session,
-        config.browser_service_url,
-        token=config.browser_service_token,
-        timeout=config.browser_service_timeout_seconds,
-        concurrency=config.browser_service_concurrency,
-        allow=AllowList.parse(config.browser_service_actions),
-    )
 
 
 def _settle_garbage_collector() -> None:

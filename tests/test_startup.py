@@ -118,10 +118,11 @@ async def test_the_sandbox_says_why_the_demo_model_answers_with_the_example_key(
     assert "Traceback" not in process.log and "sk-your-key" not in process.log
 
 
-# Python's -X importtime line for aiohttp, main.py's first slow import: the moment the
-# first second's imports are under way. (Earlier still, the interpreter itself is
-# starting, and the system's default for SIGINT applies: no program has a say.)
-IMPORTING = "| aiohttp"
+# Python's -X importtime line for dotenv, imported by main.py just before the bot's own
+# packages: the moment the first second's imports are under way. (Earlier still, the
+# interpreter itself is starting, and the system's default for SIGINT applies: no
+# program has a say.)
+IMPORTING = "| dotenv"
 
 
 @pytest.mark.parametrize("moment", ["importing", "starting", "ready"])

@@ -1,0 +1,319 @@
+"""The bot's object graph, built in one place (ARCHITECTURE.md §2).
+
+`build_bot(config)` opens every resource inside one `AsyncExitStack` and yields a `Bot`
+that serves until told to stop, then drains. Leaving the context closes everything in
+reverse order, each resource whatever became of the others. main.py, the sandbox and
+in-process tests build the bot the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import aiohttp
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from browser_service import AllowList, BrowserService
+from config import BotConfig
+from message_processor import (
+    AccessPolicy,
+    AnswersInFlight,
+    AttachmentReader,
+    BotSurface,
+    BrowserDesk,
+    BrowserGate,
+    ConversationDesk,
+    DocumentReader,
+    Gatekeeping,
+    ImageAllowance,
+    ImageReader,
+    ImageTools,
+    LinkFetcher,
+    MessageProcessor,
+    ModelSlots,
+    Preferences,
+    ProcessorSettings,
+    RateLimiter,
+    Retention,
+    SurfaceParts,
+    TextHandler,
+    ThreadContext,
+    build_link_session,
+)
+from message_processor.link_policy import (
+    AddressPolicy,
+    LinkPolicy,
+    interface_addresses,
+    is_public_address,
+)
+from openai_client import ModelClient, PriceTable, TokenCounter, build_openai
+from settings import Settings
+from slack_client import (
+    BotIdentity,
+    SlackFiles,
+    SlackReplies,
+    SlackScheduler,
+    ThreadReader,
+    build_web_client,
+    slack_error,
+)
+from slack_client.app import build_app, fetch_identity
+from slack_client.web import API_TIMEOUT_SECONDS
+from storage import StoreUnusable
+from storage.sqlite import SQLiteStore
+from thread_manager import LoopMonitor, ThreadLocks, Watchdog
+from untrusted.budget import ByteBudget
+from untrusted.pool import WorkerLimits, WorkerPool
+from untrusted.readers import UntrustedReaders
+
+logger = logging.getLogger("bot")
+
+T = TypeVar("T")
+
+CLEANUP_INTERVAL_SECONDS = 3600.0
+CATALOGUE_REFRESH_SECONDS = 600.0
+
+
+class StartupError(Exception):
+    """The bot cannot start (Slack unreachable, token refused); one line for the admin."""
+
+
+@dataclass
+class Bot:
+    """The built bot: Socket Mode in front of the pipeline."""
+
+    identity: BotIdentity
+    processor: MessageProcessor
+    handler: AsyncSocketModeHandler
+    drain_seconds: float
+
+    async def run(self, stop: asyncio.Event, connected: Callable[[], None] = lambda: None) -> None:
+        """Serve until `stop` is set, then drain. slack-sdk retries a failing connection
+        forever: `stop` ends that too. `connected` runs once Slack has taken us."""
+        connecting = asyncio.create_task(self.handler.connect_async())  # type: ignore[no-untyped-call]
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if connecting.done():
+            connecting.result()
+            logger.info("connected to Slack as %s; answering", self.identity.user_id)
+            connected()
+        else:
+            connecting.cancel()
+        await stopping
+        await self.drain()
+
+    async def drain(self) -> None:
+        """Take no more events, let answers finish within the drain bound, cut the rest off."""
+        logger.info("shutting down: draining %d answers", self.processor.in_flight)
+        await self.handler.close_async()  # type: ignore[no-untyped-call]
+        await self.processor.drain(self.drain_seconds)
+
+
+@contextlib.asynccontextmanager
+async def build_bot(
+    config: BotConfig, *, public: AddressPolicy = is_public_address
+) -> AsyncIterator[Bot]:
+    """The bot, connected to nothing yet but checked against Slack. `public` says which
+    addresses pasted links may reach: the internet (tests stand a loopback address in)."""
+    # Read once (getifaddrs), before anything needs closing.
+    own_addresses = await asyncio.to_thread(interface_addresses)
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            store = await SQLiteStore.open(config.database_path)
+        except StoreUnusable as error:
+            raise StartupError(str(error)) from None
+        stack.push_async_callback(store.close)
+        # slack-sdk applies its own timeout only to sessions it creates: set it here.
+        session = await stack.enter_async_context(
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=API_TIMEOUT_SECONDS))
+        )
+        # Links from messages get a session of their own: no proxy, no cookies, and an
+        # address check on every connection; never to the bot's own addresses.
+        link_policy = LinkPolicy(
+            own_addresses=own_addresses, ports=config.link_fetch_ports, public=public
+        )
+        links = await stack.enter_async_context(build_link_session(link_policy))
+        # The browser service's own session: its token goes nowhere else.
+        browser_session = await stack.enter_async_context(aiohttp.ClientSession(trust_env=False))
+        scheduler = SlackScheduler()
+        web = build_web_client(config.slack_bot_token, config.slack_api_url, session, scheduler)
+        model = ModelClient(
+            build_openai(
+                config.openai_api_key, config.openai_base_url, config.openai_timeout_seconds
+            ),
+            api_style=config.openai_api_style,
+            timeout=config.openai_timeout_seconds,
+            image_model=config.openai_image_model,
+        )
+        stack.push_async_callback(model.close)
+        pool = WorkerPool(
+            config.file_readers,
+            WorkerLimits(
+                cpu_seconds=config.file_read_seconds,
+                wall_seconds=config.file_read_seconds * 3,
+                memory_bytes=config.file_read_memory_mb * 2**20,
+            ),
+        )
+        stack.push_async_callback(pool.close)
+        identity, counter = await asyncio.gather(
+            _verify_slack(web, config.slack_app_token), TokenCounter.load()
+        )
+        await pool.start()
+
+        locks = ThreadLocks()
+        replies = SlackReplies(web, scheduler, native_streaming=True)
+        files = SlackFiles(session, config.slack_bot_token, config.slack_api_url, web)
+        readers = UntrustedReaders(pool)
+        budget = ByteBudget(config.file_read_budget_mb * 2**20)
+        images = ImageReader(files, LinkFetcher(links, link_policy), readers, budget)
+        browser = BrowserDesk(
+            _browser_service(config, browser_session),
+            replies,
+            files,
+            gate=BrowserGate(config.browser_service_users, config.browser_service_channels),
+            approvals=store.approvals,
+            approval_seconds=config.browser_service_approval_seconds,
+        )
+        stack.push_async_callback(browser.close)
+        slots = ModelSlots(config.max_concurrent_requests)
+        preferences = await Preferences.load(
+            store.settings, Settings(model=config.openai_model), config.allowed_models
+        )
+        access = AccessPolicy(
+            admins=config.admin_users, users=config.allowed_users, channels=config.allowed_channels
+        )
+        reader = ThreadReader(web, scheduler)
+        prices = PriceTable(config.model_prices)
+        allowance = ImageAllowance(
+            store.usage,
+            prices,
+            per_day=config.image_generations_per_day,
+            model=config.openai_image_model,
+        )
+        context = ThreadContext(reader, store.threads, identity, images)
+        conversations = ConversationDesk(reader, context, access)
+        processor = MessageProcessor(
+            stores=store,
+            replies=replies,
+            locks=locks,
+            text=TextHandler(
+                context,
+                AttachmentReader(images, DocumentReader(files, store.threads, readers, budget)),
+                ImageTools(model, files, store.threads, readers, budget, allowance, slots),
+                browser,
+                conversations,
+                model,
+                counter,
+                slots,
+            ),
+            conversations=conversations,
+            preferences=preferences,
+            gate=Gatekeeping(
+                access=access,
+                limiter=RateLimiter(config.user_messages_per_minute),
+                prices=prices,
+                answers=AnswersInFlight(config.user_answers_in_flight),
+            ),
+            settings=ProcessorSettings(
+                model_timeout=config.openai_timeout_seconds,
+                messages_per_minute=config.user_messages_per_minute,
+                answer_deadline=config.answer_deadline_seconds,
+            ),
+        )
+        await processor.recover_interrupted()
+        await browser.resume()
+        loop_monitor = LoopMonitor()
+        surface = BotSurface(
+            SurfaceParts(
+                threads=store.threads,
+                usage=store.usage,
+                feedback=store.feedback,
+                people=store.people,
+                processor=processor,
+                preferences=preferences,
+                access=access,
+                model=model,
+                slots=slots,
+                browser=browser,
+                allowed_models=config.allowed_models,
+                offers_web_search=config.openai_api_style == "responses",
+                loop_monitor=loop_monitor,
+                readers=pool,
+                service_commands=RateLimiter(config.service_commands_per_minute),
+            )
+        )
+        handler = AsyncSocketModeHandler(build_app(web, identity, surface), config.slack_app_token)
+        jobs = [
+            Watchdog(locks).run(),
+            loop_monitor.run(),
+            _every(CLEANUP_INTERVAL_SECONDS, processor.purge_expired),
+            _every(CLEANUP_INTERVAL_SECONDS, surface.forget_idle),
+            browser.keep_catalogue(CATALOGUE_REFRESH_SECONDS),
+        ]
+        if config.retention_days:
+            jobs.append(Retention(store.threads, config.retention_days).run())
+        await stack.enter_async_context(_running(jobs))
+        yield Bot(identity, processor, handler, config.shutdown_drain_seconds)
+
+
+@contextlib.asynccontextmanager
+async def _running(jobs: Sequence[Coroutine[Any, Any, None]]) -> AsyncIterator[None]:
+    """Background jobs for as long as the bot is up."""
+    tasks = [asyncio.create_task(job) for job in jobs]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _every(interval: float, job: Callable[[], Awaitable[object]]) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await job()
+        except Exception:
+            logger.exception("background job failed")
+
+
+async def _ask_slack(token_name: str, call: Awaitable[T]) -> T:
+    """One start-up call to Slack; any failure becomes one line for the admin."""
+    try:
+        return await call
+    except SlackApiError as error:
+        raise StartupError(f"Slack refused {token_name} ({slack_error(error)})") from None
+    except (SlackClientError, aiohttp.ClientError, OSError, TimeoutError) as error:
+        raise StartupError(
+            f"cannot reach Slack at SLACK_API_URL ({type(error).__name__})"
+        ) from None
+
+
+async def _verify_slack(web: AsyncWebClient, app_token: str) -> BotIdentity:
+    """Who the bot is (auth.test, once), and whether Slack takes the app token.
+
+    Socket Mode would retry a refused app token forever; this refuses to start instead.
+    """
+    identity = await _ask_slack("SLACK_BOT_TOKEN", fetch_identity(web))
+    await _ask_slack("SLACK_APP_TOKEN", web.apps_connections_open(app_token=app_token))
+    return identity
+
+
+def _browser_service(config: BotConfig, session: aiohttp.ClientSession) -> BrowserService | None:
+    if config.browser_service_url is None:
+        return None
+    return BrowserService(
+        session,
+        config.browser_service_url,
+        token=config.browser_service_token,
+        timeout=config.browser_service_timeout_seconds,
+        concurrency=config.browser_service_concurrency,
+        allow=AllowList.parse(config.browser_service_actions),
+    )
