@@ -40,6 +40,7 @@ from slack_client.limits import (
     limit_of,
 )
 from tests.botproc import BotProcess, bot_environment, start_model_server
+from tests.fakes.slack_faults import attach_faults
 from tests.loopback import clear_proxies
 
 POLL_SECONDS = 0.25
@@ -212,10 +213,11 @@ async def one_run(args: argparse.Namespace, questions: int) -> RunResult:
         # Warm up (first-call imports, connection pools) outside the measurement.
         warm = await slack.post_user_message("CWARM", "UWARM", "<@UBOT> warm up")
         await slack.wait_for(lambda: answered(slack, "CWARM", warm, "warm up"), timeout=60)
+        # Counts the 429s of the measurement only.
+        faults = attach_faults(slack)
         if not args.no_limits:
             # From here on, with every bucket full, as lower_bound_seconds assumes.
-            slack.realistic_limits()
-        limited_before = sum(slack.rate_limited_count.values())
+            faults.realistic_limits()
 
         channels = [f"CL{i % args.channels:04d}" for i in range(questions)]
         started = time.monotonic()
@@ -234,7 +236,7 @@ async def one_run(args: argparse.Namespace, questions: int) -> RunResult:
         while pending and time.monotonic() - started < args.deadline:
             await asyncio.sleep(POLL_SECONDS)
             pending -= {t for t in pending if answered(slack, *t, needles[t])}
-        rate_limited = sum(slack.rate_limited_count.values()) - limited_before
+        rate_limited = faults.rate_limited_total()
         first, last = write_times(slack, set(needles), since=started)
         done = [t for t in needles if t not in pending]
         duplicates = sum(
@@ -242,8 +244,8 @@ async def one_run(args: argparse.Namespace, questions: int) -> RunResult:
             for (ch, root), needle in needles.items()
             if sum(needle in m.text for m in slack.bot_replies(ch, root)) > 1
         )
-        if args.verbose and slack.rate_limited_count:
-            print(f"  429s by method: {dict(slack.rate_limited_count)}", flush=True)
+        if args.verbose and faults.rate_limited_count:
+            print(f"  429s by method: {dict(faults.rate_limited_count)}", flush=True)
     finally:
         await stop_all(bot, slack, model)
     first_text = [first[t] - started for t in needles if t in first]

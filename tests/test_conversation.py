@@ -9,6 +9,7 @@ from typing import Any
 from sandbox.model import FakeOpenAI
 from sandbox.workspace import FakeSlack
 from tests.botproc import BotProcess
+from tests.fakes.slack_faults import attach_faults
 from tests.manifests import installed, with_events
 from tests.seen import bot_texts, settled, thread_text, wait_for_text
 
@@ -309,7 +310,9 @@ async def test_slack_failing_to_return_the_thread_still_gets_an_answer(
     channel, user = new_id("C"), new_id("U")
     root = await slack.post_user_message(channel, user, f"{BOT} first")
     await wait_for_text(slack, channel, root, "first")
-    slack.fail_next("conversations.replies", status=200, error="internal_error", count=1)
+    attach_faults(slack).fail_next(
+        "conversations.replies", status=200, error="internal_error", count=1
+    )
     await slack.post_user_message(channel, user, "second, while Slack hiccups", thread_ts=root)
     text = await wait_for_text(slack, channel, root, "second, while Slack hiccups")
     assert "first" in text
@@ -350,7 +353,7 @@ async def test_a_failed_stream_start_falls_back_to_editing_the_status_message(
     slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
 ) -> None:
     dm, user = new_id("D"), new_id("U")
-    slack.fail_next("chat.startStream", status=500)
+    attach_faults(slack).fail_next("chat.startStream", status=500)
     ts = await slack.post_user_message(dm, user, "[chunks:4][chunk_delay:0.3] despite it")
     text = await wait_for_text(slack, dm, ts, "despite it")
     assert text.startswith("Answer to:")
@@ -367,8 +370,9 @@ async def test_a_refused_status_message_gets_one_honest_line_and_no_model_call(
 ) -> None:
     dm, user = new_id("D"), new_id("U")
     # No loading state here, and the status message standing in for it is refused.
-    slack.fail_next("assistant.threads.setStatus", error="channel_not_found")
-    slack.fail_next("chat.postMessage", error="restricted_action")
+    faults = attach_faults(slack)
+    faults.fail_next("assistant.threads.setStatus", error="channel_not_found")
+    faults.fail_next("chat.postMessage", error="restricted_action")
     ts = await slack.post_user_message(dm, user, "a question Slack will not let me answer")
     text = await wait_for_text(slack, dm, ts, "restricted_action")
     assert "Slack refused one of my messages" in text
@@ -400,7 +404,7 @@ async def test_fifty_questions_in_one_channel_do_not_queue_behind_each_other(
     for i, root in enumerate(roots):
         await wait_for_text(slack, channel, root, f"crowded {i}.")
         assert len(answers_in(slack, channel, root, f"crowded {i}.")) == 1
-    assert not slack.rate_limited_count
+    assert not [call for call in slack.calls if call.status == 429]
 
 
 # Last in the module: the bot paces every channel's posting for a minute after it.
@@ -408,7 +412,8 @@ async def test_under_slacks_limits_every_question_is_answered_once(
     slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
 ) -> None:
     channels = [new_id("C") for _ in range(2)]
-    slack.realistic_limits()
+    faults = attach_faults(slack)
+    faults.realistic_limits()
     try:
         asked = {
             channel: await ask_at_once(
@@ -423,7 +428,7 @@ async def test_under_slacks_limits_every_question_is_answered_once(
             for i, root in enumerate(roots):
                 await wait_for_text(slack, channel, root, f"limited {i}.", timeout=60)
     finally:
-        slack.realistic_limits(None)
+        slack.detach()
     for channel, roots in asked.items():
         for i, root in enumerate(roots):
             assert settled(slack, channel, root)
@@ -443,4 +448,4 @@ async def test_under_slacks_limits_every_question_is_answered_once(
                 [WAITING],
             ), statuses
     # Slack refused a few calls while the bot learned its limits; no more.
-    assert sum(slack.rate_limited_count.values()) <= 12, slack.rate_limited_count
+    assert faults.rate_limited_total() <= 12, faults.rate_limited_count

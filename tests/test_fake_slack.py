@@ -37,6 +37,7 @@ from sandbox.workspace import (
     blocks_text,
 )
 from slack_client.limits import METHOD_LIMITS, MethodLimit, Rate
+from tests.fakes.slack_faults import SlackFaults, attach_faults
 
 BLOCKS = [{"type": "section", "text": {"type": "mrkdwn", "text": "*hi*"}}]
 
@@ -47,6 +48,11 @@ async def fake() -> AsyncIterator[FakeSlack]:
     await slack.start()
     yield slack
     await slack.stop()
+
+
+@pytest.fixture
+def faults(fake: FakeSlack) -> SlackFaults:
+    return attach_faults(fake)
 
 
 @pytest.fixture
@@ -287,7 +293,7 @@ async def test_hosted_files_need_the_bot_token(fake: FakeSlack) -> None:
     assert (fake.hosted_files, fake.file_requests) == ({}, [])
 
 
-async def test_file_faults_and_latency(fake: FakeSlack) -> None:
+async def test_file_faults_and_latency(fake: FakeSlack, faults: SlackFaults) -> None:
     data = b"plain text"
     ts = await fake.post_user_message(
         "C1", "U1", "", files=[UploadedFile("a.txt", "text/plain", data)]
@@ -295,8 +301,8 @@ async def test_file_faults_and_latency(fake: FakeSlack) -> None:
     [envelope] = fake.envelopes_for_ts[ts]
     url = fake.envelopes[envelope]["payload"]["event"]["files"][0]["url_private_download"]
 
-    fake.fail_next_file(503, count=2)
-    fake.fail_next_file(429)
+    faults.fail_next_file(503, count=2)
+    faults.fail_next_file(429)
     statuses = [(await fetch(url, fake.bot_token))[0] for _ in range(4)]
     assert statuses == [503, 503, 429, 200]
     assert [r.status for r in fake.file_requests] == statuses
@@ -452,9 +458,9 @@ async def test_stream_rules(fake: FakeSlack, client: AsyncWebClient) -> None:
 
 
 async def test_429_surfaces_without_retry_handler_and_is_retried_with_one(
-    fake: FakeSlack, client: AsyncWebClient
+    fake: FakeSlack, faults: SlackFaults, client: AsyncWebClient
 ) -> None:
-    fake.fail_next("chat.postMessage", retry_after=0)
+    faults.fail_next("chat.postMessage", retry_after=0)
     with pytest.raises(SlackApiError) as caught:
         await client.chat_postMessage(channel="C1", text="hi")
     response = caught.value.response
@@ -467,17 +473,19 @@ async def test_429_surfaces_without_retry_handler_and_is_retried_with_one(
         base_url=fake.api_url,
         retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=1)],
     )
-    fake.fail_next("chat.postMessage", retry_after=0)
+    faults.fail_next("chat.postMessage", retry_after=0)
     await retrying.chat_postMessage(channel="C1", text="hi")  # sleeps 0 + random() < 1 s
 
     assert [m.text for m in fake.messages_in("C1")] == ["hi"]
     assert [c.status for c in fake.calls_to("chat.postMessage")] == [429, 429, 200]
-    assert fake.rate_limited_count["chat.postMessage"] == 2
+    assert faults.rate_limited_count["chat.postMessage"] == 2
 
 
-async def test_error_answers_and_server_errors(fake: FakeSlack, client: AsyncWebClient) -> None:
-    fake.fail_next("auth.test", error="fatal_error")
-    fake.fail_next("auth.test", status=503)
+async def test_error_answers_and_server_errors(
+    fake: FakeSlack, faults: SlackFaults, client: AsyncWebClient
+) -> None:
+    faults.fail_next("auth.test", error="fatal_error")
+    faults.fail_next("auth.test", status=503)
 
     assert await slack_error(client.auth_test()) == "fatal_error"
     with pytest.raises(SlackApiError) as caught:
@@ -487,20 +495,20 @@ async def test_error_answers_and_server_errors(fake: FakeSlack, client: AsyncWeb
 
 
 async def test_rate_limit_is_a_token_bucket_per_channel(
-    fake: FakeSlack, client: AsyncWebClient
+    fake: FakeSlack, faults: SlackFaults, client: AsyncWebClient
 ) -> None:
-    fake.rate_limit("chat.postMessage", per_channel_per_second=0.01, burst=2)
+    faults.rate_limit("chat.postMessage", per_channel_per_second=0.01, burst=2)
     await client.chat_postMessage(channel="C1", text="1")
     await client.chat_postMessage(channel="C1", text="2")
     with pytest.raises(SlackApiError) as caught:
         await client.chat_postMessage(channel="C1", text="3")
     await client.chat_postMessage(channel="C2", text="other channel")
 
-    fake.rate_limit("chat.postMessage", per_channel_per_second=0)  # lifts the limit
+    faults.rate_limit("chat.postMessage", per_channel_per_second=0)  # lifts the limit
     await client.chat_postMessage(channel="C1", text="4")
 
     assert caught.value.response.headers["Retry-After"] == "1"
-    assert fake.rate_limited_count == {"chat.postMessage": 1}
+    assert faults.rate_limited_count == {"chat.postMessage": 1}
     assert [m.text for m in fake.messages_in("C1")] == ["1", "2", "4"]
 
 
@@ -514,9 +522,9 @@ def slow_table(*methods: str, per_channel: Rate | None = None) -> dict[str, Meth
 
 
 async def test_realistic_limits_posting_in_a_channel(
-    fake: FakeSlack, client: AsyncWebClient
+    fake: FakeSlack, faults: SlackFaults, client: AsyncWebClient
 ) -> None:
-    fake.realistic_limits()  # Slack's table: one a second per channel, bursts of 3
+    faults.realistic_limits()  # Slack's table: one a second per channel, bursts of 3
     for text in ("1", "2", "3"):
         await client.chat_postMessage(channel="C1", text=text)
     with pytest.raises(SlackApiError) as caught:
@@ -528,15 +536,15 @@ async def test_realistic_limits_posting_in_a_channel(
     assert response.headers["Retry-After"] == "1"
     assert [m.text for m in fake.messages_in("C1")] == ["1", "2", "3"]
     assert [m.text for m in fake.messages_in("C2")] == ["other channel"]
-    assert fake.rate_limited_count == {"chat.postMessage": 1}
-    assert fake.rate_limited_total() == 1
+    assert faults.rate_limited_count == {"chat.postMessage": 1}
+    assert faults.rate_limited_total() == 1
 
 
 async def test_realistic_limits_share_a_posting_budget_per_channel(
-    fake: FakeSlack, client: AsyncWebClient
+    fake: FakeSlack, faults: SlackFaults, client: AsyncWebClient
 ) -> None:
     methods = ("chat.postMessage", "chat.startStream", "assistant.threads.setStatus")
-    fake.realistic_limits(slow_table(*methods, per_channel=Rate(per_minute=1, burst=2)))
+    faults.realistic_limits(slow_table(*methods, per_channel=Rate(per_minute=1, burst=2)))
     root = await fake.post_user_message("D1", "U1", "q")
     await client.chat_postMessage(channel="D1", thread_ts=root, text="answer")
     await client.chat_startStream(channel="D1", thread_ts=root, markdown_text="a")
@@ -549,14 +557,16 @@ async def test_realistic_limits_share_a_posting_budget_per_channel(
 
     assert [m.text for m in fake.bot_replies("D1", root)] == ["answer", "a"]
     assert fake.assistant_status[("D1", root)] == "busy"
-    assert fake.rate_limited_count == {"chat.postMessage": 1, "chat.startStream": 1}
+    assert faults.rate_limited_count == {"chat.postMessage": 1, "chat.startStream": 1}
     refused = [c for c in fake.calls if c.status == 429]
     assert [c.method for c in refused] == ["chat.postMessage", "chat.startStream"]
 
 
-async def test_realistic_limits_per_workspace_tier(fake: FakeSlack, client: AsyncWebClient) -> None:
+async def test_realistic_limits_per_workspace_tier(
+    fake: FakeSlack, faults: SlackFaults, client: AsyncWebClient
+) -> None:
     # Methods the table leaves out are unlimited with no default.
-    fake.realistic_limits({"chat.update": MethodLimit(Rate(per_minute=6, burst=2))}, default=None)
+    faults.realistic_limits({"chat.update": MethodLimit(Rate(per_minute=6, burst=2))}, default=None)
     posted = [await client.chat_postMessage(channel=c, text="v1") for c in ("C1", "C2", "C3")]
     await client.chat_update(channel="C1", ts=posted[0]["ts"], text="v2")
     await client.chat_update(channel="C2", ts=posted[1]["ts"], text="v2")
@@ -567,44 +577,45 @@ async def test_realistic_limits_per_workspace_tier(fake: FakeSlack, client: Asyn
     # A token every 10 s, the bucket emptied just now: Slack's whole seconds, rounded up.
     assert 1 <= int(caught.value.response.headers["Retry-After"]) <= 10
     assert [fake.messages_in(c)[0].text for c in ("C1", "C2", "C3")] == ["v2", "v2", "v1"]
-    assert fake.rate_limited_total() == 1
+    assert faults.rate_limited_total() == 1
 
 
 async def test_realistic_limits_turn_off_and_spare_socket_mode(
-    fake: FakeSlack, client: AsyncWebClient
+    fake: FakeSlack, faults: SlackFaults, client: AsyncWebClient
 ) -> None:
     one_ever = MethodLimit(Rate(per_minute=0, burst=1))
-    fake.realistic_limits({}, default=one_ever)
+    faults.realistic_limits({}, default=one_ever)
     await client.auth_test()
     assert await slack_error(client.auth_test()) == "ratelimited"
     # The Socket Mode client's own call, with the app token, is never limited.
     for _ in range(2):
         await client.apps_connections_open(app_token=fake.app_token)
 
-    fake.realistic_limits(None)
+    faults.realistic_limits(None)
     await client.auth_test()
-    fake.realistic_limits({}, default=one_ever)  # buckets start full again
+    faults.realistic_limits({}, default=one_ever)  # buckets start full again
     await client.auth_test()
-    fake.reset()  # turns the mode off too
+    fake.reset()  # detaches the faults too
     await client.auth_test()
     await client.auth_test()
-    assert fake.rate_limited_total() == 0
+    assert faults.rate_limited_total() == 1  # the one refused before the reset
+    assert [c.status for c in fake.calls] == [200, 200]
 
 
 async def test_realistic_limits_alongside_a_test_rate_limit(
-    fake: FakeSlack, client: AsyncWebClient
+    fake: FakeSlack, faults: SlackFaults, client: AsyncWebClient
 ) -> None:
-    fake.realistic_limits(slow_table("chat.postMessage", per_channel=Rate(per_minute=1, burst=2)))
-    fake.rate_limit("chat.postMessage", per_channel_per_second=0.01, burst=1)
+    faults.realistic_limits(slow_table("chat.postMessage", per_channel=Rate(per_minute=1, burst=2)))
+    faults.rate_limit("chat.postMessage", per_channel_per_second=0.01, burst=1)
     await client.chat_postMessage(channel="C1", text="1")
     # Refused by rate_limit(): the realistic bucket keeps its token for the next call.
     assert await slack_error(client.chat_postMessage(channel="C1", text="2")) == "ratelimited"
-    fake.rate_limit("chat.postMessage", per_channel_per_second=0)
+    faults.rate_limit("chat.postMessage", per_channel_per_second=0)
     await client.chat_postMessage(channel="C1", text="3")
     assert await slack_error(client.chat_postMessage(channel="C1", text="4")) == "ratelimited"
 
     assert [m.text for m in fake.messages_in("C1")] == ["1", "3"]
-    assert fake.rate_limited_total() == 2
+    assert faults.rate_limited_total() == 2
 
 
 async def test_latency_lets_tests_see_calls_in_flight(
@@ -628,9 +639,11 @@ async def test_wait_for_times_out_with_recent_calls(
     assert "auth.test" in str(caught.value)
 
 
-async def test_reset_forgets_state_and_faults(fake: FakeSlack, client: AsyncWebClient) -> None:
+async def test_reset_forgets_state_and_faults(
+    fake: FakeSlack, faults: SlackFaults, client: AsyncWebClient
+) -> None:
     await client.chat_postMessage(channel="C1", text="old")
-    fake.fail_next("auth.test", count=3)
+    faults.fail_next("auth.test", count=3)
     fake.reset()
 
     assert (fake.messages, fake.calls) == ({}, [])

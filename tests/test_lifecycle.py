@@ -13,6 +13,7 @@ from sandbox.model import FakeOpenAI
 from sandbox.workspace import FakeSlack
 from tests.botproc import BotProcess, bot_environment
 from tests.conftest import make_bot, start_bot
+from tests.fakes.slack_faults import attach_faults
 from tests.seen import wait_for_text
 
 
@@ -270,6 +271,7 @@ async def test_a_crash_after_a_full_part_keeps_it_and_adds_the_note_after(
 ) -> None:
     user, dm = new_id("U"), new_id("D")
     full: list[str] = []
+    faults = attach_faults(slack)
 
     async def next_part_held_back(ts: str) -> None:
         # The first part is full and Slack makes the second one wait.
@@ -280,10 +282,10 @@ async def test_a_crash_after_a_full_part_keeps_it_and_adds_the_note_after(
             ),
             what="the second part held back",
         )
-        slack.clear_faults("chat.postMessage")
+        faults.clear("chat.postMessage")
         full.extend(m.text for m in slack.bot_replies(dm, ts))
 
-    slack.fail_next("chat.postMessage", retry_after=60, count=3)
+    faults.fail_next("chat.postMessage", retry_after=60, count=3)
     ts, second = await crash_mid_answer(
         slack,
         model,

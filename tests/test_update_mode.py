@@ -14,6 +14,7 @@ from sandbox.workspace import FakeSlack
 from slack_client.limits import POSTING, POSTING_IN_A_WORKSPACE, MethodLimit, Rate
 from tests.botproc import BotProcess
 from tests.conftest import make_bot, start_bot
+from tests.fakes.slack_faults import attach_faults
 from tests.seen import bot_texts, settled, thread_text, wait_for_text
 
 BOT = "<@UBOT>"
@@ -48,7 +49,7 @@ async def test_a_status_message_stands_in_where_slack_has_no_loading_states(
     slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
 ) -> None:
     dm, user = new_id("D"), new_id("U")
-    slack.fail_next("assistant.threads.setStatus", error="channel_not_found")
+    attach_faults(slack).fail_next("assistant.threads.setStatus", error="channel_not_found")
     ts = await slack.post_user_message(dm, user, "[chunks:4][chunk_delay:0.4] no loading state")
     await wait_for_text(slack, dm, ts, "no loading state")
     [reply] = slack.bot_replies(dm, ts)
@@ -60,7 +61,7 @@ async def test_answer_completes_through_a_429_storm_on_updates(
     slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
 ) -> None:
     dm, user = new_id("D"), new_id("U")
-    slack.fail_next("chat.update", status=429, retry_after=1, count=3)
+    attach_faults(slack).fail_next("chat.update", status=429, retry_after=1, count=3)
     ts = await slack.post_user_message(dm, user, "[chunks:6][chunk_delay:0.3] storm please")
     text = await wait_for_text(slack, dm, ts, "storm please")
     assert text.startswith("Answer to:")
@@ -71,7 +72,8 @@ async def test_a_burst_in_one_channel_under_one_post_per_second(
     slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
 ) -> None:
     channel = new_id("C")
-    slack.rate_limit("chat.postMessage", per_channel_per_second=1.0)
+    faults = attach_faults(slack)
+    faults.rate_limit("chat.postMessage", per_channel_per_second=1.0)
     try:
         roots = [
             # Five people, each asking once: a burst past Slack's allowance for a channel.
@@ -82,8 +84,8 @@ async def test_a_burst_in_one_channel_under_one_post_per_second(
             await wait_for_text(slack, channel, root, f"burst question {i}", timeout=90)
             assert len(slack.bot_replies(channel, root)) == 1
     finally:
-        slack.rate_limit("chat.postMessage", per_channel_per_second=0)
-    assert slack.rate_limited_count["chat.postMessage"] > 0
+        faults.rate_limit("chat.postMessage", per_channel_per_second=0)
+    assert faults.rate_limited_count["chat.postMessage"] > 0
 
 
 async def test_forty_thousand_characters_become_several_valid_messages(
@@ -135,7 +137,8 @@ async def test_slack_refusing_the_reply_is_said_in_a_fresh_message(
     slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
 ) -> None:
     dm, user = new_id("D"), new_id("U")
-    slack.fail_next("chat.update", status=200, error="cant_update_message", count=1000)
+    faults = attach_faults(slack)
+    faults.fail_next("chat.update", status=200, error="cant_update_message", count=1000)
     try:
         ts = await slack.post_user_message(dm, user, "[chunks:6][chunk_delay:0.4] refused")
         await slack.wait_for(
@@ -143,7 +146,7 @@ async def test_slack_refusing_the_reply_is_said_in_a_fresh_message(
             what="the failure line",
         )
     finally:
-        slack.clear_faults("chat.update")
+        faults.clear("chat.update")
     texts = bot_texts(slack, dm, ts)
     assert texts[-1] == ":warning: _Slack refused one of my messages (cant_update_message)._"
     assert "xoxb" not in bot.log
@@ -157,7 +160,8 @@ async def test_an_answer_held_by_slacks_limit_says_so_and_lands_once(
     # Slack longer than the three seconds after which it says so.
     posting = Rate(per_minute=12, burst=1)
     table = {"chat.postMessage": MethodLimit(POSTING_IN_A_WORKSPACE, POSTING, posting)}
-    slack.realistic_limits(table, default=None)
+    faults = attach_faults(slack)
+    faults.realistic_limits(table, default=None)
     try:
         roots = [
             await slack.post_user_message(channel, new_id("U"), f"<@UBOT> [chunks:1] quick {i}")
@@ -166,8 +170,8 @@ async def test_an_answer_held_by_slacks_limit_says_so_and_lands_once(
         for i, root in enumerate(roots):
             await wait_for_text(slack, channel, root, f"quick {i}", timeout=30)
     finally:
-        slack.realistic_limits(None)
-    assert slack.rate_limited_count["chat.postMessage"] >= 1
+        faults.realistic_limits(None)
+    assert faults.rate_limited_count["chat.postMessage"] >= 1
     said = {
         root: [
             " ".join(call.params.get("loading_messages") or [])

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from sandbox.model import FakeOpenAI
 from sandbox.workspace import FakeSlack, UploadedFile
 from tests.botproc import BotProcess
+from tests.fakes.slack_faults import attach_faults
 from tests.pictures import picture
 from tests.seen import wait_for_text
 
@@ -62,7 +63,7 @@ async def test_an_image_slack_fails_to_deliver_is_named_and_the_rest_answered(
     slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
 ) -> None:
     dm, user = new_id("D"), new_id("U")
-    slack.fail_next_file(500)
+    attach_faults(slack).fail_next_file(500)
     ts = await slack.post_user_message(
         dm, user, "and this one?", files=[picture("lost.png", 50, 50)]
     )

@@ -1,4 +1,4 @@
-"""Slack's published rate limits, enforced by the fake workspace (FakeSlack.realistic_limits).
+"""Slack's published rate limits, enforced on the fake workspace by SlackFaults.realistic_limits.
 
 Each call draws one token from its method's bucket across the workspace and, for a method
 limited per channel too, one from its channel budget's bucket in that channel: methods that
