@@ -129,6 +129,8 @@ async def build_bot(
             store = await SQLiteStore.open(config.database_path)
         except StoreUnusable as error:
             raise StartupError(str(error)) from None
+        # The last word once everything is closed, whatever ended the bot.
+        stack.callback(logger.info, "stopped")
         stack.push_async_callback(store.close)
         # slack-sdk applies its own timeout only to sessions it creates: set it here.
         session = await stack.enter_async_context(

@@ -122,14 +122,11 @@ async def run(
 ) -> int:
     """The bot until a signal. `public` says which addresses pasted links may reach: the
     internet (tests stand a loopback address in for it)."""
-    try:
-        async with build_bot(config, public=public) as bot:
-            # From here a signal drains.
-            shutdown.serving()
-            await bot.run(shutdown.requested, connected=_settle_garbage_collector)
-        return 0
-    finally:
-        logger.info("stopped")
+    async with build_bot(config, public=public) as bot:
+        # From here a signal drains.
+        shutdown.serving()
+        await bot.run(shutdown.requested, connected=_settle_garbage_collector)
+    return 0
 
 
 def _settle_garbage_collector() -> None:
