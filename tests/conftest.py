@@ -14,6 +14,7 @@ from sandbox.model import FakeOpenAI
 from sandbox.workspace import FakeSlack
 from tests.botproc import BotProcess, bot_environment
 from tests.fakes.scripted_model import scripted_model
+from tests.inproc import InProcessBot, bot_in_process
 from tests.loopback import clear_proxies
 
 clear_proxies()
@@ -83,7 +84,8 @@ async def running_bot(
 
 
 @pytest.fixture(scope="module")
-async def bot(slack: FakeSlack, model: FakeOpenAI, bot_dir: Path) -> AsyncIterator[BotProcess]:
-    """The bot as users run it, with a short model timeout so hung calls end quickly."""
-    async with running_bot(slack, model, bot_dir) as process:
-        yield process
+async def bot(slack: FakeSlack, model: FakeOpenAI, bot_dir: Path) -> AsyncIterator[InProcessBot]:
+    """The bot as users run it (in the tests' process), with a short model timeout so
+    hung calls end quickly."""
+    async with bot_in_process(slack, model, bot_dir) as running:
+        yield running

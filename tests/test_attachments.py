@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from sandbox.model import FakeOpenAI
 from sandbox.workspace import FakeSlack, UploadedFile
-from tests.botproc import BotProcess
+from tests.inproc import InProcessBot
 from tests.pictures import picture
 from tests.seen import wait_for_text
 
@@ -50,7 +50,7 @@ def last_request_with(model: FakeOpenAI, needle: str) -> str:
 
 
 async def test_a_pdf_is_read_and_stays_known_to_follow_ups(
-    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, model: FakeOpenAI, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     channel, user = new_id("C"), new_id("U")
     pdf = UploadedFile("budget.pdf", "application/pdf", text_pdf("Travel 4200 EUR", "Food 900 EUR"))
@@ -68,7 +68,7 @@ async def test_a_pdf_is_read_and_stays_known_to_follow_ups(
 
 
 async def test_a_scanned_pdf_page_is_read_as_an_image(
-    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, model: FakeOpenAI, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     dm, user = new_id("D"), new_id("U")
     scan = picture("scan.pdf", 850, 1100, kind="PDF", colour="white")
@@ -78,7 +78,7 @@ async def test_a_scanned_pdf_page_is_read_as_an_image(
 
 
 async def test_a_csv_becomes_a_table_the_model_reads(
-    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, model: FakeOpenAI, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     dm, user = new_id("D"), new_id("U")
     csv = UploadedFile("sales.csv", "text/csv", b"region;total\nnorth;120\nsouth;95\n")
@@ -89,7 +89,7 @@ async def test_a_csv_becomes_a_table_the_model_reads(
 
 
 async def test_unreadable_and_unsupported_files_are_named_with_their_reasons(
-    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, model: FakeOpenAI, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     dm, user = new_id("D"), new_id("U")
     files = [
@@ -105,7 +105,7 @@ async def test_unreadable_and_unsupported_files_are_named_with_their_reasons(
 
 
 async def test_a_long_document_is_cut_and_the_answer_says_so(
-    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, model: FakeOpenAI, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     dm, user = new_id("D"), new_id("U")
     notes = UploadedFile("notes.txt", "text/plain", ("All work and no play. " * 9000).encode())

@@ -8,8 +8,8 @@ from typing import Any
 
 from sandbox.model import FakeOpenAI
 from sandbox.workspace import FakeSlack
-from tests.botproc import BotProcess
 from tests.fakes.slack_faults import attach_faults
+from tests.inproc import InProcessBot
 from tests.manifests import installed, with_events
 from tests.seen import bot_texts, settled, thread_text, wait_for_text
 
@@ -22,7 +22,7 @@ def last_input_text(model: FakeOpenAI) -> str:
 
 
 async def test_mention_is_answered_in_its_thread_with_context(
-    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, model: FakeOpenAI, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     channel, alice, bob = new_id("C"), new_id("U"), new_id("U")
     slack.add_user(alice, "alice")
@@ -50,7 +50,7 @@ async def test_mention_is_answered_in_its_thread_with_context(
 
 
 async def test_direct_message_is_answered_in_a_thread_under_it(
-    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     dm, user = new_id("D"), new_id("U")
     ts = await slack.post_user_message(dm, user, "hello there")
@@ -60,7 +60,7 @@ async def test_direct_message_is_answered_in_a_thread_under_it(
 
 
 async def test_follow_up_in_a_joined_thread_needs_no_mention(
-    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     channel, user = new_id("C"), new_id("U")
     root = await slack.post_user_message(channel, user, f"{BOT} first question")
@@ -76,7 +76,7 @@ async def test_follow_up_in_a_joined_thread_needs_no_mention(
 
 
 async def test_edits_deletions_joins_and_bots_are_ignored_but_acked(
-    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     dm, user = new_id("D"), new_id("U")
     base = {"channel": dm, "channel_type": "im"}
@@ -128,7 +128,7 @@ async def test_edits_deletions_joins_and_bots_are_ignored_but_acked(
 
 
 async def test_second_message_in_a_busy_thread_gets_a_busy_reply(
-    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     dm, user = new_id("D"), new_id("U")
     first = await slack.post_user_message(dm, user, "[delay:5] slow question")
@@ -142,7 +142,7 @@ async def test_second_message_in_a_busy_thread_gets_a_busy_reply(
 
 
 async def test_duplicate_envelopes_get_one_answer(
-    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, model: FakeOpenAI, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     channel, user = new_id("C"), new_id("U")
     root = await slack.post_user_message(channel, user, f"{BOT} [delay:1] answer me once")
@@ -159,7 +159,7 @@ async def test_duplicate_envelopes_get_one_answer(
 
 
 async def test_fifty_rapid_fire_messages_from_one_person_are_all_answered(
-    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     # The plan's acceptance test, with the default settings: no per-person limit.
     user = new_id("U")
@@ -178,7 +178,7 @@ async def test_fifty_rapid_fire_messages_from_one_person_are_all_answered(
 
 
 async def test_hung_model_calls_time_out_while_others_are_answered(
-    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, model: FakeOpenAI, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     # All in one channel: the hung answers' writes hold up nobody else's there.
     channel = new_id("C")
@@ -206,7 +206,7 @@ async def test_hung_model_calls_time_out_while_others_are_answered(
 
 
 async def test_model_errors_become_one_honest_line(
-    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     user = new_id("U")
     cases = {
@@ -227,7 +227,7 @@ async def test_model_errors_become_one_honest_line(
 
 
 async def test_socket_disconnect_mid_answer_loses_nothing(
-    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     dm, user = new_id("D"), new_id("U")
     connections = slack.connection_count
@@ -244,7 +244,7 @@ async def test_socket_disconnect_mid_answer_loses_nothing(
 
 
 async def test_long_answer_in_a_native_stream_is_split_without_breaking_code(
-    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     dm, user = new_id("D"), new_id("U")
     ts = await slack.post_user_message(dm, user, "[long:40000] write a lot")
@@ -260,7 +260,7 @@ async def test_long_answer_in_a_native_stream_is_split_without_breaking_code(
 
 
 async def test_a_stream_closed_by_slack_continues_by_editing(
-    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     dm, user = new_id("D"), new_id("U")
     slack.close_streams_after_appends = 1
@@ -275,7 +275,7 @@ async def test_a_stream_closed_by_slack_continues_by_editing(
 
 
 async def test_a_long_thread_is_read_across_every_page(
-    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, model: FakeOpenAI, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     channel, user = new_id("C"), new_id("U")
     slack.add_user(user, "carol")
@@ -305,7 +305,7 @@ async def test_a_long_thread_is_read_across_every_page(
 
 
 async def test_slack_failing_to_return_the_thread_still_gets_an_answer(
-    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     channel, user = new_id("C"), new_id("U")
     root = await slack.post_user_message(channel, user, f"{BOT} first")
@@ -319,7 +319,7 @@ async def test_slack_failing_to_return_the_thread_still_gets_an_answer(
 
 
 async def test_malformed_events_do_not_stop_the_bot(
-    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     dm, user = new_id("D"), new_id("U")
     strange: list[dict[str, Any]] = [
@@ -337,7 +337,7 @@ async def test_malformed_events_do_not_stop_the_bot(
 
 
 async def test_a_timeout_keeps_what_was_written_and_says_it_stopped(
-    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     dm, user = new_id("D"), new_id("U")
     ts = await slack.post_user_message(dm, user, "[chunks:6][stall_after:2] half an answer")
@@ -350,7 +350,7 @@ async def test_a_timeout_keeps_what_was_written_and_says_it_stopped(
 
 
 async def test_a_failed_stream_start_falls_back_to_editing_the_status_message(
-    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     dm, user = new_id("D"), new_id("U")
     attach_faults(slack).fail_next("chat.startStream", status=500)
@@ -366,7 +366,7 @@ async def test_a_failed_stream_start_falls_back_to_editing_the_status_message(
 
 
 async def test_a_refused_status_message_gets_one_honest_line_and_no_model_call(
-    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, model: FakeOpenAI, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     dm, user = new_id("D"), new_id("U")
     # No loading state here, and the status message standing in for it is refused.
@@ -395,7 +395,7 @@ def answers_in(slack: FakeSlack, channel: str, root: str, needle: str) -> list[s
 
 
 async def test_fifty_questions_in_one_channel_do_not_queue_behind_each_other(
-    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     channel = new_id("C")
     questions = [f"[delay:0.5] crowded {i}." for i in range(50)]
@@ -409,7 +409,7 @@ async def test_fifty_questions_in_one_channel_do_not_queue_behind_each_other(
 
 # Last in the module: the bot paces every channel's posting for a minute after it.
 async def test_under_slacks_limits_every_question_is_answered_once(
-    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     channels = [new_id("C") for _ in range(2)]
     faults = attach_faults(slack)

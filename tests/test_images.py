@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from sandbox.model import FakeOpenAI
 from sandbox.workspace import FakeSlack
-from tests.botproc import BotProcess
+from tests.inproc import InProcessBot
 from tests.pictures import picture, size_of
 from tests.seen import wait_for_text
 
@@ -14,7 +14,7 @@ BOT = "<@UBOT>"
 
 
 async def test_asking_for_a_picture_draws_it_into_the_thread(
-    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, model: FakeOpenAI, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     dm, user = new_id("D"), new_id("U")
     call = '[tool:generate_image:{"prompt": "a red fox in snow", "size": "landscape"}]'
@@ -34,7 +34,7 @@ async def test_asking_for_a_picture_draws_it_into_the_thread(
 
 
 async def test_a_refused_prompt_is_explained(
-    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, model: FakeOpenAI, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     dm, user = new_id("D"), new_id("U")
     # \u005b and \u005d spell the image fake's [refuse] marker inside the tool marker.
@@ -46,7 +46,7 @@ async def test_a_refused_prompt_is_explained(
 
 
 async def test_make_it_blue_edits_the_attached_image_and_keeps_it_close(
-    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, model: FakeOpenAI, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     channel, user = new_id("C"), new_id("U")
     photo = picture("logo.png", 640, 480, colour="red")
@@ -71,7 +71,7 @@ async def test_make_it_blue_edits_the_attached_image_and_keeps_it_close(
 
 
 async def test_an_edit_of_an_image_that_is_not_there_is_explained(
-    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, model: FakeOpenAI, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     dm, user = new_id("D"), new_id("U")
     root = await slack.post_user_message(dm, user, "hello")
@@ -83,7 +83,7 @@ async def test_an_edit_of_an_image_that_is_not_there_is_explained(
 
 
 async def test_an_image_posted_before_the_bot_was_asked_can_be_edited(
-    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, model: FakeOpenAI, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     channel, user = new_id("C"), new_id("U")
     chart = picture("chart.png", 300, 200, colour="yellow")

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 from sandbox.model import FakeOpenAI
 from sandbox.workspace import FakeSlack, UploadedFile
-from tests.botproc import BotProcess
 from tests.fakes.slack_faults import attach_faults
+from tests.inproc import InProcessBot
 from tests.pictures import picture
 from tests.seen import wait_for_text
 
@@ -15,7 +15,7 @@ BOT = "<@UBOT>"
 
 
 async def test_an_attached_image_is_seen_by_the_model_at_a_size_it_accepts(
-    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, model: FakeOpenAI, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     dm, user = new_id("D"), new_id("U")
     image = picture("screenshot.png", 3000, 1000)
@@ -27,7 +27,7 @@ async def test_an_attached_image_is_seen_by_the_model_at_a_size_it_accepts(
 
 
 async def test_several_images_and_an_unreadable_file_in_one_mention(
-    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, model: FakeOpenAI, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     channel, user = new_id("C"), new_id("U")
     files = [
@@ -44,7 +44,7 @@ async def test_several_images_and_an_unreadable_file_in_one_mention(
 
 
 async def test_a_follow_up_still_sees_the_threads_image_without_fetching_it_again(
-    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, model: FakeOpenAI, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     channel, user = new_id("C"), new_id("U")
     root = await slack.post_user_message(
@@ -60,7 +60,7 @@ async def test_a_follow_up_still_sees_the_threads_image_without_fetching_it_agai
 
 
 async def test_an_image_slack_fails_to_deliver_is_named_and_the_rest_answered(
-    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, model: FakeOpenAI, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     dm, user = new_id("D"), new_id("U")
     attach_faults(slack).fail_next_file(500)
@@ -73,7 +73,7 @@ async def test_an_image_slack_fails_to_deliver_is_named_and_the_rest_answered(
 
 
 async def test_a_corrupt_image_is_named_with_its_reason(
-    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, model: FakeOpenAI, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     dm, user = new_id("D"), new_id("U")
     broken = UploadedFile("broken.png", "image/png", b"\x89PNG\r\n\x1a\n not really")
@@ -83,7 +83,7 @@ async def test_a_corrupt_image_is_named_with_its_reason(
 
 
 async def test_an_image_link_to_a_local_address_is_refused_and_the_rest_answered(
-    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, model: FakeOpenAI, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     dm, user = new_id("D"), new_id("U")
     # The fake Slack itself listens on loopback: exactly what a hostile link would aim at.
