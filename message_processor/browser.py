@@ -23,8 +23,6 @@ import shlex
 import time
 from collections.abc import Awaitable, Callable
 
-from slack_sdk.errors import SlackApiError
-
 from browser_service import (
     Action,
     ArgumentsError,
@@ -44,9 +42,9 @@ from slack_client import (
     IncomingMessage,
     ReplyStream,
     SlackFiles,
+    SlackRefused,
     SlackReplies,
     loggable,
-    slack_error,
 )
 from slack_client.results import FILE_NOTE, format_result
 from slack_client.views import approval_blocks, decided_blocks, fits_approval
@@ -155,8 +153,8 @@ class BrowserDesk:
             return formatted.text.replace(FILE_NOTE, SHORTENED)
         except (BrowserServiceError, ArgumentsError) as error:
             return describe_browser_failure(error)
-        except SlackApiError as error:
-            return f":warning: Slack refused the approval message ({slack_error(error)})."
+        except SlackRefused as error:
+            return f":warning: Slack refused the approval message ({error.code})."
         except ValueError as error:  # shlex: an unclosed quote
             return f":x: I couldn't read that ({error}). Use `/ai browser action key=value`."
 
@@ -218,8 +216,8 @@ class BrowserDesk:
             output = "The call was not made: its arguments were not valid JSON."
         except (BrowserServiceError, ArgumentsError) as error:
             output = f"The call did not work: {describe_browser_failure(error)}"
-        except SlackApiError as error:
-            output = f"Not proposed: Slack refused the approval message ({slack_error(error)})."
+        except SlackRefused as error:
+            output = f"Not proposed: Slack refused the approval message ({error.code})."
         return ToolResult(call=call, output=output)
 
     # --- approvals -------------------------------------------------------------------

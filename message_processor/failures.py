@@ -6,8 +6,6 @@ includes a token, a key or the raw text of a third-party error.
 
 from __future__ import annotations
 
-from slack_sdk.errors import SlackApiError
-
 from browser_service import (
     ActionFailed,
     ArgumentsError,
@@ -32,7 +30,7 @@ from openai_client import (
     ModelTimeoutError,
     ModelUnavailableError,
 )
-from slack_client import slack_error
+from slack_client import SlackRefused, SlackUnreachable
 from slack_client.mrkdwn import escape
 
 BUSY = (
@@ -114,8 +112,10 @@ def describe_failure(error: BaseException, *, timeout: float) -> str:
             ":warning: _The model API rejected this request (unsupported model or "
             "parameters, or too much input). An admin can check the bot's logs._"
         )
-    if isinstance(error, SlackApiError):
-        return f":warning: _Slack refused one of my messages ({slack_error(error)})._"
+    if isinstance(error, SlackRefused):
+        return f":warning: _Slack refused one of my messages ({error.code})._"
+    if isinstance(error, SlackUnreachable):
+        return ":warning: _Slack did not answer while I was posting this answer._"
     return ":warning: _Something went wrong on my side while answering. Please try again._"
 
 

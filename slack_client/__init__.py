@@ -4,7 +4,7 @@ The Bolt listeners (slack_client.app) are not exported here: main.py imports the
 directly, and message_processor, which imports this package, never sees them.
 """
 
-from slack_client.errors import loggable, slack_error
+from slack_client.errors import SlackRefused, SlackUnreachable, loggable, slack_error
 from slack_client.events import AppContext, BotIdentity, IncomingMessage, SharedFile
 from slack_client.files import FileDownloadError, SlackFiles, read_at_most
 from slack_client.history import ThreadMessage, ThreadReader
@@ -21,8 +21,10 @@ __all__ = [
     "ReplyStream",
     "SharedFile",
     "SlackFiles",
+    "SlackRefused",
     "SlackReplies",
     "SlackScheduler",
+    "SlackUnreachable",
     "ThreadMessage",
     "ThreadReader",
     "build_web_client",

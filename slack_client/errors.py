@@ -1,4 +1,9 @@
-"""Reading Slack's error codes safely."""
+"""Slack's failures as the rest of the bot sees them, and their codes read safely.
+
+Every Web API call Slack refuses raises `SlackRefused` (slack_client.web), and a file
+Slack does not take raises `SlackUnreachable` (slack_client.files): the pipeline catches
+these and never a slack_sdk or aiohttp type.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,21 @@ def slack_error(error: SlackApiError) -> str:
     if isinstance(data, dict) and data.get("error"):
         return str(data["error"])
     return f"http_{error.response.status_code}"
+
+
+class SlackRefused(SlackApiError):
+    """Slack answered a Web API call with an error: `code` says which. A SlackApiError
+    still, so Bolt and slack-sdk handle it as their own."""
+
+    def __init__(self, method: str, error: SlackApiError) -> None:
+        # slack-sdk's constructor is untyped.
+        super().__init__(f"Slack refused {method}", error.response)  # type: ignore[no-untyped-call]
+        self.method = method
+        self.code = slack_error(error)
+
+
+class SlackUnreachable(Exception):
+    """A call to Slack got no answer: the connection failed or timed out."""
 
 
 def loggable(error: BaseException) -> str:

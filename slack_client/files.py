@@ -14,7 +14,7 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from slack_client.errors import slack_error
+from slack_client.errors import SlackUnreachable, slack_error
 from slack_client.events import SharedFile, parse_files
 
 logger = logging.getLogger(__name__)
@@ -69,14 +69,20 @@ class SlackFiles:
     ) -> str:
         # Sharing the file posts a message: files.completeUploadExternal takes its turn
         # in the channel's posting budget like any post (slack_client.scheduler).
-        response = await self._client.files_upload_v2(
-            channel=channel,
-            thread_ts=thread_ts,
-            content=data,
-            filename=filename,
-            title=title,
-            alt_txt=alt_text,
-        )
+        try:
+            response = await self._client.files_upload_v2(
+                channel=channel,
+                thread_ts=thread_ts,
+                content=data,
+                filename=filename,
+                title=title,
+                alt_txt=alt_text,
+            )
+        except (aiohttp.ClientError, TimeoutError) as error:
+            # The type only: aiohttp's errors carry the request's headers, token included.
+            raise SlackUnreachable(
+                f"Slack did not take the file ({type(error).__name__})"
+            ) from None
         files = response.get("files") or [response.get("file") or {}]
         return str(files[0]["id"])
 

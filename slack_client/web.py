@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import ClientSession
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -19,6 +20,7 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from slack_client.errors import SlackRefused
 from slack_client.scheduler import SlackScheduler
 
 # A 429 means Slack did nothing, so any method may be retried after Retry-After.
@@ -123,16 +125,21 @@ class ScheduledWebClient(AsyncWebClient):
         auth: dict[str, Any] | None = None,
     ) -> AsyncSlackResponse:
         async with self.scheduler.call(api_method, _channel_of(json, params, data)):
-            return await super().api_call(
-                api_method,
-                http_verb=http_verb,
-                files=files,
-                data=data,
-                params=params,
-                json=json,
-                headers=headers,
-                auth=auth,
-            )
+            try:
+                return await super().api_call(
+                    api_method,
+                    http_verb=http_verb,
+                    files=files,
+                    data=data,
+                    params=params,
+                    json=json,
+                    headers=headers,
+                    auth=auth,
+                )
+            except SlackRefused:
+                raise
+            except SlackApiError as error:
+                raise SlackRefused(api_method, error) from error
 
 
 def _channel_of(*bodies: Any) -> str | None:

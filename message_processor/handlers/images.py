@@ -12,9 +12,6 @@ import json
 import logging
 from typing import Any
 
-import aiohttp
-from slack_sdk.errors import SlackApiError
-
 from message_processor.handlers.allowance import ImageAllowance, OverDailyLimit
 from message_processor.handlers.vision import is_image, model_image
 from message_processor.slots import ModelSlots
@@ -34,6 +31,8 @@ from slack_client import (
     ReplyStream,
     SharedFile,
     SlackFiles,
+    SlackRefused,
+    SlackUnreachable,
     loggable,
 )
 from storage import ThreadImage, ThreadStore, UsageKind
@@ -199,7 +198,7 @@ class ImageTools:
             )
         except ModelError as error:
             output = f"The image could not be made ({type(error).__name__}: {error})."
-        except (SlackApiError, aiohttp.ClientError, TimeoutError) as error:
+        except (SlackRefused, SlackUnreachable) as error:
             output = f"Slack failed while handling the image ({loggable(error)})."
         logger.info(
             "tool %s: channel=%s thread=%s result=%.80s",
