@@ -54,6 +54,18 @@ class ScopeRef:
     def thread(cls, channel: str, thread_ts: str) -> ScopeRef:
         return cls(Scope.THREAD, f"{channel}/{thread_ts}")
 
+    @property
+    def channel_id(self) -> str | None:
+        """The channel of a channel's or a thread's settings; None for a person's."""
+        if self.kind is Scope.USER:
+            return None
+        return self.key.split("/", 1)[0]
+
+    @property
+    def thread_ts(self) -> str | None:
+        """The thread of a thread's settings; None for the others."""
+        return self.key.split("/", 1)[1] if self.kind is Scope.THREAD else None
+
 
 @dataclass(frozen=True)
 class Settings:

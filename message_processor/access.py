@@ -7,6 +7,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from slack_client import is_dm_channel
+
 WINDOW_SECONDS = 60.0
 
 
@@ -25,7 +27,7 @@ class AccessPolicy:
         App Home)."""
         if self.users and user not in self.users and user not in self.admins:
             return False
-        if channel is None or channel.startswith("D"):
+        if channel is None or is_dm_channel(channel):
             return True
         return not self.channels or channel in self.channels
 

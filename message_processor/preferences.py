@@ -75,10 +75,9 @@ class Preferences:
         A user's defaults apply in every channel, so under them are only the environment's
         (as under a channel's); under a thread are its channel's and the person's own.
         """
-        if scope.kind is not Scope.THREAD:
+        if scope.channel_id is None or scope.thread_ts is None:
             return self.defaults
-        channel = scope.key.split("/", 1)[0]
-        return self._resolve([ScopeRef.channel(channel), ScopeRef.user(user)])
+        return self._resolve([ScopeRef.channel(scope.channel_id), ScopeRef.user(user)])
 
     def stored(self, scope: ScopeRef) -> Overrides:
         return dict(self._current(scope))

@@ -42,7 +42,7 @@ from message_processor.slots import THINKING
 from message_processor.summaries import CannotRead, ConversationDesk, ConversationRef
 from openai_client import ModelConnectionError, ModelError, PriceTable
 from settings import Settings
-from slack_client import IncomingMessage, ReplyStream, SlackReplies, loggable
+from slack_client import IncomingMessage, ReplyStream, SlackReplies, is_dm_channel, loggable
 from slack_client.replies import MessageShows
 from slack_client.views import NOT_ALLOWED, WELCOME, welcome_blocks
 from storage import (
@@ -171,7 +171,7 @@ class MessageProcessor:
             return
         if running.closing or running.out_of_time:
             return  # too late: it is being finished already
-        if not (running.user == user or channel.startswith("D")):
+        if not (running.user == user or is_dm_channel(channel)):
             return
         logger.info("stopped by user=%s channel=%s thread=%s", user, channel, thread_ts)
         running.stopped = True

@@ -10,7 +10,7 @@ from __future__ import annotations
 import calendar
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from message_processor.access import AccessPolicy, RateLimiter, commands_throttled
@@ -20,12 +20,14 @@ from message_processor.processor import MessageProcessor
 from message_processor.slots import ModelSlots
 from message_processor.summaries import ConversationRef
 from openai_client import ModelClient
-from settings import Overrides, Scope, ScopeRef, Settings
+from settings import Scope, ScopeRef, Settings, validate
 from slack_client import IncomingMessage
 from slack_client.backend import (
     LoopLag,
     ReaderLoad,
+    SettingsChange,
     SettingsForm,
+    SettingsInvalid,
     SettingsRefused,
     StatusReport,
     UsageLine,
@@ -110,24 +112,29 @@ class BotSurface:
         )
 
     async def save_settings(
-        self, user: str, scope: ScopeRef, overrides: Overrides, thread_starter: str | None = None
-    ) -> Overrides:
+        self,
+        user: str,
+        scope: ScopeRef,
+        submitted: Mapping[str, str | None],
+        thread_starter: str | None = None,
+    ) -> SettingsChange:
+        checked = validate(submitted, self.allowed_models)
+        if checked.errors:
+            raise SettingsInvalid(checked.errors)
         if not self.allows(user, None):
             raise SettingsRefused("I'm not set up to answer you.")
         if scope.kind is Scope.CHANNEL and not self.is_admin(user):
             raise SettingsRefused("Only admins of this bot can change a channel's settings.")
         if scope.kind is Scope.USER and scope.key != user:
             raise SettingsRefused("You can only change your own settings.")
-        if scope.kind is not Scope.USER:
-            channel = scope.key.split("/", 1)[0]
-            if not self.allows(user, channel):
-                raise SettingsRefused("I'm not set up to answer you in that channel.")
+        if scope.channel_id is not None and not self.allows(user, scope.channel_id):
+            raise SettingsRefused("I'm not set up to answer you in that channel.")
         if scope.kind is Scope.THREAD:
             # Again at saving: the modal's opening proves nothing about who submits it.
             await self._check_thread_member(user, scope, thread_starter)
         before = self._parts.preferences.stored(scope)
-        await self._parts.preferences.save(scope, overrides, by=user)
-        return before
+        await self._parts.preferences.save(scope, checked.overrides, by=user)
+        return SettingsChange(before, checked.overrides)
 
     async def _check_thread_member(
         self, user: str, scope: ScopeRef, thread_starter: str | None
@@ -216,8 +223,9 @@ async def may_tune_thread(
     having been answered there by the bot; being in the channel is not enough."""
     if access.is_admin(user) or user == starter:
         return True
-    channel, thread_ts = thread.key.split("/", 1)
-    return await threads.answered_in_thread(channel, thread_ts, user)
+    if thread.channel_id is None or thread.thread_ts is None:
+        return False
+    return await threads.answered_in_thread(thread.channel_id, thread.thread_ts, user)
 
 
 # What a usage row's count counts, as `/ai usage` says it.

@@ -5,7 +5,13 @@ directly, and message_processor, which imports this package, never sees them.
 """
 
 from slack_client.errors import SlackRefused, SlackUnreachable, loggable, slack_error
-from slack_client.events import AppContext, BotIdentity, IncomingMessage, SharedFile
+from slack_client.events import (
+    AppContext,
+    BotIdentity,
+    IncomingMessage,
+    SharedFile,
+    is_dm_channel,
+)
 from slack_client.files import FileDownloadError, SlackFiles, read_at_most
 from slack_client.history import ThreadMessage, ThreadReader
 from slack_client.mrkdwn import markdown_to_mrkdwn, split_message
@@ -28,6 +34,7 @@ __all__ = [
     "ThreadMessage",
     "ThreadReader",
     "build_web_client",
+    "is_dm_channel",
     "loggable",
     "markdown_to_mrkdwn",
     "read_at_most",

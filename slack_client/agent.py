@@ -22,7 +22,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from slack_client.backend import Backend
+from slack_client.backend import PanelBackend
 from slack_client.errors import slack_error
 from slack_client.events import AppContext, parse_app_context
 from slack_client.views import WELCOME, welcome_blocks
@@ -107,7 +107,7 @@ class ViewedContexts:
             store.popitem(last=False)
 
 
-def register_agent(app: AsyncApp, backend: Backend, contexts: ViewedContexts) -> None:
+def register_agent(app: AsyncApp, backend: PanelBackend, contexts: ViewedContexts) -> None:
     @app.event("app_context_changed")
     async def on_context_changed(event: dict[str, Any], client: AsyncWebClient) -> None:
         user = event.get("user")
@@ -125,7 +125,7 @@ def register_agent(app: AsyncApp, backend: Backend, contexts: ViewedContexts) ->
 
 
 async def messages_tab_opened(
-    client: AsyncWebClient, backend: Backend, contexts: ViewedContexts, event: dict[str, Any]
+    client: AsyncWebClient, backend: PanelBackend, contexts: ViewedContexts, event: dict[str, Any]
 ) -> None:
     """The person opened the Messages tab: prompts pinned there, a greeting the first time."""
     user, channel = str(event.get("user")), str(event.get("channel"))

@@ -21,7 +21,7 @@ from slack_client.agent import ViewedContexts, register_agent
 from slack_client.assistant import build_assistant
 from slack_client.backend import Backend
 from slack_client.commands import register_commands
-from slack_client.events import BotIdentity, parse_message_event
+from slack_client.events import BotIdentity, is_dm_channel, parse_message_event
 from slack_client.interactions import register_interactions
 from slack_client.seal import ScopeSeal
 
@@ -90,7 +90,7 @@ def build_app(client: AsyncWebClient, identity: BotIdentity, backend: Backend) -
     async def on_message_event(body: dict[str, Any], event: dict[str, Any]) -> None:
         # A channel mention also arrives as app_mention; that one is answered.
         channel, text = str(event.get("channel") or ""), str(event.get("text") or "")
-        if not channel.startswith("D") and f"<@{identity.user_id}>" in text:
+        if not is_dm_channel(channel) and f"<@{identity.user_id}>" in text:
             return
         await handle(body, event, mention=False)
 

@@ -20,7 +20,7 @@ from slack_bolt.middleware.assistant.async_assistant import AsyncAssistant
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from slack_client.agent import PROMPTS_TITLE, SUGGESTED_PROMPTS
-from slack_client.backend import Backend
+from slack_client.backend import PanelBackend
 from slack_client.errors import loggable
 from slack_client.events import BotIdentity, parse_message_event
 from slack_client.views import NOT_ALLOWED
@@ -31,7 +31,7 @@ GREETING = "Hi! What can I help you with? I can also read files you attach and d
 TITLE_CHARS = 80
 
 
-def build_assistant(backend: Backend, identity: BotIdentity) -> AsyncAssistant:
+def build_assistant(backend: PanelBackend, identity: BotIdentity) -> AsyncAssistant:
     assistant = AsyncAssistant(logger=logging.getLogger("slack_bolt.assistant"))
 
     @assistant.thread_started

@@ -7,7 +7,7 @@ back, ready to be rendered.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -17,6 +17,22 @@ from slack_client.events import IncomingMessage
 
 class SettingsRefused(Exception):
     """The person may not change settings in that scope; the message says why."""
+
+
+class SettingsInvalid(Exception):
+    """What a settings form submitted is not valid: one line per field, by field name."""
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        super().__init__("; ".join(errors.values()))
+        self.errors = dict(errors)
+
+
+@dataclass(frozen=True)
+class SettingsChange:
+    """A scope's overrides before and after a save."""
+
+    before: Overrides
+    after: Overrides
 
 
 @dataclass(frozen=True)
@@ -86,8 +102,8 @@ class StatusReport:
     file_readers: ReaderLoad
 
 
-class Backend(Protocol):
-    allowed_models: tuple[str, ...]
+class Gate(Protocol):
+    """Who may use the bot, and how often."""
 
     def allows(self, user: str, channel: str | None) -> bool:
         """Whether `user` may use the bot in `channel` (None: at all)."""
@@ -98,37 +114,11 @@ class Backend(Protocol):
         """None when `user` may run a subcommand or shortcut that calls the model or another
         service now (it is counted); else one line saying when to try again."""
 
+
+class Conversations(Protocol):
+    """Messages to answer, answers to stop, conversations to summarise or start over."""
+
     async def submit(self, message: IncomingMessage) -> None: ...
-
-    async def settings_form(
-        self, user: str, scope: ScopeRef, thread_starter: str | None = None
-    ) -> SettingsForm:
-        """Raises SettingsRefused when `user` may not see `scope`'s settings: a thread's
-        are for whoever started it (`thread_starter`, as Slack said), people answered in
-        it, and admins."""
-
-    async def save_settings(
-        self, user: str, scope: ScopeRef, overrides: Overrides, thread_starter: str | None = None
-    ) -> Overrides:
-        """Saves and returns what `scope` held before; raises SettingsRefused when `user`
-        may not change `scope`."""
-
-    async def effective_settings(self, user: str) -> Settings: ...
-
-    async def usage(self, user: str) -> UsageReport: ...
-
-    async def reset_conversation(self, user: str, channel: str) -> None: ...
-
-    async def status(self) -> StatusReport: ...
-
-    async def record_feedback(
-        self, user: str, channel: str, message_ts: str, value: str
-    ) -> None: ...
-
-    async def is_new_thread(self, channel: str, thread_ts: str) -> bool: ...
-
-    async def first_visit(self, user: str) -> bool:
-        """True the first time `user` meets the bot (to be greeted), then False."""
 
     async def stop_answer(self, user: str, channel: str, thread_ts: str) -> None:
         """Slack's stop button on the answer in that thread."""
@@ -139,10 +129,62 @@ class Backend(Protocol):
         """A summary of the thread (or of the channel since `since`, or its latest
         messages) written in the person's DM; returns what to tell them now."""
 
+    async def reset_conversation(self, user: str, channel: str) -> None: ...
+
+
+class SettingsDesk(Protocol):
+    """The settings of a person, a channel or a thread."""
+
+    allowed_models: tuple[str, ...]
+
+    async def settings_form(
+        self, user: str, scope: ScopeRef, thread_starter: str | None = None
+    ) -> SettingsForm:
+        """Raises SettingsRefused when `user` may not see `scope`'s settings: a thread's
+        are for whoever started it (`thread_starter`, as Slack said), people answered in
+        it, and admins."""
+
+    async def save_settings(
+        self,
+        user: str,
+        scope: ScopeRef,
+        submitted: Mapping[str, str | None],
+        thread_starter: str | None = None,
+    ) -> SettingsChange:
+        """Checks what the form submitted (SettingsInvalid) and who submits it
+        (SettingsRefused: `user` may not change `scope`), then saves it."""
+
+    async def effective_settings(self, user: str) -> Settings: ...
+
+
+class Reports(Protocol):
+    """What the bot tells about itself, and what people tell it about its answers."""
+
+    async def usage(self, user: str) -> UsageReport: ...
+
+    async def status(self) -> StatusReport: ...
+
+    async def record_feedback(
+        self, user: str, channel: str, message_ts: str, value: str
+    ) -> None: ...
+
+
+class AssistantThreads(Protocol):
+    """Threads of Slack's AI surfaces, and who meets the bot there first."""
+
+    async def is_new_thread(self, channel: str, thread_ts: str) -> bool: ...
+
+    async def first_visit(self, user: str) -> bool:
+        """True the first time `user` meets the bot (to be greeted), then False."""
+
     async def add_assistant_thread(self, channel: str, thread_ts: str) -> None:
         """A thread opened in Slack's assistant panel (other DM threads look the same)."""
 
     async def is_assistant_thread(self, channel: str, thread_ts: str) -> bool: ...
+
+
+class BrowserActions(Protocol):
+    """The browser-automation service, from `/ai browser` and approval buttons."""
 
     async def browser(
         self,
@@ -158,3 +200,14 @@ class Backend(Protocol):
 
     async def decide_browser_action(self, user: str, approval_id: str, approve: bool) -> str | None:
         """Approve or Cancel clicked; a private note for the clicker, if any."""
+
+
+class Backend(
+    Gate, Conversations, SettingsDesk, Reports, AssistantThreads, BrowserActions, Protocol
+):
+    """Everything the listeners ask of the bot: what `build_app` is handed. Each listener
+    module takes only the parts it uses."""
+
+
+class PanelBackend(Gate, Conversations, AssistantThreads, Protocol):
+    """What the assistant panel and the agent experience ask of the bot."""

@@ -13,9 +13,9 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
 from settings import ScopeRef
-from slack_client.backend import Backend
+from slack_client.backend import Backend, Conversations
 from slack_client.errors import loggable
-from slack_client.events import BotIdentity
+from slack_client.events import BotIdentity, is_dm_channel
 from slack_client.interactions import open_settings_modal
 from slack_client.seal import ScopeSeal
 from slack_client.views import (
@@ -98,7 +98,7 @@ async def _reply(backend: Backend, name: str, user: str, channel: str, words: li
     if name == "status":
         return status_text(await backend.status())
     if name == "reset":
-        if not channel.startswith("D"):
+        if not is_dm_channel(channel):
             return RESET_ONLY_IN_DM
         await backend.reset_conversation(user, channel)
         return RESET_DONE
@@ -118,7 +118,7 @@ async def _settings(
     user, channel = str(command.get("user_id")), str(command.get("channel_id"))
     scope = ScopeRef.user(user)
     if rest[:1] == ["channel"]:
-        if channel.startswith("D"):
+        if is_dm_channel(channel):
             await say(CHANNEL_SETTINGS_IN_CHANNEL)
             return
         if not backend.is_admin(user):
@@ -130,10 +130,10 @@ async def _settings(
     )
 
 
-async def _summarize(backend: Backend, user: str, channel: str, words: list[str]) -> str:
+async def _summarize(backend: Conversations, user: str, channel: str, words: list[str]) -> str:
     """`/ai summarize [#channel] [since]`: this channel (or the one named), its latest
     messages or those since a time ago (`3h`, `2d`, `1w`) or a date (`2026-12-01`)."""
-    target: str | None = None if channel.startswith("D") else channel
+    target: str | None = None if is_dm_channel(channel) else channel
     since: float | None = None
     for word in words:
         if found := _CHANNEL.fullmatch(word):

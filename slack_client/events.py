@@ -14,6 +14,11 @@ _TS = re.compile(r"^\d{1,12}\.\d{1,9}$")
 _ID = re.compile(r"^[CDG][A-Z0-9]{1,20}$")
 
 
+def is_dm_channel(channel: str) -> bool:
+    """Whether a conversation id is a direct message's: Slack's ids start with their kind."""
+    return channel.startswith("D")
+
+
 @dataclass(frozen=True)
 class BotIdentity:
     user_id: str
@@ -97,7 +102,7 @@ def parse_message_event(
     thread_ts = event.get("thread_ts")
     if not (isinstance(thread_ts, str) and _TS.match(thread_ts)):
         thread_ts = ts
-    is_dm = event.get("channel_type") == "im" or channel.startswith("D")
+    is_dm = event.get("channel_type") == "im" or is_dm_channel(channel)
     return IncomingMessage(
         channel=channel,
         user=user,

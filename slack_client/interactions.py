@@ -1,8 +1,9 @@
 """Buttons, the settings modal, the message shortcuts and App Home.
 
 Every interaction is acknowledged first; what it changes goes through the `Backend`,
-which enforces who may change what. A modal's submission is validated here so errors
-show inside the modal, next to the field.
+which checks what was submitted and who may change what. A modal's submission is
+answered within Slack's acknowledgement, so errors show inside the modal, next to the
+field.
 """
 
 from __future__ import annotations
@@ -15,9 +16,16 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from slack_sdk.web.async_client import AsyncWebClient
 
-from settings import Overrides, Scope, ScopeRef, validate
+from settings import Scope, ScopeRef
 from slack_client.agent import ViewedContexts, messages_tab_opened
-from slack_client.backend import Backend, SettingsRefused
+from slack_client.backend import (
+    Backend,
+    BrowserActions,
+    SettingsChange,
+    SettingsDesk,
+    SettingsInvalid,
+    SettingsRefused,
+)
 from slack_client.errors import loggable
 from slack_client.seal import ScopeSeal
 from slack_client.views import (
@@ -52,7 +60,7 @@ NOT_OPENED = "I couldn't open this thread's settings just now. Please try again 
 
 async def open_settings_modal(
     client: AsyncWebClient,
-    backend: Backend,
+    backend: SettingsDesk,
     seal: ScopeSeal,
     *,
     trigger_id: str,
@@ -159,17 +167,17 @@ def register_interactions(
             await ack(response_action="errors", errors={MODEL_FIELD: STALE_FORM})
             return
         scope = sealed.scope
-        result = validate(submitted_values(view.get("state", {})), backend.allowed_models)
-        if result.errors:
+        submitted = submitted_values(view.get("state", {}))
+        try:
+            change = await backend.save_settings(user, scope, submitted, sealed.starter)
+        except SettingsInvalid as invalid:
             shown = {block.get("block_id") for block in view.get("blocks", [])}
             errors: dict[str, str] = {}
-            for name, problem in result.errors.items():
+            for name, problem in invalid.errors.items():
                 # An error on a field the modal does not have is shown at the top.
                 errors.setdefault(name if name in shown else MODEL_FIELD, problem)
             await ack(response_action="errors", errors=errors)
             return
-        try:
-            before = await backend.save_settings(user, scope, result.overrides, sealed.starter)
         except SettingsRefused as refusal:
             logger.warning("settings refused user=%s scope=%s", user, scope.kind.value)
             await ack(response_action="errors", errors={MODEL_FIELD: str(refusal)})
@@ -180,7 +188,7 @@ def register_interactions(
             return
         logger.info("settings saved user=%s scope=%s", user, scope.kind.value)
         await ack()
-        await _after_save(client, backend, user, scope, result.overrides, before)
+        await _after_save(client, backend, user, scope, change)
 
     @app.shortcut(THREAD_SETTINGS_SHORTCUT)
     async def on_thread_settings(
@@ -251,7 +259,7 @@ def register_interactions(
 
 
 async def _decide(
-    backend: Backend, body: dict[str, Any], respond: AsyncRespond, *, approve: bool
+    backend: BrowserActions, body: dict[str, Any], respond: AsyncRespond, *, approve: bool
 ) -> None:
     user = body["user"]["id"]
     approval_id = str(body["actions"][0].get("value") or "")
@@ -289,21 +297,19 @@ def _thread_starter(message: Mapping[str, Any]) -> str | None:
 
 async def _after_save(
     client: AsyncWebClient,
-    backend: Backend,
+    backend: SettingsDesk,
     user: str,
     scope: ScopeRef,
-    overrides: Overrides,
-    before: Overrides,
+    change: SettingsChange,
 ) -> None:
     """What others should know, and what should show the change: a thread's settings
     change every answer in it, so the thread is told; App Home shows the new values."""
     try:
-        if scope.kind is Scope.THREAD:
-            channel, thread_ts = scope.key.split("/", 1)
+        if scope.channel_id is not None and scope.thread_ts is not None:
             await client.chat_postMessage(
-                channel=channel,
-                thread_ts=thread_ts,
-                text=thread_settings_notice(user, overrides, before),
+                channel=scope.channel_id,
+                thread_ts=scope.thread_ts,
+                text=thread_settings_notice(user, change.after, change.before),
                 # The instructions quoted are anyone's words: nothing in them unfurls.
                 unfurl_links=False,
                 unfurl_media=False,
