@@ -65,6 +65,7 @@ from slack_client import (
     slack_error,
 )
 from slack_client.app import build_app, fetch_identity
+from slack_client.notices import SlackNotices
 from slack_client.web import API_TIMEOUT_SECONDS
 from storage import StoreUnusable
 from storage.sqlite import SQLiteStore
@@ -171,6 +172,7 @@ async def build_bot(
 
         locks = ThreadLocks()
         replies = SlackReplies(web, scheduler, native_streaming=True)
+        notices = SlackNotices(replies)
         files = SlackFiles(session, config.slack_bot_token, config.slack_api_url, web)
         readers = UntrustedReaders(pool)
         budget = ByteBudget(config.file_read_budget_mb * 2**20)
@@ -178,6 +180,7 @@ async def build_bot(
         browser = BrowserDesk(
             _browser_service(config, browser_session),
             replies,
+            notices,
             files,
             gate=BrowserGate(config.browser_service_users, config.browser_service_channels),
             approvals=store.approvals,
@@ -204,6 +207,7 @@ async def build_bot(
         processor = MessageProcessor(
             stores=store,
             replies=replies,
+            notices=notices,
             locks=locks,
             text=TextHandler(
                 context,

@@ -46,8 +46,9 @@ from slack_client import (
     SlackReplies,
     loggable,
 )
+from slack_client.notices import ApprovalRequest, SlackNotices
 from slack_client.results import FILE_NOTE, format_result
-from slack_client.views import approval_blocks, decided_blocks, fits_approval
+from slack_client.views import fits_approval
 from storage import ApprovalStore, PendingApproval
 
 logger = logging.getLogger(__name__)
@@ -82,6 +83,7 @@ class BrowserDesk:
         self,
         service: BrowserService | None,
         replies: SlackReplies,
+        notices: SlackNotices,
         files: SlackFiles,
         *,
         gate: BrowserGate,
@@ -91,6 +93,7 @@ class BrowserDesk:
         self._service = service
         self._gate = gate
         self._replies = replies
+        self._notices = notices
         self._files = files
         self._approvals = approvals
         self._approval_seconds = approval_seconds
@@ -278,19 +281,23 @@ class BrowserDesk:
         thread_ts: str | None,
         why: str | None = None,
     ) -> None:
-        approval_id = secrets.token_urlsafe(12)
-        minutes = max(1, round(self._approval_seconds / 60))
         preview = action.request_preview(arguments)
         if not fits_approval(preview):
             raise ArgumentsError(
                 ["the request is too long to show in full for approval; shorten it"]
             )
-        blocks = approval_blocks(user, action.name, preview, approval_id, minutes, why)
-        text = f"Approve running {action.name} on the browser service?"
-        message_ts = await self._replies.post(channel, thread_ts, text, blocks)
+        request = ApprovalRequest(
+            id=secrets.token_urlsafe(12),
+            user=user,
+            action=action.name,
+            preview=preview,
+            minutes=max(1, round(self._approval_seconds / 60)),
+            why=why,
+        )
+        message_ts = await self._notices.ask_approval(channel, thread_ts, request)
         await self._approvals.add_approval(
             PendingApproval(
-                id=approval_id,
+                id=request.id,
                 user_id=user,
                 channel=channel,
                 thread_ts=thread_ts,
@@ -301,7 +308,7 @@ class BrowserDesk:
                 expires_at=time.time() + self._approval_seconds,
             )
         )
-        self._expire_at(approval_id, self._approval_seconds)
+        self._expire_at(request.id, self._approval_seconds)
 
     def _expire_at(self, approval_id: str, delay: float) -> None:
         def expire() -> None:
@@ -326,11 +333,8 @@ class BrowserDesk:
     async def _settle(self, pending: PendingApproval, outcome: str) -> None:
         """The approval message without its buttons, saying what became of it."""
         try:
-            await self._replies.update(
-                pending.channel,
-                pending.message_ts,
-                outcome,
-                decided_blocks(pending.action, pending.preview, outcome),
+            await self._notices.settle_approval(
+                pending.channel, pending.message_ts, pending.action, pending.preview, outcome
             )
         except Exception as error:  # noqa: BLE001 - the outcome is posted anyway
             logger.warning("approval message not updated: %s", loggable(error))

@@ -43,8 +43,9 @@ from message_processor.summaries import CannotRead, ConversationDesk, Conversati
 from openai_client import ModelConnectionError, ModelError, PriceTable
 from settings import Settings
 from slack_client import IncomingMessage, ReplyStream, SlackReplies, is_dm_channel, loggable
+from slack_client.notices import SlackNotices
 from slack_client.replies import MessageShows
-from slack_client.views import NOT_ALLOWED, WELCOME, welcome_blocks
+from slack_client.views import NOT_ALLOWED
 from storage import (
     Claim,
     EventStore,
@@ -123,6 +124,7 @@ class MessageProcessor:
         *,
         stores: PipelineStores,
         replies: SlackReplies,
+        notices: SlackNotices,
         locks: ThreadLocks,
         text: TextHandler,
         conversations: ConversationDesk,
@@ -133,6 +135,7 @@ class MessageProcessor:
         self._stores = stores
         self._conversations = conversations
         self._replies = replies
+        self._notices = notices
         self._locks = locks
         self._text = text
         self._preferences = preferences
@@ -346,9 +349,7 @@ class MessageProcessor:
                 self._refused[where] = None
                 while len(self._refused) > RECENT_KEYS_IN_MEMORY:
                     self._refused.popitem(last=False)
-                await self._replies.post_ephemeral(
-                    message.channel, message.user, NOT_ALLOWED, thread_ts=where_seen
-                )
+                await self._notices.not_allowed(message.channel, message.user, where_seen)
             return False
         wait = gate.limiter.wait_needed(message.user)
         if wait > 0:
@@ -384,13 +385,7 @@ class MessageProcessor:
     async def _welcome(self, message: IncomingMessage) -> None:
         try:
             if await self._stores.people.first_contact(message.user):
-                await self._replies.post_ephemeral(
-                    message.channel,
-                    message.user,
-                    WELCOME,
-                    thread_ts=message.thread_ts,
-                    blocks=welcome_blocks(),
-                )
+                await self._notices.welcome(message.channel, message.user, message.thread_ts)
         except Exception as error:  # noqa: BLE001 - a welcome is a courtesy
             logger.warning("welcome failed user=%s: %s", message.user, loggable(error))
 
