@@ -211,8 +211,8 @@ async def build_bot(
             locks=locks,
             text=TextHandler(
                 context,
-                AttachmentReader(images, DocumentReader(files, store.threads, readers, budget)),
-                ImageTools(model, files, store.threads, readers, budget, allowance, slots),
+                AttachmentReader(images, DocumentReader(files, readers, budget)),
+                ImageTools(model, files, readers, budget, allowance, slots),
                 browser,
                 conversations,
                 model,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -15,6 +14,7 @@ from message_processor.handlers.vision import (
     source_key,
 )
 from message_processor.links import image_links, may_link_images
+from message_processor.memory import ThreadMemory
 from message_processor.provenance import Outside, Provenance
 from openai_client import ChatTurn, ModelImage
 from slack_client import BotIdentity, IncomingMessage, SharedFile, ThreadMessage, ThreadReader
@@ -51,12 +51,15 @@ class ThreadContext:
         self._identity = identity
         self._images = images
 
-    async def turns(self, message: IncomingMessage, provenance: Provenance) -> list[ChatTurn]:
+    async def turns(
+        self, message: IncomingMessage, provenance: Provenance, memory: ThreadMemory
+    ) -> list[ChatTurn]:
         """Every human line (labelled with its speaker) and every answer of ours, in order.
 
         A message that starts a thread in a channel has nothing before it, so nothing is
         read. In a DM, top-level messages are one conversation (until `/ai reset`).
-        What the asker did not write is noted in `provenance`.
+        What the asker did not write is noted in `provenance`; images found in the thread
+        join its numbered list in `memory`.
         """
         if message.files:
             provenance.add(Outside.FILES)
@@ -66,10 +69,7 @@ class ThreadContext:
             if message.is_dm:
                 return await self._dm_turns(message, provenance)
             return [await self._turn(message.user, message.text, set())]
-        stored, documents = await asyncio.gather(
-            self._threads.thread_messages(message.channel, message.thread_ts),
-            self._threads.thread_documents(message.channel, message.thread_ts),
-        )
+        stored, documents = memory.messages, memory.documents
         # Documents read from earlier messages go with those messages, as first read.
         blocks: dict[str, list[str]] = {}
         for document in documents:
@@ -103,9 +103,8 @@ class ThreadContext:
         ):
             provenance.add(Outside.ANSWERS)
         _note_outside(message.user, humans, blocks, earlier, provenance)
-        images, _ = await asyncio.gather(
-            self._earlier_images(earlier), self._number_earlier_images(message, earlier)
-        )
+        _number_earlier_images(earlier, memory)
+        images = await self._earlier_images(earlier)
         for ts, (user, text) in humans.items():
             turn = await self._turn(user, text, looked_up)
             if ts in earlier:
@@ -148,22 +147,6 @@ class ThreadContext:
         ]
         return [*turns, await self._turn(message.user, message.text, looked_up)]
 
-    async def _number_earlier_images(
-        self, message: IncomingMessage, sources_by_ts: dict[str, list[ImageSource]]
-    ) -> None:
-        """Images posted in the thread without a mention join its numbered list too, so
-        "make it blue" can name them."""
-        await self._threads.add_thread_images(
-            message.channel,
-            message.thread_ts,
-            [
-                ThreadImage(s.id, ts, "user", f"{s.name} (attached)")
-                for ts, sources in sources_by_ts.items()
-                for s in sources
-                if isinstance(s, SharedFile)
-            ],
-        )
-
     async def _earlier_images(
         self, sources_by_ts: dict[str, list[ImageSource]]
     ) -> dict[str, ModelImage]:
@@ -199,6 +182,19 @@ class ThreadContext:
             last = match.end()
         pieces.append(text[last:])
         return re.sub(r"[ \t]{2,}", " ", "".join(pieces)).strip()
+
+
+def _number_earlier_images(
+    sources_by_ts: dict[str, list[ImageSource]], memory: ThreadMemory
+) -> None:
+    """Images posted in the thread without a mention join its numbered list too, so
+    "make it blue" can name them."""
+    memory.add_images(
+        ThreadImage(s.id, ts, "user", f"{s.name} (attached)")
+        for ts, sources in sources_by_ts.items()
+        for s in sources
+        if isinstance(s, SharedFile)
+    )
 
 
 def _note_outside(

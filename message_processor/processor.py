@@ -37,6 +37,7 @@ from message_processor.failures import (
 )
 from message_processor.handlers.text import Spent, TextHandler
 from message_processor.inflight import AnswersInFlight
+from message_processor.memory import ThreadMemory
 from message_processor.preferences import Preferences
 from message_processor.slots import THINKING
 from message_processor.summaries import CannotRead, ConversationDesk, ConversationRef
@@ -433,10 +434,12 @@ class MessageProcessor:
         task = asyncio.current_task()
         assert task is not None
         answering = self._answering[key] = _Answering(task, message.user)
+        memory: ThreadMemory | None = None
         try:
             # Until the reply has a message of its own, its claim stands for it: a crash
             # meanwhile is still reported in the thread at the next start.
-            await asyncio.gather(
+            loaded, *_ = await asyncio.gather(
+                ThreadMemory.load(self._stores.threads, message),
                 self._stores.threads.join_thread(message.channel, message.thread_ts),
                 self._stores.threads.add_message(
                     message.channel,
@@ -448,6 +451,7 @@ class MessageProcessor:
                     outside=False,
                 ),
             )
+            memory = loaded
             stream.begin(THINKING)
             async with self._gate.answers.hold(message.user, stream):
                 # The deadline counts from here: waiting for the person's other answers
@@ -456,7 +460,9 @@ class MessageProcessor:
                     self._settings.answer_deadline, self._out_of_time, answering, context
                 )
                 try:
-                    await self._run_handler(message, settings, stream, context, spent, about)
+                    await self._run_handler(
+                        message, settings, stream, context, spent, about, loaded
+                    )
                 finally:
                     deadline.cancel()
         except asyncio.CancelledError:
@@ -469,7 +475,7 @@ class MessageProcessor:
             footer = (
                 STOPPED if answering.stopped else deadline_passed(self._settings.answer_deadline)
             )
-            await self._close_stopped(message, settings, stream, spent, context, footer)
+            await self._close_stopped(message, settings, stream, spent, context, footer, memory)
         except Exception as error:  # noqa: BLE001 - reported to the user below
             # Slack refused or dropped a write (the handler's own failures were already
             # reported in the reply): say so in a fresh message if the reply can't.
@@ -481,6 +487,8 @@ class MessageProcessor:
             # A reply that never reached a final state stays recorded as in flight,
             # and the next start marks it as interrupted.
             self._answering.pop(key, None)
+            if memory is not None:
+                await self._record(memory, context)
             if stream.finished:
                 try:
                     await self._stores.inflight.reply_finished(
@@ -517,13 +525,15 @@ class MessageProcessor:
         spent: Spent,
         context: str,
         footer: str,
+        memory: ThreadMemory | None,
     ) -> None:
         """The person stopped the answer, or its deadline passed: what was written stays,
         marked with `footer`, and what the model calls had cost is counted."""
         await self._record_usage(message, settings, spent, context)
         try:
             await stream.finish(footer=footer)
-            await self._store_answer(message, stream)
+            if memory is not None:
+                _keep_answer(memory, message, stream)
         except Exception as error:  # noqa: BLE001 - the next start marks the reply
             logger.warning("could not close a stopped reply: %s", loggable(error))
         await self._replies.end_session(message.channel, message.thread_ts)
@@ -553,17 +563,18 @@ class MessageProcessor:
         context: str,
         spent: Spent,
         about: ConversationRef | None,
+        memory: ThreadMemory,
     ) -> None:
         timeout = self._settings.model_timeout
         try:
-            answer = await self._text.answer(message, settings, stream, spent, about)
+            answer = await self._text.answer(message, settings, stream, spent, memory, about)
         except ModelError as error:
             self._wrapping_up(message)
             # Where the bot looked for the model, when it could not connect: for the admin.
             host = f" host={error.host}" if isinstance(error, ModelConnectionError) else ""
             logger.warning("model call failed: %s error=%s%s", context, type(error).__name__, host)
             await stream.finish(footer=describe_failure(error, timeout=timeout))
-            await self._store_answer(message, stream)
+            _keep_answer(memory, message, stream)
             return
         except Exception as error:
             self._wrapping_up(message)
@@ -587,7 +598,7 @@ class MessageProcessor:
         # Accounted before it is shown: what the person sees next (`/ai usage`) has it.
         await self._record_usage(message, settings, spent, context)
         await stream.finish(footer="\n\n".join(notices) or None, feedback=True)
-        await self._store_answer(message, stream, outside=answer.outside)
+        _keep_answer(memory, message, stream, outside=answer.outside)
 
     async def _first_near_budget(self, message: IncomingMessage, context: str) -> bool:
         try:
@@ -604,30 +615,11 @@ class MessageProcessor:
         if running is not None:
             running.closing = True
 
-    async def _store_answer(
-        self, message: IncomingMessage, stream: ReplyStream, *, outside: bool = True
-    ) -> None:
-        """`outside`: whether the answer was written from content its asker did not write;
-        an answer cut short does not say, and counts as such."""
-        if not stream.text.strip():
-            return
+    async def _record(self, memory: ThreadMemory, context: str) -> None:
         try:
-            await self._stores.threads.add_message(
-                message.channel,
-                message.thread_ts,
-                message.ts,
-                "assistant",
-                None,
-                stream.text,
-                outside=outside,
-            )
+            await memory.record(self._stores.threads)
         except Exception as error:  # noqa: BLE001 - the answer is shown all the same
-            logger.error(
-                "answer not stored channel=%s ts=%s: %s",
-                message.channel,
-                message.ts,
-                loggable(error),
-            )
+            logger.error("answer not stored: %s error=%s", context, loggable(error))
 
     async def _last_word(self, message: IncomingMessage, text: str) -> bool:
         """After a reply failed, try once to say so in a fresh message; True if it was."""
@@ -639,3 +631,13 @@ class MessageProcessor:
             )
             return False
         return True
+
+
+def _keep_answer(
+    memory: ThreadMemory, message: IncomingMessage, stream: ReplyStream, *, outside: bool = True
+) -> None:
+    """The answer as shown, for the thread's follow-ups. `outside`: whether it was written
+    from content its asker did not write; an answer cut short does not say, and counts as
+    such."""
+    if stream.text.strip():
+        memory.answered(message.ts, stream.text, outside=outside)

@@ -26,6 +26,8 @@ from storage.records import (
     StoredSettings,
     StoreUnusable,
     ThreadImage,
+    ThreadRecord,
+    TurnRecord,
     UsageKind,
 )
 
@@ -48,7 +50,9 @@ __all__ = [
     "StoredMessage",
     "StoredSettings",
     "ThreadImage",
+    "ThreadRecord",
     "ThreadStore",
+    "TurnRecord",
     "UsageKind",
     "UsageStore",
 ]

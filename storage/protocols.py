@@ -16,10 +16,10 @@ from storage.records import (
     ModelUsage,
     Orphans,
     PendingApproval,
-    StoredDocument,
     StoredMessage,
     StoredSettings,
-    ThreadImage,
+    ThreadRecord,
+    TurnRecord,
     UsageKind,
 )
 
@@ -69,7 +69,15 @@ class ThreadStore(Protocol):
         not write; an answer not known to be clean is taken as not."""
         ...
 
-    async def thread_messages(self, channel: str, thread_ts: str) -> list[StoredMessage]: ...
+    async def load_thread(self, channel: str, thread_ts: str) -> ThreadRecord:
+        """Its stored turns, document text and numbered images, read together."""
+        ...
+
+    async def record_turn(self, channel: str, thread_ts: str, turn: TurnRecord) -> None:
+        """What an answer added, in one transaction. An image already listed keeps its
+        place; a document read again replaces its text; the answer replaces an earlier
+        one to the same message."""
+        ...
 
     async def answered_in_thread(self, channel: str, thread_ts: str, user_id: str) -> bool:
         """Whether the bot has taken up a message of `user_id` in this thread."""
@@ -82,22 +90,6 @@ class ThreadStore(Protocol):
     ) -> list[StoredMessage]:
         """A DM's newest top-level exchanges before `before_ts`, after the user's last
         reset, oldest first."""
-        ...
-
-    async def add_document(
-        self, channel: str, thread_ts: str, message_ts: str, file_id: str, name: str, text: str
-    ) -> None: ...
-
-    async def thread_documents(self, channel: str, thread_ts: str) -> list[StoredDocument]: ...
-
-    async def add_thread_images(
-        self, channel: str, thread_ts: str, images: Sequence[ThreadImage]
-    ) -> None:
-        """Images join the thread's numbered list; one already listed keeps its place."""
-        ...
-
-    async def thread_images(self, channel: str, thread_ts: str) -> list[ThreadImage]:
-        """In the order they were posted: the model numbers them #1, #2, … so."""
         ...
 
     async def purge_conversations(self, older_than: float) -> int:
@@ -138,8 +130,10 @@ class UsageStore(Protocol):
         cost: float | None,
         channel: str,
         question_ts: str,
+        at: float,
     ) -> None:
-        """One image drawn or edited for `user_id`."""
+        """One image drawn or edited for `user_id`, at the time `at` (what `images_since`
+        compares)."""
         ...
 
     async def images_since(self, user_id: str, since: float) -> int: ...

@@ -62,6 +62,27 @@ class ThreadImage:
 
 
 @dataclass(frozen=True)
+class ThreadRecord:
+    """What storage keeps of one thread, read at once when an answer starts."""
+
+    messages: list[StoredMessage] = field(default_factory=list)
+    documents: list[StoredDocument] = field(default_factory=list)
+    # In the order they were posted: the model numbers them #1, #2, … so.
+    images: list[ThreadImage] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TurnRecord:
+    """What one answer adds to its thread, recorded together when it ends: the text of
+    documents read, images that joined the numbered list, and the answer itself."""
+
+    documents: list[StoredDocument] = field(default_factory=list)
+    images: list[ThreadImage] = field(default_factory=list)
+    # Stored under the ts of the message it answers.
+    answer: StoredMessage | None = None
+
+
+@dataclass(frozen=True)
 class ModelUsage:
     model: str
     # Answers, or images drawn or edited, by `kind`.

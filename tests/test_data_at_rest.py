@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sandbox.model import FakeOpenAI
 from sandbox.workspace import FakeSlack
-from storage import ThreadImage
+from storage import StoredDocument, ThreadImage, TurnRecord
 from storage.sqlite import SQLiteStore
 from storage.sqlite.threads import PURGE_BATCH_ROWS
 from tests.botproc import BotProcess, bot_environment
@@ -79,10 +79,11 @@ async def seed(path: Path, old: int, recent: int) -> None:
     try:
         for i in range(old + recent):
             await db.threads.add_message("C1", "1.0", f"{i}.0", "user", "U1", f"turn {i}")
-            await db.threads.add_document("C1", "1.0", f"{i}.0", f"F{i}", f"doc{i}.txt", "text")
-            await db.threads.add_thread_images(
-                "C1", "1.0", [ThreadImage(f"I{i}", f"{i}.0", "user", "a kite")]
+            turn = TurnRecord(
+                documents=[StoredDocument(f"F{i}", f"{i}.0", f"doc{i}.txt", "text")],
+                images=[ThreadImage(f"I{i}", f"{i}.0", "user", "a kite")],
             )
+            await db.threads.record_turn("C1", "1.0", turn)
     finally:
         await db.close()
     long_ago = time.time() - 100 * DAY

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import sys
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -17,7 +18,18 @@ import aiosqlite
 import psutil
 import pytest
 
-from storage import Claim, Owner, PendingApproval, Store, ThreadImage, UsageKind
+from storage import (
+    Claim,
+    Owner,
+    PendingApproval,
+    Store,
+    StoredDocument,
+    StoredMessage,
+    ThreadImage,
+    ThreadRecord,
+    TurnRecord,
+    UsageKind,
+)
 from storage.sqlite import SQLiteStore
 from storage.sqlite.migrations import BEFORE_NAMES, MIGRATIONS, migrate
 
@@ -85,7 +97,7 @@ async def test_a_cancelled_writer_does_not_cancel_the_others(open_store: OpenSto
     results = await asyncio.gather(*writes, return_exceptions=True)
     assert isinstance(results[3], asyncio.CancelledError)
     assert [r for i, r in enumerate(results) if i != 3] == [None] * 9
-    stored = await threads.thread_messages("C1", "1.0")
+    stored = (await threads.load_thread("C1", "1.0")).messages
     assert [m.text for m in stored] == [f"m{i}" for i in range(10)]
 
 
@@ -102,24 +114,39 @@ async def test_a_thread_keeps_its_turns_documents_and_numbered_images(
     open_store: OpenStore,
 ) -> None:
     threads = (await open_store()).threads
+    assert await threads.load_thread("C1", "1.0") == ThreadRecord()
     await threads.add_message("C1", "1.0", "1.0", "user", "U1", "hi", outside=False)
-    await threads.add_message("C1", "1.0", "1.0", "assistant", None, "hello", outside=True)
-    await threads.add_document("C1", "1.0", "1.0", "F1", "a.txt", "text of a")
     second = ThreadImage("F3", "3.0", "assistant", "a cat")
-    await threads.add_thread_images("C1", "1.0", [second])
-    await threads.add_thread_images(
-        "C1", "1.0", [ThreadImage("F2", "2.0", "user", "b.png (attached)"), second]
+    await threads.record_turn(
+        "C1",
+        "1.0",
+        TurnRecord(
+            documents=[StoredDocument("F1", "1.0", "a.txt", "text of a")],
+            images=[second],
+            answer=StoredMessage("1.0", "assistant", None, "hello", outside=True),
+        ),
     )
-    messages = await threads.thread_messages("C1", "1.0")
-    assert [(m.role, m.text, m.outside) for m in messages] == [
+    # A later answer: an image posted earlier joins the list, one listed already does not
+    # move, a document read again replaces its text.
+    await threads.record_turn(
+        "C1",
+        "1.0",
+        TurnRecord(
+            documents=[StoredDocument("F1", "1.0", "a.txt", "text of a, again")],
+            images=[ThreadImage("F2", "2.0", "user", "b.png (attached)"), second],
+        ),
+    )
+    record = await threads.load_thread("C1", "1.0")
+    assert [(m.role, m.text, m.outside) for m in record.messages] == [
         ("user", "hi", False),
         ("assistant", "hello", True),
     ]
     assert await threads.answered_in_thread("C1", "1.0", "U1")
     assert not await threads.answered_in_thread("C1", "1.0", "U2")
-    assert [d.name for d in await threads.thread_documents("C1", "1.0")] == ["a.txt"]
+    assert [d.text for d in record.documents] == ["text of a, again"]
     # Numbered in the order posted; one listed twice keeps its place.
-    assert [i.file_id for i in await threads.thread_images("C1", "1.0")] == ["F2", "F3"]
+    assert [i.file_id for i in record.images] == ["F2", "F3"]
+    assert await threads.load_thread("C1", "2.0") == ThreadRecord()
 
 
 async def test_a_dm_conversation_starts_after_its_reset(open_store: OpenStore) -> None:
@@ -140,7 +167,9 @@ async def test_usage_is_counted_by_model_and_kind(open_store: OpenStore) -> None
     await usage.record_usage("U1", "large", 100, 50)
     await usage.record_usage("U2", "small", 1, 1, cost=0.25)
     for kind in (UsageKind.IMAGE_GENERATION, UsageKind.IMAGE_EDIT):
-        await usage.record_image("U1", "painter", kind, cost=0.1, channel="C1", question_ts="1.0")
+        await usage.record_image(
+            "U1", "painter", kind, cost=0.1, channel="C1", question_ts="1.0", at=time.time()
+        )
     mine = await usage.usage_by_model("U1", since=0)
     assert [(u.model, u.kind, u.answers) for u in mine] == [
         ("large", UsageKind.ANSWER, 1),

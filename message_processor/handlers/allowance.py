@@ -92,6 +92,8 @@ class ImageAllowance:
             cost=self._prices.image_cost(self._model, size),
             channel=message.channel,
             question_ts=message.ts,
+            # By the clock that decides which day it counts against.
+            at=self._clock(),
         )
         self._done(message.user)
 

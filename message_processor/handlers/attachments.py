@@ -7,6 +7,7 @@ import asyncio
 from message_processor.handlers.attached import Attachments
 from message_processor.handlers.documents import DocumentReader
 from message_processor.handlers.vision import ImageReader, is_image, shown_name
+from message_processor.memory import ThreadMemory
 from slack_client import IncomingMessage
 from untrusted.budget import OnWait
 from untrusted.documents import SUPPORTED_KINDS_TEXT, is_document
@@ -22,9 +23,12 @@ class AttachmentReader:
         self._images = images
         self._documents = documents
 
-    async def read(self, message: IncomingMessage, on_wait: OnWait | None = None) -> Attachments:
-        """What the files and image links of `message` hold for the model; `on_wait` is
-        called once if they must wait for the bot-wide byte budget."""
+    async def read(
+        self, message: IncomingMessage, memory: ThreadMemory, on_wait: OnWait | None = None
+    ) -> Attachments:
+        """What the files and image links of `message` hold for the model (documents'
+        text is kept in `memory` for follow-ups); `on_wait` is called once if they must
+        wait for the bot-wide byte budget."""
         images = [f for f in message.files if is_image(f)]
         documents = [
             f for f in message.files if not is_image(f) and is_document(f.name, f.mimetype)
@@ -32,7 +36,7 @@ class AttachmentReader:
         others = [f for f in message.files if f not in images and f not in documents]
         pictures, read = await asyncio.gather(
             self._images.read(images, message.text, on_wait),
-            self._documents.read(message, documents, on_wait),
+            self._documents.read(message, documents, memory, on_wait),
         )
         return (
             pictures

@@ -12,8 +12,9 @@ from collections.abc import Sequence
 
 from message_processor.handlers.attached import Attachments
 from message_processor.handlers.vision import model_image, shown_name
+from message_processor.memory import ThreadMemory
 from slack_client import FileDownloadError, IncomingMessage, SharedFile, SlackFiles
-from storage import ThreadStore
+from storage import StoredDocument
 from untrusted.budget import ByteBudget, OnWait
 from untrusted.documents import MAX_DOCUMENT_BYTES
 from untrusted.pool import UnreadableInput
@@ -35,11 +36,8 @@ def document_block(name: str, text: str, cuts: Sequence[str] = ()) -> str:
 
 
 class DocumentReader:
-    def __init__(
-        self, files: SlackFiles, threads: ThreadStore, readers: UntrustedReaders, budget: ByteBudget
-    ) -> None:
+    def __init__(self, files: SlackFiles, readers: UntrustedReaders, budget: ByteBudget) -> None:
         self._files = files
-        self._threads = threads
         self._readers = readers
         self._budget = budget
 
@@ -47,6 +45,7 @@ class DocumentReader:
         self,
         message: IncomingMessage,
         files: Sequence[SharedFile],
+        memory: ThreadMemory,
         on_wait: OnWait | None = None,
     ) -> Attachments:
         read = Attachments()
@@ -56,7 +55,9 @@ class DocumentReader:
                 " of a message are read"
             )
         files = files[:MAX_DOCUMENTS_PER_MESSAGE]
-        results = await asyncio.gather(*(self._one(message, file, on_wait) for file in files))
+        results = await asyncio.gather(
+            *(self._one(message, file, memory, on_wait) for file in files)
+        )
         for file, result in zip(files, results, strict=True):
             name = shown_name(file.name)
             if isinstance(result, str):
@@ -69,7 +70,11 @@ class DocumentReader:
         return read
 
     async def _one(
-        self, message: IncomingMessage, file: SharedFile, on_wait: OnWait | None
+        self,
+        message: IncomingMessage,
+        file: SharedFile,
+        memory: ThreadMemory,
+        on_wait: OnWait | None,
     ) -> ReadDocument | str:
         size = file.size if 0 < file.size <= MAX_DOCUMENT_BYTES else MAX_DOCUMENT_BYTES
         try:
@@ -83,17 +88,9 @@ class DocumentReader:
             logger.info(
                 "scanned pages not used: file=%s pages=%d", file.id, document.unusable_pages
             )
-        await self._threads.add_document(
-            message.channel,
-            message.thread_ts,
-            message.ts,
-            file.id,
-            file.name,
-            # Follow-ups get the text only: the scanned pages are not sent again.
-            document_block(
-                file.name,
-                document.text.replace(SCANNED_NOW, SCANNED_BEFORE),
-                document.cuts,
-            ),
+        # Follow-ups get the text only: the scanned pages are not sent again.
+        kept = document_block(
+            file.name, document.text.replace(SCANNED_NOW, SCANNED_BEFORE), document.cuts
         )
+        memory.add_document(StoredDocument(file.id, message.ts, file.name, kept))
         return document

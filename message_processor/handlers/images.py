@@ -14,6 +14,7 @@ from typing import Any
 
 from message_processor.handlers.allowance import ImageAllowance, OverDailyLimit
 from message_processor.handlers.vision import is_image, model_image
+from message_processor.memory import ThreadMemory
 from message_processor.slots import ModelSlots
 from openai_client import (
     ContentRefusedError,
@@ -35,7 +36,7 @@ from slack_client import (
     SlackUnreachable,
     loggable,
 )
-from storage import ThreadImage, ThreadStore, UsageKind
+from storage import ThreadImage, UsageKind
 from untrusted.budget import ByteBudget
 from untrusted.images import MAX_IMAGE_BYTES
 from untrusted.pool import UnreadableInput
@@ -126,7 +127,6 @@ class ImageTools:
         self,
         model: ModelClient,
         files: SlackFiles,
-        threads: ThreadStore,
         readers: UntrustedReaders,
         budget: ByteBudget,
         allowance: ImageAllowance,
@@ -134,7 +134,6 @@ class ImageTools:
     ) -> None:
         self._model = model
         self._files = files
-        self._threads = threads
         self._readers = readers
         self._budget = budget
         self._allowance = allowance
@@ -146,21 +145,6 @@ class ImageTools:
     def guidance(self) -> str:
         return GUIDANCE if self._allowance.offered else ""
 
-    async def remember_attached(self, message: IncomingMessage) -> None:
-        """A person's images become part of the thread's numbered list."""
-        await self._threads.add_thread_images(
-            message.channel,
-            message.thread_ts,
-            [
-                ThreadImage(file.id, message.ts, "user", f"{file.name} (attached)")
-                for file in message.files
-                if is_image(file)
-            ],
-        )
-
-    async def thread_images(self, message: IncomingMessage) -> list[ThreadImage]:
-        return await self._threads.thread_images(message.channel, message.thread_ts)
-
     async def run(
         self,
         call: ToolCall,
@@ -168,6 +152,7 @@ class ImageTools:
         stream: ReplyStream,
         settings: Settings,
         notices: list[str],
+        memory: ThreadMemory,
     ) -> ToolResult:
         """The tool's outcome for the model; what the person must see whatever the model
         writes (the daily limit) goes into `notices`, for the reply's footer."""
@@ -177,9 +162,9 @@ class ImageTools:
                 # Not offered (IMAGE_GENERATIONS_PER_DAY=0), whatever the model calls.
                 output = f"There is no tool named {call.name}."
             elif call.name == "generate_image":
-                output = await self._generate(arguments, message, stream, settings)
+                output = await self._generate(arguments, message, stream, settings, memory)
             elif call.name == "edit_image":
-                output = await self._edit(arguments, message, stream, settings)
+                output = await self._edit(arguments, message, stream, settings, memory)
             else:
                 output = f"There is no tool named {call.name}."
         except ToolArgumentsError as error:
@@ -215,6 +200,7 @@ class ImageTools:
         message: IncomingMessage,
         stream: ReplyStream,
         settings: Settings,
+        memory: ThreadMemory,
     ) -> str:
         prompt = _prompt(arguments)
         # A size chosen in the settings wins over the model's pick.
@@ -227,7 +213,7 @@ class ImageTools:
             # An image call is a model call (MAX_CONCURRENT_REQUESTS); the upload is not.
             async with self._slots.hold(stream):
                 png = await image.made(self._model.generate_image(prompt, size=size))
-            number = await self._post(png, prompt, message)
+            number = await self._post(png, prompt, message, memory)
         return f"The image is posted in the thread as image #{number}."
 
     async def _edit(
@@ -236,9 +222,10 @@ class ImageTools:
         message: IncomingMessage,
         stream: ReplyStream,
         settings: Settings,
+        memory: ThreadMemory,
     ) -> str:
         prompt = _prompt(arguments)
-        known = await self.thread_images(message)
+        known = memory.images()
         others = arguments.get("other_images") or []
         numbers = [arguments.get("image"), *(others if isinstance(others, list) else [])]
         if len(numbers) > MAX_EDIT_IMAGES:
@@ -259,7 +246,7 @@ class ImageTools:
             sources = [await self._download(image) for image in chosen]
             async with self._slots.hold(stream):
                 png = await edit.made(self._model.edit_image(sources, prompt, preserve=preserve))
-            number = await self._post(png, prompt, message)
+            number = await self._post(png, prompt, message, memory)
         return f"The edited image is posted in the thread as image #{number}."
 
     async def _download(self, image: ThreadImage) -> ModelImage:
@@ -281,7 +268,9 @@ class ImageTools:
         width, height = await self._readers.image_size(data)
         return ModelImage(data=data, mime=file.mimetype, width=width, height=height)
 
-    async def _post(self, png: bytes, prompt: str, message: IncomingMessage) -> int:
+    async def _post(
+        self, png: bytes, prompt: str, message: IncomingMessage, memory: ThreadMemory
+    ) -> int:
         file_id = await self._files.upload_image(
             message.channel,
             message.thread_ts,
@@ -289,12 +278,17 @@ class ImageTools:
             title=prompt[:TITLE_LIMIT],
             alt_text=prompt[:ALT_TEXT_LIMIT],
         )
-        await self._threads.add_thread_images(
-            message.channel,
-            message.thread_ts,
-            [ThreadImage(file_id, message.ts, "assistant", prompt)],
-        )
-        return len(await self.thread_images(message))
+        memory.add_images([ThreadImage(file_id, message.ts, "assistant", prompt)])
+        return len(memory.images())
+
+
+def attached_images(message: IncomingMessage) -> list[ThreadImage]:
+    """A person's images, as they join the thread's numbered list."""
+    return [
+        ThreadImage(file.id, message.ts, "user", f"{file.name} (attached)")
+        for file in message.files
+        if is_image(file)
+    ]
 
 
 def _arguments(call: ToolCall) -> dict[str, Any]:

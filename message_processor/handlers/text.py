@@ -11,8 +11,9 @@ from message_processor.browser import BrowserDesk
 from message_processor.context import ThreadContext, instructions
 from message_processor.handlers.attached import Attachments
 from message_processor.handlers.attachments import AttachmentReader
-from message_processor.handlers.images import ImageTools, image_list
+from message_processor.handlers.images import ImageTools, attached_images, image_list
 from message_processor.links import may_link_images
+from message_processor.memory import ThreadMemory
 from message_processor.provenance import Outside, Provenance
 from message_processor.slots import READING_FILES, THINKING, WAITING_TO_READ, ModelSlots
 from message_processor.summaries import GUIDANCE as VIEWED_GUIDANCE
@@ -68,6 +69,7 @@ class _Turn:
     provenance: Provenance
     # Whether the browser service's tools were offered to the model in this turn.
     browser: bool
+    memory: ThreadMemory
     # Lines the person must see whatever the model writes (a daily limit reached).
     notices: list[str] = field(default_factory=list)
 
@@ -114,11 +116,13 @@ class TextHandler:
         settings: Settings,
         stream: ReplyStream,
         spent: Spent,
+        memory: ThreadMemory,
         about: ConversationRef | None = None,
     ) -> TextAnswer:
         """The answer to `message`, or, with `about`, a summary of that conversation.
 
-        `spent` keeps what the model calls cost so far, for an answer that is stopped."""
+        `spent` keeps what the model calls cost so far, for an answer that is stopped;
+        `memory` is what storage keeps of the thread, and takes what the answer adds."""
         provenance = Provenance()
         if settings.thread_instructions and settings.thread_instructions_by != message.user:
             provenance.add(Outside.INSTRUCTIONS)
@@ -129,7 +133,7 @@ class TextHandler:
                 Attachments(),
             )
         else:
-            turns, attached = await self._conversation(message, stream, provenance)
+            turns, attached = await self._conversation(message, stream, provenance, memory)
         # A summary only reads a conversation: it has no use for the browser service, and
         # its asker may be of another organisation, which a shortcut does not tell.
         offered = about is None and self._browser.offers(message)
@@ -162,7 +166,7 @@ class TextHandler:
         # The status message was posted while the thread was read; no model call for a
         # reply that Slack refuses to show.
         await stream.shown()
-        turn = _Turn(message, stream, settings, provenance, browser=offered)
+        turn = _Turn(message, stream, settings, provenance, browser=offered, memory=memory)
         reply = await self._ask(request, trimmed.tokens, turn, spent)
         return TextAnswer(
             reply=reply,
@@ -174,14 +178,18 @@ class TextHandler:
         )
 
     async def _conversation(
-        self, message: IncomingMessage, stream: ReplyStream, provenance: Provenance
+        self,
+        message: IncomingMessage,
+        stream: ReplyStream,
+        provenance: Provenance,
+        memory: ThreadMemory,
     ) -> tuple[list[ChatTurn], Attachments]:
         """The thread as turns, the newest carrying what was attached and, when the thread
         has images, their numbered list."""
         if not (message.files or message.is_thread_reply or may_link_images(message.text)):
             # A plain question that starts a thread: no attachments, no images to list,
             # and no tasks or lookups spent finding that out (it matters under a burst).
-            return await self._context.turns(message, provenance), Attachments()
+            return await self._context.turns(message, provenance, memory), Attachments()
         has_files = bool(message.files) or may_link_images(message.text)
         async with contextlib.AsyncExitStack() as steps:
             # Reading files is a step the person sees; waiting for room to read them too.
@@ -197,17 +205,17 @@ class TextHandler:
                     await stream.shown()
                     await reading.retitle(WAITING_TO_READ)
 
-            turns, attached, _ = await asyncio.gather(
-                self._context.turns(message, provenance),
-                self._attachments.read(message, wait_shown),
-                self._tools.remember_attached(message),
+            memory.add_images(attached_images(message))
+            turns, attached = await asyncio.gather(
+                self._context.turns(message, provenance, memory),
+                self._attachments.read(message, memory, wait_shown),
             )
             if reading is not None and waited:
                 await reading.retitle(READING_FILES)
         if has_files:
             await stream.set_status(THINKING)
         # Listed once the thread read has numbered the images it found.
-        listing = image_list(await self._tools.thread_images(message))
+        listing = image_list(memory.images())
         # Documents come first and the person's words last, so trimming a turn that is
         # too long (which keeps its end) keeps the question. The model is told what could
         # not be read rather than left to guess.
@@ -226,7 +234,9 @@ class TextHandler:
         if self._conversations.handles(call.name):
             turn.provenance.add(Outside.CONVERSATION)
             return await self._conversations.run_tool(call, turn.message, turn.stream)
-        return await self._tools.run(call, turn.message, turn.stream, turn.settings, turn.notices)
+        return await self._tools.run(
+            call, turn.message, turn.stream, turn.settings, turn.notices, turn.memory
+        )
 
     async def _ask(
         self, request: ModelRequest, request_tokens: int, turn: _Turn, spent: Spent

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 
-from storage.records import StoredDocument, StoredMessage, ThreadImage
+from storage.records import StoredDocument, StoredMessage, ThreadImage, ThreadRecord, TurnRecord
 from storage.sqlite.writer import Writer
 
 # What conversations leave behind: threads' turns, text read from documents, images.
@@ -68,13 +68,61 @@ class SQLiteThreads:
             (channel, thread_ts, ts, role, user_id, text, time.time(), int(outside)),
         )
 
-    async def thread_messages(self, channel: str, thread_ts: str) -> list[StoredMessage]:
-        return await self._writer.select(
-            StoredMessage,
-            "SELECT ts, role, user_id, text, outside != 0 FROM messages"
-            " WHERE channel = ? AND thread_ts = ? ORDER BY ts, id",
-            (channel, thread_ts),
+    async def load_thread(self, channel: str, thread_ts: str) -> ThreadRecord:
+        where = (channel, thread_ts)
+        return ThreadRecord(
+            messages=await self._writer.select(
+                StoredMessage,
+                "SELECT ts, role, user_id, text, outside != 0 FROM messages"
+                " WHERE channel = ? AND thread_ts = ? ORDER BY ts, id",
+                where,
+            ),
+            documents=await self._writer.select(
+                StoredDocument,
+                "SELECT file_id, message_ts, name, text FROM documents"
+                " WHERE channel = ? AND thread_ts = ? ORDER BY message_ts",
+                where,
+            ),
+            images=await self._writer.select(
+                ThreadImage,
+                "SELECT file_id, message_ts, role, description FROM thread_images"
+                " WHERE channel = ? AND thread_ts = ? ORDER BY CAST(message_ts AS REAL), id",
+                where,
+            ),
         )
+
+    async def record_turn(self, channel: str, thread_ts: str, turn: TurnRecord) -> None:
+        now = time.time()
+        statements: list[tuple[str, Sequence[object]]] = [
+            (
+                "INSERT OR REPLACE INTO documents"
+                " (channel, file_id, thread_ts, message_ts, name, text, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (channel, d.file_id, thread_ts, d.message_ts, d.name, d.text, now),
+            )
+            for d in turn.documents
+        ]
+        statements += [
+            (
+                "INSERT OR IGNORE INTO thread_images"
+                " (channel, thread_ts, file_id, message_ts, role, description, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (channel, thread_ts, i.file_id, i.message_ts, i.role, i.description, now),
+            )
+            for i in turn.images
+        ]
+        if turn.answer is not None:
+            a = turn.answer
+            statements.append(
+                (
+                    "INSERT OR REPLACE INTO messages"
+                    " (channel, thread_ts, ts, role, user_id, text, created_at, outside)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (channel, thread_ts, a.ts, a.role, a.user_id, a.text, now, int(a.outside)),
+                )
+            )
+        if statements:
+            await self._writer.write_together(*statements)
 
     async def answered_in_thread(self, channel: str, thread_ts: str, user_id: str) -> bool:
         # Read through `messages_thread`: one thread's rows at most, stopping at a match.
@@ -105,48 +153,6 @@ class SQLiteThreads:
             (channel, before_ts, channel, user_id, limit),
         )
         return rows[::-1]
-
-    async def add_document(
-        self, channel: str, thread_ts: str, message_ts: str, file_id: str, name: str, text: str
-    ) -> None:
-        await self._writer.write(
-            "INSERT OR REPLACE INTO documents"
-            " (channel, file_id, thread_ts, message_ts, name, text, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (channel, file_id, thread_ts, message_ts, name, text, time.time()),
-        )
-
-    async def thread_documents(self, channel: str, thread_ts: str) -> list[StoredDocument]:
-        return await self._writer.select(
-            StoredDocument,
-            "SELECT file_id, message_ts, name, text FROM documents"
-            " WHERE channel = ? AND thread_ts = ? ORDER BY message_ts",
-            (channel, thread_ts),
-        )
-
-    async def add_thread_images(
-        self, channel: str, thread_ts: str, images: Sequence[ThreadImage]
-    ) -> None:
-        if not images:
-            return
-        now = time.time()
-        await self._writer.write_many(
-            "INSERT OR IGNORE INTO thread_images"
-            " (channel, thread_ts, file_id, message_ts, role, description, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                (channel, thread_ts, i.file_id, i.message_ts, i.role, i.description, now)
-                for i in images
-            ],
-        )
-
-    async def thread_images(self, channel: str, thread_ts: str) -> list[ThreadImage]:
-        return await self._writer.select(
-            ThreadImage,
-            "SELECT file_id, message_ts, role, description FROM thread_images"
-            " WHERE channel = ? AND thread_ts = ? ORDER BY CAST(message_ts AS REAL), id",
-            (channel, thread_ts),
-        )
 
     async def purge_conversations(self, older_than: float) -> int:
         removed = 0

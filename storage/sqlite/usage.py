@@ -38,11 +38,12 @@ class SQLiteUsage:
         cost: float | None,
         channel: str,
         question_ts: str,
+        at: float,
     ) -> None:
         await self._writer.write(
             "INSERT INTO usage (user_id, model, input_tokens, output_tokens, created_at,"
             " cost, channel, question_ts, kind) VALUES (?, ?, 0, 0, ?, ?, ?, ?, ?)",
-            (user_id, model, time.time(), cost, channel, question_ts, kind.value),
+            (user_id, model, at, cost, channel, question_ts, kind.value),
         )
 
     async def images_since(self, user_id: str, since: float) -> int:
