@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from storage.owners import Owner
@@ -89,10 +90,17 @@ class SQLiteInflight:
             " UNION SELECT id FROM owners) o"
             " LEFT JOIN owners ON owners.id = o.owner"
         )
-        gone: list[str] = []
+        unregistered: list[str] = []
+        registered: dict[str, Owner] = {}
         for owner_id, host, pid, started_at in rows:
             if owner_id == self._owner.id:
                 continue
-            if host is None or not Owner(str(host), int(pid), float(started_at)).is_running():
-                gone.append(str(owner_id))
-        return gone
+            if host is None:
+                unregistered.append(str(owner_id))
+            else:
+                registered[str(owner_id)] = Owner(str(host), int(pid), float(started_at))
+        # Asking the system about processes reads /proc: off the event loop.
+        running = await asyncio.to_thread(
+            lambda: {owner_id for owner_id, owner in registered.items() if owner.is_running()}
+        )
+        return unregistered + [owner_id for owner_id in registered if owner_id not in running]
