@@ -5,12 +5,13 @@ its state. What the fake Slack, the fake model server and the fake browser servi
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import Callable
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-__all__ = ["LoopbackServer"]
+__all__ = ["LoopbackServer", "free_port"]
 
 # How long stop() lets aiohttp close connections once the requests in flight are cut off.
 SHUTDOWN_TIMEOUT_SECONDS = 1.0
@@ -19,6 +20,9 @@ SHUTDOWN_TIMEOUT_SECONDS = 1.0
 class LoopbackServer:
     """One aiohttp Application served on ``host:port`` (127.0.0.1, any free port by default).
 
+    The port can be chosen before the server starts (:meth:`reserve_port`) and kept across a
+    stop (``stop(keep_port=True)``), so a client can be pointed at a service that is not up
+    yet, or that is down for a while and comes back where it was.
     Requests still in flight at :meth:`stop` are cut off (their handlers cancelled), so a
     fake that holds requests open or sleeps in a latency never holds up its own shutdown.
     The owner calls :meth:`notify` whenever its state may have changed; :meth:`wait_for`
@@ -27,6 +31,7 @@ class LoopbackServer:
 
     def __init__(self) -> None:
         self._runner: web.AppRunner | None = None
+        # The port listened on, or reserved or kept for the next start().
         self._port: int | None = None
         self._host = "127.0.0.1"
         self._in_flight: set[asyncio.Task[object]] = set()
@@ -40,10 +45,11 @@ class LoopbackServer:
         app: web.Application,
         *,
         host: str = "127.0.0.1",
-        port: int = 0,
+        port: int | None = None,
         handler_cancellation: bool = False,
     ) -> None:
-        """Serve ``app`` on ``host:port`` (0: any free port).
+        """Serve ``app`` on ``host:port``. ``port`` None: the reserved or kept port if there
+        is one, else any free port, as with 0.
 
         ``handler_cancellation`` cancels a handler whose client went away: a fake that
         holds requests open needs it to learn that; one that applies a request whatever
@@ -51,6 +57,8 @@ class LoopbackServer:
         """
         if self._runner is not None:
             raise RuntimeError("the server is already listening")
+        if port is None:
+            port = self._port or 0
         # The innermost middleware, so requests the owner's middlewares refuse are not in it.
         app.middlewares.append(self._track)
         runner = web.AppRunner(
@@ -68,8 +76,17 @@ class LoopbackServer:
         self._runner, self._host = runner, host
         self._port = int(runner.addresses[0][1])
 
-    async def stop(self) -> None:
-        """Cut off the requests in flight and stop listening; the port is forgotten."""
+    def reserve_port(self) -> int:
+        """Choose the port now (a free one, unless one is already chosen), so
+        :attr:`base_url` is known before :meth:`start` listens on it."""
+        if self._port is None:
+            self._port = free_port()
+        return self._port
+
+    async def stop(self, *, keep_port: bool = False) -> None:
+        """Cut off the requests in flight and stop listening. The port is forgotten, unless
+        ``keep_port``: then the next :meth:`start` listens on it again, as a restarted
+        service would."""
         runner, self._runner = self._runner, None
         if runner is None:
             return
@@ -78,16 +95,22 @@ class LoopbackServer:
             task.cancel()
         await asyncio.gather(*handlers, return_exceptions=True)
         await runner.cleanup()
-        self._port = None
+        if not keep_port:
+            self._port = None
 
     @property
     def is_up(self) -> bool:
         return self._runner is not None
 
     @property
+    def has_port(self) -> bool:
+        """Whether the port is known: listened on, reserved or kept."""
+        return self._port is not None
+
+    @property
     def port(self) -> int:
         if self._port is None:
-            raise RuntimeError("the server has not been started")
+            raise RuntimeError("the server has no port: start() it or reserve_port() first")
         return self._port
 
     @property
@@ -146,3 +169,10 @@ class LoopbackServer:
         except TimeoutError:
             return False
         return True
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then closed)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

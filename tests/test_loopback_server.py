@@ -56,3 +56,32 @@ async def test_wait_for_wakes_on_notify_and_times_out() -> None:
     assert await waiting is True
     assert server.change_count == 2
     assert await server.wait_for(lambda: False, timeout=0.01) is False
+
+
+async def test_a_reserved_port_is_listened_on_and_kept_across_a_stop_that_keeps_it() -> None:
+    server = LoopbackServer()
+
+    async def hello(request: web.Request) -> web.StreamResponse:
+        return web.Response(text="hi")
+
+    def app() -> web.Application:
+        application = web.Application()
+        application.router.add_get("/hello", hello)
+        return application
+
+    port = server.reserve_port()
+    assert server.has_port and server.base_url == f"http://127.0.0.1:{port}"
+    assert server.reserve_port() == port and not server.is_up
+    async with aiohttp.ClientSession() as session:
+        await server.start(app())
+        assert server.port == port
+        await server.stop(keep_port=True)
+        assert not server.is_up and server.port == port
+        with pytest.raises(aiohttp.ClientConnectionError):
+            await session.get(f"{server.base_url}/hello")
+        await server.start(app())
+        assert server.port == port
+        async with session.get(f"{server.base_url}/hello") as response:
+            assert await response.text() == "hi"
+        await server.stop()
+    assert not server.has_port
