@@ -25,8 +25,8 @@ from openai import AsyncOpenAI
 from openai.types.responses import ResponseStreamEvent
 from PIL import Image
 
+from sandbox import loopback
 from sandbox.model import FakeOpenAI, SeenImage
-from sandbox.model import server as model_server
 from tests.fakes.scripted_model import ScriptedAnswers, scripted_model
 
 API_KEY = "sk-test-key"
@@ -576,7 +576,7 @@ async def test_wait_for_fails_with_an_assertion(fake: FakeOpenAI) -> None:
 async def test_stop_releases_held_requests(monkeypatch: pytest.MonkeyPatch) -> None:
     # Without its backstop aiohttp's shutdown would wait an hour for the held request, so
     # stop() returns only if it released the request itself.
-    monkeypatch.setattr(model_server, "SHUTDOWN_TIMEOUT_SECONDS", 3600.0)
+    monkeypatch.setattr(loopback, "SHUTDOWN_TIMEOUT_SECONDS", 3600.0)
     fake = scripted_model(api_key=API_KEY)
     await fake.start()
     sdk = make_client(fake, "httpx2")

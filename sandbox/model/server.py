@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 
 from aiohttp import web
 
+from sandbox.loopback import LoopbackServer
 from sandbox.model.answers import Answer, AnswerStrategy, Api, Failure, Hang, ModelRequest
 from sandbox.model.errors import (
     api_error,
@@ -43,9 +44,6 @@ JsonDict = dict[str, Any]
 
 # Images arrive as base64 data URLs; aiohttp's 1 MiB default body limit would answer 413.
 MAX_REQUEST_BYTES = 64 * 1024 * 1024
-# Long enough for the graceful phase of aiohttp's shutdown, short enough not to stall a test
-# run; stop() cancels our own handlers first, so this is only a backstop.
-SHUTDOWN_TIMEOUT_SECONDS = 1.0
 _SSE_HEADERS = {"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache"}
 
 
@@ -71,6 +69,9 @@ _Route = Callable[[web.Request, Incoming], Awaitable[web.StreamResponse]]
 class FakeOpenAI:
     """The fake API server. `start()` it, point the SDK at `base_url`, `stop()` it.
 
+    It serves on a :class:`sandbox.loopback.LoopbackServer`, whose stop() cuts off held
+    requests and whose notifications wake wait_for().
+
     `answers` decides what it answers; with no `api_key` any key is accepted, with one, other
     keys get 401 as from the real API.
     """
@@ -82,11 +83,7 @@ class FakeOpenAI:
         self.responses_enabled = True  # False: /v1/responses is 404, like servers without it
         self.requests: list[RecordedRequest] = []
         self._held: Counter[str] = Counter()
-        self._changed = asyncio.Condition()
-        self._in_flight: set[asyncio.Task[Any]] = set()
-        self._notifiers: set[asyncio.Task[None]] = set()
-        self._runner: web.AppRunner | None = None
-        self._port: int | None = None
+        self._loopback = LoopbackServer()
         self._routes: dict[tuple[str, str], _Route] = {
             ("POST", "/v1/responses"): self._responses,
             ("POST", "/v1/chat/completions"): self._chat_completions,
@@ -99,9 +96,7 @@ class FakeOpenAI:
 
     @property
     def base_url(self) -> str:
-        if self._port is None:
-            raise RuntimeError("FakeOpenAI.start() has not been called")
-        return f"http://127.0.0.1:{self._port}/v1"
+        return f"{self._loopback.base_url}/v1"
 
     @property
     def hung_requests(self) -> int:
@@ -114,35 +109,16 @@ class FakeOpenAI:
         return self._held["stall"]
 
     async def start(self, port: int = 0) -> None:
-        # Bound to the running loop here, not in __init__, so one instance survives asyncio.run().
-        self._changed = asyncio.Condition()
         app = web.Application(client_max_size=MAX_REQUEST_BYTES)
         app.on_response_prepare.append(_stamp_request_id)
-        app.router.add_route("*", "/{path:.*}", self._handle)
+        app.router.add_route("*", "/{path:.*}", self._serve)
         # Without handler_cancellation aiohttp lets a handler run on after its client has gone,
         # so a held request would never learn that the client disconnected.
-        runner = web.AppRunner(
-            app,
-            handler_cancellation=True,
-            access_log=None,
-            shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS,
-        )
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port, backlog=4096).start()
-        self._runner = runner
-        self._port = int(runner.addresses[0][1])
+        await self._loopback.start(app, port=port, handler_cancellation=True)
 
     async def stop(self) -> None:
         """Close every connection, including held ones; aiohttp would wait for them otherwise."""
-        runner, self._runner = self._runner, None
-        if runner is None:
-            return
-        handlers = list(self._in_flight)
-        for task in handlers:
-            task.cancel()
-        await asyncio.gather(*handlers, return_exceptions=True)
-        await runner.cleanup()
-        self._port = None
+        await self._loopback.stop()
 
     def reset(self) -> None:
         """Forget recorded requests; restore latency and responses_enabled. Requests still in
@@ -150,7 +126,7 @@ class FakeOpenAI:
         self.requests.clear()
         self.latency = 0.0
         self.responses_enabled = True
-        self._notify()
+        self._loopback.notify()
 
     # A timeout argument (rather than the caller's asyncio.timeout) lets the failure say what
     # was awaited and what the fake saw instead.
@@ -163,30 +139,15 @@ class FakeOpenAI:
     ) -> None:
         """Wait until `predicate()` holds; it is re-checked whenever a request arrives or the
         fake's state changes. Raises AssertionError after `timeout` seconds."""
-        try:
-            async with asyncio.timeout(timeout), self._changed:
-                await self._changed.wait_for(predicate)
-        except TimeoutError:
+        if not await self._loopback.wait_for(predicate, timeout):
             state = (
                 f"{len(self.requests)} requests recorded, {self.hung_requests} hung, "
                 f"{self.stalled_requests} stalled"
             )
             wanted = what or getattr(predicate, "__name__", "the condition")
-            raise AssertionError(
-                f"FakeOpenAI: {wanted} not reached in {timeout:g}s; {state}"
-            ) from None
+            raise AssertionError(f"FakeOpenAI: {wanted} not reached in {timeout:g}s; {state}")
 
     # ----- request handling
-
-    async def _handle(self, request: web.Request) -> web.StreamResponse:
-        # Tracked so stop() can cancel held requests instead of waiting on them.
-        task = asyncio.current_task()
-        assert task is not None
-        self._in_flight.add(task)
-        try:
-            return await self._serve(request)
-        finally:
-            self._in_flight.discard(task)
 
     async def _serve(self, request: web.Request) -> web.StreamResponse:
         # Images are decoded before the request is recorded, so whoever wait_for()s a request
@@ -217,7 +178,7 @@ class FakeOpenAI:
             incoming.mask,
         )
         self.requests.append(recorded)
-        self._notify()
+        self._loopback.notify()
 
     def _authorized(self, request: web.Request) -> bool:
         if self.api_key is None:
@@ -335,29 +296,13 @@ class FakeOpenAI:
         """Send nothing more until the client disconnects (aiohttp then cancels the handler)
         or stop() cancels it."""
         self._held[reason] += 1
-        self._notify()
+        self._loopback.notify()
         try:
             await asyncio.get_running_loop().create_future()
         finally:
             self._held[reason] -= 1
-            self._notify()
+            self._loopback.notify()
         raise AssertionError("unreachable: a held request ends only by cancellation")
-
-    def _notify(self) -> None:
-        """Wake wait_for() callers. notify_all() needs the condition's lock, which neither a
-        synchronous caller (reset) nor a handler being cancelled can wait for, so a small task
-        does it; it runs after the state change, which is all the waiters need."""
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return  # no running loop, so nobody can be waiting
-        task = loop.create_task(self._notify_all())
-        self._notifiers.add(task)
-        task.add_done_callback(self._notifiers.discard)
-
-    async def _notify_all(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
 
 
 async def _stamp_request_id(request: web.Request, response: web.StreamResponse) -> None:
