@@ -88,13 +88,12 @@ class LoopbackServer:
         ``keep_port``: then the next :meth:`start` listens on it again, as a restarted
         service would."""
         runner, self._runner = self._runner, None
-        if runner is None:
-            return
-        handlers = list(self._in_flight)
-        for task in handlers:
-            task.cancel()
-        await asyncio.gather(*handlers, return_exceptions=True)
-        await runner.cleanup()
+        if runner is not None:
+            handlers = list(self._in_flight)
+            for task in handlers:
+                task.cancel()
+            await asyncio.gather(*handlers, return_exceptions=True)
+            await runner.cleanup()
         if not keep_port:
             self._port = None
 

@@ -98,11 +98,9 @@ and the module's `free_port()` and `openapi_document(secured=...)`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import json
 import re
-import socket
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -114,6 +112,9 @@ from aiohttp import web
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
+from sandbox.loopback import LoopbackServer
+from sandbox.loopback import free_port as free_port  # part of this module's API
+
 JsonDict = dict[str, Any]
 
 NOT_LOGGED_IN = "not logged in: waiting for login"
@@ -124,9 +125,6 @@ MAX_LIMIT = 100
 SCHEDULER_INTERVAL_SECONDS = 600
 OPENAPI_PATH = "/openapi.json"
 STATUS_PATH = "/status"
-# Long enough for the graceful phase of aiohttp's shutdown, short enough not to stall a test
-# run; stop() cancels our own handlers first, so this is only a backstop.
-SHUTDOWN_TIMEOUT_SECONDS = 1.0
 
 API_TITLE = "Recruiting Browser Service"
 API_DESCRIPTION = "Drives a logged-in Chrome on the recruiting site through Playwright."
@@ -839,13 +837,6 @@ def _now_iso(offset_seconds: float = 0) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then closed)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _check_template(path_template: str) -> None:
     if path_template not in ROUTE_TEMPLATES:
         known = ", ".join(ROUTE_TEMPLATES)
@@ -880,12 +871,7 @@ class FakeBrowserService:
         self.max_in_flight = 0
         self._failures: dict[str, list[tuple[int, str]]] = {}
         self._business_failures: dict[str, str] = {}
-        self._changed = asyncio.Condition()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._notifiers: set[asyncio.Task[None]] = set()
-        self._runner: web.AppRunner | None = None
-        self._port: int | None = None
+        self._loopback = LoopbackServer()
         self._started_at: float | None = None
         self._handlers: dict[str, _Handler] = {
             "get_status": self._status,
@@ -906,17 +892,15 @@ class FakeBrowserService:
     @property
     def port(self) -> int | None:
         """The port reserved or listened on (kept while down()), None before either."""
-        return self._port
+        return self._loopback.port if self._loopback.has_port else None
 
     @property
     def base_url(self) -> str:
-        if self._port is None:
-            raise RuntimeError("FakeBrowserService: call reserve_port() or start() first")
-        return f"http://127.0.0.1:{self._port}"
+        return self._loopback.base_url
 
     @property
     def is_up(self) -> bool:
-        return self._runner is not None
+        return self._loopback.is_up
 
     @property
     def logged_in(self) -> bool:
@@ -925,7 +909,7 @@ class FakeBrowserService:
     @logged_in.setter
     def logged_in(self, value: bool) -> None:
         self._logged_in = value
-        self._notify()  # ends a login wait
+        self._loopback.notify()  # ends a login wait
 
     @property
     def new_message_count(self) -> int:
@@ -933,57 +917,31 @@ class FakeBrowserService:
 
     def reserve_port(self) -> int:
         """Choose the port now, so `base_url` is known before the service is up."""
-        if self._port is None:
-            self._port = free_port()
-        return self._port
+        return self._loopback.reserve_port()
 
     async def start(self, port: int | None = None) -> None:
-        if self._runner is not None:
-            raise RuntimeError("FakeBrowserService is already listening")
-        chosen = port if port is not None else (self._port or 0)
-        self._condition()
         app = web.Application()
-        app.router.add_route("*", "/{path:.*}", self._handle)
+        app.router.add_route("*", "/{path:.*}", self._serve)
         # handler_cancellation: a held request learns that its client went away.
-        runner = web.AppRunner(
-            app,
-            handler_cancellation=True,
-            access_log=None,
-            shutdown_timeout=SHUTDOWN_TIMEOUT_SECONDS,
-        )
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, "127.0.0.1", chosen, backlog=1024).start()
-        except OSError:
-            await runner.cleanup()
-            raise
-        self._runner = runner
-        self._port = int(runner.addresses[0][1])
+        await self._loopback.start(app, port=port, handler_cancellation=True)
         self._started_at = time.monotonic()  # uptime restarts, as with a restarted service
-        self._notify()
+        self._loopback.notify()
 
     async def stop(self) -> None:
         """Close every connection, held requests included, and forget the port."""
-        await self.down()
-        self._port = None
+        await self._loopback.stop()
+        self._loopback.notify()
 
     async def down(self) -> None:
         """Stop listening and cut off requests in flight; the port and state are kept."""
-        runner, self._runner = self._runner, None
-        if runner is None:
-            return
-        handlers = list(self._tasks)
-        for task in handlers:
-            task.cancel()
-        await asyncio.gather(*handlers, return_exceptions=True)
-        await runner.cleanup()
-        self._notify()
+        await self._loopback.stop(keep_port=True)
+        self._loopback.notify()
 
     async def up(self) -> None:
         """Listen again on the port used before down() (or the reserved one)."""
-        if self._port is None:
+        if not self._loopback.has_port:
             raise RuntimeError("FakeBrowserService.up(): no port yet; use start()")
-        await self.start(self._port)
+        await self.start()
 
     def fail_next(
         self, path_template: str, status: int, count: int = 1, *, detail: str | None = None
@@ -1053,11 +1011,7 @@ class FakeBrowserService:
     ) -> None:
         """Wait until `predicate()` holds; it is re-checked whenever a request arrives or the
         fake's state changes. Raises AssertionError after `timeout` seconds."""
-        changed = self._condition()
-        try:
-            async with asyncio.timeout(timeout), changed:
-                await changed.wait_for(predicate)
-        except TimeoutError:
+        if not await self._loopback.wait_for(predicate, timeout):
             state = (
                 f"{len(self.requests)} requests recorded, {self.in_flight} in flight, "
                 f"{'up' if self.is_up else 'down'}, logged_in={self.logged_in}"
@@ -1065,19 +1019,9 @@ class FakeBrowserService:
             wanted = what or getattr(predicate, "__name__", "the condition")
             raise AssertionError(
                 f"FakeBrowserService: {wanted} not reached in {timeout:g}s; {state}"
-            ) from None
+            )
 
     # ----- request handling
-
-    async def _handle(self, request: web.Request) -> web.StreamResponse:
-        # Tracked so down() and stop() can cut off held requests instead of waiting on them.
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        try:
-            return await self._serve(request)
-        finally:
-            self._tasks.discard(task)
 
     async def _serve(self, request: web.Request) -> web.StreamResponse:
         raw = await request.read()
@@ -1125,7 +1069,7 @@ class FakeBrowserService:
                 route=None if op is None else op.path,
             )
         )
-        self._notify()
+        self._loopback.notify()
 
     def _authorized(self, request: web.Request) -> bool:
         if self.token is None:
@@ -1137,7 +1081,7 @@ class FakeBrowserService:
         if op.business:
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
-            self._notify()
+            self._loopback.notify()
         try:
             delay = self.delays.get(op.path, self.delay)
             if delay > 0:
@@ -1156,23 +1100,19 @@ class FakeBrowserService:
         finally:
             if op.business:
                 self.in_flight -= 1
-                self._notify()
+                self._loopback.notify()
 
     def _take_failure(self, path_template: str) -> web.Response | None:
         queue = self._failures.get(path_template)
         if not queue:
             return None
         status, detail = queue.pop(0)
-        self._notify()
+        self._loopback.notify()
         return _detail(status, detail)
 
     async def _login_wait(self) -> None:
-        if self.login_wait_seconds <= 0:
-            return
-        with contextlib.suppress(TimeoutError):
-            changed = self._condition()
-            async with asyncio.timeout(self.login_wait_seconds), changed:
-                await changed.wait_for(lambda: self.logged_in)
+        if self.login_wait_seconds > 0:
+            await self._loopback.wait_for(lambda: self.logged_in, self.login_wait_seconds)
 
     # ----- routes
 
@@ -1207,7 +1147,7 @@ class FakeBrowserService:
             if dialog.get("chat_id") == chat_id:
                 dialog["last_message"], dialog["updated_at"] = body.message, now
         self.sent.append((chat_id, body.message))
-        self._notify()
+        self._loopback.notify()
         return {"success": True, "sent": True, "chat_id": chat_id, "message": body.message}
 
     def _view_full_resume(self, values: dict[str, Any], body: Any) -> JsonDict:
@@ -1215,7 +1155,7 @@ class FakeBrowserService:
         if body.chat_id not in self.messages:
             return _chat_not_found(body.chat_id)
         self.resumes_viewed.append(body.chat_id)
-        self._notify()
+        self._loopback.notify()
         resume = self.resumes.get(body.chat_id)
         if resume is None:
             return {"success": False, "details": f"chat {body.chat_id} has no resume yet"}
@@ -1226,7 +1166,7 @@ class FakeBrowserService:
         if body.chat_id not in self.messages:
             return _chat_not_found(body.chat_id)
         self.resume_requests.append(body.chat_id)
-        self._notify()
+        self._loopback.notify()
         return {"success": True, "requested": True}
 
     def _list_candidates(self, values: dict[str, Any], body: Any) -> JsonDict:
@@ -1239,50 +1179,23 @@ class FakeBrowserService:
         if index >= len(self.candidates):
             return {"success": False, "details": f"candidate {index} not found"}
         self.greeted.append((index, message))
-        self._notify()
+        self._loopback.notify()
         return {"success": True, "greeted": index}
 
     def _start_scheduler(self, values: dict[str, Any], body: Any) -> JsonDict:
         self.scheduler_running = True
-        self._notify()
+        self._loopback.notify()
         return {"success": True, "running": True}
 
     def _stop_scheduler(self, values: dict[str, Any], body: Any) -> JsonDict:
         self.scheduler_running = False
-        self._notify()
+        self._loopback.notify()
         return {"success": True, "running": False}
 
     def _scheduler_status(self, values: dict[str, Any], body: Any) -> JsonDict:
         running = self.scheduler_running
         next_run = _now_iso(SCHEDULER_INTERVAL_SECONDS) if running else None
         return {"running": running, "next_run": next_run}
-
-    # ----- wait_for() support
-
-    def _notify(self) -> None:
-        """Wake wait_for() callers. notify_all() needs the condition's lock, which neither a
-        synchronous caller (a setter) nor a handler being cancelled can wait for, so a small
-        task does it; it runs after the state change, which is all the waiters need."""
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return  # no running loop, so nobody can be waiting
-        task = loop.create_task(self._notify_all())
-        self._notifiers.add(task)
-        task.add_done_callback(self._notifiers.discard)
-
-    async def _notify_all(self) -> None:
-        changed = self._condition()
-        async with changed:
-            changed.notify_all()
-
-    def _condition(self) -> asyncio.Condition:
-        """The condition of the running loop. A new one only for a new loop (so one instance
-        survives asyncio.run()): up() after down() keeps the one wait_for() callers wait on."""
-        loop = asyncio.get_running_loop()
-        if loop is not self._loop:
-            self._loop, self._changed = loop, asyncio.Condition()
-        return self._changed
 
 
 def _chat_not_found(chat_id: str) -> JsonDict:
