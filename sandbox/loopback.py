@@ -23,6 +23,7 @@ class LoopbackServer:
     The port can be chosen before the server starts (:meth:`reserve_port`) and kept across a
     stop (``stop(keep_port=True)``), so a client can be pointed at a service that is not up
     yet, or that is down for a while and comes back where it was.
+
     Requests still in flight at :meth:`stop` are cut off (their handlers cancelled), so a
     fake that holds requests open or sleeps in a latency never holds up its own shutdown.
     The owner calls :meth:`notify` whenever its state may have changed; :meth:`wait_for`
