@@ -26,7 +26,7 @@ from message_processor import (
     AccessPolicy,
     AnswersInFlight,
     AttachmentReader,
-    BotSurface,
+    BackendParts,
     BrowserDesk,
     BrowserGate,
     ConversationDesk,
@@ -36,18 +36,18 @@ from message_processor import (
     ImageReader,
     ImageTools,
     LinkFetcher,
+    ListenerBackend,
     MessageProcessor,
     ModelSlots,
     Preferences,
     ProcessorSettings,
     RateLimiter,
     Retention,
-    SurfaceParts,
     TextHandler,
     ThreadContext,
     build_link_session,
 )
-from message_processor.link_policy import (
+from message_processor.files.link_policy import (
     AddressPolicy,
     LinkPolicy,
     interface_addresses,
@@ -64,9 +64,9 @@ from slack_client import (
     build_web_client,
     slack_error,
 )
-from slack_client.app import build_app, fetch_identity
-from slack_client.notices import SlackNotices
-from slack_client.web import API_TIMEOUT_SECONDS
+from slack_client.listeners.app import build_app, fetch_identity
+from slack_client.output.notices import SlackNotices
+from slack_client.transport.web import API_TIMEOUT_SECONDS
 from storage import StoreUnusable
 from storage.sqlite import SQLiteStore
 from thread_manager import LoopMonitor, ThreadLocks, Watchdog
@@ -236,8 +236,8 @@ async def build_bot(
         await processor.recover_interrupted()
         await browser.resume()
         loop_monitor = LoopMonitor()
-        surface = BotSurface(
-            SurfaceParts(
+        backend = ListenerBackend(
+            BackendParts(
                 threads=store.threads,
                 usage=store.usage,
                 feedback=store.feedback,
@@ -255,12 +255,12 @@ async def build_bot(
                 service_commands=RateLimiter(config.service_commands_per_minute),
             )
         )
-        handler = AsyncSocketModeHandler(build_app(web, identity, surface), config.slack_app_token)
+        handler = AsyncSocketModeHandler(build_app(web, identity, backend), config.slack_app_token)
         jobs = [
             Watchdog(locks).run(),
             loop_monitor.run(),
             _every(CLEANUP_INTERVAL_SECONDS, processor.purge_expired),
-            _every(CLEANUP_INTERVAL_SECONDS, surface.forget_idle),
+            _every(CLEANUP_INTERVAL_SECONDS, backend.forget_idle),
             browser.keep_catalogue(CATALOGUE_REFRESH_SECONDS),
         ]
         if config.retention_days:

@@ -57,7 +57,7 @@ from yarl import URL
 
 from bot import StartupError, build_bot
 from config import BotConfig, ConfigError, load_config
-from message_processor.link_policy import AddressPolicy, is_public_address
+from message_processor.files.link_policy import AddressPolicy, is_public_address
 
 logger = logging.getLogger("bot")
 

@@ -84,7 +84,7 @@ class Settings:
     # never replace them, so nobody's standing wishes are lost by joining a thread.
     thread_instructions: str = ""
     # Who last saved the thread's settings: instructions someone else wrote are content
-    # the asker did not write (message_processor/provenance.py).
+    # the asker did not write (message_processor/conversation/provenance.py).
     thread_instructions_by: str = ""
     web_search: bool = False
     streaming: bool = True

@@ -32,8 +32,8 @@ from hypothesis import strategies as st
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sandbox.workspace import FakeSlack, UploadedFile, check_message_blocks
-from slack_client.mrkdwn import markdown_to_mrkdwn, split_message
-from slack_client.replies import reply_parts
+from slack_client.output.replies import reply_parts
+from slack_client.render.mrkdwn import markdown_to_mrkdwn, split_message
 from tests.botproc import BotProcess, bot_environment, start_model_server
 from tests.hostile import CORPUS
 from tests.loopback import clear_proxies

@@ -3,7 +3,7 @@
 Questions are spread round-robin over --channels channels, one mention each in a new
 thread, from different people, all posted at once; the fake model streams each answer
 over about --stream-seconds after its latency. The fake Slack enforces the limits of
-slack_client/limits.py (per-channel posting budgets, per-method workspace budgets, 429
+slack_client/transport/limits.py (per-channel posting budgets, per-method workspace budgets, 429
 with Retry-After beyond them) unless --no-limits.
 
 Prints per run, and as medians over --runs: the time from the burst to the first
@@ -35,7 +35,7 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sandbox.workspace import ApiCall, FakeSlack
-from slack_client.limits import (
+from slack_client.transport.limits import (
     POSTING_IN_A_CHANNEL,
     limit_of,
 )
@@ -67,7 +67,7 @@ class RunResult:
 
 
 def lower_bound_seconds(answers_per_channel: Iterable[int], model_seconds: float) -> float:
-    """The earliest, after the burst, that Slack's limits (slack_client/limits.py) let the
+    """The earliest, after the burst, that Slack's limits (slack_client/transport/limits.py) let the
     last of these answers be complete, every bucket being full at the burst.
 
     Each answer needs at least one message posted in its channel (chat.postMessage or

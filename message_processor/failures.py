@@ -31,7 +31,7 @@ from openai_client import (
     ModelUnavailableError,
 )
 from slack_client import SlackRefused, SlackUnreachable
-from slack_client.mrkdwn import escape
+from slack_client.render.mrkdwn import escape
 
 BUSY = (
     ":hourglass_flowing_sand: I'm still answering your previous message in this thread. "

@@ -17,12 +17,16 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Protocol
 
-from message_processor.access import (
+from message_processor.admission.access import (
     TURNED_AWAY_REACTION,
     AccessPolicy,
     RateLimiter,
     rate_limited,
 )
+from message_processor.admission.inflight import AnswersInFlight
+from message_processor.admission.slots import THINKING
+from message_processor.answer import Spent, TextHandler
+from message_processor.conversation.summaries import CannotRead, ConversationDesk, ConversationRef
 from message_processor.failures import (
     BUSY,
     INTERRUPTED_BY_CRASH,
@@ -35,18 +39,14 @@ from message_processor.failures import (
     deadline_passed,
     describe_failure,
 )
-from message_processor.handlers.text import Spent, TextHandler
-from message_processor.inflight import AnswersInFlight
 from message_processor.memory import ThreadMemory
 from message_processor.preferences import Preferences
-from message_processor.slots import THINKING
-from message_processor.summaries import CannotRead, ConversationDesk, ConversationRef
 from openai_client import ModelConnectionError, ModelError, PriceTable
 from settings import Settings
 from slack_client import IncomingMessage, ReplyStream, SlackReplies, is_dm_channel, loggable
-from slack_client.notices import SlackNotices
-from slack_client.replies import MessageShows
-from slack_client.views import NOT_ALLOWED
+from slack_client.output.notices import SlackNotices
+from slack_client.output.replies import MessageShows
+from slack_client.render.views import NOT_ALLOWED
 from storage import (
     Claim,
     EventStore,

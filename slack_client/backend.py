@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from settings import Overrides, ScopeRef, Settings
-from slack_client.events import IncomingMessage
+from slack_client.handover import IncomingMessage
 
 
 class SettingsRefused(Exception):

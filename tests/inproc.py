@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bot import Bot, build_bot
 from config import load_config
-from message_processor.link_policy import AddressPolicy, is_public_address
+from message_processor.files.link_policy import AddressPolicy, is_public_address
 from sandbox.model import FakeOpenAI
 from sandbox.workspace import FakeSlack
 from tests.botproc import bot_environment

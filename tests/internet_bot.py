@@ -16,7 +16,7 @@ import sys
 
 import main
 from config import load_config
-from message_processor.link_policy import IPAddress
+from message_processor.files.link_policy import IPAddress
 
 INTERNET = ipaddress.IPv4Address("127.0.0.2")
 

@@ -16,7 +16,7 @@ import pytest
 from sandbox.manifest import ManifestRejected, check_manifest, load_manifest
 from sandbox.model import FakeOpenAI
 from sandbox.workspace import FakeSlack, UploadedFile
-from slack_client.commands import parse_since
+from slack_client.listeners.commands import parse_since
 from tests.botproc import BotProcess
 from tests.conftest import running_bot
 from tests.manifests import assistant_view_manifest

@@ -9,10 +9,11 @@ from browser_service import ActionFailed, AllowList, ArgumentsError, InputReject
 from browser_service.catalogue import parse_catalogue
 from browser_service.client import _outcome
 from config import ConfigError, load_config
-from message_processor.browser_gate import NOT_EXTERNAL, NOT_HERE, BrowserGate
+from message_processor.conversation.provenance import Outside, Provenance
 from message_processor.failures import describe_browser_failure
-from message_processor.provenance import Outside, Provenance
-from slack_client.events import BotIdentity, is_external
+from message_processor.tools.browser_gate import NOT_EXTERNAL, NOT_HERE, BrowserGate
+from slack_client.handover import BotIdentity
+from slack_client.listeners.events import is_external
 from tests.fakes.browser_service import openapi_document
 
 

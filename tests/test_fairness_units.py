@@ -13,9 +13,9 @@ import aiohttp
 import pytest
 
 from config import ConfigError, load_config
-from message_processor.handlers.allowance import ImageAllowance, OverDailyLimit
-from message_processor.inflight import AnswersInFlight
-from message_processor.slots import ModelSlots
+from message_processor.admission.inflight import AnswersInFlight
+from message_processor.admission.slots import ModelSlots
+from message_processor.tools.allowance import ImageAllowance, OverDailyLimit
 from openai_client import PriceTable
 from slack_client import IncomingMessage, ReplyStream
 from storage import UsageKind

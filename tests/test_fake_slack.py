@@ -36,7 +36,7 @@ from sandbox.workspace import (
     UploadedFile,
     blocks_text,
 )
-from slack_client.limits import METHOD_LIMITS, MethodLimit, Rate
+from slack_client.transport.limits import METHOD_LIMITS, MethodLimit, Rate
 from tests.fakes.slack_faults import SlackFaults, attach_faults
 
 BLOCKS = [{"type": "section", "text": {"type": "mrkdwn", "text": "*hi*"}}]

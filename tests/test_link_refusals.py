@@ -18,8 +18,8 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from PIL import Image
 
-from message_processor.link_policy import PRIVATE_ADDRESS, UNCLEAR_HOST
-from message_processor.links import NOT_AN_IMAGE
+from message_processor.files.link_policy import PRIVATE_ADDRESS, UNCLEAR_HOST
+from message_processor.files.links import NOT_AN_IMAGE
 from sandbox.model import FakeOpenAI
 from sandbox.workspace import FakeSlack
 from tests.botproc import REPO, BotProcess, bot_environment

@@ -17,7 +17,7 @@ from PIL import Image
 from yarl import URL
 
 from config import ConfigError, load_config
-from message_processor.link_policy import (
+from message_processor.files.link_policy import (
     PRIVATE_ADDRESS,
     UNCLEAR_HOST,
     IPAddress,
@@ -27,7 +27,7 @@ from message_processor.link_policy import (
     is_public_address,
     written_address,
 )
-from message_processor.links import (
+from message_processor.files.links import (
     MAX_LINK_BYTES,
     NOT_AN_IMAGE,
     LinkFetcher,

@@ -11,7 +11,7 @@ import time
 import pytest
 
 from slack_client.backend import LoopLag, ReaderLoad, StatusReport
-from slack_client.views import status_text
+from slack_client.render.views import status_text
 from thread_manager import LoopMonitor
 
 STALL = 0.3

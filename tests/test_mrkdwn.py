@@ -1,5 +1,5 @@
 """Unit tests: Markdown as models write it to Slack mrkdwn, and splitting long replies
-(slack_client.mrkdwn), with realistic answers, hostile input and a property test."""
+(slack_client.render.mrkdwn), with realistic answers, hostile input and a property test."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from slack_client.mrkdwn import (
+from slack_client.render.mrkdwn import (
     FENCE,
     LINK_URL_LIMIT,
     MESSAGE_PART_LIMIT,
@@ -19,7 +19,7 @@ from slack_client.mrkdwn import (
     markdown_to_mrkdwn,
     split_message,
 )
-from slack_client.mrkdwn.render import _cap_nesting
+from slack_client.render.mrkdwn.render import _cap_nesting
 
 ZWSP = "\u200b"
 PRIVATE_USE = re.compile("[\ue000-\uf8ff]")

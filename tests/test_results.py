@@ -1,4 +1,4 @@
-"""Unit tests: automation results formatted for Slack (slack_client.results)."""
+"""Unit tests: automation results formatted for Slack (slack_client.render.results)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,14 @@ from typing import Any
 
 import pytest
 
-from slack_client import results
-from slack_client.results import FILE_NOTE, MAX_TEXT_CHARS, FormattedResult, format_result, humanise
+from slack_client.render import results
+from slack_client.render.results import (
+    FILE_NOTE,
+    MAX_TEXT_CHARS,
+    FormattedResult,
+    format_result,
+    humanise,
+)
 
 FENCE = "```"
 

@@ -7,9 +7,14 @@ from collections.abc import Awaitable
 
 import pytest
 
-import slack_client.scheduler as scheduler_module
-from slack_client.limits import POSTING_IN_A_CHANNEL, POSTING_IN_A_WORKSPACE, TIER_2, TIER_3
-from slack_client.scheduler import (
+import slack_client.transport.scheduler as scheduler_module
+from slack_client.transport.limits import (
+    POSTING_IN_A_CHANNEL,
+    POSTING_IN_A_WORKSPACE,
+    TIER_2,
+    TIER_3,
+)
+from slack_client.transport.scheduler import (
     NotSent,
     Priority,
     Refused,

@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 
 from config import EXAMPLE_VALUES, ConfigError, load_config
-from message_processor.access import AccessPolicy, RateLimiter
+from message_processor.admission.access import AccessPolicy, RateLimiter
+from message_processor.listener_backend import may_tune_thread
 from message_processor.preferences import Preferences
-from message_processor.surface import may_tune_thread
 from openai_client import Price, PriceTable, Usage, parse_prices
 from settings import Scope, ScopeRef, Settings, accepted_fields, drop_unaccepted, resolve, validate
-from slack_client.views import settings_modal, submitted_values
+from slack_client.render.views import settings_modal, submitted_values
 from storage.sqlite import SQLiteStore
 
 MODELS = ("gpt-4.1-mini", "gpt-5.4-mini", "o3")

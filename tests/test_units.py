@@ -11,7 +11,7 @@ from config import ConfigError, load_config
 from openai_client import ChatTurn, GenerationSettings, TokenCounter, sampling_parameters
 from openai_client.client import fidelity_options
 from openai_client.tokens import context_window, trim_to_budget
-from slack_client.mrkdwn import markdown_to_mrkdwn, split_message
+from slack_client.render.mrkdwn import markdown_to_mrkdwn, split_message
 from thread_manager import ThreadKey, ThreadLocks, Watchdog
 
 # --- Markdown to mrkdwn ---------------------------------------------------------------

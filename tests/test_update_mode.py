@@ -11,7 +11,7 @@ import pytest
 
 from sandbox.model import FakeOpenAI
 from sandbox.workspace import FakeSlack
-from slack_client.limits import POSTING, POSTING_IN_A_WORKSPACE, MethodLimit, Rate
+from slack_client.transport.limits import POSTING, POSTING_IN_A_WORKSPACE, MethodLimit, Rate
 from tests.botproc import BotProcess
 from tests.conftest import make_bot, start_bot
 from tests.fakes.slack_faults import attach_faults

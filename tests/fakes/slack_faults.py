@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sandbox.workspace import ApiCall, FakeSlack, FileRequest, Refusal
-from slack_client.limits import DEFAULT_LIMIT, METHOD_LIMITS, MethodLimit
+from slack_client.transport.limits import DEFAULT_LIMIT, METHOD_LIMITS, MethodLimit
 from tests.fakes.slack_rate_limits import RealisticLimits
 
 __all__ = ["SlackFaults", "attach_faults"]

@@ -14,7 +14,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from slack_client.limits import MethodLimit, Rate
+from slack_client.transport.limits import MethodLimit, Rate
 
 # A rate that never refills still answers a finite Retry-After: Slack counts limits over a
 # minute, so a minute is the longest a caller is told to wait.
