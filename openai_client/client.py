@@ -324,8 +324,6 @@ class ModelClient:
             params["reasoning"] = {"effort": params.pop("reasoning_effort")}
         if "verbosity" in params:
             params["text"] = {"verbosity": params.pop("verbosity")}
-        if request.settings.max_output_tokens:
-            params["max_output_tokens"] = request.settings.max_output_tokens
         body = {
             "model": request.settings.model,
             "instructions": request.instructions,
@@ -401,8 +399,6 @@ class ModelClient:
         self, request: ModelRequest, on_delta: DeltaSink, on_search: SearchSink
     ) -> ModelReply:
         params = sampling_parameters(request.settings)
-        if request.settings.max_output_tokens:
-            params["max_completion_tokens"] = request.settings.max_output_tokens
         messages: list[Any] = [{"role": "system", "content": request.instructions}]
         messages += [_chat_message(turn, request.image_detail) for turn in request.turns]
         messages += _chat_tool_messages(request.tool_results)

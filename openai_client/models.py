@@ -64,7 +64,6 @@ class GenerationSettings:
     top_p: float | None = None
     reasoning_effort: str | None = None
     verbosity: str | None = None
-    max_output_tokens: int | None = None
 
 
 @dataclass(frozen=True)

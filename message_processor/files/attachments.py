@@ -17,10 +17,6 @@ class Attachments:
     unread: list[str] = field(default_factory=list)
     partly_read: list[str] = field(default_factory=list)
 
-    @property
-    def any(self) -> bool:
-        return bool(self.images or self.documents or self.unread)
-
     def __add__(self, other: Attachments) -> Attachments:
         return Attachments(
             images=self.images + other.images,

@@ -78,14 +78,12 @@ class ImageReader:
         links: LinkFetcher,
         readers: UntrustedReaders,
         budget: ByteBudget,
-        cache_bytes: int = IMAGE_CACHE_BYTES,
     ) -> None:
         self._files = files
         self._links = links
         self._readers = readers
         self._budget = budget
         self._cache: OrderedDict[str, ModelImage] = OrderedDict()
-        self._cache_bytes = cache_bytes
         self._cached_bytes = 0
         # Reason, and until when it stands.
         self._failed: OrderedDict[str, tuple[str, float]] = OrderedDict()
@@ -158,7 +156,7 @@ class ImageReader:
             return
         self._cache[key] = image
         self._cached_bytes += _held_bytes(image)
-        while self._cached_bytes > self._cache_bytes and len(self._cache) > 1:
+        while self._cached_bytes > IMAGE_CACHE_BYTES and len(self._cache) > 1:
             _, dropped = self._cache.popitem(last=False)
             self._cached_bytes -= _held_bytes(dropped)
 

@@ -58,8 +58,7 @@ class ViewedContexts:
     """What each person last had open beside the Messages tab, and their DM with the
     bot: remembered for the most recent people only."""
 
-    def __init__(self, capacity: int = REMEMBERED_PEOPLE) -> None:
-        self._capacity = capacity
+    def __init__(self) -> None:
         self._viewing: OrderedDict[str, AppContext | None] = OrderedDict()
         self._dms: OrderedDict[str, str] = OrderedDict()
         # One prompt update at a time per person (with how many want it), so the last
@@ -104,7 +103,7 @@ class ViewedContexts:
     def _remember(self, store: OrderedDict[str, Any], user: str, value: object) -> None:
         store[user] = value
         store.move_to_end(user)
-        while len(store) > self._capacity:
+        while len(store) > REMEMBERED_PEOPLE:
             store.popitem(last=False)
 
 

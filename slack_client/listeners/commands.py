@@ -28,7 +28,6 @@ from slack_client.transport.errors import loggable
 logger = logging.getLogger(__name__)
 
 COMMAND = "/ai"
-BROWSER_OFF = "The browser service is not set up for this bot (its admin sets BROWSER_SERVICE_URL)."
 RESET_DONE = "Done: your next message here starts a fresh conversation."
 RESET_ONLY_IN_DM = (
     "`/ai reset` is for our DM. In a channel every thread is its own conversation: "

@@ -31,8 +31,8 @@ class Sealed:
 
 
 class ScopeSeal:
-    def __init__(self, key: bytes | None = None) -> None:
-        self._key = key or secrets.token_bytes(32)
+    def __init__(self) -> None:
+        self._key = secrets.token_bytes(32)
 
     def seal(self, scope: ScopeRef, user: str, starter: str | None = None) -> str:
         fields = {"scope": scope.kind.value, "key": scope.key, "starter": starter or ""}

@@ -180,25 +180,16 @@ class UserNames:
     otherwise the person's id stands in, this time.
     """
 
-    def __init__(
-        self,
-        client: AsyncWebClient,
-        scheduler: SlackScheduler,
-        *,
-        capacity: int = NAMES_REMEMBERED,
-        ttl: float = NAME_MEMORY_SECONDS,
-    ) -> None:
+    def __init__(self, client: AsyncWebClient, scheduler: SlackScheduler) -> None:
         self._client = client
         self._scheduler = scheduler
-        self._capacity = capacity
-        self._ttl = ttl
         self._names: OrderedDict[str, tuple[str, float]] = OrderedDict()
         self._asking: dict[str, asyncio.Future[str]] = {}
 
     def known(self, user_id: str) -> str | None:
         """The remembered name, without asking Slack."""
         found = self._names.get(user_id)
-        if found is None or time.monotonic() - found[1] > self._ttl:
+        if found is None or time.monotonic() - found[1] > NAME_MEMORY_SECONDS:
             return None
         self._names.move_to_end(user_id)
         return found[0]
@@ -230,6 +221,6 @@ class UserNames:
             )
         self._names[user_id] = (name, time.monotonic())
         self._names.move_to_end(user_id)
-        while len(self._names) > self._capacity:
+        while len(self._names) > NAMES_REMEMBERED:
             self._names.popitem(last=False)
         return name
