@@ -6,11 +6,15 @@ import asyncio
 import logging
 
 import pytest
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.request.async_request import AsyncBoltRequest
 
 from config import ConfigError, load_config
 from openai_client import ChatTurn, GenerationSettings, TokenCounter, sampling_parameters
 from openai_client.client import fidelity_options
 from openai_client.tokens import context_window, trim_to_budget
+from slack_client.listeners.event_registry import EventListeners
 from slack_client.render.mrkdwn import markdown_to_mrkdwn, split_message
 from thread_manager import ThreadKey, ThreadLocks, Watchdog
 
@@ -233,3 +237,38 @@ async def test_the_watchdog_reports_long_answers_and_changes_nothing() -> None:
         watchdog.cancel()
         logging.getLogger("thread_manager").removeHandler(spotted)
     assert not locks.is_busy(key)
+
+
+# --- Event listeners --------------------------------------------------------------------
+
+
+async def test_catch_all_leaves_handled_event_types_to_their_listeners() -> None:
+    """Registered first, the catch-all still acknowledges only what no listener takes;
+    Bolt would otherwise run it, the first match, for every event."""
+
+    async def authorize(**_: object) -> AuthorizeResult:
+        return AuthorizeResult(enterprise_id=None, team_id="T1", bot_user_id="U0", bot_token="x")
+
+    app = AsyncApp(authorize=authorize, request_verification_enabled=False)
+    events = EventListeners(app)
+    events.catch_all()
+    opened = asyncio.Event()
+
+    @events.on("app_home_opened")
+    async def on_home_opened() -> None:
+        opened.set()
+
+    def delivered(event_type: str) -> AsyncBoltRequest:
+        body = {
+            "type": "event_callback",
+            "team_id": "T1",
+            "event_id": f"Ev{event_type}",
+            "event": {"type": event_type, "user": "U1"},
+        }
+        return AsyncBoltRequest(body=body, mode="socket_mode")
+
+    ignored = await app.async_dispatch(delivered("pin_added"))
+    assert ignored.status == 200
+    handled = await app.async_dispatch(delivered("app_home_opened"))
+    assert handled.status == 200
+    await asyncio.wait_for(opened.wait(), timeout=5)

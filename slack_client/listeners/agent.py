@@ -18,12 +18,12 @@ import logging
 from collections import OrderedDict
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from slack_client.backend import PanelBackend
 from slack_client.handover import AppContext
+from slack_client.listeners.event_registry import EventListeners
 from slack_client.listeners.events import parse_app_context
 from slack_client.render.views import WELCOME, welcome_blocks
 from slack_client.transport.errors import slack_error
@@ -107,8 +107,8 @@ class ViewedContexts:
             store.popitem(last=False)
 
 
-def register_agent(app: AsyncApp, backend: PanelBackend, contexts: ViewedContexts) -> None:
-    @app.event("app_context_changed")
+def register_agent(events: EventListeners, backend: PanelBackend, contexts: ViewedContexts) -> None:
+    @events.on("app_context_changed")
     async def on_context_changed(event: dict[str, Any], client: AsyncWebClient) -> None:
         user = event.get("user")
         if not isinstance(user, str):
@@ -117,7 +117,7 @@ def register_agent(app: AsyncApp, backend: PanelBackend, contexts: ViewedContext
         if contexts.set_viewing(user, viewing) and backend.allows(user, None):
             await contexts.suggest(client, user)
 
-    @app.event("agent_session_stopped")
+    @events.on("agent_session_stopped")
     async def on_session_stopped(event: dict[str, Any]) -> None:
         user, channel, thread_ts = event.get("user"), event.get("channel"), event.get("thread_ts")
         if isinstance(user, str) and isinstance(channel, str) and isinstance(thread_ts, str):

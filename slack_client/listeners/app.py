@@ -1,15 +1,16 @@
 """The Bolt AsyncApp: thin listeners that parse, hand off and return.
 
 Every envelope is acknowledged: Bolt acks events itself once a listener matches, so a
-listener is registered for every event type, including a catch-all that does nothing.
-Unmatched events would go unacked and Slack would deliver them again.
+listener is registered for every event type, including a catch-all that does nothing
+(slack_client.listeners.event_registry: it leaves alone the types other listeners
+handle, wherever it is registered). Unmatched events would go unacked and Slack would
+deliver them again.
 """
 
 from __future__ import annotations
 
 import copy
 import logging
-import re
 from dataclasses import replace
 from typing import Any
 
@@ -22,6 +23,7 @@ from slack_client.handover import BotIdentity, is_dm_channel
 from slack_client.listeners.agent import ViewedContexts, register_agent
 from slack_client.listeners.assistant import build_assistant
 from slack_client.listeners.commands import register_commands
+from slack_client.listeners.event_registry import EventListeners
 from slack_client.listeners.events import parse_message_event
 from slack_client.listeners.interactions import register_interactions
 from slack_client.listeners.seal import ScopeSeal
@@ -65,10 +67,13 @@ def build_app(client: AsyncWebClient, identity: BotIdentity, backend: Backend) -
     )
     seal = ScopeSeal()
     contexts = ViewedContexts()
+    events = EventListeners(app)
+    # First, and still only for the types no other listener takes (see event_registry).
+    events.catch_all()
     app.assistant(build_assistant(backend, identity))
-    register_agent(app, backend, contexts)
+    register_agent(events, backend, contexts)
     register_commands(app, backend, seal, identity)
-    register_interactions(app, backend, seal, contexts)
+    register_interactions(app, events, backend, seal, contexts)
 
     async def handle(body: dict[str, Any], event: dict[str, Any], mention: bool) -> None:
         message = parse_message_event(
@@ -83,21 +88,17 @@ def build_app(client: AsyncWebClient, identity: BotIdentity, backend: Backend) -
             message = replace(message, viewing=contexts.viewing(message.user))
         await backend.submit(message)
 
-    @app.event("app_mention")
+    @events.on("app_mention")
     async def on_app_mention(body: dict[str, Any], event: dict[str, Any]) -> None:
         await handle(body, event, mention=True)
 
-    @app.event("message")
+    @events.on("message")
     async def on_message_event(body: dict[str, Any], event: dict[str, Any]) -> None:
         # A channel mention also arrives as app_mention; that one is answered.
         channel, text = str(event.get("channel") or ""), str(event.get("text") or "")
         if not is_dm_channel(channel) and f"<@{identity.user_id}>" in text:
             return
         await handle(body, event, mention=False)
-
-    @app.event(re.compile(".*"))
-    async def on_other_event() -> None:
-        """Acknowledged and ignored."""
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any]) -> None:

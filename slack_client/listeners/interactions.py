@@ -26,6 +26,7 @@ from slack_client.backend import (
     SettingsRefused,
 )
 from slack_client.listeners.agent import ViewedContexts, messages_tab_opened
+from slack_client.listeners.event_registry import EventListeners
 from slack_client.listeners.seal import ScopeSeal
 from slack_client.render.views import (
     ANSWER_FEEDBACK,
@@ -76,7 +77,11 @@ async def open_settings_modal(
 
 
 def register_interactions(
-    app: AsyncApp, backend: Backend, seal: ScopeSeal, contexts: ViewedContexts
+    app: AsyncApp,
+    events: EventListeners,
+    backend: Backend,
+    seal: ScopeSeal,
+    contexts: ViewedContexts,
 ) -> None:
 
     @app.action(OPEN_SETTINGS)
@@ -243,7 +248,7 @@ def register_interactions(
             note = SUMMARY_FAILED
         await respond(note, unfurl_links=False, unfurl_media=False)
 
-    @app.event("app_home_opened")
+    @events.on("app_home_opened")
     async def on_home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:
         user = str(event.get("user"))
         if event.get("tab") == "messages":
