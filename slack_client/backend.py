@@ -1,7 +1,7 @@
 """What the Slack surface (slash command, modals, App Home, assistant panel) asks of the bot.
 
-The listeners in slack_client never import message_processor: main.py hands them an
-object with these methods (ARCHITECTURE.md §2), and the reports below are what comes
+The listeners (slack_client/listeners/) never import message_processor: bot.py hands
+them an object with these methods (ARCHITECTURE.md §2), and the reports below are what comes
 back, ready to be rendered.
 """
 
