@@ -126,147 +126,194 @@ async def build_bot(
     # Read once (getifaddrs), before anything needs closing.
     own_addresses = await asyncio.to_thread(interface_addresses)
     async with contextlib.AsyncExitStack() as stack:
-        try:
-            store = await SQLiteStore.open(config.database_path)
-        except StoreUnusable as error:
-            raise StartupError(str(error)) from None
-        # The last word once everything is closed, whatever ended the bot.
-        stack.callback(logger.info, "stopped")
-        stack.push_async_callback(store.close)
-        # slack-sdk applies its own timeout only to sessions it creates: set it here.
-        session = await stack.enter_async_context(
-            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=API_TIMEOUT_SECONDS))
+        outside = await _open(
+            config, stack, LinkPolicy(own_addresses, config.link_fetch_ports, public)
         )
-        # Links from messages get a session of their own: no proxy, no cookies, and an
-        # address check on every connection; never to the bot's own addresses.
-        link_policy = LinkPolicy(
-            own_addresses=own_addresses, ports=config.link_fetch_ports, public=public
-        )
-        links = await stack.enter_async_context(build_link_session(link_policy))
-        # The browser service's own session: its token goes nowhere else.
-        browser_session = await stack.enter_async_context(aiohttp.ClientSession(trust_env=False))
-        scheduler = SlackScheduler()
-        web = build_web_client(config.slack_bot_token, config.slack_api_url, session, scheduler)
-        model = ModelClient(
-            build_openai(
-                config.openai_api_key, config.openai_base_url, config.openai_timeout_seconds
-            ),
-            api_style=config.openai_api_style,
-            timeout=config.openai_timeout_seconds,
-            image_model=config.openai_image_model,
-        )
-        stack.push_async_callback(model.close)
-        pool = WorkerPool(
-            config.file_readers,
-            WorkerLimits(
-                cpu_seconds=config.file_read_seconds,
-                wall_seconds=config.file_read_seconds * 3,
-                memory_bytes=config.file_read_memory_mb * 2**20,
-            ),
-        )
-        stack.push_async_callback(pool.close)
         identity, counter = await asyncio.gather(
-            _verify_slack(web, config.slack_app_token), TokenCounter.load()
+            _verify_slack(outside.web, config.slack_app_token), TokenCounter.load()
         )
-        await pool.start()
-
-        locks = ThreadLocks()
-        replies = SlackReplies(web, scheduler, native_streaming=True)
-        notices = SlackNotices(replies)
-        files = SlackFiles(session, config.slack_bot_token, config.slack_api_url, web)
-        readers = UntrustedReaders(pool)
-        budget = ByteBudget(config.file_read_budget_mb * 2**20)
-        images = ImageReader(files, LinkFetcher(links, link_policy), readers, budget)
-        browser = BrowserDesk(
-            _browser_service(config, browser_session),
-            replies,
-            notices,
-            files,
-            gate=BrowserGate(config.browser_service_users, config.browser_service_channels),
-            approvals=store.approvals,
-            approval_seconds=config.browser_service_approval_seconds,
-        )
-        stack.push_async_callback(browser.close)
-        slots = ModelSlots(config.max_concurrent_requests)
-        preferences = await Preferences.load(
-            store.settings, Settings(model=config.openai_model), config.allowed_models
-        )
-        access = AccessPolicy(
-            admins=config.admin_users, users=config.allowed_users, channels=config.allowed_channels
-        )
-        reader = ThreadReader(web, scheduler)
-        prices = PriceTable(config.model_prices)
-        allowance = ImageAllowance(
-            store.usage,
-            prices,
-            per_day=config.image_generations_per_day,
-            model=config.openai_image_model,
-        )
-        context = ThreadContext(reader, store.threads, identity, images)
-        conversations = ConversationDesk(reader, context, access)
-        processor = MessageProcessor(
-            stores=store,
-            replies=replies,
-            notices=notices,
-            locks=locks,
-            text=TextHandler(
-                context,
-                AttachmentReader(images, DocumentReader(files, readers, budget)),
-                ImageTools(model, files, readers, budget, allowance, slots),
-                browser,
-                conversations,
-                model,
-                counter,
-                slots,
-            ),
-            conversations=conversations,
-            preferences=preferences,
-            gate=Gatekeeping(
-                access=access,
-                limiter=RateLimiter(config.user_messages_per_minute),
-                prices=prices,
-                answers=AnswersInFlight(config.user_answers_in_flight),
-            ),
-            settings=ProcessorSettings(
-                model_timeout=config.openai_timeout_seconds,
-                messages_per_minute=config.user_messages_per_minute,
-                answer_deadline=config.answer_deadline_seconds,
-            ),
-        )
-        await processor.recover_interrupted()
-        await browser.resume()
+        await outside.pool.start()
+        pipeline = await _pipeline(config, outside, identity, counter)
+        stack.push_async_callback(pipeline.browser.close)
+        await pipeline.processor.recover_interrupted()
+        await pipeline.browser.resume()
         loop_monitor = LoopMonitor()
-        backend = ListenerBackend(
-            BackendParts(
-                threads=store.threads,
-                usage=store.usage,
-                feedback=store.feedback,
-                people=store.people,
-                processor=processor,
-                preferences=preferences,
-                access=access,
-                model=model,
-                slots=slots,
-                browser=browser,
-                allowed_models=config.allowed_models,
-                offers_web_search=config.openai_api_style == "responses",
-                loop_monitor=loop_monitor,
-                readers=pool,
-                service_commands=RateLimiter(config.service_commands_per_minute),
-            )
-        )
-        handler = AsyncSocketModeHandler(build_app(web, identity, backend), config.slack_app_token)
+        backend = _backend(config, outside, pipeline, loop_monitor)
+        app = build_app(outside.web, identity, backend)
+        handler = AsyncSocketModeHandler(app, config.slack_app_token)
         jobs = [
-            Watchdog(locks).run(),
+            Watchdog(pipeline.locks).run(),
             loop_monitor.run(),
-            _every(CLEANUP_INTERVAL_SECONDS, processor.purge_expired),
+            _every(CLEANUP_INTERVAL_SECONDS, pipeline.processor.purge_expired),
             _every(CLEANUP_INTERVAL_SECONDS, backend.forget_idle),
-            browser.keep_catalogue(CATALOGUE_REFRESH_SECONDS),
+            pipeline.browser.keep_catalogue(CATALOGUE_REFRESH_SECONDS),
         ]
         if config.retention_days:
-            jobs.append(Retention(store.threads, config.retention_days).run())
+            jobs.append(Retention(outside.store.threads, config.retention_days).run())
         await stack.enter_async_context(_running(jobs))
-        yield Bot(identity, processor, handler, config.shutdown_drain_seconds)
+        yield Bot(identity, pipeline.processor, handler, config.shutdown_drain_seconds)
+
+
+@dataclass(frozen=True)
+class _Outside:
+    """What the bot talks to, opened with it and closed with it."""
+
+    store: SQLiteStore
+    # Slack's Web API and file host: slack-sdk applies its own timeout only to sessions
+    # it creates, so this one has it set.
+    slack: aiohttp.ClientSession
+    scheduler: SlackScheduler
+    web: AsyncWebClient
+    # Links from messages: no proxy, no cookies, and an address check on every
+    # connection; never to the bot's own addresses.
+    links: aiohttp.ClientSession
+    link_policy: LinkPolicy
+    # The browser service's own session: its token goes nowhere else.
+    browser: aiohttp.ClientSession
+    model: ModelClient
+    pool: WorkerPool
+
+
+async def _open(
+    config: BotConfig, stack: contextlib.AsyncExitStack, link_policy: LinkPolicy
+) -> _Outside:
+    try:
+        store = await SQLiteStore.open(config.database_path)
+    except StoreUnusable as error:
+        raise StartupError(str(error)) from None
+    # The last word once everything is closed, whatever ended the bot.
+    stack.callback(logger.info, "stopped")
+    stack.push_async_callback(store.close)
+    slack = await stack.enter_async_context(
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=API_TIMEOUT_SECONDS))
+    )
+    links = await stack.enter_async_context(build_link_session(link_policy))
+    browser = await stack.enter_async_context(aiohttp.ClientSession(trust_env=False))
+    scheduler = SlackScheduler()
+    model = ModelClient(
+        build_openai(config.openai_api_key, config.openai_base_url, config.openai_timeout_seconds),
+        api_style=config.openai_api_style,
+        timeout=config.openai_timeout_seconds,
+        image_model=config.openai_image_model,
+    )
+    stack.push_async_callback(model.close)
+    pool = WorkerPool(
+        config.file_readers,
+        WorkerLimits(
+            cpu_seconds=config.file_read_seconds,
+            wall_seconds=config.file_read_seconds * 3,
+            memory_bytes=config.file_read_memory_mb * 2**20,
+        ),
+    )
+    stack.push_async_callback(pool.close)
+    web = build_web_client(config.slack_bot_token, config.slack_api_url, slack, scheduler)
+    return _Outside(store, slack, scheduler, web, links, link_policy, browser, model, pool)
+
+
+@dataclass(frozen=True)
+class _Pipeline:
+    processor: MessageProcessor
+    browser: BrowserDesk
+    locks: ThreadLocks
+    access: AccessPolicy
+    slots: ModelSlots
+    preferences: Preferences
+
+
+async def _pipeline(
+    config: BotConfig, outside: _Outside, identity: BotIdentity, counter: TokenCounter
+) -> _Pipeline:
+    store, web = outside.store, outside.web
+    replies = SlackReplies(web, outside.scheduler, native_streaming=True)
+    notices = SlackNotices(replies)
+    files = SlackFiles(outside.slack, config.slack_bot_token, config.slack_api_url, web)
+    readers = UntrustedReaders(outside.pool)
+    budget = ByteBudget(config.file_read_budget_mb * 2**20)
+    links = LinkFetcher(outside.links, outside.link_policy)
+    images = ImageReader(files, links, readers, budget)
+    browser = BrowserDesk(
+        _browser_service(config, outside.browser),
+        replies,
+        notices,
+        files,
+        gate=BrowserGate(config.browser_service_users, config.browser_service_channels),
+        approvals=store.approvals,
+        approval_seconds=config.browser_service_approval_seconds,
+    )
+    slots = ModelSlots(config.max_concurrent_requests)
+    preferences = await Preferences.load(
+        store.settings, Settings(model=config.openai_model), config.allowed_models
+    )
+    access = AccessPolicy(
+        admins=config.admin_users, users=config.allowed_users, channels=config.allowed_channels
+    )
+    reader = ThreadReader(web, outside.scheduler)
+    prices = PriceTable(config.model_prices)
+    allowance = ImageAllowance(
+        store.usage,
+        prices,
+        per_day=config.image_generations_per_day,
+        model=config.openai_image_model,
+    )
+    context = ThreadContext(reader, store.threads, identity, images)
+    conversations = ConversationDesk(reader, context, access)
+    text = TextHandler(
+        context,
+        AttachmentReader(images, DocumentReader(files, readers, budget)),
+        ImageTools(outside.model, files, readers, budget, allowance, slots),
+        browser,
+        conversations,
+        outside.model,
+        counter,
+        slots,
+    )
+    locks = ThreadLocks()
+    processor = MessageProcessor(
+        stores=store,
+        replies=replies,
+        notices=notices,
+        locks=locks,
+        text=text,
+        conversations=conversations,
+        preferences=preferences,
+        gate=Gatekeeping(
+            access=access,
+            limiter=RateLimiter(config.user_messages_per_minute),
+            prices=prices,
+            answers=AnswersInFlight(config.user_answers_in_flight),
+        ),
+        settings=ProcessorSettings(
+            model_timeout=config.openai_timeout_seconds,
+            messages_per_minute=config.user_messages_per_minute,
+            answer_deadline=config.answer_deadline_seconds,
+        ),
+    )
+    return _Pipeline(processor, browser, locks, access, slots, preferences)
+
+
+def _backend(
+    config: BotConfig, outside: _Outside, pipeline: _Pipeline, loop_monitor: LoopMonitor
+) -> ListenerBackend:
+    store = outside.store
+    return ListenerBackend(
+        BackendParts(
+            threads=store.threads,
+            usage=store.usage,
+            feedback=store.feedback,
+            people=store.people,
+            processor=pipeline.processor,
+            preferences=pipeline.preferences,
+            access=pipeline.access,
+            model=outside.model,
+            slots=pipeline.slots,
+            browser=pipeline.browser,
+            allowed_models=config.allowed_models,
+            offers_web_search=config.openai_api_style == "responses",
+            loop_monitor=loop_monitor,
+            readers=outside.pool,
+            service_commands=RateLimiter(config.service_commands_per_minute),
+        )
+    )
 
 
 @contextlib.asynccontextmanager

@@ -57,6 +57,11 @@ STALE_FORM = "This form is out of date. Close it and open the settings again."
 NOT_SAVED = "Your settings could not be saved just now. Please try again."
 SUMMARY_FAILED = "I couldn't start that summary just now. Please try again in a moment."
 NOT_OPENED = "I couldn't open this thread's settings just now. Please try again in a moment."
+# Actions with a listener of their own; the catch-all acknowledges every other one (the
+# selects and inputs of our modals), whatever the order listeners are registered in.
+HANDLED_ACTIONS = frozenset(
+    {OPEN_SETTINGS, SHOW_USAGE, MODEL_FIELD, ANSWER_FEEDBACK, APPROVE_ACTION, CANCEL_ACTION}
+)
 
 
 async def open_settings_modal(
@@ -83,6 +88,15 @@ def register_interactions(
     seal: ScopeSeal,
     contexts: ViewedContexts,
 ) -> None:
+    _register_settings(app, backend, seal)
+    _register_buttons(app, backend)
+    _register_summary(app, backend)
+    _register_home(events, backend, contexts)
+
+
+def _register_settings(app: AsyncApp, backend: Backend, seal: ScopeSeal) -> None:
+    """The settings modal: opened from App Home or a thread's menu, rebuilt for the model
+    chosen, saved."""
 
     @app.action(OPEN_SETTINGS)
     async def on_open_settings(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
@@ -96,16 +110,6 @@ def register_interactions(
                 trigger_id=body["trigger_id"],
                 user=user,
                 scope=ScopeRef.user(user),
-            )
-
-    @app.action(SHOW_USAGE)
-    async def on_show_usage(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        await ack()
-        user = body["user"]["id"]
-        if backend.allows(user, None):
-            text = usage_text(await backend.usage(user))
-            await client.views_open(
-                trigger_id=body["trigger_id"], view=text_modal("Your usage", text)
             )
 
     @app.action(MODEL_FIELD)
@@ -128,39 +132,6 @@ def register_interactions(
             hash=view.get("hash"),
             view=settings_modal(form, values, seal.seal(sealed.scope, user, sealed.starter)),
         )
-
-    @app.action(ANSWER_FEEDBACK)
-    async def on_feedback(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        action = body["actions"][0]
-        channel = body.get("channel", {}).get("id") or body["container"].get("channel_id")
-        if not backend.allows(body["user"]["id"], channel):
-            return
-        await backend.record_feedback(
-            body["user"]["id"], channel, body["container"]["message_ts"], str(action.get("value"))
-        )
-        await respond(
-            text=THANKS,
-            response_type="ephemeral",
-            replace_original=False,
-            unfurl_links=False,
-            unfurl_media=False,
-        )
-
-    @app.action(APPROVE_ACTION)
-    async def on_approve(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        await _decide(backend, body, respond, approve=True)
-
-    @app.action(CANCEL_ACTION)
-    async def on_cancel(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        await _decide(backend, body, respond, approve=False)
-
-    @app.action(re.compile(".*"))
-    async def on_other_action(ack: AsyncAck) -> None:
-        """Selects and inputs in our modals send nothing we act on; acknowledged."""
-        await ack()
 
     @app.view(SETTINGS_VIEW)
     async def on_settings_saved(
@@ -225,6 +196,61 @@ def register_interactions(
             logger.error("thread settings not opened user=%s: %s", user, loggable(error))
             await respond(NOT_OPENED)
 
+
+def _register_buttons(app: AsyncApp, backend: Backend) -> None:
+    """Buttons on the bot's messages and App Home: usage, feedback, approvals."""
+
+    @app.action(SHOW_USAGE)
+    async def on_show_usage(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        user = body["user"]["id"]
+        if backend.allows(user, None):
+            text = usage_text(await backend.usage(user))
+            await client.views_open(
+                trigger_id=body["trigger_id"], view=text_modal("Your usage", text)
+            )
+
+    @app.action(ANSWER_FEEDBACK)
+    async def on_feedback(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        action = body["actions"][0]
+        channel = body.get("channel", {}).get("id") or body["container"].get("channel_id")
+        if not backend.allows(body["user"]["id"], channel):
+            return
+        await backend.record_feedback(
+            body["user"]["id"], channel, body["container"]["message_ts"], str(action.get("value"))
+        )
+        await respond(
+            text=THANKS,
+            response_type="ephemeral",
+            replace_original=False,
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+
+    @app.action(APPROVE_ACTION)
+    async def on_approve(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        await _decide(backend, body, respond, approve=True)
+
+    @app.action(CANCEL_ACTION)
+    async def on_cancel(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        await _decide(backend, body, respond, approve=False)
+
+    async def unhandled(body: dict[str, Any]) -> bool:
+        actions = body.get("actions") or [{}]
+        return actions[0].get("action_id") not in HANDLED_ACTIONS
+
+    @app.action(re.compile(".*"), matchers=[unhandled])
+    async def on_other_action(ack: AsyncAck) -> None:
+        """Selects and inputs in our modals send nothing we act on; acknowledged."""
+        await ack()
+
+
+def _register_summary(app: AsyncApp, backend: Backend) -> None:
+    """The message shortcut that summarises a thread into the person's DM."""
+
     @app.shortcut(SUMMARIZE_SHORTCUT)
     async def on_summarize_thread(
         ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond
@@ -247,6 +273,10 @@ def register_interactions(
             logger.error("summary not started user=%s: %s", user, loggable(error))
             note = SUMMARY_FAILED
         await respond(note, unfurl_links=False, unfurl_media=False)
+
+
+def _register_home(events: EventListeners, backend: Backend, contexts: ViewedContexts) -> None:
+    """App Home: the settings it shows, or the Messages tab of the agent experience."""
 
     @events.on("app_home_opened")
     async def on_home_opened(event: dict[str, Any], client: AsyncWebClient) -> None:
