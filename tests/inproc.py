@@ -15,7 +15,6 @@ from pathlib import Path
 
 from bot import Bot, build_bot
 from config import load_config
-from message_processor.files.link_policy import AddressPolicy, is_public_address
 from sandbox.model import FakeOpenAI
 from sandbox.workspace import FakeSlack
 from tests.botproc import bot_environment
@@ -83,8 +82,6 @@ async def bot_in_process(
     slack: FakeSlack,
     model: FakeOpenAI,
     workdir: Path,
-    *,
-    public: AddressPolicy = is_public_address,
     **overrides: str,
 ) -> AsyncIterator[InProcessBot]:
     """The bot connected to the fakes; on leaving, it drains and closes as at a SIGTERM,
@@ -100,7 +97,7 @@ async def bot_in_process(
     stop = asyncio.Event()
     connections = slack.connection_count
     with _logged(log):
-        async with build_bot(config, public=public) as bot:
+        async with build_bot(config) as bot:
             serving = asyncio.create_task(bot.run(stop))
             running = InProcessBot(bot, log)
             try:

@@ -9,8 +9,7 @@ import pytest
 
 from sandbox.model import FakeOpenAI, responses_prompt
 from sandbox.workspace import FakeSlack
-from tests.botproc import BotProcess
-from tests.conftest import running_bot
+from tests.inproc import InProcessBot, bot_in_process
 from tests.manifests import assistant_view_manifest, installed
 from tests.seen import command, wait_for_text
 
@@ -21,8 +20,8 @@ PER_MINUTE = 3
 
 
 @pytest.fixture(scope="module")
-async def bot(slack: FakeSlack, model: FakeOpenAI, bot_dir: Path) -> AsyncIterator[BotProcess]:
-    async with running_bot(
+async def bot(slack: FakeSlack, model: FakeOpenAI, bot_dir: Path) -> AsyncIterator[InProcessBot]:
+    async with bot_in_process(
         slack,
         model,
         bot_dir,
@@ -34,7 +33,7 @@ async def bot(slack: FakeSlack, model: FakeOpenAI, bot_dir: Path) -> AsyncIterat
 
 
 async def test_someone_not_allowed_is_told_once_per_thread_and_not_answered(
-    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess
+    slack: FakeSlack, model: FakeOpenAI, bot: InProcessBot
 ) -> None:
     root = await slack.post_user_message(OPEN_CHANNEL, STRANGER, f"{BOT} may I ask?")
     await slack.wait_for(lambda: bool(slack.ephemerals_for(STRANGER)), what="the refusal")
@@ -57,7 +56,7 @@ async def test_someone_not_allowed_is_told_once_per_thread_and_not_answered(
 
 
 async def test_a_channel_off_the_list_is_refused_even_to_allowed_people(
-    slack: FakeSlack, bot: BotProcess
+    slack: FakeSlack, bot: InProcessBot
 ) -> None:
     root = await slack.post_user_message(CLOSED_CHANNEL, ALLOWED, f"{BOT} over here")
     await slack.wait_for(
@@ -67,7 +66,7 @@ async def test_a_channel_off_the_list_is_refused_even_to_allowed_people(
     assert not slack.bot_replies(CLOSED_CHANNEL, root)
 
 
-async def test_the_rate_limit_says_when_to_try_again(slack: FakeSlack, bot: BotProcess) -> None:
+async def test_the_rate_limit_says_when_to_try_again(slack: FakeSlack, bot: InProcessBot) -> None:
     dm = "DLIMITED1"
     answered = [
         await slack.post_user_message(dm, LIMITED, f"question {n}") for n in range(PER_MINUTE)
@@ -99,7 +98,7 @@ async def test_the_rate_limit_says_when_to_try_again(slack: FakeSlack, bot: BotP
 
 
 async def test_the_assistant_panel_tells_someone_not_allowed(
-    slack: FakeSlack, bot: BotProcess
+    slack: FakeSlack, bot: InProcessBot
 ) -> None:
     with installed(slack, assistant_view_manifest()):
         channel, thread = await slack.start_assistant_thread(STRANGER)

@@ -17,8 +17,7 @@ from sandbox.manifest import ManifestRejected, check_manifest, load_manifest
 from sandbox.model import FakeOpenAI
 from sandbox.workspace import FakeSlack, UploadedFile
 from slack_client.listeners.commands import parse_since
-from tests.botproc import BotProcess
-from tests.conftest import running_bot
+from tests.inproc import InProcessBot, bot_in_process
 from tests.manifests import assistant_view_manifest
 from tests.seen import command, thread_text, wait_for_text
 
@@ -29,10 +28,10 @@ MESSAGE_ENTITY = "slack#/types/message_context"
 
 
 @pytest.fixture(scope="module")
-async def bot(slack: FakeSlack, model: FakeOpenAI, bot_dir: Path) -> AsyncIterator[BotProcess]:
+async def bot(slack: FakeSlack, model: FakeOpenAI, bot_dir: Path) -> AsyncIterator[InProcessBot]:
     slack.add_user(ADA, "Ada")
     slack.add_user(BEN, "Ben")
-    async with running_bot(slack, model, bot_dir) as process:
+    async with bot_in_process(slack, model, bot_dir) as process:
         yield process
 
 
@@ -91,7 +90,7 @@ def test_since_takes_a_time_ago_or_a_date() -> None:
 
 
 async def test_opening_the_messages_tab_greets_once_and_pins_prompts(
-    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     user = new_id("U")
     dm = slack.dm_channel(user)
@@ -111,7 +110,7 @@ async def test_opening_the_messages_tab_greets_once_and_pins_prompts(
 
 
 async def test_a_message_in_the_messages_tab_is_answered_in_its_own_thread(
-    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     user = new_id("U")
     dm = slack.dm_channel(user)
@@ -125,7 +124,7 @@ async def test_a_message_in_the_messages_tab_is_answered_in_its_own_thread(
 
 
 async def test_summarise_this_reads_the_channel_the_person_has_open(
-    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     channel = new_id("C")
     slack.add_channel(channel, [ADA, BEN])
@@ -150,7 +149,7 @@ async def test_summarise_this_reads_the_channel_the_person_has_open(
 
 
 async def test_a_conversation_the_person_is_not_in_is_not_read_to_them(
-    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     secret = new_id("G")
     slack.add_channel(secret, [BEN], private=True)
@@ -168,7 +167,7 @@ async def test_a_conversation_the_person_is_not_in_is_not_read_to_them(
 
 
 async def test_the_summarize_thread_shortcut_writes_the_summary_in_the_dm(
-    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     channel = new_id("C")
     slack.add_channel(channel, [ADA, BEN])
@@ -188,7 +187,7 @@ async def test_the_summarize_thread_shortcut_writes_the_summary_in_the_dm(
 
 
 async def test_ai_summarize_summarises_the_channel_and_refuses_outsiders(
-    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     channel = new_id("G")
     slack.add_channel(channel, [ADA, BEN], private=True)
@@ -209,7 +208,7 @@ async def test_ai_summarize_summarises_the_channel_and_refuses_outsiders(
 
 
 async def test_the_stop_button_ends_the_answer_keeps_what_was_written_and_frees_the_thread(
-    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, model: FakeOpenAI, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     user = new_id("U")
     dm = slack.dm_channel(user)
@@ -245,7 +244,7 @@ async def _summary_in(slack: FakeSlack, dm: str, title: str) -> str:
 
 
 async def test_a_drawing_shows_as_a_task_of_the_streamed_answer(
-    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     user = new_id("U")
     dm = slack.dm_channel(user)
@@ -259,7 +258,7 @@ async def test_a_drawing_shows_as_a_task_of_the_streamed_answer(
 
 
 async def test_a_table_in_the_answer_arrives_as_a_table_block(
-    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     user = new_id("U")
     dm = slack.dm_channel(user)
@@ -277,7 +276,7 @@ async def test_a_table_in_the_answer_arrives_as_a_table_block(
 
 
 async def test_a_web_search_shows_as_a_step_with_the_pages_it_cites(
-    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     user = new_id("U")
     dm = slack.dm_channel(user)
@@ -302,7 +301,7 @@ async def test_a_web_search_shows_as_a_step_with_the_pages_it_cites(
 
 
 async def test_only_the_asker_can_stop_an_answer_in_a_channel(
-    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     channel = new_id("C")
     asked = await slack.post_user_message(
@@ -319,7 +318,7 @@ async def test_only_the_asker_can_stop_an_answer_in_a_channel(
 
 
 async def test_reading_an_attached_file_shows_as_a_step(
-    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     user = new_id("U")
     dm = slack.dm_channel(user)
@@ -331,7 +330,7 @@ async def test_reading_an_attached_file_shows_as_a_step(
 
 
 async def test_a_conversation_the_bot_is_not_in_is_named_as_such(
-    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     public, private = new_id("C"), new_id("G")
     slack.add_channel(public, [ADA, BEN], bot=False)

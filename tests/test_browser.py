@@ -14,9 +14,9 @@ import pytest
 
 from sandbox.model import FakeOpenAI
 from sandbox.workspace import FakeSlack, Message, UploadedFile
-from tests.botproc import BotProcess
 from tests.conftest import running_bot
 from tests.fakes.browser_service import FakeBrowserService
+from tests.inproc import InProcessBot, bot_in_process
 from tests.seen import thread_text, wait_for_text
 
 BOT = "<@UBOT>"
@@ -50,8 +50,8 @@ def service_env(service: FakeBrowserService) -> dict[str, str]:
 @pytest.fixture(scope="module")
 async def bot(
     slack: FakeSlack, model: FakeOpenAI, service: FakeBrowserService, bot_dir: Path
-) -> AsyncIterator[BotProcess]:
-    async with running_bot(slack, model, bot_dir, **service_env(service)) as process:
+) -> AsyncIterator[InProcessBot]:
+    async with bot_in_process(slack, model, bot_dir, **service_env(service)) as process:
         yield process
 
 
@@ -86,7 +86,7 @@ def approval_in(slack: FakeSlack, channel: str, thread_ts: str | None = None) ->
 
 
 async def test_actions_are_listed_from_the_services_openapi_document(
-    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     [listing] = await command(slack, new_id("U"), new_id("C"), "browser")
     assert "list_dialogs" in listing and "get_chat_messages chat_id=…" in listing
@@ -96,7 +96,7 @@ async def test_actions_are_listed_from_the_services_openapi_document(
 
 
 async def test_a_reading_action_runs_from_the_command_and_is_formatted(
-    slack: FakeSlack, service: FakeBrowserService, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, service: FakeBrowserService, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     [result] = await command(slack, new_id("U"), new_id("C"), "browser list_dialogs limit=2")
     assert "Alice Zhang" in result and '"dialogs"' not in result
@@ -105,7 +105,7 @@ async def test_a_reading_action_runs_from_the_command_and_is_formatted(
 
 
 async def test_arguments_are_checked_before_anything_is_sent(
-    slack: FakeSlack, service: FakeBrowserService, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, service: FakeBrowserService, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     user, channel = new_id("U"), new_id("C")
     [missing] = await command(slack, user, channel, "browser get_chat_messages")
@@ -122,7 +122,7 @@ async def test_arguments_are_checked_before_anything_is_sent(
 
 
 async def test_service_failures_are_reported_as_such(
-    slack: FakeSlack, service: FakeBrowserService, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, service: FakeBrowserService, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     user, channel = new_id("U"), new_id("C")
     [failed] = await command(slack, user, channel, "browser get_chat_messages chat_id=c9")
@@ -149,7 +149,7 @@ async def test_service_failures_are_reported_as_such(
 
 
 async def test_calls_are_serialised_and_a_waiting_person_sees_the_queue(
-    slack: FakeSlack, service: FakeBrowserService, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, service: FakeBrowserService, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     service.delays["/chat/dialogs"] = 0.5
     channel = new_id("C")
@@ -169,7 +169,7 @@ async def awaiting_approval(slack: FakeSlack, channel: str, thread_ts: str) -> s
 
 
 async def test_the_model_reads_from_the_service_with_a_tool(
-    slack: FakeSlack, service: FakeBrowserService, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, service: FakeBrowserService, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     user, channel = new_id("U"), new_id("C")
     ask = '[tool:browser_list_dialogs:{"limit": 2}] who wrote to us today?'
@@ -183,7 +183,7 @@ async def test_the_model_reads_from_the_service_with_a_tool(
 
 
 async def test_a_change_proposed_by_the_model_runs_once_when_its_asker_approves(
-    slack: FakeSlack, service: FakeBrowserService, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, service: FakeBrowserService, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     user, other, channel = new_id("U"), new_id("U"), new_id("C")
     call = '[tool:browser_send_chat_message:{"chat_id": "c1", "message": "See you at 3pm"}]'
@@ -220,7 +220,7 @@ async def test_a_change_proposed_by_the_model_runs_once_when_its_asker_approves(
 
 
 async def test_a_cancelled_or_expired_change_is_never_sent(
-    slack: FakeSlack, service: FakeBrowserService, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, service: FakeBrowserService, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     user, channel = new_id("U"), new_id("C")
     # As Slack sends command text: &, < and > escaped, quotes curled by the app.
@@ -271,7 +271,7 @@ async def test_an_approval_asked_before_a_restart_still_works_after_it(
 
 
 async def test_a_change_that_fails_is_reported_and_never_retried(
-    slack: FakeSlack, service: FakeBrowserService, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, service: FakeBrowserService, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     user, channel = new_id("U"), new_id("C")
     service.fail_next("/recommend/candidate/{index}/greet", 500)
@@ -287,7 +287,7 @@ async def test_a_change_that_fails_is_reported_and_never_retried(
 
 
 async def test_the_service_token_goes_to_the_service_only(
-    slack: FakeSlack, model: FakeOpenAI, service: FakeBrowserService, bot: BotProcess
+    slack: FakeSlack, model: FakeOpenAI, service: FakeBrowserService, bot: InProcessBot
 ) -> None:
     await command(slack, "UTOKEN1", "CTOKEN1", "browser get_status")
     assert service.requests and all(
@@ -330,7 +330,7 @@ async def test_a_document_with_injected_instructions_leads_to_no_unapproved_call
     slack: FakeSlack,
     model: FakeOpenAI,
     service: FakeBrowserService,
-    bot: BotProcess,
+    bot: InProcessBot,
     new_id: Callable[[str], str],
 ) -> None:
     user, channel = new_id("U"), new_id("C")
@@ -361,7 +361,7 @@ async def test_a_document_with_injected_instructions_leads_to_no_unapproved_call
 
 
 async def test_a_read_needs_approval_when_the_thread_holds_another_persons_message(
-    slack: FakeSlack, service: FakeBrowserService, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, service: FakeBrowserService, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     asker, other, channel = new_id("U"), new_id("U"), new_id("C")
     root = await slack.post_user_message(channel, other, "Could someone check our inbox?")
@@ -373,7 +373,7 @@ async def test_a_read_needs_approval_when_the_thread_holds_another_persons_messa
 
 
 async def test_a_read_runs_at_once_after_answers_written_from_the_askers_words_alone(
-    slack: FakeSlack, service: FakeBrowserService, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, service: FakeBrowserService, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     user, channel = new_id("U"), new_id("C")
     root = await slack.post_user_message(channel, user, f"{BOT} what can you do for us?")
@@ -388,7 +388,7 @@ async def test_a_read_runs_at_once_after_answers_written_from_the_askers_words_a
 
 
 async def test_a_read_needs_approval_after_an_answer_written_from_a_document(
-    slack: FakeSlack, service: FakeBrowserService, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, service: FakeBrowserService, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     user = new_id("U")
     dm = slack.dm_channel(user)
@@ -403,7 +403,7 @@ async def test_a_read_needs_approval_after_an_answer_written_from_a_document(
 
 
 async def test_a_summary_is_written_without_the_browser_tools(
-    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, model: FakeOpenAI, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     # A summary only reads what others wrote, and its asker's organisation is unknown.
     asker, other, channel = new_id("U"), new_id("U"), new_id("C")
@@ -421,7 +421,7 @@ async def test_a_summary_is_written_without_the_browser_tools(
 
 
 async def test_a_read_needs_approval_under_thread_instructions_someone_else_wrote(
-    slack: FakeSlack, service: FakeBrowserService, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, service: FakeBrowserService, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     user, channel = new_id("U"), new_id("C")
     root = await slack.post_user_message(channel, user, f"{BOT} our inbox plan")
@@ -446,7 +446,7 @@ async def test_a_read_needs_approval_under_thread_instructions_someone_else_wrot
 
 
 async def test_a_read_needs_approval_when_the_message_links_an_image(
-    slack: FakeSlack, service: FakeBrowserService, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, service: FakeBrowserService, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     user, channel = new_id("U"), new_id("C")
     # A link the bot fetches (here refused: loopback) is content the asker did not write.
@@ -460,7 +460,7 @@ async def test_a_person_of_another_organisation_is_offered_no_tools(
     slack: FakeSlack,
     model: FakeOpenAI,
     service: FakeBrowserService,
-    bot: BotProcess,
+    bot: InProcessBot,
     new_id: Callable[[str], str],
 ) -> None:
     guest, channel = new_id("U"), new_id("C")
@@ -516,7 +516,7 @@ def _no_previews(value: object) -> bool:
 
 
 async def test_no_post_or_edit_lets_slack_fetch_a_link(
-    slack: FakeSlack, service: FakeBrowserService, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, service: FakeBrowserService, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     user, channel = new_id("U"), new_id("C")
     # An answer with links, a change proposed and approved (posted, edited, reported),

@@ -14,9 +14,9 @@ import pytest
 
 from sandbox.model import FakeOpenAI
 from sandbox.workspace import FakeSlack
-from tests.botproc import BotProcess
 from tests.conftest import running_bot
 from tests.fakes.browser_service import FakeBrowserService
+from tests.inproc import InProcessBot, bot_in_process
 from tests.seen import command, shortcut, thread_text, wait_for_text
 
 IN_FLIGHT = 2
@@ -31,10 +31,10 @@ THROTTLED = re.compile(
 
 
 @pytest.fixture(scope="module")
-async def bot(slack: FakeSlack, model: FakeOpenAI, bot_dir: Path) -> AsyncIterator[BotProcess]:
+async def bot(slack: FakeSlack, model: FakeOpenAI, bot_dir: Path) -> AsyncIterator[InProcessBot]:
     """Small per-person bounds, and a model timeout long enough that a held model call
     ends only when the test ends it."""
-    async with running_bot(
+    async with bot_in_process(
         slack,
         model,
         bot_dir,
@@ -64,7 +64,7 @@ def asked_the_model(model: FakeOpenAI, words: str) -> bool:
 
 
 async def test_a_person_past_the_in_flight_cap_waits_and_others_are_not_held_up(
-    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, model: FakeOpenAI, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     ada = new_id("U")
     dm = slack.dm_channel(ada)
@@ -99,7 +99,7 @@ async def test_a_person_past_the_in_flight_cap_waits_and_others_are_not_held_up(
 
 
 async def test_images_past_the_daily_cap_are_refused_and_usage_lists_their_cost(
-    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     user = new_id("U")
     dm = slack.dm_channel(user)
@@ -128,7 +128,7 @@ async def test_images_past_the_daily_cap_are_refused_and_usage_lists_their_cost(
 
 
 async def test_subcommands_that_call_other_services_are_throttled(
-    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     user, channel = new_id("U"), new_id("C")
     for _ in range(COMMANDS_PER_MINUTE):
@@ -141,7 +141,7 @@ async def test_subcommands_that_call_other_services_are_throttled(
 
 
 async def test_the_summarize_thread_shortcut_counts_against_the_same_budget(
-    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     user, channel = new_id("U"), new_id("C")
     slack.add_channel(channel, [user])

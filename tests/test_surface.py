@@ -11,9 +11,8 @@ import pytest
 
 from sandbox.model import FakeOpenAI, responses_prompt
 from sandbox.workspace import FakeSlack, View, blocks_text
-from tests.botproc import BotProcess
-from tests.conftest import running_bot
 from tests.fakes.scripted_model import parse_markers, plan_answer
+from tests.inproc import InProcessBot, bot_in_process
 from tests.manifests import assistant_view_manifest, installed
 from tests.pictures import picture
 from tests.seen import command, wait_for_text
@@ -24,8 +23,8 @@ MODELS = "gpt-4.1-mini,gpt-5.4-mini,o3"
 
 
 @pytest.fixture(scope="module")
-async def bot(slack: FakeSlack, model: FakeOpenAI, bot_dir: Path) -> AsyncIterator[BotProcess]:
-    async with running_bot(
+async def bot(slack: FakeSlack, model: FakeOpenAI, bot_dir: Path) -> AsyncIterator[InProcessBot]:
+    async with bot_in_process(
         slack,
         model,
         bot_dir,
@@ -54,7 +53,7 @@ def answering_request(model: FakeOpenAI, words: str) -> dict[str, object]:
 
 
 async def test_settings_modal_saved_settings_apply_to_the_next_answer(
-    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, model: FakeOpenAI, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     user, channel = new_id("U"), new_id("C")
     view = await open_modal(slack, user, channel)
@@ -82,7 +81,7 @@ async def test_settings_modal_saved_settings_apply_to_the_next_answer(
 
 
 async def test_invalid_values_are_shown_in_the_modal_and_nothing_is_saved(
-    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, model: FakeOpenAI, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     user, channel = new_id("U"), new_id("C")
     view = await open_modal(slack, user, channel)
@@ -97,7 +96,7 @@ async def test_invalid_values_are_shown_in_the_modal_and_nothing_is_saved(
 
 
 async def test_choosing_a_reasoning_model_rebuilds_the_modal(
-    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, model: FakeOpenAI, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     user, channel = new_id("U"), new_id("C")
     view = await open_modal(slack, user, channel)
@@ -121,7 +120,7 @@ async def test_choosing_a_reasoning_model_rebuilds_the_modal(
 
 
 async def test_thread_settings_apply_to_that_thread_only(
-    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, model: FakeOpenAI, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     user, other, channel = new_id("U"), new_id("U"), new_id("C")
     root = await slack.post_user_message(channel, user, f"{BOT} start of the thread")
@@ -148,7 +147,7 @@ async def test_thread_settings_apply_to_that_thread_only(
 
 
 async def test_channel_settings_are_for_admins_even_with_a_forged_payload(
-    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, model: FakeOpenAI, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     user, channel = new_id("U"), new_id("C")
     assert "Only admins" in await command(slack, user, channel, "settings channel")
@@ -178,7 +177,7 @@ async def test_channel_settings_are_for_admins_even_with_a_forged_payload(
 
 
 async def test_first_contact_is_welcomed_and_answered_at_once(
-    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     user, channel = new_id("U"), new_id("C")
     root = await slack.post_user_message(channel, user, f"{BOT} hello for the first time")
@@ -196,7 +195,7 @@ async def test_first_contact_is_welcomed_and_answered_at_once(
 
 
 async def test_app_home_shows_effective_settings_and_opens_them(
-    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     user, channel = new_id("U"), new_id("C")
     view = await open_modal(slack, user, channel)
@@ -215,7 +214,7 @@ async def test_app_home_shows_effective_settings_and_opens_them(
 
 
 async def test_assistant_panel_greets_suggests_shows_status_and_answers(
-    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     user = new_id("U")
     # An install from before the agent experience: the assistant panel.
@@ -247,7 +246,7 @@ async def test_assistant_panel_greets_suggests_shows_status_and_answers(
 
 
 async def test_streaming_off_shows_the_answer_whole_and_image_settings_apply(
-    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, model: FakeOpenAI, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     user, channel = new_id("U"), new_id("C")
     view = await open_modal(slack, user, channel)
@@ -278,7 +277,7 @@ async def test_streaming_off_shows_the_answer_whole_and_image_settings_apply(
 
 
 async def test_feedback_is_stored_and_counted_for_admins_with_usage_and_cost(
-    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, model: FakeOpenAI, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     user, channel = new_id("U"), new_id("C")
     root = await slack.post_user_message(channel, user, f"{BOT} rate this answer")
@@ -306,7 +305,7 @@ async def test_feedback_is_stored_and_counted_for_admins_with_usage_and_cost(
 
 
 async def test_help_status_and_unknown_subcommands(
-    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     user, channel = new_id("U"), new_id("C")
     assert "/ai settings" in await command(slack, user, channel, "help")
@@ -320,7 +319,7 @@ async def test_help_status_and_unknown_subcommands(
 
 
 async def test_a_dm_is_one_conversation_until_reset(
-    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, model: FakeOpenAI, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     user, channel, dm = new_id("U"), new_id("C"), new_id("D")
     first = await slack.post_user_message(dm, user, "my code word is MANGO")

@@ -11,8 +11,7 @@ import pytest
 
 from sandbox.model import FakeOpenAI
 from sandbox.workspace import FakeSlack, Message, View
-from tests.botproc import BotProcess
-from tests.conftest import running_bot
+from tests.inproc import InProcessBot, bot_in_process
 from tests.seen import wait_for_text
 
 BOT = "<@UBOT>"
@@ -21,8 +20,8 @@ WHO_MAY = "Only the person who started this thread, people I've answered in it a
 
 
 @pytest.fixture(scope="module")
-async def bot(slack: FakeSlack, model: FakeOpenAI, bot_dir: Path) -> AsyncIterator[BotProcess]:
-    async with running_bot(slack, model, bot_dir, ADMIN_USERS=ADMIN) as process:
+async def bot(slack: FakeSlack, model: FakeOpenAI, bot_dir: Path) -> AsyncIterator[InProcessBot]:
+    async with bot_in_process(slack, model, bot_dir, ADMIN_USERS=ADMIN) as process:
         yield process
 
 
@@ -62,7 +61,7 @@ def instructions_sent(model: FakeOpenAI, words: str) -> str:
 
 
 async def test_a_stranger_refused_on_thread_settings(
-    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, model: FakeOpenAI, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     starter, stranger, channel = new_id("U"), new_id("U"), new_id("C")
     root = await slack.post_user_message(channel, starter, f"{BOT} our launch plan")
@@ -110,7 +109,7 @@ async def test_a_stranger_refused_on_thread_settings(
 
 
 async def test_the_starter_and_a_participant_can_open_and_save(
-    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, model: FakeOpenAI, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     starter, participant, channel = new_id("U"), new_id("U"), new_id("C")
     # The starter never talked to the bot: starting the thread is enough.
@@ -145,7 +144,7 @@ async def test_the_starter_and_a_participant_can_open_and_save(
 
 
 async def test_an_admin_can_change_any_thread_and_clearing_is_announced(
-    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, model: FakeOpenAI, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     starter, channel = new_id("U"), new_id("C")
     root = await slack.post_user_message(channel, starter, f"{BOT} draft the memo")
@@ -168,7 +167,7 @@ async def test_an_admin_can_change_any_thread_and_clearing_is_announced(
 
 
 async def test_thread_instructions_add_to_the_persons_own(
-    slack: FakeSlack, model: FakeOpenAI, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, model: FakeOpenAI, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     user, channel = new_id("U"), new_id("C")
     envelope = await slack.slash_command(user, channel, "settings")
@@ -194,7 +193,7 @@ async def test_thread_instructions_add_to_the_persons_own(
 
 
 async def test_the_notice_quotes_the_instructions_without_firing_anything(
-    slack: FakeSlack, bot: BotProcess, new_id: Callable[[str], str]
+    slack: FakeSlack, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     starter, channel = new_id("U"), new_id("C")
     root = await slack.post_user_message(channel, starter, f"{BOT} incident review")
