@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import aiohttp
@@ -80,6 +80,7 @@ T = TypeVar("T")
 
 CLEANUP_INTERVAL_SECONDS = 3600.0
 CATALOGUE_REFRESH_SECONDS = 600.0
+APPROVAL_SWEEP_SECONDS = 60.0
 
 
 class StartupError(Exception):
@@ -94,6 +95,7 @@ class Bot:
     processor: MessageProcessor
     handler: AsyncSocketModeHandler
     drain_seconds: float
+    _listening: bool = field(default=True, init=False)
 
     async def run(self, stop: asyncio.Event, connected: Callable[[], None] = lambda: None) -> None:
         """Serve until `stop` is set, then drain. slack-sdk retries a failing connection
@@ -113,8 +115,19 @@ class Bot:
     async def drain(self) -> None:
         """Take no more events, let answers finish within the drain bound, cut the rest off."""
         logger.info("shutting down: draining %d answers", self.processor.in_flight)
-        await self.handler.close_async()  # type: ignore[no-untyped-call]
+        await self._stop_listening()
         await self.processor.drain(self.drain_seconds)
+
+    async def close(self) -> None:
+        """However the bot ends (a drain, or a failure while it serves): no more events,
+        and no answer left running on resources about to close."""
+        await self._stop_listening()
+        await self.processor.drain(0)
+
+    async def _stop_listening(self) -> None:
+        if self._listening:
+            self._listening = False
+            await self.handler.close_async()  # type: ignore[no-untyped-call]
 
 
 @contextlib.asynccontextmanager
@@ -129,9 +142,15 @@ async def build_bot(
         outside = await _open(
             config, stack, LinkPolicy(own_addresses, config.link_fetch_ports, public)
         )
-        identity, counter = await asyncio.gather(
-            _verify_slack(outside.web, config.slack_app_token), TokenCounter.load()
-        )
+        # Read beside the checks with Slack, and never left running if they fail.
+        counting = asyncio.create_task(TokenCounter.load())
+        try:
+            identity = await _verify_slack(outside.web, config.slack_app_token)
+        except BaseException:
+            counting.cancel()
+            await asyncio.gather(counting, return_exceptions=True)
+            raise
+        counter = await counting
         await outside.pool.start()
         pipeline = await _pipeline(config, outside, identity, counter)
         stack.push_async_callback(pipeline.browser.close)
@@ -141,17 +160,20 @@ async def build_bot(
         backend = _backend(config, outside, pipeline, loop_monitor)
         app = build_app(outside.web, identity, backend)
         handler = AsyncSocketModeHandler(app, config.slack_app_token)
+        bot = Bot(identity, pipeline.processor, handler, config.shutdown_drain_seconds)
+        stack.push_async_callback(bot.close)
         jobs = [
             Watchdog(pipeline.locks).run(),
             loop_monitor.run(),
             _every(CLEANUP_INTERVAL_SECONDS, pipeline.processor.purge_expired),
             _every(CLEANUP_INTERVAL_SECONDS, backend.forget_idle),
             pipeline.browser.keep_catalogue(CATALOGUE_REFRESH_SECONDS),
+            _every(APPROVAL_SWEEP_SECONDS, pipeline.browser.expire_due),
         ]
         if config.retention_days:
             jobs.append(Retention(outside.store.threads, config.retention_days).run())
         await stack.enter_async_context(_running(jobs))
-        yield Bot(identity, pipeline.processor, handler, config.shutdown_drain_seconds)
+        yield bot
 
 
 @dataclass(frozen=True)

@@ -118,9 +118,6 @@ class ListenerBackend:
         submitted: Mapping[str, str | None],
         thread_starter: str | None = None,
     ) -> SettingsChange:
-        checked = validate(submitted, self.allowed_models)
-        if checked.errors:
-            raise SettingsInvalid(checked.errors)
         if not self.allows(user, None):
             raise SettingsRefused("I'm not set up to answer you.")
         if scope.kind is Scope.CHANNEL and not self.is_admin(user):
@@ -132,6 +129,11 @@ class ListenerBackend:
         if scope.kind is Scope.THREAD:
             # Again at saving: the modal's opening proves nothing about who submits it.
             await self._check_thread_member(user, scope, thread_starter)
+        # Checked once the person may change them: someone refused learns nothing of
+        # what the form offers.
+        checked = validate(submitted, self.allowed_models)
+        if checked.errors:
+            raise SettingsInvalid(checked.errors)
         before = self._parts.preferences.stored(scope)
         await self._parts.preferences.save(scope, checked.overrides, by=user)
         return SettingsChange(before, checked.overrides)

@@ -242,7 +242,7 @@ class MessageProcessor:
         text being written gets the notice at its end, and after a full part (or with
         no message at all, only the claim) the notice comes as a message of its own.
         """
-        orphans = await self._stores.inflight.orphans()
+        orphans = await self._stores.inflight.adopt_orphans()
         newest: dict[tuple[str, str], InflightReply | None] = {}
         for claim in orphans.claims:
             newest.setdefault((claim.channel, claim.thread_ts), None)
@@ -487,17 +487,9 @@ class MessageProcessor:
             # A reply that never reached a final state stays recorded as in flight,
             # and the next start marks it as interrupted.
             self._answering.pop(key, None)
-            if memory is not None:
-                await self._record(memory, context)
-            if stream.finished:
-                try:
-                    await self._stores.inflight.reply_finished(
-                        message.channel, message.thread_ts, message.ts
-                    )
-                except Exception as error:  # noqa: BLE001 - the answer is shown all the same
-                    logger.error(
-                        "finished reply not recorded: %s error=%s", context, loggable(error)
-                    )
+            # Shielded: a shutdown's cancel must not leave a finished answer recorded as in
+            # flight (the next start would call it interrupted), nor its turn half-kept.
+            await asyncio.shield(self._close_records(message, stream, memory, context))
         logger.info("answered %s in %.2fs", context, time.monotonic() - started)
 
     def _out_of_time(self, answering: _Answering, context: str) -> None:
@@ -615,11 +607,27 @@ class MessageProcessor:
         if running is not None:
             running.closing = True
 
-    async def _record(self, memory: ThreadMemory, context: str) -> None:
-        try:
-            await memory.record(self._stores.threads)
-        except Exception as error:  # noqa: BLE001 - the answer is shown all the same
-            logger.error("answer not stored: %s error=%s", context, loggable(error))
+    async def _close_records(
+        self,
+        message: IncomingMessage,
+        stream: ReplyStream,
+        memory: ThreadMemory | None,
+        context: str,
+    ) -> None:
+        """What the answer added to its thread, then, if it reached its final state, the
+        end of its claim and of its messages in flight."""
+        if memory is not None:
+            try:
+                await memory.record(self._stores.threads)
+            except Exception as error:  # noqa: BLE001 - the answer is shown all the same
+                logger.error("answer not stored: %s error=%s", context, loggable(error))
+        if stream.finished:
+            try:
+                await self._stores.inflight.reply_finished(
+                    message.channel, message.thread_ts, message.ts
+                )
+            except Exception as error:  # noqa: BLE001 - the answer is shown all the same
+                logger.error("finished reply not recorded: %s error=%s", context, loggable(error))
 
     async def _last_word(self, message: IncomingMessage, text: str) -> bool:
         """After a reply failed, try once to say so in a fresh message; True if it was."""

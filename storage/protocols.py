@@ -70,7 +70,7 @@ class ThreadStore(Protocol):
         ...
 
     async def load_thread(self, channel: str, thread_ts: str) -> ThreadRecord:
-        """Its stored turns, document text and numbered images, read together."""
+        """Its stored turns, document text and numbered images, in one call."""
         ...
 
     async def record_turn(self, channel: str, thread_ts: str, turn: TurnRecord) -> None:
@@ -173,12 +173,14 @@ class InflightStore(Protocol):
         with, together."""
         ...
 
-    async def orphans(self) -> Orphans:
-        """Claims and replies of processes that are gone (never this one's)."""
+    async def adopt_orphans(self) -> Orphans:
+        """The claims and replies of processes that are gone, now this one's to report:
+        each is taken over by one process only, and goes on to another if this one dies
+        before `release`."""
         ...
 
     async def release(self, orphans: Orphans) -> None:
-        """What `orphans` returned has been reported: forget it and its owners."""
+        """What `adopt_orphans` gave has been reported: forget it."""
         ...
 
 

@@ -107,12 +107,11 @@ class InflightReply:
 
 @dataclass(frozen=True)
 class Orphans:
-    """What processes that are gone left unfinished: claims not answered, replies whose
-    messages stopped mid-way. `owners` are the processes they came from."""
+    """What processes that are gone left unfinished, taken over by one that runs to be
+    reported: claims not answered, replies whose messages stopped mid-way."""
 
     claims: list[Claim] = field(default_factory=list)
     replies: list[InflightReply] = field(default_factory=list)
-    owners: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """The storage protocols, run against every store: a new store is a new fixture here.
 
 What holds for one process holds across processes sharing the store: a second store
-object opened on the same place stands in for another process, with an `Owner` that
-says whether that process still runs.
+object opened on the same place stands in for another process that runs, and a child
+process that opens the store and is killed stands for one that crashed.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ import asyncio
 import sqlite3
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiosqlite
-import psutil
 import pytest
 
 from storage import (
@@ -32,43 +32,89 @@ from storage import (
 )
 from storage.sqlite import SQLiteStore
 from storage.sqlite.migrations import BEFORE_NAMES, MIGRATIONS, migrate
+from tests.botproc import REPO
 
-OpenStore = Callable[..., Awaitable[Store]]
 CLAIM = Claim(channel="C1", ts="1.0", thread_ts="1.0", user_id="U1")
-# A process that is gone: its host is not this one.
-GONE = Owner("a-host-long-gone", 4242, 1.0)
+
+# A process of its own that opens the SQLite store, takes on the message at `ts` and
+# starts its reply, then waits to be killed.
+SQLITE_CHILD = """
+import asyncio, sys
+from storage import Claim
+from storage.sqlite import SQLiteStore
+
+async def main(path, ts):
+    store = await SQLiteStore.open(path)
+    await store.events.claim_event([f"event:{ts}"], Claim("C1", ts, ts, "U1"))
+    await store.inflight.add_inflight("C1", ts + "1", ts, "U1", "writing")
+    print("answering", flush=True)
+    await asyncio.sleep(600)
+
+asyncio.run(main(*sys.argv[1:]))
+"""
+
+
+@dataclass
+class Stores:
+    """Stores opened on one shared place; all closed at the end."""
+
+    path: Path
+    opened: list[Store]
+    children: list[asyncio.subprocess.Process]
+
+    async def open(self, owner: Owner | None = None) -> Store:
+        store = await SQLiteStore.open(str(self.path), owner)
+        self.opened.append(store)
+        return store
+
+    async def answering_elsewhere(self, ts: str) -> asyncio.subprocess.Process:
+        """Another process, answering the message at `ts`."""
+        child = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            SQLITE_CHILD,
+            str(self.path),
+            ts,
+            cwd=REPO,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        self.children.append(child)
+        assert child.stdout is not None
+        assert await child.stdout.readline() == b"answering\n"
+        return child
 
 
 @pytest.fixture(params=["sqlite"])
-async def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[OpenStore]:
-    """Opens a store on one shared place, as this process or as `owner`; all are closed
-    at the end."""
-    opened: list[Store] = []
-
-    async def open_one(owner: Owner | None = None) -> Store:
-        assert request.param == "sqlite"
-        store = await SQLiteStore.open(str(tmp_path / "bot.db"), owner)
-        opened.append(store)
-        return store
-
-    yield open_one
-    for store in opened:
+async def stores(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Stores]:
+    assert request.param == "sqlite"
+    opened = Stores(tmp_path / "bot.db", [], [])
+    yield opened
+    for child in opened.children:
+        if child.returncode is None:
+            child.kill()
+            await child.wait()
+    for store in opened.opened:
         await store.close()
 
 
-async def test_an_event_is_claimed_once_across_reopening(open_store: OpenStore) -> None:
-    store = await open_store()
+async def crashed(child: asyncio.subprocess.Process) -> None:
+    child.kill()
+    await child.wait()
+
+
+async def test_an_event_is_claimed_once_across_reopening(stores: Stores) -> None:
+    store = await stores.open()
     assert await store.events.claim_event(["msg:C1:1.0", "event:Ev1"], CLAIM)
     assert not await store.events.claim_event(["msg:C1:1.0", "event:Ev2"], CLAIM)
     await store.close()
-    again = await open_store()
+    again = await stores.open()
     assert not await again.events.claim_event(["event:Ev1"], CLAIM)
     assert await again.events.claim_event(["event:Ev3"], CLAIM)
 
 
-async def test_concurrent_claims_are_decided_one_by_one(open_store: OpenStore) -> None:
+async def test_concurrent_claims_are_decided_one_by_one(stores: Stores) -> None:
     """Claims committed together still let exactly one delivery of each message win."""
-    events = (await open_store()).events
+    events = (await stores.open()).events
     assert await events.claim_event(["event:Ev0"], CLAIM)
     claims = [[f"msg:C1:{i}.0", f"event:Ev{i}"] for i in range(40)]
     redeliveries = [[f"msg:C1:{i}.0", f"event:Ev{i}b"] for i in range(40)]
@@ -77,8 +123,8 @@ async def test_concurrent_claims_are_decided_one_by_one(open_store: OpenStore) -
     assert won[40:] == [False] * 40
 
 
-async def test_two_processes_racing_for_one_event_let_one_win(open_store: OpenStore) -> None:
-    first, second = await open_store(), await open_store(GONE)
+async def test_two_processes_racing_for_one_event_let_one_win(stores: Stores) -> None:
+    first, second = await stores.open(), await stores.open(Owner.new())
     won = await asyncio.gather(
         first.events.claim_event(["event:Race"], CLAIM),
         second.events.claim_event(["event:Race"], CLAIM),
@@ -86,8 +132,8 @@ async def test_two_processes_racing_for_one_event_let_one_win(open_store: OpenSt
     assert sorted(won) == [False, True]
 
 
-async def test_a_cancelled_writer_does_not_cancel_the_others(open_store: OpenStore) -> None:
-    threads = (await open_store()).threads
+async def test_a_cancelled_writer_does_not_cancel_the_others(stores: Stores) -> None:
+    threads = (await stores.open()).threads
     writes = [
         asyncio.create_task(threads.add_message("C1", "1.0", f"{i}.0", "user", "U1", f"m{i}"))
         for i in range(10)
@@ -101,8 +147,8 @@ async def test_a_cancelled_writer_does_not_cancel_the_others(open_store: OpenSto
     assert [m.text for m in stored] == [f"m{i}" for i in range(10)]
 
 
-async def test_context_notice_is_claimed_once(open_store: OpenStore) -> None:
-    threads = (await open_store()).threads
+async def test_context_notice_is_claimed_once(stores: Stores) -> None:
+    threads = (await stores.open()).threads
     await threads.join_thread("C1", "1.0")
     assert await threads.has_joined_thread("C1", "1.0")
     assert not await threads.has_joined_thread("C1", "2.0")
@@ -111,9 +157,9 @@ async def test_context_notice_is_claimed_once(open_store: OpenStore) -> None:
 
 
 async def test_a_thread_keeps_its_turns_documents_and_numbered_images(
-    open_store: OpenStore,
+    stores: Stores,
 ) -> None:
-    threads = (await open_store()).threads
+    threads = (await stores.open()).threads
     assert await threads.load_thread("C1", "1.0") == ThreadRecord()
     await threads.add_message("C1", "1.0", "1.0", "user", "U1", "hi", outside=False)
     second = ThreadImage("F3", "3.0", "assistant", "a cat")
@@ -149,8 +195,8 @@ async def test_a_thread_keeps_its_turns_documents_and_numbered_images(
     assert await threads.load_thread("C1", "2.0") == ThreadRecord()
 
 
-async def test_a_dm_conversation_starts_after_its_reset(open_store: OpenStore) -> None:
-    threads = (await open_store()).threads
+async def test_a_dm_conversation_starts_after_its_reset(stores: Stores) -> None:
+    threads = (await stores.open()).threads
     for ts in ("1.0", "2.0", "3.0", "4.0"):
         await threads.add_message("D1", ts, ts, "user", "U1", f"q{ts}")
     await threads.reset_conversation("D1", "U1", "1.5")
@@ -161,8 +207,8 @@ async def test_a_dm_conversation_starts_after_its_reset(open_store: OpenStore) -
     ]
 
 
-async def test_usage_is_counted_by_model_and_kind(open_store: OpenStore) -> None:
-    usage = (await open_store()).usage
+async def test_usage_is_counted_by_model_and_kind(stores: Stores) -> None:
+    usage = (await stores.open()).usage
     await usage.record_usage("U1", "small", 10, 5, cost=0.5)
     await usage.record_usage("U1", "large", 100, 50)
     await usage.record_usage("U2", "small", 1, 1, cost=0.25)
@@ -184,8 +230,8 @@ async def test_usage_is_counted_by_model_and_kind(open_store: OpenStore) -> None
     assert await usage.images_since("U2", 0) == 0
 
 
-async def test_settings_people_and_feedback(open_store: OpenStore) -> None:
-    store = await open_store()
+async def test_settings_people_and_feedback(stores: Stores) -> None:
+    store = await stores.open()
     await store.settings.save_settings("user", "U1", '{"model": "a"}', "U1")
     await store.settings.save_settings("user", "U1", '{"model": "b"}', "UADMIN")
     stored = await store.settings.all_settings()
@@ -200,56 +246,63 @@ async def test_settings_people_and_feedback(open_store: OpenStore) -> None:
 
 
 async def test_only_what_gone_processes_left_is_recovered_and_only_once(
-    open_store: OpenStore,
+    stores: Stores,
 ) -> None:
-    """A process recovers the claims and replies of processes that are gone, never those
-    of one still running nor its own, and what it released no one recovers again."""
-    child = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", "import time; time.sleep(600)"
-    )
-    try:
-        started = psutil.Process(child.pid).create_time()
-        running = await open_store(Owner(Owner.this_process().host, child.pid, started))
-        gone = await open_store(GONE)
-        me = await open_store()
-        for store, ts in ((running, "1.0"), (gone, "2.0"), (me, "3.0")):
-            claim = Claim("C1", ts, ts, "U1")
-            assert await store.events.claim_event([f"event:{ts}"], claim)
-            await store.inflight.add_inflight("C1", f"{ts}1", ts, "U1", "writing")
-        orphans = await me.inflight.orphans()
-        assert [c.ts for c in orphans.claims] == ["2.0"]
-        assert [(r.message_ts, r.shows) for r in orphans.replies] == [("2.01", "writing")]
-        await me.inflight.release(orphans)
-        assert (await me.inflight.orphans()).claims == []
-    finally:
-        child.kill()
-        await child.wait()
-    # Once it has stopped running, what it left is recovered too.
-    assert [c.ts for c in (await me.inflight.orphans()).claims] == ["1.0"]
+    """The claims and replies of a process that crashed are taken over by exactly one of
+    the processes that run, never those of a process still running nor its own."""
+    running = await stores.answering_elsewhere("1.0")
+    await crashed(await stores.answering_elsewhere("2.0"))
+    me, neighbour = await stores.open(), await stores.open(Owner.new())
+    assert await me.events.claim_event(["event:3.0"], Claim("C1", "3.0", "3.0", "U1"))
+    await me.inflight.add_inflight("C1", "3.01", "3.0", "U1", "writing")
+
+    adopted = await asyncio.gather(me.inflight.adopt_orphans(), neighbour.inflight.adopt_orphans())
+    assert sorted(c.ts for found in adopted for c in found.claims) == ["2.0"]
+    assert [(r.message_ts, r.shows) for found in adopted for r in found.replies] == [
+        ("2.01", "writing")
+    ]
+    for store, found in zip((me, neighbour), adopted, strict=True):
+        await store.inflight.release(found)
+    assert (await me.inflight.adopt_orphans()).claims == []
+
+    # Once it has crashed too, what it left is recovered, and nothing of ours.
+    await crashed(running)
+    assert [c.ts for c in (await neighbour.inflight.adopt_orphans()).claims] == ["1.0"]
 
 
-async def test_a_finished_reply_and_a_closed_process_leave_no_orphans(
-    open_store: OpenStore,
+async def test_what_a_process_took_over_goes_on_to_another_if_it_dies_before_reporting(
+    stores: Stores,
 ) -> None:
-    other = await open_store(GONE)
+    await crashed(await stores.answering_elsewhere("1.0"))
+    first = await stores.open(Owner.new())
+    assert [c.ts for c in (await first.inflight.adopt_orphans()).claims] == ["1.0"]
+    second = await stores.open()
+    assert (await second.inflight.adopt_orphans()).claims == []  # the first runs
+    await first.close()  # as the first dies, having reported nothing
+    assert [c.ts for c in (await second.inflight.adopt_orphans()).claims] == ["1.0"]
+
+
+async def test_a_finished_reply_and_a_closed_process_leave_no_orphans(stores: Stores) -> None:
+    other = await stores.open(Owner.new())
     assert await other.events.claim_event(["event:a"], Claim("C1", "1.0", "1.0", "U1"))
     await other.inflight.add_inflight("C1", "1.1", "1.0", "U1", "status")
     await other.inflight.reply_finished("C1", "1.0", "1.0")
     assert await other.events.claim_event(["event:b"], Claim("C1", "2.0", "2.0", "U1"))
     await other.events.settle_claim("C1", "2.0")
-    me = await open_store()
-    assert (await me.inflight.orphans()).claims == []
-    assert (await me.inflight.orphans()).replies == []
+    await other.close()
+    me = await stores.open()
+    orphans = await me.inflight.adopt_orphans()
+    assert orphans.claims == [] and orphans.replies == []
 
 
-async def test_approvals_outlive_a_restart_and_are_taken_once(open_store: OpenStore) -> None:
-    store = await open_store()
+async def test_approvals_outlive_a_restart_and_are_taken_once(stores: Stores) -> None:
+    store = await stores.open()
     approval = PendingApproval(
         "A1", "U1", "C1", "1.0", "2.0", "send_message", '{"text": "hi"}', "POST /send", 99.0
     )
     await store.approvals.add_approval(approval)
     await store.close()
-    one, two = await open_store(), await open_store(GONE)
+    one, two = await stores.open(), await stores.open(Owner.new())
     assert await one.approvals.approval("A1") == approval
     assert await two.approvals.pending_approvals() == [approval]
     taken = await asyncio.gather(
@@ -276,7 +329,7 @@ async def test_a_database_of_the_old_numbering_is_carried_forward(tmp_path: Path
         )
     store = await SQLiteStore.open(str(path))
     try:
-        orphans = await store.inflight.orphans()
+        orphans = await store.inflight.adopt_orphans()
         assert orphans.claims == [Claim("D1", "5.0", "5.0", "U1")]
         assert [(r.message_ts, r.shows) for r in orphans.replies] == [("6.0", "writing")]
     finally:

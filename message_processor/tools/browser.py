@@ -74,6 +74,9 @@ GUIDANCE = (
 )
 
 HANDLED = "This request has expired or was already handled."
+NOT_RECORDED = (
+    ":warning: This request could not be recorded, so it cannot be approved. Nothing was sent."
+)
 # Tells someone waiting how many calls to the service are ahead of theirs.
 Notify = Callable[[str], Awaitable[None]]
 
@@ -231,6 +234,14 @@ class BrowserDesk:
         for pending in await self._approvals.pending_approvals():
             self._expire_at(pending.id, pending.expires_at - now)
 
+    async def expire_due(self) -> None:
+        """Approvals past their time that no timer of this process covers (asked on a
+        process that has stopped since, say) expire all the same."""
+        now = time.time()
+        for pending in await self._approvals.pending_approvals():
+            if pending.expires_at <= now:
+                await self._expire(pending.id)
+
     async def decide(self, user: str, approval_id: str, approve: bool) -> str | None:
         """A click on Approve or Cancel; returns a private note for the clicker, if any."""
         pending = await self._approvals.approval(approval_id)
@@ -238,6 +249,9 @@ class BrowserDesk:
             return HANDLED
         if user != pending.user_id:
             return f"Only <@{pending.user_id}> can approve or cancel this request."
+        if pending.expires_at <= time.time():
+            await self._expire(approval_id)
+            return HANDLED
         # Whoever takes it decides: a double click, even on two processes, runs it once.
         if not await self._approvals.take_approval(approval_id):
             return HANDLED
@@ -295,19 +309,23 @@ class BrowserDesk:
             why=why,
         )
         message_ts = await self._notices.ask_approval(channel, thread_ts, request)
-        await self._approvals.add_approval(
-            PendingApproval(
-                id=request.id,
-                user_id=user,
-                channel=channel,
-                thread_ts=thread_ts,
-                message_ts=message_ts,
-                action=action.name,
-                arguments=json.dumps(arguments),
-                preview=preview,
-                expires_at=time.time() + self._approval_seconds,
-            )
+        approval = PendingApproval(
+            id=request.id,
+            user_id=user,
+            channel=channel,
+            thread_ts=thread_ts,
+            message_ts=message_ts,
+            action=action.name,
+            arguments=json.dumps(arguments),
+            preview=preview,
+            expires_at=time.time() + self._approval_seconds,
         )
+        try:
+            await self._approvals.add_approval(approval)
+        except Exception:
+            # Buttons nobody could decide: they say so instead.
+            await self._settle(approval, NOT_RECORDED)
+            raise
         self._expire_at(request.id, self._approval_seconds)
 
     def _expire_at(self, approval_id: str, delay: float) -> None:

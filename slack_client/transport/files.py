@@ -11,7 +11,7 @@ import logging
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from slack_client.handover import SharedFile
@@ -78,8 +78,12 @@ class SlackFiles:
                 title=title,
                 alt_txt=alt_text,
             )
-        except (aiohttp.ClientError, TimeoutError) as error:
-            # The type only: aiohttp's errors carry the request's headers, token included.
+        except SlackApiError:
+            raise  # a refused call: SlackRefused, from the client
+        except (SlackClientError, aiohttp.ClientError, TimeoutError) as error:
+            # The upload URL answered something else than 200 (slack-sdk's
+            # SlackRequestError), or nothing. The type only: aiohttp's errors carry the
+            # request's headers, token included.
             raise SlackUnreachable(
                 f"Slack did not take the file ({type(error).__name__})"
             ) from None

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from storage.owners import Owner
+from storage.owners import Owner, OwnerLocks
 from storage.records import StoreUnusable
 from storage.sqlite.approvals import SQLiteApprovals
 from storage.sqlite.events import SQLiteEvents
@@ -24,12 +24,16 @@ from storage.sqlite.writer import Writer
 logger = logging.getLogger(__name__)
 
 MEMORY = ":memory:"
+# Beside the database: the lock files of the processes using it (storage/owners.py).
+OWNERS_FOLDER = ".owners"
 
 
 class SQLiteStore:
     """Reads go straight to SQLite; writes are group-committed (see writer.py)."""
 
-    def __init__(self, connection: aiosqlite.Connection, owner: Owner) -> None:
+    def __init__(
+        self, connection: aiosqlite.Connection, owner: Owner, locks: OwnerLocks | None
+    ) -> None:
         self._connection = connection
         self._closed = False
         self._writer = Writer(connection, owner.id)
@@ -39,12 +43,13 @@ class SQLiteStore:
         self.usage = SQLiteUsage(self._writer)
         self.people = SQLitePeople(self._writer)
         self.feedback = SQLiteFeedback(self._writer)
-        self.inflight = SQLiteInflight(self._writer, owner)
+        self.inflight = SQLiteInflight(self._writer, owner, locks)
         self.approvals = SQLiteApprovals(self._writer)
 
     @classmethod
     async def open(cls, path: str, owner: Owner | None = None) -> SQLiteStore:
-        """The store at `path`, migrated, with this process (or `owner`) registered."""
+        """The store at `path`, migrated, with this process (or `owner`, one process
+        standing in for several in tests) registered."""
         if path != MEMORY:
             try:
                 await asyncio.to_thread(prepare_private_file, Path(path))
@@ -63,9 +68,8 @@ class SQLiteStore:
             await migrate(connection, path)
             if path != MEMORY:
                 await asyncio.to_thread(tighten_companions, Path(path))
-            if owner is None:
-                owner = await asyncio.to_thread(Owner.this_process)
-            store = cls(connection, owner)
+            locks = None if path == MEMORY else OwnerLocks(Path(path + OWNERS_FOLDER))
+            store = cls(connection, owner or Owner.new(), locks)
             await store.inflight.register()
         except sqlite3.Error as error:
             await connection.close()

@@ -69,12 +69,6 @@ class Writer:
     async def write(self, sql: str, params: Sequence[object]) -> None:
         await self.write_together((sql, params))
 
-    async def write_many(self, sql: str, rows: Sequence[Sequence[object]]) -> None:
-        """One statement for many rows, in one transaction."""
-        batch = self._open_batch()
-        batch.rows.setdefault(sql, []).extend(rows)
-        await self._committed(batch)
-
     async def write_together(self, *statements: Statement) -> None:
         """Statements committed in one transaction: all of them or none."""
         batch = self._open_batch()
