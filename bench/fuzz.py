@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sandbox.workspace import FakeSlack, UploadedFile, check_message_blocks
-from slack_client.output.replies import reply_parts
+from slack_client.output.parts import reply_parts
 from slack_client.render.mrkdwn import markdown_to_mrkdwn, split_message
 from tests.botproc import BotProcess, bot_environment, start_model_server
 from tests.hostile import CORPUS

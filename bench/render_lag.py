@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from slack_client.output.replies import CONVERTED_CHARS, Rendered, reply_parts
+from slack_client.output.parts import CONVERTED_CHARS, Rendered, reply_parts
 from tests.fakes.scripted_model import long_answer
 
 ANSWERS = {

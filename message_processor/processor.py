@@ -45,7 +45,7 @@ from openai_client import ModelConnectionError, ModelError, PriceTable
 from settings import Settings
 from slack_client import IncomingMessage, ReplyStream, SlackReplies, is_dm_channel, loggable
 from slack_client.output.notices import SlackNotices
-from slack_client.output.replies import MessageShows
+from slack_client.output.stream import MessageShows
 from slack_client.render.views import NOT_ALLOWED
 from storage import (
     Claim,

@@ -11,7 +11,8 @@ from slack_client.handover import (
     SharedFile,
     is_dm_channel,
 )
-from slack_client.output.replies import ReplyStream, SlackReplies
+from slack_client.output.replies import SlackReplies
+from slack_client.output.stream import ReplyStream
 from slack_client.render.mrkdwn import markdown_to_mrkdwn, split_message
 from slack_client.transport.errors import SlackRefused, SlackUnreachable, loggable, slack_error
 from slack_client.transport.files import FileDownloadError, SlackFiles, read_at_most

@@ -12,7 +12,7 @@ import pytest
 from sandbox.workspace import SlackError, check_message_blocks, checked_view
 from settings import ScopeRef, Settings
 from slack_client.backend import SettingsForm
-from slack_client.output.replies import reply_parts
+from slack_client.output.parts import reply_parts
 from slack_client.render.views import (
     approval_blocks,
     decided_blocks,

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sandbox.workspace import check_message_blocks
-from slack_client.output.replies import MAX_REPLY_PARTS, TOO_LONG, Rendered, reply_parts
+from slack_client.output.parts import MAX_REPLY_PARTS, TOO_LONG, Rendered, reply_parts
 from slack_client.render.markdown import MARKDOWN_LIMIT, MAX_TABLE_ROWS, markdown_parts
 from slack_client.render.views import SECTION_CHARS
 
