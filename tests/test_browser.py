@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -268,6 +269,32 @@ async def test_an_approval_asked_before_a_restart_still_works_after_it(
             what="the action approved after the restart",
         )
     assert service.greeted == [(2, None)]
+
+
+async def test_an_approval_past_its_time_is_expired_when_clicked(
+    slack: FakeSlack,
+    service: FakeBrowserService,
+    bot: InProcessBot,
+    bot_dir: Path,
+    new_id: Callable[[str], str],
+) -> None:
+    """As when the process that asked for it stopped before its time came: no timer of
+    the process clicked covers it, and the click finds it past its time."""
+    user, channel = new_id("U"), new_id("C")
+    await command(slack, user, channel, "browser greet_candidate index=3")
+    approval = approval_in(slack, channel)
+    with sqlite3.connect(bot_dir / "bot.db") as db:
+        db.execute("UPDATE approvals SET expires_at = 0")
+    await slack.click(user, message=approval, action_id="browser_approve")
+    await slack.wait_for(
+        lambda: "Expired" in (slack.get_message(channel, approval.ts) or approval).text,
+        what="the approval expired",
+    )
+    await slack.wait_for(
+        lambda: any("already handled" in e.text for e in slack.ephemerals_for(user, channel)),
+        what="the click answered",
+    )
+    assert service.greeted == []
 
 
 async def test_a_change_that_fails_is_reported_and_never_retried(
