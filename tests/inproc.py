@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 
 from bot import Bot, build_bot
 from config import load_config
+from message_processor.files.link_policy import AddressPolicy, is_public_address
 from sandbox.model import FakeOpenAI
 from sandbox.workspace import FakeSlack
 from tests.botproc import bot_environment
@@ -77,15 +78,25 @@ def _logged(handler: BotLog) -> Iterator[None]:
         root.removeHandler(handler)
 
 
+def bot_in_process(
+    slack: FakeSlack, model: FakeOpenAI, workdir: Path, **overrides: str
+) -> contextlib.AbstractAsyncContextManager[InProcessBot]:
+    """The bot connected to the fakes, configured by `overrides` of the environment."""
+    return bot_reaching(slack, model, workdir, is_public_address, overrides)
+
+
 @contextlib.asynccontextmanager
-async def bot_in_process(
+async def bot_reaching(
     slack: FakeSlack,
     model: FakeOpenAI,
     workdir: Path,
-    **overrides: str,
+    public: AddressPolicy,
+    overrides: Mapping[str, str],
 ) -> AsyncIterator[InProcessBot]:
-    """The bot connected to the fakes; on leaving, it drains and closes as at a SIGTERM,
-    whatever it raised is raised here, and it must have logged no traceback."""
+    """The bot connected to the fakes, with `public` saying which addresses pasted links
+    may reach (tests stand a loopback address in for the internet). On leaving, it drains
+    and closes as at a SIGTERM, whatever it raised is raised here, and it must have logged
+    no traceback."""
     env = bot_environment(
         slack_api_url=slack.api_url,
         openai_base_url=model.base_url,
@@ -97,7 +108,7 @@ async def bot_in_process(
     stop = asyncio.Event()
     connections = slack.connection_count
     with _logged(log):
-        async with build_bot(config) as bot:
+        async with build_bot(config, public=public) as bot:
             serving = asyncio.create_task(bot.run(stop))
             running = InProcessBot(bot, log)
             try:

@@ -1,6 +1,6 @@
 """End to end: image links that aim inside the network are refused before any request.
 
-The real bot runs with 127.0.0.2 standing in for the internet (tests/internet_bot.py),
+The real bot runs with 127.0.0.2 standing in for the internet (tests/internet.py),
 where a site serves images and redirects. Canaries count every request that reaches
 them: one on 127.0.0.1 (this machine, as every numeric trick below spells it), on a
 port the bot may use, and one on the internet stand-in, on a port it may not.
@@ -22,9 +22,8 @@ from message_processor.files.link_policy import PRIVATE_ADDRESS, UNCLEAR_HOST
 from message_processor.files.links import NOT_AN_IMAGE
 from sandbox.model import FakeOpenAI
 from sandbox.workspace import FakeSlack
-from tests.botproc import REPO, BotProcess, bot_environment
-from tests.conftest import start_bot
-from tests.internet_bot import INTERNET
+from tests.inproc import InProcessBot, bot_reaching
+from tests.internet import INTERNET, internet_stand_in
 from tests.seen import wait_for_text
 
 LOOPBACK = "127.0.0.1"
@@ -110,20 +109,12 @@ async def link_bot(
     canary: Server,
     unlisted: Server,
     site: Server,
-) -> AsyncIterator[BotProcess]:
+) -> AsyncIterator[InProcessBot]:
     workdir = tmp_path_factory.mktemp("link-bot")
-    env = bot_environment(
-        slack_api_url=slack.api_url,
-        openai_base_url=model.base_url,
-        database_path=workdir / "bot.db",
-        # The canary's port is allowed: only the host checks stand between it and a link.
-        LINK_FETCH_PORTS=f"80,443,{canary.port},{site.port}",
-    )
-    process = BotProcess(env, cwd=workdir, script=REPO / "tests" / "internet_bot.py")
-    await start_bot(slack, process)
-    yield process
-    assert await process.stop() == 0, process.log
-    assert "Traceback" not in process.log, process.log
+    # The canary's port is allowed: only the host checks stand between it and a link.
+    env = {"LINK_FETCH_PORTS": f"80,443,{canary.port},{site.port}"}
+    async with bot_reaching(slack, model, workdir, internet_stand_in, env) as running:
+        yield running
 
 
 def _redirect(site: Server, target: str) -> str:
@@ -137,7 +128,7 @@ async def _ask_about(slack: FakeSlack, new_id: Callable[[str], str], link: str) 
 
 
 async def test_an_image_on_the_internet_is_seen_directly_and_through_a_redirect(
-    slack: FakeSlack, link_bot: BotProcess, site: Server, new_id: Callable[[str], str]
+    slack: FakeSlack, link_bot: InProcessBot, site: Server, new_id: Callable[[str], str]
 ) -> None:
     dm, user = new_id("D"), new_id("U")
     direct, redirected = f"{site.url}/cat.png", _redirect(site, f"{site.url}/cat.png?again")
@@ -166,7 +157,7 @@ HOSTILE = [
 @pytest.mark.parametrize(("host", "reason"), HOSTILE, ids=[host for host, _ in HOSTILE])
 async def test_a_link_into_this_machine_is_refused_before_any_request(
     slack: FakeSlack,
-    link_bot: BotProcess,
+    link_bot: InProcessBot,
     canary: Server,
     site: Server,
     new_id: Callable[[str], str],
@@ -183,7 +174,7 @@ async def test_a_link_into_this_machine_is_refused_before_any_request(
 
 async def test_a_port_the_admin_did_not_list_is_refused_before_any_request(
     slack: FakeSlack,
-    link_bot: BotProcess,
+    link_bot: InProcessBot,
     unlisted: Server,
     canary: Server,
     site: Server,
@@ -201,7 +192,7 @@ async def test_a_port_the_admin_did_not_list_is_refused_before_any_request(
 @pytest.mark.parametrize(("path", "status"), [("/page.png", "200"), ("/missing.png", "404")])
 async def test_what_a_site_answered_instead_of_an_image_is_logged_not_shown(
     slack: FakeSlack,
-    link_bot: BotProcess,
+    link_bot: InProcessBot,
     site: Server,
     new_id: Callable[[str], str],
     path: str,

@@ -34,7 +34,7 @@ from message_processor.files.links import (
     build_link_session,
     image_links,
 )
-from tests.internet_bot import INTERNET, internet_stand_in
+from tests.internet import INTERNET, internet_stand_in
 
 IMAGE_TYPES = frozenset({"image/png"})
 WEB_PORTS = frozenset({80, 443})
