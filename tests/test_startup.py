@@ -147,6 +147,9 @@ async def test_ctrl_c_at_any_moment_ends_the_bot_quietly(
         code = await process.wait()
     finally:
         slack.latency.pop("auth.test", None)
+        # A test that failed before its interrupt must not leave the bot running.
+        if process.process is not None:
+            await process.kill()
     assert code == 0, process.log
     assert "Traceback" not in process.log and "KeyboardInterrupt" not in process.log
 
