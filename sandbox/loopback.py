@@ -150,6 +150,21 @@ class LoopbackServer:
                 waiter.set_result(None)
         self._waiters.clear()
 
+    async def expect(
+        self,
+        predicate: Callable[[], bool],
+        *,
+        timeout: float,
+        what: str,
+        fake: str,
+        state: Callable[[], str],
+    ) -> None:
+        """`wait_for`, for a test: past `timeout` it fails with what was awaited and what
+        the fake `state` shows instead."""
+        if not await self.wait_for(predicate, timeout):
+            wanted = what or getattr(predicate, "__name__", "the condition")
+            raise AssertionError(f"{fake}: {wanted} not reached in {timeout:g}s; {state()}")
+
     async def wait_for(self, predicate: Callable[[], bool], timeout: float) -> bool:
         """Wait until ``predicate()`` holds, checking it now and after each notify().
 

@@ -139,13 +139,16 @@ class FakeOpenAI:
     ) -> None:
         """Wait until `predicate()` holds; it is re-checked whenever a request arrives or the
         fake's state changes. Raises AssertionError after `timeout` seconds."""
-        if not await self._loopback.wait_for(predicate, timeout):
-            state = (
+        await self._loopback.expect(
+            predicate,
+            timeout=timeout,
+            what=what,
+            fake="FakeOpenAI",
+            state=lambda: (
                 f"{len(self.requests)} requests recorded, {self.hung_requests} hung, "
                 f"{self.stalled_requests} stalled"
-            )
-            wanted = what or getattr(predicate, "__name__", "the condition")
-            raise AssertionError(f"FakeOpenAI: {wanted} not reached in {timeout:g}s; {state}")
+            ),
+        )
 
     # ----- request handling
 

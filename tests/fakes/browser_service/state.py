@@ -141,12 +141,13 @@ class ServiceState:
     ) -> None:
         """Wait until `predicate()` holds; it is re-checked whenever a request arrives or the
         fake's state changes. Raises AssertionError after `timeout` seconds."""
-        if not await self._loopback.wait_for(predicate, timeout):
-            state = (
+        await self._loopback.expect(
+            predicate,
+            timeout=timeout,
+            what=what,
+            fake="FakeBrowserService",
+            state=lambda: (
                 f"{len(self.requests)} requests recorded, {self.in_flight} in flight, "
                 f"{'up' if self._loopback.is_up else 'down'}, logged_in={self.logged_in}"
-            )
-            wanted = what or getattr(predicate, "__name__", "the condition")
-            raise AssertionError(
-                f"FakeBrowserService: {wanted} not reached in {timeout:g}s; {state}"
-            )
+            ),
+        )
