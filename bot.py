@@ -11,12 +11,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import aiohttp
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -54,6 +53,9 @@ from message_processor.files.link_policy import (
     is_public_address,
 )
 from openai_client import ModelClient, PriceTable, TokenCounter, build_openai
+from operations.health import serving_health
+from operations.jobs import Job, Jobs
+from operations.metrics import Metrics
 from settings import Settings
 from slack_client import (
     BotIdentity,
@@ -65,9 +67,11 @@ from slack_client import (
     slack_error,
 )
 from slack_client.listeners.app import build_app, fetch_identity
+from slack_client.listeners.socket import CountingSocketModeHandler
 from slack_client.output.notices import SlackNotices
-from slack_client.transport.web import API_TIMEOUT_SECONDS
-from storage import StoreUnusable
+from slack_client.transport.limits import METHOD_LIMITS
+from slack_client.transport.web import API_TIMEOUT_SECONDS, counting_calls
+from storage import Store, StoreUnusable
 from storage.sqlite import SQLiteStore
 from thread_manager import LoopMonitor, ThreadLocks, Watchdog
 from untrusted.budget import ByteBudget
@@ -80,7 +84,13 @@ T = TypeVar("T")
 
 CLEANUP_INTERVAL_SECONDS = 3600.0
 CATALOGUE_REFRESH_SECONDS = 600.0
+# Until the browser service has answered once, it is asked again sooner.
+CATALOGUE_RETRY_SECONDS = 30.0
 APPROVAL_SWEEP_SECONDS = 60.0
+WATCHDOG_SECONDS = 30.0
+RETENTION_SECONDS = 24 * 3600.0
+# /readyz asks the database for a trivial answer within this.
+READY_CHECK_SECONDS = 2.0
 
 
 class StartupError(Exception):
@@ -93,7 +103,8 @@ class Bot:
 
     identity: BotIdentity
     processor: MessageProcessor
-    handler: AsyncSocketModeHandler
+    handler: CountingSocketModeHandler
+    store: Store
     drain_seconds: float
     _listening: bool = field(default=True, init=False)
 
@@ -111,6 +122,21 @@ class Bot:
             connecting.cancel()
         await stopping
         await self.drain()
+
+    async def readiness(self) -> str | None:
+        """Why the bot does not take messages now (/readyz), or None when it does."""
+        if not (self._listening and self.processor.accepting):
+            return "draining"
+        if not await self.handler.connected():
+            return "not connected to Slack"
+        try:
+            async with asyncio.timeout(READY_CHECK_SECONDS):
+                await self.store.ping()
+        except TimeoutError:
+            return "the database does not answer"
+        except Exception as error:  # noqa: BLE001 - said in one line, whatever it is
+            return f"the database cannot be used ({type(error).__name__})"
+        return None
 
     async def drain(self) -> None:
         """Take no more events, let answers finish within the drain bound, cut the rest off."""
@@ -157,23 +183,96 @@ async def build_bot(
         await pipeline.processor.recover_interrupted()
         await pipeline.browser.resume()
         loop_monitor = LoopMonitor()
-        backend = _backend(config, outside, pipeline, loop_monitor)
+        service_commands = RateLimiter(config.service_commands_per_minute)
+        jobs = Jobs(
+            _jobs(config, outside, pipeline, service_commands), outside.store.jobs.record_job_run
+        )
+        backend = _backend(config, outside, pipeline, loop_monitor, service_commands, jobs)
         app = build_app(outside.web, identity, backend)
-        handler = AsyncSocketModeHandler(app, config.slack_app_token)
-        bot = Bot(identity, pipeline.processor, handler, config.shutdown_drain_seconds)
+        handler = CountingSocketModeHandler(app, config.slack_app_token, outside.metrics)
+        bot = Bot(
+            identity, pipeline.processor, handler, outside.store, config.shutdown_drain_seconds
+        )
         stack.push_async_callback(bot.close)
-        jobs = [
-            Watchdog(pipeline.locks).run(),
-            loop_monitor.run(),
-            _every(CLEANUP_INTERVAL_SECONDS, pipeline.processor.purge_expired),
-            _every(CLEANUP_INTERVAL_SECONDS, backend.forget_idle),
-            pipeline.browser.keep_catalogue(CATALOGUE_REFRESH_SECONDS),
-            _every(APPROVAL_SWEEP_SECONDS, pipeline.browser.expire_due),
-        ]
-        if config.retention_days:
-            jobs.append(Retention(outside.store.threads, config.retention_days).run())
-        await stack.enter_async_context(_running(jobs))
+        await stack.enter_async_context(jobs.running())
+        await stack.enter_async_context(_monitoring(loop_monitor))
+        if config.metrics_port is not None:
+            _watch(outside, pipeline, loop_monitor)
+            await stack.enter_async_context(
+                serving_health(
+                    outside.metrics, bot.readiness, config.metrics_host, config.metrics_port
+                )
+            )
         yield bot
+
+
+def _jobs(
+    config: BotConfig, outside: _Outside, pipeline: _Pipeline, service_commands: RateLimiter
+) -> list[Job]:
+    """Every background job, with how often it runs (README "Operating it")."""
+
+    async def forget_idle_limits() -> None:
+        service_commands.forget_idle()
+
+    jobs = [
+        Job("watchdog", WATCHDOG_SECONDS, Watchdog(pipeline.locks).check),
+        Job("event ids cleanup", CLEANUP_INTERVAL_SECONDS, pipeline.processor.purge_expired),
+        Job("idle limits cleanup", CLEANUP_INTERVAL_SECONDS, forget_idle_limits),
+        Job("approval expiry", APPROVAL_SWEEP_SECONDS, pipeline.browser.expire_due),
+    ]
+    if config.browser_service_url is not None:
+        jobs.append(
+            Job(
+                "browser catalogue",
+                CATALOGUE_REFRESH_SECONDS,
+                pipeline.browser.refresh_catalogue,
+                at_start=True,
+                retry=CATALOGUE_RETRY_SECONDS,
+            )
+        )
+    if config.retention_days:
+        retention = Retention(outside.store.threads, config.retention_days)
+        jobs.append(Job("retention", RETENTION_SECONDS, retention.purge, at_start=True))
+    return jobs
+
+
+def _watch(outside: _Outside, pipeline: _Pipeline, loop_monitor: LoopMonitor) -> None:
+    """The gauges read at scrape time: queues, work under way, the loop, the readers."""
+    metrics, processor, pool = outside.metrics, pipeline.processor, outside.pool
+    watch = metrics.watch
+    watch(
+        "model_slots_waiting", "Answers waiting for a model slot.", lambda: pipeline.slots.waiting
+    )
+    watch("model_slots_in_use", "Model slots in use.", lambda: pipeline.slots.in_use)
+    watch(
+        "slack_calls_waiting_channel",
+        "Slack calls waiting for a channel's posting budget.",
+        lambda: outside.scheduler.waiting()[0],
+    )
+    watch(
+        "slack_calls_waiting_workspace",
+        "Slack calls waiting for a method's budget across the workspace.",
+        lambda: outside.scheduler.waiting()[1],
+    )
+    watch(
+        "browser_service_calls_waiting",
+        "Calls waiting for the browser service.",
+        lambda: pipeline.browser.waiting,
+    )
+    watch("threads_answering", "Threads being answered now.", lambda: processor.answering)
+    watch("answers_in_flight", "Messages being handled now.", lambda: processor.in_flight)
+    watch(
+        "event_loop_lag_seconds",
+        "The event loop's worst wait for its turn in the current minute.",
+        loop_monitor.worst_lag_last_minute,
+    )
+    watch("file_readers_busy", "Worker processes reading a file now.", lambda: pool.busy)
+    watch("file_reads_waiting", "Files waiting for a worker process.", lambda: pool.waiting)
+    metrics.watch_count(
+        "file_reader_kills",
+        "Worker processes ended past their limits or by a crash.",
+        lambda: pool.kills,
+    )
 
 
 @dataclass(frozen=True)
@@ -194,6 +293,7 @@ class _Outside:
     browser: aiohttp.ClientSession
     model: ModelClient
     pool: WorkerPool
+    metrics: Metrics
 
 
 async def _open(
@@ -206,8 +306,14 @@ async def _open(
     # The last word once everything is closed, whatever ended the bot.
     stack.callback(logger.info, "stopped")
     stack.push_async_callback(store.close)
+    metrics = Metrics(
+        models=(*config.allowed_models, config.openai_image_model), slack_methods=METHOD_LIMITS
+    )
     slack = await stack.enter_async_context(
-        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=API_TIMEOUT_SECONDS))
+        aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=API_TIMEOUT_SECONDS),
+            trace_configs=[counting_calls(metrics, config.slack_api_url)],
+        )
     )
     links = await stack.enter_async_context(build_link_session(link_policy))
     browser = await stack.enter_async_context(aiohttp.ClientSession(trust_env=False))
@@ -217,6 +323,7 @@ async def _open(
         api_style=config.openai_api_style,
         timeout=config.openai_timeout_seconds,
         image_model=config.openai_image_model,
+        metrics=metrics,
     )
     stack.push_async_callback(model.close)
     pool = WorkerPool(
@@ -229,7 +336,7 @@ async def _open(
     )
     stack.push_async_callback(pool.close)
     web = build_web_client(config.slack_bot_token, config.slack_api_url, slack, scheduler)
-    return _Outside(store, slack, scheduler, web, links, link_policy, browser, model, pool)
+    return _Outside(store, slack, scheduler, web, links, link_policy, browser, model, pool, metrics)
 
 
 @dataclass(frozen=True)
@@ -309,12 +416,18 @@ async def _pipeline(
             messages_per_minute=config.user_messages_per_minute,
             answer_deadline=config.answer_deadline_seconds,
         ),
+        metrics=outside.metrics,
     )
     return _Pipeline(processor, browser, locks, access, slots, preferences)
 
 
 def _backend(
-    config: BotConfig, outside: _Outside, pipeline: _Pipeline, loop_monitor: LoopMonitor
+    config: BotConfig,
+    outside: _Outside,
+    pipeline: _Pipeline,
+    loop_monitor: LoopMonitor,
+    service_commands: RateLimiter,
+    jobs: Jobs,
 ) -> ListenerBackend:
     store = outside.store
     return ListenerBackend(
@@ -333,30 +446,21 @@ def _backend(
             offers_web_search=config.openai_api_style == "responses",
             loop_monitor=loop_monitor,
             readers=outside.pool,
-            service_commands=RateLimiter(config.service_commands_per_minute),
+            service_commands=service_commands,
+            jobs=jobs,
         )
     )
 
 
 @contextlib.asynccontextmanager
-async def _running(jobs: Sequence[Coroutine[Any, Any, None]]) -> AsyncIterator[None]:
-    """Background jobs for as long as the bot is up."""
-    tasks = [asyncio.create_task(job) for job in jobs]
+async def _monitoring(loop_monitor: LoopMonitor) -> AsyncIterator[None]:
+    """The event loop's lag, measured for as long as the bot is up."""
+    task = asyncio.create_task(loop_monitor.run())
     try:
         yield
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-
-
-async def _every(interval: float, job: Callable[[], Awaitable[object]]) -> None:
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            await job()
-        except Exception:
-            logger.exception("background job failed")
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 async def _ask_slack(token_name: str, call: Awaitable[T]) -> T:

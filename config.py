@@ -96,6 +96,9 @@ class BotConfig:
     file_read_budget_mb: int = 100
     # Ports pasted links may use: a link to any other port is not fetched (SSRF).
     link_fetch_ports: frozenset[int] = DEFAULT_LINK_FETCH_PORTS
+    # Where /metrics, /healthz and /readyz are served; no port: not served.
+    metrics_port: int | None = None
+    metrics_host: str = "127.0.0.1"
 
 
 def _required(env: Mapping[str, str], name: str, prefix: str | None = None) -> str:
@@ -163,6 +166,15 @@ def _ports(env: Mapping[str, str], name: str, default: frozenset[int]) -> frozen
     if not all(_is_port(part) for part in parts):
         raise ConfigError(f"{name} must be comma-separated port numbers from 1 to 65535")
     return frozenset(int(part) for part in parts)
+
+
+def _port(env: Mapping[str, str], name: str) -> int | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    if not _is_port(raw):
+        raise ConfigError(f"{name} must be a port number from 1 to 65535")
+    return int(raw)
 
 
 def _ids_or_everyone(env: Mapping[str, str], name: str, kinds: str, example: str) -> frozenset[str]:
@@ -269,4 +281,6 @@ def load_config(env: Mapping[str, str]) -> BotConfig:
         file_read_memory_mb=_whole_number(env, "FILE_READ_MEMORY_MB", 1024, minimum=256),
         file_read_budget_mb=_whole_number(env, "FILE_READ_BUDGET_MB", 100, minimum=1),
         link_fetch_ports=_ports(env, "LINK_FETCH_PORTS", DEFAULT_LINK_FETCH_PORTS),
+        metrics_port=_port(env, "METRICS_PORT"),
+        metrics_host=env.get("METRICS_HOST", "").strip() or "127.0.0.1",
     )

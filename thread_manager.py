@@ -102,18 +102,16 @@ class ThreadLocks:
 class Watchdog:
     """Logs operations that hold a thread for long. It never changes any state."""
 
-    def __init__(self, locks: ThreadLocks, *, threshold: float = 120.0, interval: float = 30.0):
+    def __init__(self, locks: ThreadLocks, *, threshold: float = 120.0):
         self._locks = locks
         self._threshold = threshold
-        self._interval = interval
 
-    async def run(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            for key, what, age in self._locks.long_running(self._threshold):
-                logger.warning(
-                    "long-running answer: thread=%s what=%s running_for=%.0fs", key, what, age
-                )
+    async def check(self) -> None:
+        """One look (a background job, run every half minute or so)."""
+        for key, what, age in self._locks.long_running(self._threshold):
+            logger.warning(
+                "long-running answer: thread=%s what=%s running_for=%.0fs", key, what, age
+            )
 
 
 class LoopMonitor:
@@ -134,6 +132,11 @@ class LoopMonitor:
         self._sample: tuple[float, str] | None = None
         # (minute, worst lag in it) for the last hour.
         self._minutes: deque[tuple[int, float]] = deque(maxlen=60)
+
+    def worst_lag_last_minute(self) -> float:
+        """Seconds; the loop's longest wait for its turn in the current minute."""
+        minute = int(time.monotonic() // 60)
+        return self._minutes[-1][1] if self._minutes and self._minutes[-1][0] == minute else 0.0
 
     def worst_lag_last_hour(self) -> float:
         """Seconds; the loop's longest wait for its turn to run in the last 60 minutes."""

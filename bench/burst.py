@@ -7,6 +7,9 @@ its peak RSS, and the CPU the fakes spent meanwhile (they share the machine's co
 the bot). Each configuration is run --runs times; figures are medians.
 
     .venv/bin/python bench/burst.py --messages 1000 --latency 2 --runs 3
+
+With --metrics, the bot runs a second time with METRICS_PORT set and /metrics scraped
+every SCRAPE_SECONDS through the burst ("scraped"), for the cost of being monitored.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import socket
 import statistics
 import sys
 import tempfile
@@ -22,6 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -32,6 +37,8 @@ from tests.loopback import clear_proxies
 
 BARE_APP = REPO / "bench" / "bare_app.py"
 POLL_SECONDS = 0.25
+# Far more often than Prometheus' usual 15 s: the cost measured is an upper bound.
+SCRAPE_SECONDS = 1.0
 # The calls that change what a thread shows: the last one in a channel finished its answer.
 REPLY_WRITES = {"chat.postMessage", "chat.update", "chat.appendStream", "chat.stopStream"}
 
@@ -91,6 +98,8 @@ async def one_run(target: str, messages: int, latency: float, deadline: float) -
         MAX_CONCURRENT_REQUESTS=str(max(100, messages)),
         LOG_LEVEL="WARNING",
     )
+    if target == "scraped":
+        env["METRICS_PORT"] = str(free_port())
     bot = BotProcess(env, cwd=workdir)
     if target == "floor":
         bot.script = BARE_APP
@@ -111,6 +120,9 @@ async def one_run(target: str, messages: int, latency: float, deadline: float) -
     peak = [0.0]
     stop = asyncio.Event()
     sampler = asyncio.create_task(sample_rss(proc, peak, stop))
+    scraper = asyncio.create_task(
+        scrape(env["METRICS_PORT"], stop) if "METRICS_PORT" in env else stop.wait()
+    )
     cpu_before = sum(proc.cpu_times()[:2])
     fakes_before = time.process_time() + sum(model_proc.cpu_times()[:2])
     envelopes_before = set(slack.sent_at)
@@ -139,6 +151,8 @@ async def one_run(target: str, messages: int, latency: float, deadline: float) -
     fakes_cpu = time.process_time() + sum(model_proc.cpu_times()[:2]) - fakes_before
     stop.set()
     await sampler
+    scrapes = await scraper
+    assert target != "scraped" or scrapes, "the metrics were never scraped"
     acks = [
         (slack.acks[e] - slack.sent_at[e]) * 1000
         for e in slack.sent_at
@@ -161,6 +175,25 @@ async def one_run(target: str, messages: int, latency: float, deadline: float) -
     )
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def scrape(port: str, stop: asyncio.Event) -> int:
+    """Read /metrics as Prometheus would until `stop`; how many scrapes succeeded."""
+    done = 0
+    async with aiohttp.ClientSession(trust_env=False) as session:
+        while not stop.is_set():
+            async with session.get(f"http://127.0.0.1:{port}/metrics") as response:
+                await response.read()
+                done += response.status == 200
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), SCRAPE_SECONDS)
+    return done
+
+
 def summary(name: str, runs: list[RunResult]) -> str:
     def med(attr: str) -> float:
         return float(statistics.median(float(getattr(r, attr)) for r in runs))
@@ -180,11 +213,14 @@ async def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--deadline", type=float, default=120.0)
     parser.add_argument("--no-floor", action="store_true")
+    parser.add_argument("--metrics", action="store_true", help="also the bot being scraped")
     args = parser.parse_args()
     clear_proxies()
     print(f"model latency {args.latency} s, {args.runs} runs each, medians")
     for n in args.messages:
         targets = ["bot"] if args.no_floor else ["bot", "floor"]
+        if args.metrics:
+            targets.insert(1, "scraped")
         for target in targets:
             runs = [await one_run(target, n, args.latency, args.deadline) for _ in range(args.runs)]
             print(f"N={n:5d} " + summary(target, runs), flush=True)

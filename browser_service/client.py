@@ -79,8 +79,14 @@ class BrowserService:
         self.stats = CallStats()
 
     @property
-    def catalogue_read(self) -> bool:
-        return self._catalogue_problem is None
+    def catalogue_problem(self) -> str | None:
+        """Why the last read of the catalogue failed; None once it succeeded."""
+        return self._catalogue_problem
+
+    @property
+    def waiting(self) -> int:
+        """Calls waiting for the service to be free."""
+        return max(0, self._pending - self._concurrency)
 
     @property
     def known_actions(self) -> dict[str, Action]:

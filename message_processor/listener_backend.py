@@ -20,9 +20,11 @@ from message_processor.preferences import Preferences
 from message_processor.processor import MessageProcessor
 from message_processor.tools.browser import BrowserDesk
 from openai_client import ModelClient
+from operations.jobs import Jobs
 from settings import Scope, ScopeRef, Settings, validate
 from slack_client import IncomingMessage
 from slack_client.backend import (
+    JobState,
     LoopLag,
     ReaderLoad,
     SettingsChange,
@@ -67,6 +69,7 @@ class BackendParts:
     # `/ai` subcommands and shortcuts that call the model or another service
     # (SERVICE_COMMANDS_PER_MINUTE).
     service_commands: RateLimiter
+    jobs: Jobs
 
 
 class ListenerBackend:
@@ -89,10 +92,6 @@ class ListenerBackend:
             return None
         logger.info("service commands throttled user=%s for %.0fs", user, wait)
         return commands_throttled(limiter.per_minute, wait)
-
-    async def forget_idle(self) -> None:
-        """Drop people with no command in the last minute, so the limiter stays small."""
-        self._parts.service_commands.forget_idle()
 
     async def submit(self, message: IncomingMessage) -> None:
         await self._parts.processor.submit(message)
@@ -174,6 +173,15 @@ class ListenerBackend:
             browser_service=await self._parts.browser.status_line(),
             event_loop=LoopLag(monitor.worst_lag_last_hour(), monitor.threshold),
             file_readers=ReaderLoad(pool.size, pool.busy, pool.waiting, pool.kills),
+            jobs=tuple(
+                JobState(
+                    job.name,
+                    job.every,
+                    None if run is None else time.time() - run.started_at,
+                    None if run is None else run.outcome,
+                )
+                for job, run in self._parts.jobs.declared()
+            ),
         )
 
     async def record_feedback(self, user: str, channel: str, message_ts: str, value: str) -> None:

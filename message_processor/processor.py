@@ -41,9 +41,18 @@ from message_processor.failures import (
 )
 from message_processor.memory import ThreadMemory
 from message_processor.preferences import Preferences
-from openai_client import ModelConnectionError, ModelError, PriceTable
+from openai_client import ModelConnectionError, ModelError, ModelTimeoutError, PriceTable
+from operations.metrics import Metrics, Outcome
 from settings import Settings
-from slack_client import IncomingMessage, ReplyStream, SlackReplies, is_dm_channel, loggable
+from slack_client import (
+    IncomingMessage,
+    ReplyStream,
+    SlackRefused,
+    SlackReplies,
+    SlackUnreachable,
+    is_dm_channel,
+    loggable,
+)
 from slack_client.output.notices import SlackNotices
 from slack_client.output.stream import MessageShows
 from slack_client.render.views import NOT_ALLOWED
@@ -132,6 +141,7 @@ class MessageProcessor:
         preferences: Preferences,
         gate: Gatekeeping,
         settings: ProcessorSettings,
+        metrics: Metrics,
     ) -> None:
         self._stores = stores
         self._conversations = conversations
@@ -142,6 +152,7 @@ class MessageProcessor:
         self._preferences = preferences
         self._gate = gate
         self._settings = settings
+        self._metrics = metrics
         self._tasks: set[asyncio.Task[None]] = set()
         self._recent: OrderedDict[str, None] = OrderedDict()
         # People known to have been welcomed, and where someone was refused already.
@@ -153,6 +164,11 @@ class MessageProcessor:
     @property
     def in_flight(self) -> int:
         return len(self._tasks)
+
+    @property
+    def accepting(self) -> bool:
+        """False once a drain has begun."""
+        return self._accepting
 
     @property
     def answering(self) -> int:
@@ -298,6 +314,7 @@ class MessageProcessor:
         except Exception as error:  # noqa: BLE001 - told below
             # Slack has its ack: unless the person sends it again, this message is lost.
             logger.error("message not recorded: %s error=%s", context, loggable(error))
+            self._metrics.answered(Outcome.FAILED)
             if self._gate.access.allows(message.user, message.channel):
                 await self._last_word(message, NOT_RECORDED)
             return
@@ -313,6 +330,7 @@ class MessageProcessor:
             ) as held:
                 if not held:
                     logger.info("thread busy: %s", context)
+                    self._metrics.answered(Outcome.BUSY)
                     await self._replies.post(message.channel, message.thread_ts, BUSY)
                     return
                 answering = True
@@ -344,6 +362,7 @@ class MessageProcessor:
         if not gate.access.allows(message.user, message.channel):
             where = (message.user, message.channel, message.thread_ts)
             logger.info("refused user=%s channel=%s", message.user, message.channel)
+            self._metrics.answered(Outcome.REFUSED)
             # Once per thread: a person talking to colleagues in a thread the bot is in
             # is not told again at every message.
             if where not in self._refused:
@@ -355,6 +374,7 @@ class MessageProcessor:
         wait = gate.limiter.wait_needed(message.user)
         if wait > 0:
             logger.info("rate limited user=%s ts=%s for %.0fs", message.user, message.ts, wait)
+            self._metrics.answered(Outcome.RATE_LIMITED)
             # Every message turned away is marked, so nobody wonders which ones were
             # skipped; the notice that explains the mark comes once per stretch.
             await self._mark_turned_away(message)
@@ -435,6 +455,7 @@ class MessageProcessor:
         assert task is not None
         answering = self._answering[key] = _Answering(task, message.user)
         memory: ThreadMemory | None = None
+        outcome = Outcome.FAILED
         try:
             # Until the reply has a message of its own, its claim stands for it: a crash
             # meanwhile is still reported in the thread at the next start.
@@ -460,7 +481,7 @@ class MessageProcessor:
                     self._settings.answer_deadline, self._out_of_time, answering, context
                 )
                 try:
-                    await self._run_handler(
+                    outcome = await self._run_handler(
                         message, settings, stream, context, spent, about, loaded
                     )
                 finally:
@@ -469,9 +490,11 @@ class MessageProcessor:
             # A shutdown's cancel (alone, or beside a stop) ends the answer as cut off.
             ended = answering.stopped or answering.out_of_time
             if not ended or task.cancelling() > 1:
+                outcome = Outcome.CUT_OFF
                 await self._close_cut_off(stream)
                 raise
             task.uncancel()
+            outcome = Outcome.STOPPED if answering.stopped else Outcome.TIMED_OUT
             footer = (
                 STOPPED if answering.stopped else deadline_passed(self._settings.answer_deadline)
             )
@@ -481,6 +504,7 @@ class MessageProcessor:
             # reported in the reply): say so in a fresh message if the reply can't.
             # A database that fails right after the claim lands here too.
             logger.error("reply failed: %s error=%s", context, loggable(error))
+            outcome = _failure_outcome(error)
             if await self._last_word(message, describe_failure(error, timeout=0)):
                 await self._settle(message)
         finally:
@@ -490,6 +514,12 @@ class MessageProcessor:
             # Shielded: a shutdown's cancel must not leave a finished answer recorded as in
             # flight (the next start would call it interrupted), nor its turn half-kept.
             await asyncio.shield(self._close_records(message, stream, memory, context))
+            first_text = stream.first_text_at
+            self._metrics.answered(
+                outcome,
+                seconds=time.monotonic() - started,
+                first_text=None if first_text is None else first_text - started,
+            )
         logger.info("answered %s in %.2fs", context, time.monotonic() - started)
 
     def _out_of_time(self, answering: _Answering, context: str) -> None:
@@ -556,7 +586,8 @@ class MessageProcessor:
         spent: Spent,
         about: ConversationRef | None,
         memory: ThreadMemory,
-    ) -> None:
+    ) -> Outcome:
+        """How the answer ended; raises when there is no reply to finish."""
         timeout = self._settings.model_timeout
         try:
             answer = await self._text.answer(message, settings, stream, spent, memory, about)
@@ -567,7 +598,7 @@ class MessageProcessor:
             logger.warning("model call failed: %s error=%s%s", context, type(error).__name__, host)
             await stream.finish(footer=describe_failure(error, timeout=timeout))
             _keep_answer(memory, message, stream)
-            return
+            return _failure_outcome(error)
         except Exception as error:
             self._wrapping_up(message)
             with contextlib.suppress(Exception):
@@ -580,7 +611,7 @@ class MessageProcessor:
             # its update loop) and, if Slack refuses that as well, _answer says so anew.
             logger.exception("answer failed: %s", context)
             await stream.finish(footer=describe_failure(error, timeout=timeout))
-            return
+            return _failure_outcome(error)
         self._wrapping_up(message)
         notices: list[str] = list(answer.notices)
         if answer.unread_files or answer.partly_read_files:
@@ -591,6 +622,7 @@ class MessageProcessor:
         await self._record_usage(message, settings, spent, context)
         await stream.finish(footer="\n\n".join(notices) or None, feedback=True)
         _keep_answer(memory, message, stream, outside=answer.outside)
+        return Outcome.ANSWERED
 
     async def _first_near_budget(self, message: IncomingMessage, context: str) -> bool:
         try:
@@ -639,6 +671,16 @@ class MessageProcessor:
             )
             return False
         return True
+
+
+def _failure_outcome(error: Exception) -> Outcome:
+    if isinstance(error, ModelTimeoutError):
+        return Outcome.TIMED_OUT
+    if isinstance(error, ModelError):
+        return Outcome.MODEL_ERROR
+    if isinstance(error, SlackRefused | SlackUnreachable):
+        return Outcome.SLACK_ERROR
+    return Outcome.FAILED
 
 
 def _keep_answer(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 
@@ -14,24 +13,15 @@ DAY_SECONDS = 24 * 3600.0
 
 
 class Retention:
-    """Deletes stored turns, document text and images older than `days`, at start and
-    then daily. The database works in small batches, so answers go on meanwhile."""
+    """Deletes stored turns, document text and images older than `days` (a background
+    job, run at start and then daily). The database works in small batches, so answers go
+    on meanwhile; after a failure, what was deleted so far stays deleted."""
 
     def __init__(self, threads: ThreadStore, days: int) -> None:
         self._threads = threads
         self._days = days
 
-    async def run(self) -> None:
-        while True:
-            await self.purge()
-            await asyncio.sleep(DAY_SECONDS)
-
     async def purge(self) -> None:
         cutoff = time.time() - self._days * DAY_SECONDS
-        try:
-            removed = await self._threads.purge_conversations(cutoff)
-        except Exception:
-            # Tried again tomorrow; what was deleted so far stays deleted.
-            logger.exception("retention: removing data older than %d days failed", self._days)
-            return
+        removed = await self._threads.purge_conversations(cutoff)
         logger.info("retention: removed %d rows older than %d days", removed, self._days)

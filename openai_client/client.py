@@ -14,6 +14,7 @@ import logging
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import aiohttp
@@ -49,6 +50,7 @@ from openai_client.models import (
     accepts_verbosity,
     is_reasoning_model,
 )
+from operations.metrics import Metrics
 
 logger = logging.getLogger(__name__)
 
@@ -261,13 +263,25 @@ def _responses_usage(response: object) -> Usage:
     )
 
 
+@dataclass
+class _Spent:
+    usage: Usage = field(default_factory=Usage)
+
+
 class ModelClient:
     def __init__(
-        self, client: AsyncOpenAI, *, api_style: str, timeout: float, image_model: str
+        self,
+        client: AsyncOpenAI,
+        *,
+        api_style: str,
+        timeout: float,
+        image_model: str,
+        metrics: Metrics,
     ) -> None:
         self._client = client
         self._timeout = timeout
         self._image_model = image_model
+        self._metrics = metrics
         self._stream: Callable[[ModelRequest, DeltaSink, SearchSink], Awaitable[ModelReply]] = (
             self._stream_chat if api_style == "chat" else self._stream_responses
         )
@@ -286,9 +300,25 @@ class ModelClient:
             return error.brief
         return None
 
+    @asynccontextmanager
+    async def _call(self, model: str) -> AsyncIterator[_Spent]:
+        """One bounded call to the model API, counted by model and how it ended."""
+        spent = _Spent()
+        try:
+            async with _translated_errors(self._timeout):
+                yield spent
+        except ModelError as error:
+            self._metrics.model_call(model, error.brief, 0, 0)
+            raise
+        except asyncio.CancelledError:
+            self._metrics.model_call(model, "cancelled", 0, 0)
+            raise
+        usage = spent.usage
+        self._metrics.model_call(model, "ok", usage.input_tokens, usage.output_tokens)
+
     async def generate_image(self, prompt: str, *, size: str) -> bytes:
         """One PNG drawn by the image model."""
-        async with _translated_errors(self._timeout):
+        async with self._call(self._image_model):
             result = await self._client.images.generate(
                 model=self._image_model, prompt=prompt, size=cast(Any, size), n=1
             )
@@ -304,7 +334,7 @@ class ModelClient:
             for i, image in enumerate(images)
         ]
         prompt, options = fidelity_options(self._image_model, prompt, preserve)
-        async with _translated_errors(self._timeout):
+        async with self._call(self._image_model):
             result = await self._client.images.edit(
                 model=self._image_model, image=files, prompt=prompt, n=1, **options
             )
@@ -313,8 +343,10 @@ class ModelClient:
     async def stream_reply(
         self, request: ModelRequest, on_delta: DeltaSink, on_search: SearchSink = lambda: None
     ) -> ModelReply:
-        async with _translated_errors(self._timeout):
-            return await self._stream(request, on_delta, on_search)
+        async with self._call(request.settings.model) as spent:
+            reply = await self._stream(request, on_delta, on_search)
+            spent.usage = reply.usage
+        return reply
 
     async def _stream_responses(
         self, request: ModelRequest, on_delta: DeltaSink, on_search: SearchSink

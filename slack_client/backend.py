@@ -91,6 +91,19 @@ class ReaderLoad:
 
 
 @dataclass(frozen=True)
+class JobState:
+    """A background job, as `/ai status` shows it."""
+
+    name: str
+    # Seconds between its runs.
+    every: float
+    # Seconds since its latest run began, and how that run ended ("ok", or "failed: "
+    # and why); None before its first run.
+    ago: float | None
+    outcome: str | None
+
+
+@dataclass(frozen=True)
 class StatusReport:
     uptime_seconds: float
     answering: int
@@ -100,6 +113,7 @@ class StatusReport:
     browser_service: str
     event_loop: LoopLag
     file_readers: ReaderLoad
+    jobs: tuple[JobState, ...]
 
 
 class Gate(Protocol):

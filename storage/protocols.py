@@ -13,6 +13,7 @@ from typing import Protocol
 
 from storage.records import (
     Claim,
+    JobRun,
     ModelUsage,
     Orphans,
     PendingApproval,
@@ -199,6 +200,16 @@ class ApprovalStore(Protocol):
     async def pending_approvals(self) -> list[PendingApproval]: ...
 
 
+class JobStore(Protocol):
+    """The background jobs' latest runs, for whoever reports on them."""
+
+    async def record_job_run(self, run: JobRun) -> None:
+        """Keeps `run` as its job's latest, replacing the one before."""
+        ...
+
+    async def job_runs(self) -> list[JobRun]: ...
+
+
 class Store(Protocol):
     """A store's parts, for the builder that hands each consumer the one it needs."""
 
@@ -225,5 +236,12 @@ class Store(Protocol):
 
     @property
     def approvals(self) -> ApprovalStore: ...
+
+    @property
+    def jobs(self) -> JobStore: ...
+
+    async def ping(self) -> None:
+        """Returns once the store answers a trivial query: it is open and usable."""
+        ...
 
     async def close(self) -> None: ...

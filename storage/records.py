@@ -128,3 +128,16 @@ class PendingApproval:
     # Exactly what will be sent, as the buttons' message shows it.
     preview: str
     expires_at: float
+
+
+@dataclass(frozen=True)
+class JobRun:
+    """A background job's latest run."""
+
+    name: str
+    # Seconds between its runs.
+    every: float
+    started_at: float
+    seconds: float
+    # "ok", or "failed: " and why.
+    outcome: str

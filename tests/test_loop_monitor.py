@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from slack_client.backend import LoopLag, ReaderLoad, StatusReport
+from slack_client.backend import JobState, LoopLag, ReaderLoad, StatusReport
 from slack_client.render.views import status_text
 from thread_manager import LoopMonitor
 
@@ -96,6 +96,11 @@ def report(event_loop: LoopLag) -> StatusReport:
         browser_service="not set up",
         event_loop=event_loop,
         file_readers=ReaderLoad(workers=2, busy=1, waiting=3, killed=4),
+        jobs=(
+            JobState("watchdog", 30.0, 12.5, "ok"),
+            JobState("retention", 86400.0, 7300.0, "failed: OperationalError"),
+            JobState("browser catalogue", 600.0, None, None),
+        ),
     )
 
 
@@ -111,7 +116,17 @@ def test_status_shows_the_worst_stall_of_the_last_hour() -> None:
 def test_status_shows_the_worst_lag_when_the_loop_never_stalled() -> None:
     text = status_text(report(LoopLag(worst_last_hour=0.004, threshold=0.1)))
     assert "\n*Event loop:* worst lag in the last hour 4 ms\n" in text
-    assert text.endswith(
+    assert (
         "\n*File readers:* 1 of 2 busy, 3 files waiting, 4 ended past their limits or by a crash"
-        " since start"
+        " since start\n" in text
+    )
+
+
+def test_status_shows_each_background_job_with_its_last_run() -> None:
+    text = status_text(report(LoopLag(worst_last_hour=0.004, threshold=0.1)))
+    assert text.endswith(
+        "\n*Background jobs:*"
+        "\n• watchdog (every 30 s): :white_check_mark: ok, 12 s ago"
+        "\n• retention (every 1 day): :x: failed: OperationalError, 2 h ago"
+        "\n• browser catalogue (every 10 min): not run yet"
     )

@@ -20,11 +20,13 @@ import pytest
 
 from storage import (
     Claim,
+    JobRun,
     Owner,
     PendingApproval,
     Store,
     StoredDocument,
     StoredMessage,
+    StoreUnusable,
     ThreadImage,
     ThreadRecord,
     TurnRecord,
@@ -310,6 +312,25 @@ async def test_approvals_outlive_a_restart_and_are_taken_once(stores: Stores) ->
     )
     assert sorted(taken) == [False, True]
     assert await one.approvals.approval("A1") is None
+
+
+async def test_a_job_keeps_its_latest_run_for_every_process(stores: Stores) -> None:
+    one = await stores.open()
+    await one.jobs.record_job_run(JobRun("retention", 86400.0, 10.0, 0.5, "ok"))
+    latest = JobRun("retention", 86400.0, 20.0, 0.1, "failed: OperationalError")
+    await one.jobs.record_job_run(latest)
+    await one.jobs.record_job_run(JobRun("watchdog", 30.0, 21.0, 0.0, "ok"))
+    two = await stores.open(Owner.new())
+    assert [run.name for run in await two.jobs.job_runs()] == ["retention", "watchdog"]
+    assert (await two.jobs.job_runs())[0] == latest
+
+
+async def test_a_closed_store_does_not_answer_a_ping(stores: Stores) -> None:
+    store = await stores.open()
+    await store.ping()
+    await store.close()
+    with pytest.raises(StoreUnusable):
+        await store.ping()
 
 
 # --- SQLite's own: its file and the databases older versions wrote --------------------

@@ -41,6 +41,7 @@ class ModelSlots:
     def __init__(self, limit: int) -> None:
         self._semaphore = asyncio.Semaphore(limit)
         self.waiting = 0
+        self.in_use = 0
 
     @asynccontextmanager
     async def hold(self, stream: ReplyStream) -> AsyncIterator[None]:
@@ -49,7 +50,9 @@ class ModelSlots:
             await acquire_shown(self._semaphore, stream, QUEUED)
         finally:
             self.waiting -= 1
+        self.in_use += 1
         try:
             yield
         finally:
+            self.in_use -= 1
             self._semaphore.release()

@@ -38,6 +38,7 @@ from message_processor.conversation.provenance import Outside, Provenance
 from message_processor.failures import describe_browser_failure
 from message_processor.tools.browser_gate import BrowserGate
 from openai_client import ToolCall, ToolResult, ToolSpec
+from operations.jobs import JobFailed
 from slack_client import (
     IncomingMessage,
     ReplyStream,
@@ -57,7 +58,6 @@ logger = logging.getLogger(__name__)
 MAX_TOOL_OUTPUT_CHARS = 12_000
 # Model APIs take at most 128 tools; the image tools come too.
 MAX_TOOLS = 100
-CATALOGUE_RETRY = 30.0
 CURLY_QUOTES = str.maketrans("\u201c\u201d\u2018\u2019", "\"\"''")
 # A link as Slack writes it in command text: `<https://…>` or `<https://…|label>`.
 _SLACK_LINK = re.compile(r"<((?:https?|mailto):[^|<>\s]{1,2000})(?:\|[^<>]{0,2000})?>")
@@ -113,15 +113,19 @@ class BrowserDesk:
         calls = f"{stats.calls} calls, {stats.failures} failed"
         return f"{await self._service.check()}; {calls}"
 
-    async def keep_catalogue(self, interval: float) -> None:
-        """Read the service's actions now (the bot starts whether it answers or not),
-        then again every `interval` seconds."""
+    @property
+    def waiting(self) -> int:
+        """Calls waiting for the service to be free."""
+        return 0 if self._service is None else self._service.waiting
+
+    async def refresh_catalogue(self) -> None:
+        """Read the service's actions again (a background job, first at start: the bot
+        starts whether the service answers or not)."""
         if self._service is None:
             return
-        while True:
-            await self._service.refresh()
-            # Until the service has answered once, it is asked again sooner.
-            await asyncio.sleep(interval if self._service.catalogue_read else CATALOGUE_RETRY)
+        await self._service.refresh()
+        if self._service.catalogue_problem is not None:
+            raise JobFailed(self._service.catalogue_problem)
 
     # --- /ai browser -----------------------------------------------------------------
 

@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Literal, TypeVar
 
@@ -139,6 +140,8 @@ class ReplyStream:
         # The latest status change, sent in the background (set_status).
         self._status_update: asyncio.Task[None] | None = None
         self.finished = False
+        # When Slack first showed words of the answer (time.monotonic()), for metrics.
+        self.first_text_at: float | None = None
 
     @property
     def text(self) -> str:
@@ -429,6 +432,12 @@ class ReplyStream:
         if not closed:
             await self._render(text, Priority.FINISH, feedback=feedback, footer=footer)
         self.finished = True
+        self._shows_text()
+
+    def _shows_text(self) -> None:
+        """Slack has taken a write that shows words of the answer."""
+        if self.first_text_at is None and self._text.strip():
+            self.first_text_at = time.monotonic()
 
     async def _flush_loop(self) -> None:
         # finish() sets _changed too, so this wait also ends on closing.
@@ -518,6 +527,9 @@ class ReplyStream:
             return False
         except SlackApiError as error:
             return await self._leave_native(error, starting)
+        if native.ts:
+            # slack-sdk buffers appended text: only a stream it has opened shows any.
+            self._shows_text()
         if starting and native.ts:
             await self._on_message(native.ts, "writing")
             await self._drop_placeholder()
@@ -661,6 +673,7 @@ class ReplyStream:
                 self._messages.append(ts)
                 self._shown.append(part)
                 await self._on_message(ts, "writing")
+        self._shows_text()
 
     async def _safe_update(
         self, index: int, part: Rendered, shows: MessageShows, priority: Priority

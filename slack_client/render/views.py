@@ -20,6 +20,7 @@ from settings import (
     accepted_fields,
 )
 from slack_client.backend import (
+    JobState,
     LoopLag,
     ReaderLoad,
     SettingsForm,
@@ -453,8 +454,27 @@ def status_text(report: StatusReport) -> str:
             f"*Browser service:* {report.browser_service}",
             f"*Event loop:* {_loop_lag(report.event_loop)}",
             f"*File readers:* {_reader_load(report.file_readers)}",
+            "*Background jobs:*",
+            *(f"• {_job_line(job)}" for job in report.jobs),
         ]
     )
+
+
+def _job_line(job: JobState) -> str:
+    every = f"every {_duration(job.every)}"
+    if job.ago is None or job.outcome is None:
+        return f"{job.name} ({every}): not run yet"
+    mark = ":white_check_mark:" if job.outcome == "ok" else ":x:"
+    return f"{job.name} ({every}): {mark} {job.outcome}, {_duration(job.ago)} ago"
+
+
+def _duration(seconds: float) -> str:
+    """Roughly, in the largest unit that fits: 45 s, 10 min, 2 h, 1 day."""
+    for unit, size in (("day", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            count = int(seconds // size)
+            return f"{count} {unit}{'s' if unit == 'day' and count > 1 else ''}"
+    return f"{int(seconds)} s"
 
 
 def _loop_lag(lag: LoopLag) -> str:

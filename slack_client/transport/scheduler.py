@@ -214,6 +214,18 @@ class SlackScheduler:
     def __len__(self) -> int:
         return len(self._lanes)
 
+    def waiting(self) -> tuple[int, int]:
+        """Calls waiting for their turn: for a channel's posting budget, and for a
+        method's budget across the workspace (a call waits in one lane at a time)."""
+        in_channels = in_methods = 0
+        for (budget, _), lane in self._lanes.items():
+            count = sum(not ticket.future.done() for *_, ticket in lane.waiting)
+            if budget == "method":
+                in_methods += count
+            else:
+                in_channels += count
+        return in_channels, in_methods
+
     @asynccontextmanager
     async def turn(
         self,

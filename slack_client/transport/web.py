@@ -4,9 +4,10 @@ budgets (slack_client.transport.scheduler), and retry handlers that never double
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import SimpleNamespace
 from typing import Any
 
-from aiohttp import ClientSession
+from aiohttp import ClientSession, TraceConfig, TraceRequestEndParams, TraceRequestExceptionParams
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -19,7 +20,9 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
+from yarl import URL
 
+from operations.metrics import Metrics
 from slack_client.transport.errors import SlackRefused
 from slack_client.transport.scheduler import SlackScheduler
 
@@ -50,8 +53,7 @@ class _IdempotentOnly(AsyncRetryHandler):
         self._inner = inner
 
     async def _can_retry_async(self, **kwargs: Any) -> bool:
-        method = kwargs["request"].url.rstrip("/").rsplit("/", 1)[-1]
-        if method in NON_IDEMPOTENT_METHODS:
+        if _method_of(kwargs["request"]) in NON_IDEMPOTENT_METHODS:
             return False
         return bool(await self._inner._can_retry_async(**kwargs))
 
@@ -93,6 +95,10 @@ class _ScheduledRateLimitHandler(AsyncRateLimitErrorRetryHandler):
         await self._scheduler.rate_limited(_retry_after(response.headers))
         state.next_attempt_requested = True
         state.increment_current_attempt()
+
+
+def _method_of(request: HttpRequest) -> str:
+    return request.url.rstrip("/").rsplit("/", 1)[-1]
 
 
 def _retry_after(headers: Mapping[str, Any]) -> float:
@@ -167,3 +173,36 @@ def build_web_client(
             _IdempotentOnly(AsyncServerErrorRetryHandler(max_retry_count=2)),
         ],
     )
+
+
+def counting_calls(metrics: Metrics, api_url: str) -> TraceConfig:
+    """For the Slack session: counts every request to the Web API at `api_url` by method,
+    each attempt (retries included) as Slack sees them, and those Slack answered 429."""
+    api = URL(api_url)
+
+    def method_of(url: URL) -> str | None:
+        if url.host != api.host or not url.path.startswith(api.path):
+            return None  # a file download, say
+        return url.path[len(api.path) :].strip("/")
+
+    async def answered(
+        _: ClientSession, __: SimpleNamespace, params: TraceRequestEndParams
+    ) -> None:
+        method = method_of(params.url)
+        if method is not None:
+            metrics.slack_call(method)
+            if params.response.status == 429:
+                metrics.slack_rate_limited(method)
+
+    async def failed(
+        _: ClientSession, __: SimpleNamespace, params: TraceRequestExceptionParams
+    ) -> None:
+        method = method_of(params.url)
+        if method is not None:
+            metrics.slack_call(method)
+
+    trace = TraceConfig()
+    trace.on_request_end.append(answered)
+    trace.on_request_exception.append(failed)
+    trace.freeze()
+    return trace

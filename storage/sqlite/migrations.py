@@ -247,6 +247,15 @@ async def m020_approvals(db: aiosqlite.Connection) -> None:
     )
 
 
+@migration
+async def m021_job_runs(db: aiosqlite.Connection) -> None:
+    """The last run of each background job, for `/ai status` and `admin stats`."""
+    await db.execute(
+        "CREATE TABLE job_runs (name TEXT PRIMARY KEY, every REAL NOT NULL,"
+        " started_at REAL NOT NULL, seconds REAL NOT NULL, outcome TEXT NOT NULL)"
+    )
+
+
 # An old `user_version` → how many of today's migrations it stood for.
 BEFORE_NAMES = {1: 5, 2: 6, 3: 7, 4: 13, 5: 14, 6: 15, 7: 17, 8: 18}
 

@@ -15,6 +15,7 @@ from storage.sqlite.approvals import SQLiteApprovals
 from storage.sqlite.events import SQLiteEvents
 from storage.sqlite.files import prepare_private_file, tighten_companions
 from storage.sqlite.inflight import SQLiteInflight
+from storage.sqlite.jobs import SQLiteJobs
 from storage.sqlite.migrations import migrate
 from storage.sqlite.settings import SQLitePeople, SQLiteSettings
 from storage.sqlite.threads import SQLiteThreads
@@ -45,6 +46,7 @@ class SQLiteStore:
         self.feedback = SQLiteFeedback(self._writer)
         self.inflight = SQLiteInflight(self._writer, owner, locks)
         self.approvals = SQLiteApprovals(self._writer)
+        self.jobs = SQLiteJobs(self._writer)
 
     @classmethod
     async def open(cls, path: str, owner: Owner | None = None) -> SQLiteStore:
@@ -80,6 +82,11 @@ class SQLiteStore:
             await connection.close()
             raise
         return store
+
+    async def ping(self) -> None:
+        if self._closed:
+            raise StoreUnusable("the database is closed")
+        await self._writer.exists("SELECT 1", ())
 
     async def close(self) -> None:
         """Closing twice is closing once."""
