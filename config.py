@@ -21,6 +21,7 @@ DEFAULT_IMAGE_MODEL = "gpt-image-2.5-sunburst"
 DEFAULT_ALLOWED_MODELS = ("gpt-5.4-mini", "gpt-5.2", "gpt-5.4-nano", "gpt-4.1", "gpt-4.1-mini")
 # Pasted links are fetched on the web's own ports only unless LINK_FETCH_PORTS says more.
 DEFAULT_LINK_FETCH_PORTS = frozenset({80, 443})
+LOG_FORMATS = ("text", "json")
 
 
 # ANSWER_DEADLINE_SECONDS' default: at least this, and twice OPENAI_TIMEOUT_SECONDS.
@@ -56,6 +57,8 @@ class BotConfig:
     # Days conversations, document text and images are kept; 0 keeps them forever.
     retention_days: int = 90
     log_level: str = "INFO"
+    # "text" (one line of prose a record) or "json" (one JSON object a line).
+    log_format: str = "text"
     # Bound on how long a shutdown waits for in-flight answers before cutting them off.
     shutdown_drain_seconds: float = 20.0
     admin_users: frozenset[str] = frozenset()
@@ -99,6 +102,17 @@ class BotConfig:
     # Where /metrics, /healthz and /readyz are served; no port: not served.
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The values no log line may show."""
+        named = (
+            self.slack_bot_token,
+            self.slack_app_token,
+            self.openai_api_key,
+            self.browser_service_token,
+        )
+        return tuple(value for value in named if value)
 
 
 def _required(env: Mapping[str, str], name: str, prefix: str | None = None) -> str:
@@ -232,6 +246,9 @@ def load_config(env: Mapping[str, str]) -> BotConfig:
     log_level = env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
     if not isinstance(logging.getLevelName(log_level), int):
         raise ConfigError("LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR")
+    log_format = env.get("LOG_FORMAT", "text").strip().lower() or "text"
+    if log_format not in LOG_FORMATS:
+        raise ConfigError("LOG_FORMAT must be 'text' or 'json'")
     slack_api_url = _url(env, "SLACK_API_URL", DEFAULT_SLACK_API_URL) or DEFAULT_SLACK_API_URL
     if not slack_api_url.endswith("/"):
         slack_api_url += "/"
@@ -251,6 +268,7 @@ def load_config(env: Mapping[str, str]) -> BotConfig:
         database_path=env.get("DATABASE_PATH", "").strip() or "data/bot.db",
         retention_days=_whole_number(env, "RETENTION_DAYS", 90, minimum=0),
         log_level=log_level,
+        log_format=log_format,
         shutdown_drain_seconds=_positive_number(env, "SHUTDOWN_DRAIN_SECONDS", 20.0),
         admin_users=_ids(env, "ADMIN_USERS"),
         allowed_users=_ids(env, "ALLOWED_USERS"),

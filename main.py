@@ -58,6 +58,7 @@ from yarl import URL
 from bot import StartupError, build_bot
 from config import BotConfig, ConfigError, load_config
 from message_processor.files.link_policy import AddressPolicy, is_public_address
+from operations.logs import configure_logging
 
 logger = logging.getLogger("bot")
 
@@ -178,10 +179,7 @@ def _keep_bot_token_from_bolt() -> None:
 
 
 def _run(config: BotConfig) -> int:
-    logging.basicConfig(
-        level=config.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(config.log_level, config.log_format, config.secrets)
     try:
         return run_until_stopped(lambda shutdown: run(config, shutdown))
     except StartupError as error:
@@ -245,9 +243,7 @@ async def _run_sandbox(port: int, browser_service: str | None, shutdown: Shutdow
                 OPENAI_API_KEY=sandbox.demo_model_key, OPENAI_BASE_URL=sandbox.demo_model_url
             )
         config = load_config(env)
-        logging.basicConfig(
-            level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
+        configure_logging(config.log_level, config.log_format, config.secrets)
         print(
             f"Sandbox: open {sandbox.page_url} (listening on 127.0.0.1 only). Ctrl-C stops it.\n"
             f"Browser service: {_sandbox_browser_service(config)}",

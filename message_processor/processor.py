@@ -42,6 +42,7 @@ from message_processor.failures import (
 from message_processor.memory import ThreadMemory
 from message_processor.preferences import Preferences
 from openai_client import ModelConnectionError, ModelError, ModelTimeoutError, PriceTable
+from operations.logs import set_log_context
 from operations.metrics import Metrics, Outcome
 from settings import Settings
 from slack_client import (
@@ -302,6 +303,13 @@ class MessageProcessor:
             f"channel={message.channel} thread={message.thread_ts} "
             f"user={message.user} event_id={message.event_id}"
         )
+        # Named in JSON lines for as long as this message's own task (`_track`) runs.
+        set_log_context(
+            channel=message.channel,
+            thread=message.thread_ts,
+            user=message.user,
+            event_id=message.event_id,
+        )
         try:
             if not await self._is_for_us(message):
                 return
@@ -520,7 +528,13 @@ class MessageProcessor:
                 seconds=time.monotonic() - started,
                 first_text=None if first_text is None else first_text - started,
             )
-        logger.info("answered %s in %.2fs", context, time.monotonic() - started)
+        elapsed = time.monotonic() - started
+        logger.info(
+            "answered %s in %.2fs",
+            context,
+            elapsed,
+            extra={"outcome": outcome.value, "duration_seconds": round(elapsed, 3)},
+        )
 
     def _out_of_time(self, answering: _Answering, context: str) -> None:
         """ANSWER_DEADLINE_SECONDS passed: the answer ends as a stop ends it, unless it
