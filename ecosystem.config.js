@@ -1,6 +1,11 @@
 // PM2: `pm2 start ecosystem.config.js`. Restarts on crash; on stop, PM2 sends SIGINT and
 // waits kill_timeout for the bot's graceful drain (SHUTDOWN_DRAIN_SECONDS, default 20 s)
 // before killing it.
+//
+// Readiness: PM2 polls no HTTP endpoint, but with wait_ready it counts the bot online (and
+// `pm2 reload` moves on) only once the bot says it is ready, which it does once Slack has
+// taken its connection; listen_timeout bounds that wait. For a monitor or load balancer,
+// set METRICS_PORT in .env: /metrics, /healthz and /readyz (README "Operating it").
 module.exports = {
   apps: [
     {
@@ -14,6 +19,8 @@ module.exports = {
       restart_delay: 2000,
       exp_backoff_restart_delay: 1000,
       kill_timeout: 30000,
+      wait_ready: true,
+      listen_timeout: 60000,
       out_file: "logs/bot.out.log",
       error_file: "logs/bot.err.log",
       merge_logs: true,

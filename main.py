@@ -126,8 +126,28 @@ async def run(
     async with build_bot(config, public=public) as bot:
         # From here a signal drains.
         shutdown.serving()
-        await bot.run(shutdown.requested, connected=_settle_garbage_collector)
+        await bot.run(shutdown.requested, connected=_serving)
     return 0
+
+
+def _serving() -> None:
+    _settle_garbage_collector()
+    _tell_process_manager_ready()
+
+
+def _tell_process_manager_ready() -> None:
+    """PM2 starts an app with a Node.js IPC channel on NODE_CHANNEL_FD and, with
+    `wait_ready: true` (ecosystem.config.js), counts it online, and lets `pm2 reload`
+    go on to the next instance, once the app sends the message "ready": here, once
+    Slack has taken the bot's connection. Node's default IPC is JSON, one message a line.
+    """
+    fd = os.environ.get("NODE_CHANNEL_FD", "")
+    if not fd.isdigit() or os.environ.get("NODE_CHANNEL_SERIALIZATION_MODE", "json") != "json":
+        return
+    try:
+        os.write(int(fd), b'"ready"\n')
+    except OSError as error:
+        logger.warning("could not tell the process manager the bot is ready (%s)", error.strerror)
 
 
 def _settle_garbage_collector() -> None:

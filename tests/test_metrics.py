@@ -23,7 +23,7 @@ from sandbox.workspace import FakeSlack
 from slack_client.transport.limits import METHOD_LIMITS
 from tests.fakes.slack_faults import attach_faults
 from tests.inproc import InProcessBot, bot_in_process
-from tests.seen import wait_for_text
+from tests.seen import command, wait_for_text
 
 MODEL_TIMEOUT = 3
 # Every answer of the first test waits this long for the model's first words.
@@ -286,3 +286,23 @@ async def test_readiness_turns_false_while_the_bot_drains(
             await scrape(base), "slackbot_answers_total", "outcome"
         )
         assert counted == {"cut_off": 1}
+
+
+async def test_status_shows_the_background_jobs_and_their_last_runs(
+    slack: FakeSlack, bot: InProcessBot, new_id: Callable[[str], str]
+) -> None:
+    shown = await command(slack, new_id("U"), new_id("C"), "status")
+    jobs = shown.split("*Background jobs:*\n", 1)[1].splitlines()
+    assert [line.split(" (")[0] for line in jobs] == [
+        "• watchdog",
+        "• event ids cleanup",
+        "• idle limits cleanup",
+        "• approval expiry",
+        "• retention",
+    ]
+    # Retention runs at start; the others wait for their first interval.
+    assert jobs[-1].startswith("• retention (every 1 day): :white_check_mark: ok, ")
+    assert jobs[0] == "• watchdog (every 30 s): not run yet"
+    # Kept in the store too, for `admin stats` in another process.
+    [run] = await bot.bot.store.jobs.job_runs()
+    assert (run.name, run.outcome) == ("retention", "ok")
