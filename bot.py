@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -198,12 +199,20 @@ async def build_bot(
         await stack.enter_async_context(_monitoring(loop_monitor))
         if config.metrics_port is not None:
             _watch(outside, pipeline, loop_monitor)
-            await stack.enter_async_context(
-                serving_health(
-                    outside.metrics, bot.readiness, config.metrics_host, config.metrics_port
-                )
-            )
+            await _serve_health(stack, config, outside.metrics, bot)
         yield bot
+
+
+async def _serve_health(
+    stack: contextlib.AsyncExitStack, config: BotConfig, metrics: Metrics, bot: Bot
+) -> None:
+    host, port = config.metrics_host, config.metrics_port
+    assert port is not None
+    try:
+        await stack.enter_async_context(serving_health(metrics, bot.readiness, host, port))
+    except OSError as error:
+        why = os.strerror(error.errno) if error.errno else str(error)
+        raise StartupError(f"cannot serve METRICS_PORT {port} on {host} ({why})") from None
 
 
 def _jobs(

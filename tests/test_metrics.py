@@ -16,6 +16,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from yarl import URL
 
+from bot import StartupError
 from message_processor.failures import BUSY
 from sandbox.manifest import load_manifest
 from sandbox.model import FakeOpenAI
@@ -306,3 +307,18 @@ async def test_status_shows_the_background_jobs_and_their_last_runs(
     # Kept in the store too, for `admin stats` in another process.
     [run] = await bot.bot.store.jobs.job_runs()
     assert (run.name, run.outcome) == ("retention", "ok")
+
+
+async def test_a_metrics_port_in_use_stops_the_start_with_one_line(
+    slack: FakeSlack, model: FakeOpenAI, tmp_path: Path
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(StartupError) as refused:
+            async with bot_in_process(slack, model, tmp_path, METRICS_PORT=str(port)):
+                pass
+    assert str(refused.value) == (
+        f"cannot serve METRICS_PORT {port} on 127.0.0.1 (Address already in use)"
+    )
