@@ -7,8 +7,9 @@ problem is reported as one line naming the variable, never its value.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 from urllib.parse import urlparse
 
 from openai_client import Price, parse_prices
@@ -35,6 +36,9 @@ EXAMPLE_VALUES = {
     "SLACK_APP_TOKEN": "xapp-your-app-level-token",
     "OPENAI_API_KEY": "sk-your-key",
 }
+
+
+T = TypeVar("T")
 
 
 class ConfigError(Exception):
@@ -238,67 +242,136 @@ def _check_filled_in(env: Mapping[str, str]) -> None:
     raise ConfigError(f"{listed} {verb} from .env.example; put your own in .env")
 
 
-def load_config(env: Mapping[str, str]) -> BotConfig:
-    _check_filled_in(env)
+def _api_style(env: Mapping[str, str]) -> str:
     api_style = env.get("OPENAI_API_STYLE", "responses").strip().lower() or "responses"
     if api_style not in ("responses", "chat"):
         raise ConfigError("OPENAI_API_STYLE must be 'responses' or 'chat'")
+    return api_style
+
+
+def _log_level(env: Mapping[str, str]) -> str:
     log_level = env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
     if not isinstance(logging.getLevelName(log_level), int):
         raise ConfigError("LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR")
+    return log_level
+
+
+def _log_format(env: Mapping[str, str]) -> str:
     log_format = env.get("LOG_FORMAT", "text").strip().lower() or "text"
     if log_format not in LOG_FORMATS:
         raise ConfigError("LOG_FORMAT must be 'text' or 'json'")
+    return log_format
+
+
+def _slack_api_url(env: Mapping[str, str]) -> str:
     slack_api_url = _url(env, "SLACK_API_URL", DEFAULT_SLACK_API_URL) or DEFAULT_SLACK_API_URL
-    if not slack_api_url.endswith("/"):
-        slack_api_url += "/"
+    return slack_api_url if slack_api_url.endswith("/") else slack_api_url + "/"
+
+
+class _Problems:
+    """Each setting's problem, kept in the order the settings are read, while reading
+    goes on with a stand-in value: an admin fixing a .env sees every problem at once."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def check(self, read: Callable[[], T], stand_in: T) -> T:
+        try:
+            return read()
+        except ConfigError as error:
+            self.lines.append(str(error))
+            return stand_in
+
+
+def config_problems(env: Mapping[str, str]) -> list[str]:
+    """Every configuration problem, one line each naming its variable (never a value);
+    empty when `load_config` would succeed."""
+    return _read(env)[1]
+
+
+def load_config(env: Mapping[str, str]) -> BotConfig:
+    config, problems = _read(env)
+    if problems:
+        raise ConfigError(problems[0])
+    return config
+
+
+def _read(env: Mapping[str, str]) -> tuple[BotConfig, list[str]]:
+    """The configuration and its problems; with any problem, the configuration holds
+    stand-ins and must not be used."""
+    found = _Problems()
+    found.check(lambda: _check_filled_in(env), None)
+    api_style = found.check(lambda: _api_style(env), "responses")
+    log_level = found.check(lambda: _log_level(env), "INFO")
+    slack_api_url = found.check(lambda: _slack_api_url(env), DEFAULT_SLACK_API_URL)
     model = env.get("OPENAI_MODEL", "").strip() or DEFAULT_MODEL
-    model_timeout = _positive_number(env, "OPENAI_TIMEOUT_SECONDS", 305.0)
-    return BotConfig(
-        slack_bot_token=_required(env, "SLACK_BOT_TOKEN", "xoxb-"),
-        slack_app_token=_required(env, "SLACK_APP_TOKEN", "xapp-"),
-        openai_api_key=_required(env, "OPENAI_API_KEY"),
+    model_timeout = found.check(
+        lambda: _positive_number(env, "OPENAI_TIMEOUT_SECONDS", 305.0), 305.0
+    )
+
+    def number(name: str, default: float) -> float:
+        return found.check(lambda: _positive_number(env, name, default), default)
+
+    def whole(name: str, default: int, minimum: int) -> int:
+        return found.check(lambda: _whole_number(env, name, default, minimum), default)
+
+    def url(name: str) -> str | None:
+        return found.check(lambda: _url(env, name, None), None)
+
+    def required(name: str, prefix: str | None = None) -> str:
+        return found.check(lambda: _required(env, name, prefix), "")
+
+    config = BotConfig(
+        slack_bot_token=required("SLACK_BOT_TOKEN", "xoxb-"),
+        slack_app_token=required("SLACK_APP_TOKEN", "xapp-"),
+        openai_api_key=required("OPENAI_API_KEY"),
         slack_api_url=slack_api_url,
-        openai_base_url=_url(env, "OPENAI_BASE_URL", None),
+        openai_base_url=url("OPENAI_BASE_URL"),
         openai_model=model,
         openai_image_model=env.get("OPENAI_IMAGE_MODEL", "").strip() or DEFAULT_IMAGE_MODEL,
         openai_api_style=api_style,
         openai_timeout_seconds=model_timeout,
-        max_concurrent_requests=_whole_number(env, "MAX_CONCURRENT_REQUESTS", 100, minimum=1),
+        max_concurrent_requests=whole("MAX_CONCURRENT_REQUESTS", 100, minimum=1),
         database_path=env.get("DATABASE_PATH", "").strip() or "data/bot.db",
-        retention_days=_whole_number(env, "RETENTION_DAYS", 90, minimum=0),
+        retention_days=whole("RETENTION_DAYS", 90, minimum=0),
         log_level=log_level,
-        log_format=log_format,
-        shutdown_drain_seconds=_positive_number(env, "SHUTDOWN_DRAIN_SECONDS", 20.0),
-        admin_users=_ids(env, "ADMIN_USERS"),
-        allowed_users=_ids(env, "ALLOWED_USERS"),
-        allowed_channels=_ids(env, "ALLOWED_CHANNELS"),
-        user_messages_per_minute=_whole_number(env, "USER_MESSAGES_PER_MINUTE", 0, minimum=0),
-        answer_deadline_seconds=_answer_deadline(env, model_timeout),
-        user_answers_in_flight=_whole_number(env, "USER_ANSWERS_IN_FLIGHT", 3, minimum=1),
-        image_generations_per_day=_whole_number(env, "IMAGE_GENERATIONS_PER_DAY", 25, minimum=0),
-        service_commands_per_minute=_whole_number(env, "SERVICE_COMMANDS_PER_MINUTE", 5, minimum=0),
+        log_format=found.check(lambda: _log_format(env), "text"),
+        shutdown_drain_seconds=number("SHUTDOWN_DRAIN_SECONDS", 20.0),
+        admin_users=found.check(lambda: _ids(env, "ADMIN_USERS"), frozenset()),
+        allowed_users=found.check(lambda: _ids(env, "ALLOWED_USERS"), frozenset()),
+        allowed_channels=found.check(lambda: _ids(env, "ALLOWED_CHANNELS"), frozenset()),
+        user_messages_per_minute=whole("USER_MESSAGES_PER_MINUTE", 0, minimum=0),
+        answer_deadline_seconds=found.check(
+            lambda: _answer_deadline(env, model_timeout), MIN_DEFAULT_DEADLINE
+        ),
+        user_answers_in_flight=whole("USER_ANSWERS_IN_FLIGHT", 3, minimum=1),
+        image_generations_per_day=whole("IMAGE_GENERATIONS_PER_DAY", 25, minimum=0),
+        service_commands_per_minute=whole("SERVICE_COMMANDS_PER_MINUTE", 5, minimum=0),
         allowed_models=_models(env, model),
-        model_prices=_prices(env),
-        browser_service_url=_url(env, "BROWSER_SERVICE_URL", None),
+        model_prices=found.check(lambda: _prices(env), {}),
+        browser_service_url=url("BROWSER_SERVICE_URL"),
         browser_service_token=env.get("BROWSER_SERVICE_TOKEN", "").strip() or None,
-        browser_service_timeout_seconds=_positive_number(
-            env, "BROWSER_SERVICE_TIMEOUT_SECONDS", 60.0
-        ),
+        browser_service_timeout_seconds=number("BROWSER_SERVICE_TIMEOUT_SECONDS", 60.0),
         browser_service_actions=env.get("BROWSER_SERVICE_ACTIONS", "").strip(),
-        browser_service_concurrency=_whole_number(env, "BROWSER_SERVICE_CONCURRENCY", 1, minimum=1),
-        browser_service_approval_seconds=_positive_number(
-            env, "BROWSER_SERVICE_APPROVAL_SECONDS", 600.0
+        browser_service_concurrency=whole("BROWSER_SERVICE_CONCURRENCY", 1, minimum=1),
+        browser_service_approval_seconds=number("BROWSER_SERVICE_APPROVAL_SECONDS", 600.0),
+        browser_service_users=found.check(
+            lambda: _ids_or_everyone(env, "BROWSER_SERVICE_USERS", "UW", "U0123ABCD"),
+            frozenset(),
         ),
-        browser_service_users=_ids_or_everyone(env, "BROWSER_SERVICE_USERS", "UW", "U0123ABCD"),
-        browser_service_channels=_ids_or_everyone(
-            env, "BROWSER_SERVICE_CHANNELS", "CGD", "C0123ABCD"
+        browser_service_channels=found.check(
+            lambda: _ids_or_everyone(env, "BROWSER_SERVICE_CHANNELS", "CGD", "C0123ABCD"),
+            frozenset(),
         ),
-        file_readers=_whole_number(env, "FILE_READERS", 2, minimum=1),
-        file_read_seconds=_positive_number(env, "FILE_READ_SECONDS", 20.0),
-        file_read_memory_mb=_whole_number(env, "FILE_READ_MEMORY_MB", 1024, minimum=256),
-        file_read_budget_mb=_whole_number(env, "FILE_READ_BUDGET_MB", 100, minimum=1),
-        link_fetch_ports=_ports(env, "LINK_FETCH_PORTS", DEFAULT_LINK_FETCH_PORTS),
-        metrics_port=_port(env, "METRICS_PORT"),
+        file_readers=whole("FILE_READERS", 2, minimum=1),
+        file_read_seconds=number("FILE_READ_SECONDS", 20.0),
+        file_read_memory_mb=whole("FILE_READ_MEMORY_MB", 1024, minimum=256),
+        file_read_budget_mb=whole("FILE_READ_BUDGET_MB", 100, minimum=1),
+        link_fetch_ports=found.check(
+            lambda: _ports(env, "LINK_FETCH_PORTS", DEFAULT_LINK_FETCH_PORTS),
+            DEFAULT_LINK_FETCH_PORTS,
+        ),
+        metrics_port=found.check(lambda: _port(env, "METRICS_PORT"), None),
         metrics_host=env.get("METRICS_HOST", "").strip() or "127.0.0.1",
     )
+    return config, found.lines

@@ -161,7 +161,7 @@ def _settle_garbage_collector() -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
 
 
-USAGE = """usage: python main.py [sandbox [--port PORT] [--browser-service URL]]
+USAGE = """usage: python main.py [sandbox [--port PORT] [--browser-service URL] | admin ...]
 
 python main.py           runs the Slack assistant bot over Socket Mode, configured from
                          the environment and a .env file in the current directory (see
@@ -171,13 +171,19 @@ python main.py sandbox   runs the same bot against an embedded Slack-compatible 
                          loopback only; no Slack token is needed, and with no
                          OPENAI_API_KEY an offline demo model answers. It uses a
                          browser service only when given one with --browser-service
-                         (BROWSER_SERVICE_URL is ignored there)."""
+                         (BROWSER_SERVICE_URL is ignored there).
+python main.py admin     an operator's commands over the bot's database (stats, usage,
+                         backup, purge, settings) and its configuration (doctor); it
+                         works while the bot runs. `python main.py admin --help` lists
+                         them."""
 SANDBOX_PORT = 8765
 
 
 def main(argv: list[str]) -> int:
     if argv[:1] == ["sandbox"]:
         return _sandbox(argv[1:])
+    if argv[:1] == ["admin"]:
+        return _admin(argv[1:])
     if argv:
         print(USAGE, file=sys.stderr if argv[0] not in ("-h", "--help") else sys.stdout)
         return 0 if argv[0] in ("-h", "--help") else EXIT_CONFIG
@@ -205,6 +211,18 @@ def _run(config: BotConfig) -> int:
     except StartupError as error:
         print(f"startup error: {error}", file=sys.stderr)
         return EXIT_STARTUP
+
+
+def _admin(argv: list[str]) -> int:
+    """A short command, not a service: Ctrl-C interrupts it as any command's does (not
+    with status 0), and no log lines but its own output."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # Imported here: a bot's start has no use for the command line.
+    from admin.cli import run
+
+    load_dotenv(find_dotenv(usecwd=True))
+    return run(argv)
 
 
 def _sandbox(argv: list[str]) -> int:

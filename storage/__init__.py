@@ -5,6 +5,7 @@ Consumers import the protocols and records from here; only the builder picks a s
 
 from storage.owners import Owner
 from storage.protocols import (
+    AdminStore,
     ApprovalStore,
     EventStore,
     FeedbackStore,
@@ -23,17 +24,20 @@ from storage.records import (
     ModelUsage,
     Orphans,
     PendingApproval,
+    PersonUsage,
     StoredDocument,
     StoredMessage,
     StoredSettings,
     StoreUnusable,
     ThreadImage,
     ThreadRecord,
+    Totals,
     TurnRecord,
     UsageKind,
 )
 
 __all__ = [
+    "AdminStore",
     "ApprovalStore",
     "Claim",
     "EventStore",
@@ -47,6 +51,7 @@ __all__ = [
     "Owner",
     "PendingApproval",
     "PeopleStore",
+    "PersonUsage",
     "SettingsStore",
     "Store",
     "StoreUnusable",
@@ -56,6 +61,7 @@ __all__ = [
     "ThreadImage",
     "ThreadRecord",
     "ThreadStore",
+    "Totals",
     "TurnRecord",
     "UsageKind",
     "UsageStore",

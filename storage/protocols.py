@@ -17,9 +17,11 @@ from storage.records import (
     ModelUsage,
     Orphans,
     PendingApproval,
+    PersonUsage,
     StoredMessage,
     StoredSettings,
     ThreadRecord,
+    Totals,
     TurnRecord,
     UsageKind,
 )
@@ -210,6 +212,24 @@ class JobStore(Protocol):
     async def job_runs(self) -> list[JobRun]: ...
 
 
+class AdminStore(Protocol):
+    """What an operator's command line reads and corrects (admin/); the bot never uses it."""
+
+    async def totals(self, since: float) -> Totals:
+        """Threads, turns and people held, and answers, images, tokens and cost since
+        `since`."""
+        ...
+
+    async def usage_by_person(self, since: float) -> list[PersonUsage]:
+        """Everyone's usage since `since`, by person, then model."""
+        ...
+
+    async def delete_settings(self, scopes: Sequence[tuple[str, str]]) -> int:
+        """Forget the settings stored under these (scope, key) pairs, together; how many
+        there were."""
+        ...
+
+
 class Store(Protocol):
     """A store's parts, for the builder that hands each consumer the one it needs."""
 
@@ -239,6 +259,9 @@ class Store(Protocol):
 
     @property
     def jobs(self) -> JobStore: ...
+
+    @property
+    def admin(self) -> AdminStore: ...
 
     async def ping(self) -> None:
         """Returns once the store answers a trivial query: it is open and usable."""

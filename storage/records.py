@@ -95,6 +95,34 @@ class ModelUsage:
 
 
 @dataclass(frozen=True)
+class Totals:
+    """What the store holds, and what was spent since a time: an operator's overview."""
+
+    threads: int
+    # Turns kept: people's messages and the bot's answers.
+    messages: int
+    people: int
+    answers: int
+    images: int
+    input_tokens: int
+    output_tokens: int
+    # None when nothing spent had a known price.
+    cost: float | None
+
+
+@dataclass(frozen=True)
+class PersonUsage:
+    """One person's spending on one model since a time, answers and images together."""
+
+    user_id: str
+    model: str
+    input_tokens: int
+    output_tokens: int
+    # None when nothing of it had a known price.
+    cost: float | None
+
+
+@dataclass(frozen=True)
 class InflightReply:
     channel: str
     message_ts: str

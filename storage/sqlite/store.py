@@ -11,7 +11,9 @@ import aiosqlite
 
 from storage.owners import Owner, OwnerLocks
 from storage.records import StoreUnusable
+from storage.sqlite.admin import SQLiteAdmin
 from storage.sqlite.approvals import SQLiteApprovals
+from storage.sqlite.backup import copy_database, integrity
 from storage.sqlite.events import SQLiteEvents
 from storage.sqlite.files import prepare_private_file, tighten_companions
 from storage.sqlite.inflight import SQLiteInflight
@@ -33,9 +35,14 @@ class SQLiteStore:
     """Reads go straight to SQLite; writes are group-committed (see writer.py)."""
 
     def __init__(
-        self, connection: aiosqlite.Connection, owner: Owner, locks: OwnerLocks | None
+        self,
+        connection: aiosqlite.Connection,
+        owner: Owner,
+        locks: OwnerLocks | None,
+        path: str = MEMORY,
     ) -> None:
         self._connection = connection
+        self._path = path
         self._closed = False
         self._writer = Writer(connection, owner.id)
         self.events = SQLiteEvents(self._writer)
@@ -47,6 +54,7 @@ class SQLiteStore:
         self.inflight = SQLiteInflight(self._writer, owner, locks)
         self.approvals = SQLiteApprovals(self._writer)
         self.jobs = SQLiteJobs(self._writer)
+        self.admin = SQLiteAdmin(self._writer)
 
     @classmethod
     async def open(cls, path: str, owner: Owner | None = None) -> SQLiteStore:
@@ -71,7 +79,7 @@ class SQLiteStore:
             if path != MEMORY:
                 await asyncio.to_thread(tighten_companions, Path(path))
             locks = None if path == MEMORY else OwnerLocks(Path(path + OWNERS_FOLDER))
-            store = cls(connection, owner or Owner.new(), locks)
+            store = cls(connection, owner or Owner.new(), locks, path)
             await store.inflight.register()
         except sqlite3.Error as error:
             await connection.close()
@@ -87,6 +95,15 @@ class SQLiteStore:
         if self._closed:
             raise StoreUnusable("the database is closed")
         await self._writer.exists("SELECT 1", ())
+
+    async def backup(self, target: Path) -> str:
+        """A consistent copy of the database at `target` (which must not exist), taken
+        while this and other processes go on writing; SQLite's integrity check of the
+        copy, "ok" when it is sound."""
+        if self._path == MEMORY:
+            raise StoreUnusable("a database in memory has no file to copy")
+        await copy_database(self._path, target)
+        return await integrity(target)
 
     async def close(self) -> None:
         """Closing twice is closing once."""

@@ -1,0 +1,220 @@
+"""The `admin` command group: its commands read and correct a stopped or running bot's
+database, and `doctor` checks its configuration and the services it reaches."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncclick as click
+
+from admin.database import EXIT_FAILED, Refusal, opened_store
+from admin.doctor import examine
+from admin.reports import (
+    readable_size,
+    render_sections,
+    settings_lines,
+    stats_sections,
+    usage_csv,
+    usage_json,
+    usage_table,
+)
+from admin.scopes import is_slack_id, settings_of
+
+PROGRAM = "python main.py admin"
+DEFAULT_DATABASE = "data/bot.db"
+DAY = timedelta(days=1)
+
+
+def run(argv: list[str]) -> int:
+    """The group on `argv`, in an event loop of its own; its exit status."""
+    try:
+        asyncio.run(admin.main(args=argv, prog_name=PROGRAM))
+    except SystemExit as done:
+        # Click ends every run so, with its exit status.
+        return done.code if isinstance(done.code, int) else EXIT_FAILED
+    except KeyboardInterrupt:
+        click.echo("admin: interrupted", err=True)
+        return 130
+    return 0
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--database",
+    metavar="PATH",
+    envvar="DATABASE_PATH",
+    default=DEFAULT_DATABASE,
+    show_default=True,
+    show_envvar=True,
+    help="The bot's SQLite database (it may be running).",
+)
+@click.pass_context
+async def admin(context: click.Context, database: str) -> None:
+    """An operator's command line over the bot's database and configuration.
+
+    Every command works while the bot runs; only doctor needs the Slack and model
+    tokens."""
+    context.obj = database
+
+
+@admin.command()
+@click.pass_obj
+async def stats(database: str) -> None:
+    """Threads, messages and people held, and this month's answers, tokens and cost."""
+    month = _month_start()
+    async with opened_store(database) as store:
+        totals = await store.admin.totals(month.timestamp())
+    size = await asyncio.to_thread(os.path.getsize, database)
+    click.echo(render_sections(stats_sections(database, size, totals, month)))
+
+
+@admin.command()
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
+    help="First day counted, YYYY-MM-DD (UTC)  [default: the 1st of this month]",
+)
+@click.option(
+    "--format",
+    "shape",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+)
+@click.pass_obj
+async def usage(database: str, since: datetime | None, shape: str) -> None:
+    """Tokens and cost per person and model, from the usage each answer recorded."""
+    start = _month_start() if since is None else since.replace(tzinfo=UTC)
+    async with opened_store(database) as store:
+        rows = await store.admin.usage_by_person(start.timestamp())
+    if shape == "csv":
+        click.echo(usage_csv(rows))
+    elif shape == "json":
+        click.echo(usage_json(rows))
+    else:
+        click.echo(usage_table(rows, start))
+
+
+@admin.command()
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+async def backup(database: str, path: Path) -> None:
+    """Copy the database to PATH, consistently, while the bot runs.
+
+    PATH must not exist. The copy is checked (SQLite's integrity check) before it is
+    reported. To restore: stop the bot, copy the backup over DATABASE_PATH, start it."""
+    async with opened_store(database) as store:
+        try:
+            verdict = await store.backup(path)
+        except FileExistsError:
+            raise Refusal(f"{path} exists already; name a new file for the backup") from None
+        except OSError as error:
+            raise Refusal(f"cannot write {path} ({error.strerror})") from None
+    if verdict != "ok":
+        await asyncio.to_thread(path.unlink)
+        raise Refusal(f"the copy failed SQLite's integrity check ({verdict}); it was removed")
+    size = await asyncio.to_thread(os.path.getsize, path)
+    click.echo(f"Backed up {database} to {path} ({readable_size(size)}, {size:,} bytes).")
+    click.echo("The copy opens and passes SQLite's integrity check.")
+
+
+@admin.command()
+@click.option(
+    "--older-than",
+    "days",
+    metavar="DAYS",
+    type=click.IntRange(min=1),
+    required=True,
+    help="Remove what was stored more than DAYS days ago.",
+)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+async def purge(database: str, days: int, yes: bool) -> None:
+    """Delete conversations (turns, document text, images) older than DAYS, as the
+    bot's daily retention does for RETENTION_DAYS."""
+    cutoff = datetime.now(UTC) - days * DAY
+    if not yes:
+        await _confirm(
+            f"Delete conversations stored before {cutoff:%Y-%m-%d %H:%M} UTC from {database}?"
+        )
+    async with opened_store(database) as store:
+        removed = await store.threads.purge_conversations(cutoff.timestamp())
+    click.echo(f"Removed {removed:,} rows (turns, document text, images) older than {days} days.")
+
+
+@admin.group()
+async def settings() -> None:
+    """The settings people saved for themselves, a channel or its threads."""
+
+
+def _slack_id(context: click.Context, parameter: click.Parameter, value: str) -> str:
+    if not is_slack_id(value):
+        raise click.BadParameter("a Slack user or channel id, like U0123ABCD or C0123ABCD")
+    return value
+
+
+@settings.command("show")
+@click.argument("slack_id", metavar="USER|CHANNEL", callback=_slack_id)
+@click.pass_obj
+async def settings_show(database: str, slack_id: str) -> None:
+    """Show the settings stored for a person, or for a channel and its threads."""
+    async with opened_store(database) as store:
+        found = settings_of(slack_id, await store.settings.all_settings())
+    if not found:
+        click.echo(f"No settings stored for {slack_id}.")
+        return
+    click.echo(f"Settings stored for {slack_id}:")
+    click.echo("\n".join(settings_lines(found)))
+
+
+@settings.command("reset")
+@click.argument("slack_id", metavar="USER|CHANNEL", callback=_slack_id)
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.pass_obj
+async def settings_reset(database: str, slack_id: str, yes: bool) -> None:
+    """Delete the settings stored for a person, or for a channel and its threads."""
+    async with opened_store(database) as store:
+        found = settings_of(slack_id, await store.settings.all_settings())
+        if not found:
+            click.echo(f"No settings stored for {slack_id}.")
+            return
+        click.echo("\n".join(settings_lines(found)))
+        if not yes:
+            await _confirm(f"Delete these settings of {slack_id}?")
+        removed = await store.admin.delete_settings([(scope, key) for scope, key, _ in found])
+    click.echo(f"Removed {removed} stored settings of {slack_id}.")
+    # Each process reads settings once, at its start (message_processor/preferences.py).
+    click.echo("A running bot applies this after its restart.")
+
+
+@admin.command()
+async def doctor() -> None:
+    """Check every setting, then reach Slack (both tokens), the model API and the
+    browser service. Exit status 0 when all is well, 1 otherwise."""
+    findings = await examine(os.environ)
+    click.echo("\n".join(finding.line() for finding in findings))
+    if not all(finding.ok for finding in findings):
+        raise click.exceptions.Exit(EXIT_FAILED)
+
+
+async def _confirm(question: str) -> None:
+    # In a thread of its own: the event loop (and the store's connection) is not held
+    # while the operator reads.
+    if not await click.prompt(
+        f"{question} [y/N]",
+        type=click.BOOL,
+        default=False,
+        show_default=False,
+        prompt_suffix=" ",
+        blocking=False,
+    ):
+        raise Refusal("nothing was changed")
+
+
+def _month_start() -> datetime:
+    now = datetime.now(UTC)
+    return datetime(now.year, now.month, 1, tzinfo=UTC)
