@@ -203,13 +203,14 @@ async def doctor() -> None:
 
 async def _confirm(question: str) -> None:
     # In a thread of its own: the event loop (and the store's connection) is not held
-    # while the operator reads.
+    # while the operator reads. On stderr, so stdout holds the result alone.
     if not await click.prompt(
         f"{question} [y/N]",
         type=click.BOOL,
         default=False,
         show_default=False,
         prompt_suffix=" ",
+        err=True,
         blocking=False,
     ):
         raise Refusal("nothing was changed")

@@ -129,9 +129,12 @@ async def _model(config: BotConfig) -> str:
     ) as client:
         try:
             page = await client.models.list()
-        except openai.APITimeoutError:
-            raise TimeoutError from None
         except openai.APIConnectionError as error:
+            # The SDK's aiohttp transport calls a refused connection a timeout: what
+            # happened is in the errors it chains.
+            why = _os_reason(error)
+            if why is None and isinstance(error, openai.APITimeoutError):
+                raise TimeoutError from None
             raise CheckFailed(f"cannot connect to {where} ({why_not_connected(error)})") from None
         except openai.APIStatusError as error:
             # Its message is left out: an API's may quote part of the key.
@@ -176,8 +179,12 @@ async def _browser_status(session: aiohttp.ClientSession, config: BotConfig, ori
 
 
 def why_not_connected(error: BaseException) -> str:
-    """The cause of a failed connection in a few words ("connection refused"), from the
-    first error in its chain that says."""
+    """The cause of a failed connection in a few words ("connection refused")."""
+    return _os_reason(error) or type(error).__name__
+
+
+def _os_reason(error: BaseException) -> str | None:
+    """What the system said, from the first error in the chain that says."""
     seen: BaseException | None = error
     while seen is not None:
         if isinstance(seen, socket.gaierror):
@@ -185,7 +192,7 @@ def why_not_connected(error: BaseException) -> str:
         if isinstance(seen, OSError) and seen.errno is not None and seen.errno in errno.errorcode:
             return os.strerror(seen.errno).lower()
         seen = seen.__cause__ or seen.__context__
-    return type(error).__name__
+    return None
 
 
 def _model_url(config: BotConfig) -> str:

@@ -23,12 +23,14 @@ from storage import (
     JobRun,
     Owner,
     PendingApproval,
+    PersonUsage,
     Store,
     StoredDocument,
     StoredMessage,
     StoreUnusable,
     ThreadImage,
     ThreadRecord,
+    Totals,
     TurnRecord,
     UsageKind,
 )
@@ -333,6 +335,68 @@ async def test_a_closed_store_does_not_answer_a_ping(stores: Stores) -> None:
         await store.ping()
 
 
+async def test_an_operator_sees_what_is_held_and_spent_since_a_time(stores: Stores) -> None:
+    store = await stores.open()
+    await store.threads.join_thread("C1", "1.0")
+    await store.threads.add_message("C1", "1.0", "1.0", "user", "U1", "q", outside=False)
+    await store.threads.record_turn(
+        "C1", "1.0", TurnRecord(answer=StoredMessage("1.0", "assistant", None, "a", False))
+    )
+    for person in ("U1", "U2"):
+        await store.people.first_contact(person)
+    await store.usage.record_image(
+        "U2",
+        "painter",
+        UsageKind.IMAGE_GENERATION,
+        cost=8.0,
+        channel="C1",
+        question_ts="0.5",
+        at=time.time() - 3600,
+    )
+    since = time.time() - 60
+    await store.usage.record_usage("U2", "small", 10, 5, cost=0.5)
+    await store.usage.record_usage("U1", "small", 1, 1)
+    await store.usage.record_usage("U1", "large", 100, 50, cost=1.0)
+    await store.usage.record_image(
+        "U1",
+        "painter",
+        UsageKind.IMAGE_EDIT,
+        cost=0.25,
+        channel="C1",
+        question_ts="1.0",
+        at=time.time(),
+    )
+    assert await store.admin.totals(since) == Totals(
+        threads=1,
+        messages=2,
+        people=2,
+        answers=3,
+        images=1,
+        input_tokens=111,
+        output_tokens=56,
+        cost=1.75,
+    )
+    assert await store.admin.usage_by_person(since) == [
+        PersonUsage("U1", "large", 100, 50, 1.0),
+        PersonUsage("U1", "painter", 0, 0, 0.25),
+        PersonUsage("U1", "small", 1, 1, None),
+        PersonUsage("U2", "small", 10, 5, 0.5),
+    ]
+    assert (await store.admin.totals(time.time() + 60)).cost is None
+
+
+async def test_settings_are_deleted_by_scope_and_only_those(stores: Stores) -> None:
+    store = await stores.open()
+    for scope, key in (("user", "U1"), ("channel", "C1"), ("thread", "C1/1.0"), ("user", "U2")):
+        await store.settings.save_settings(scope, key, '{"model": "a"}', "U1")
+    removed = await store.admin.delete_settings(
+        [("user", "U1"), ("thread", "C1/1.0"), ("user", "U9")]
+    )
+    assert removed == 2
+    assert sorted(await store.settings.all_settings()) == [("channel", "C1"), ("user", "U2")]
+    assert await store.admin.delete_settings([]) == 0
+
+
 # --- SQLite's own: its file and the databases older versions wrote --------------------
 
 
@@ -359,3 +423,34 @@ async def test_a_database_of_the_old_numbering_is_carried_forward(tmp_path: Path
         assert after.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
         names = [row[0] for row in after.execute("SELECT name FROM _migrations")]
     assert names == [step.__name__ for step in MIGRATIONS]
+
+
+async def test_a_backup_taken_while_writing_is_a_sound_copy_of_one_moment(
+    tmp_path: Path,
+) -> None:
+    store = await SQLiteStore.open(str(tmp_path / "bot.db"))
+    try:
+        for i in range(50):
+            await store.threads.add_message("C1", "1.0", f"{i}.0", "user", "U1", f"before {i}")
+        writes = [
+            asyncio.create_task(
+                store.threads.add_message("C1", "1.0", f"{i}.5", "user", "U1", f"during {i}")
+            )
+            for i in range(200)
+        ]
+        assert await store.backup(tmp_path / "copy.db") == "ok"
+        await asyncio.gather(*writes)
+        with pytest.raises(FileExistsError):
+            await store.backup(tmp_path / "copy.db")
+    finally:
+        await store.close()
+    copy = await SQLiteStore.open(str(tmp_path / "copy.db"))
+    try:
+        texts = [m.text for m in (await copy.threads.load_thread("C1", "1.0")).messages]
+    finally:
+        await copy.close()
+    assert {f"before {i}" for i in range(50)} <= set(texts)
+    # A moment's copy: the writes it holds are the first ones, none skipped.
+    during = sorted(int(t.split()[1]) for t in texts if t.startswith("during"))
+    assert during == list(range(len(during)))
+    assert (tmp_path / "copy.db").stat().st_mode & 0o777 == 0o600

@@ -23,7 +23,8 @@ async def copy_database(source: str, target: Path) -> None:
     await asyncio.to_thread(_create_private, target)
     try:
         async with aiosqlite.connect(source, isolation_level=None) as db:
-            await db.execute("PRAGMA busy_timeout=5000")
+            # Fetched, so the statement is done with: VACUUM refuses to run beside one.
+            await db.execute_fetchall("PRAGMA busy_timeout=5000")
             await db.execute("VACUUM INTO ?", (str(target),))
         await asyncio.to_thread(_flush_to_disk, target)
     except BaseException:
