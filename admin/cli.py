@@ -4,6 +4,7 @@ database, and `doctor` checks its configuration and the services it reaches."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,6 +31,8 @@ DAY = timedelta(days=1)
 
 def run(argv: list[str]) -> int:
     """The group on `argv`, in an event loop of its own; its exit status."""
+    # What the store warns of (a database folder others can read) reaches the operator.
+    logging.basicConfig(level=logging.WARNING, format="admin: %(message)s")
     try:
         asyncio.run(admin.main(args=argv, prog_name=PROGRAM))
     except SystemExit as done:
@@ -182,6 +185,7 @@ async def settings_reset(database: str, slack_id: str, yes: bool) -> None:
         if not found:
             click.echo(f"No settings stored for {slack_id}.")
             return
+        click.echo(f"Settings stored for {slack_id}:")
         click.echo("\n".join(settings_lines(found)))
         if not yes:
             await _confirm(f"Delete these settings of {slack_id}?")
