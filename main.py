@@ -214,8 +214,8 @@ def _run(config: BotConfig) -> int:
 
 
 def _admin(argv: list[str]) -> int:
-    """A short command, not a service: Ctrl-C interrupts it as any command's does (not
-    with status 0), and no log lines but its own output."""
+    """A short command, not a service: Ctrl-C interrupts it as any command's is (exit
+    status 130, not 0), and SIGTERM ends it at once."""
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     # Imported here: a bot's start has no use for the command line.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -71,7 +72,9 @@ async def stats(database: str) -> None:
     async with opened_store(database) as store:
         totals = await store.admin.totals(month.timestamp())
     size = await asyncio.to_thread(os.path.getsize, database)
-    click.echo(render_sections(stats_sections(database, size, totals, month)))
+    # A list of sections: parts of the bot with figures of their own add theirs to it.
+    sections = stats_sections(database, size, totals, month)
+    click.echo(render_sections(sections))
 
 
 @admin.command()
@@ -116,7 +119,9 @@ async def backup(database: str, path: Path) -> None:
         except FileExistsError:
             raise Refusal(f"{path} exists already; name a new file for the backup") from None
         except OSError as error:
-            raise Refusal(f"cannot write {path} ({error.strerror})") from None
+            raise Refusal(f"cannot write {path} ({error.strerror or error})") from None
+        except sqlite3.Error as error:
+            raise Refusal(f"the copy to {path} failed ({error}); nothing was kept") from None
     if verdict != "ok":
         await asyncio.to_thread(path.unlink)
         raise Refusal(f"the copy failed SQLite's integrity check ({verdict}); it was removed")
