@@ -182,7 +182,7 @@ async def test_stats_and_usage_show_what_was_answered(
     ]
     assert [line.split()[:2] for line in table.lines[1:]] == [[u, MODEL] for u in sorted(spent)]
 
-    # A day after everything here: nothing since.
+    # From a day still to come: nothing.
     later = await admin("--database", database, "usage", "--since", "2999-01-01", cwd=tmp_path)
     assert later.lines == ["No usage since 2999-01-01 (UTC)."]
 
@@ -228,8 +228,8 @@ async def test_a_backup_taken_during_a_burst_holds_every_answer_finished_before_
             questions: list[tuple[str, str]] = []
             for i in range(60):
                 dm, user = new_id("D"), new_id("U")
-                # Half answer after a growing delay, half once released, streamed over
-                # a few seconds: the bot writes all along the copy.
+                # Half answer after a growing delay, half once released and streamed
+                # over a few seconds: the bot goes on writing while the copy is taken.
                 text = (
                     f"[delay:{0.05 * i:.2f}] burst {i}"
                     if i % 2 == 0
