@@ -15,6 +15,7 @@ import asyncclick as click
 from admin.database import EXIT_FAILED, Refusal, opened_store
 from admin.doctor import examine
 from admin.reports import (
+    jobs_section,
     readable_size,
     render_sections,
     settings_lines,
@@ -71,9 +72,10 @@ async def stats(database: str) -> None:
     month = _month_start()
     async with opened_store(database) as store:
         totals = await store.admin.totals(month.timestamp())
+        runs = await store.jobs.job_runs()
     size = await asyncio.to_thread(os.path.getsize, database)
     # A list of sections: parts of the bot with figures of their own add theirs to it.
-    sections = stats_sections(database, size, totals, month)
+    sections = [*stats_sections(database, size, totals, month), jobs_section(runs)]
     click.echo(render_sections(sections))
 
 

@@ -8,9 +8,9 @@ import io
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
-from storage import PersonUsage, StoredSettings, Totals
+from storage import JobRun, PersonUsage, StoredSettings, Totals
 
 USAGE_COLUMNS = ("user_id", "model", "input_tokens", "output_tokens", "cost")
 USAGE_HEADINGS = ("person", "model", "input tokens", "output tokens", "cost")
@@ -35,6 +35,28 @@ def render_sections(sections: Sequence[Section]) -> str:
         )
         for section in sections
     )
+
+
+def jobs_section(runs: Sequence[JobRun]) -> Section:
+    """Each background job's latest run, by any process using the database."""
+    rows = [
+        (
+            run.name,
+            f"{run.outcome} at {datetime.fromtimestamp(run.started_at, UTC):%Y-%m-%d %H:%M:%S} "
+            f"UTC, took {run.seconds:.2f} s; runs every {_every(run.every)}",
+        )
+        for run in runs
+    ]
+    return Section(
+        "Background jobs (latest run of each)", rows or [("none", "no run recorded yet")]
+    )
+
+
+def _every(seconds: float) -> str:
+    for unit, size in (("day", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:g} {unit}"
+    return f"{seconds:g} s"
 
 
 def stats_sections(database: str, size: int, totals: Totals, since: datetime) -> list[Section]:

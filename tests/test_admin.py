@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import os
+import re
 import socket
 import sqlite3
 import sys
@@ -138,6 +139,12 @@ async def test_stats_and_usage_show_what_was_answered(
     assert figure(stats.lines, "Input tokens") == f"{tokens_in:,}"
     assert figure(stats.lines, "Output tokens") == f"{tokens_out:,}"
     assert figure(stats.lines, "Cost") == f"${tokens_in + 2 * tokens_out:,.4f}"
+    # The bot's retention job ran at its start, and is shown with its outcome.
+    assert "Background jobs (latest run of each)" in stats.lines
+    assert re.fullmatch(
+        r"ok at \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, took \d+\.\d\d s; runs every 1 day",
+        figure(stats.lines, "retention"),
+    )
 
     as_csv = await admin("--database", database, "usage", "--format", "csv", cwd=tmp_path)
     assert as_csv.code == 0, as_csv
