@@ -45,6 +45,16 @@ _INTERRUPTS = _Interrupts()
 for _signum in (signal.SIGINT, signal.SIGTERM):
     signal.signal(_signum, _INTERRUPTS)
 
+if __name__ == "__main__" and sys.argv[1:2] == ["admin"]:
+    # A short command, not the service: Ctrl-C interrupts it as any command's is (exit
+    # status 130, not 0), and SIGTERM ends it at once. Dispatched before the bot's modules
+    # load: it needs none of them.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    from admin.cli import run as run_admin
+
+    sys.exit(run_admin(sys.argv[2:]))
+
 import asyncio
 import gc
 import logging
@@ -182,8 +192,6 @@ SANDBOX_PORT = 8765
 def main(argv: list[str]) -> int:
     if argv[:1] == ["sandbox"]:
         return _sandbox(argv[1:])
-    if argv[:1] == ["admin"]:
-        return _admin(argv[1:])
     if argv:
         print(USAGE, file=sys.stderr if argv[0] not in ("-h", "--help") else sys.stdout)
         return 0 if argv[0] in ("-h", "--help") else EXIT_CONFIG
@@ -211,18 +219,6 @@ def _run(config: BotConfig) -> int:
     except StartupError as error:
         print(f"startup error: {error}", file=sys.stderr)
         return EXIT_STARTUP
-
-
-def _admin(argv: list[str]) -> int:
-    """A short command, not a service: Ctrl-C interrupts it as any command's is (exit
-    status 130, not 0), and SIGTERM ends it at once."""
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    # Imported here: a bot's start has no use for the command line.
-    from admin.cli import run
-
-    load_dotenv(find_dotenv(usecwd=True))
-    return run(argv)
 
 
 def _sandbox(argv: list[str]) -> int:

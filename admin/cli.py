@@ -11,9 +11,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import asyncclick as click
+from dotenv import find_dotenv, load_dotenv
 
 from admin.database import EXIT_FAILED, Refusal, opened_store
-from admin.doctor import examine
 from admin.reports import (
     jobs_section,
     readable_size,
@@ -32,7 +32,9 @@ DAY = timedelta(days=1)
 
 
 def run(argv: list[str]) -> int:
-    """The group on `argv`, in an event loop of its own; its exit status."""
+    """The group on `argv`, in an event loop of its own; its exit status. Settings come
+    from the environment and `.env`, as the bot's do."""
+    load_dotenv(find_dotenv(usecwd=True))
     # What the store warns of (a database folder others can read) reaches the operator.
     logging.basicConfig(level=logging.WARNING, format="admin: %(message)s")
     try:
@@ -206,6 +208,10 @@ async def settings_reset(database: str, slack_id: str, yes: bool) -> None:
 async def doctor() -> None:
     """Check every setting, then reach Slack (both tokens), the model API and the
     browser service. Exit status 0 when all is well, 1 otherwise."""
+    # Imported here: only doctor reaches the services (the model API's client alone takes
+    # longer to load than the other commands take to run).
+    from admin.doctor import examine
+
     findings = await examine(os.environ)
     click.echo("\n".join(finding.line() for finding in findings))
     if not all(finding.ok for finding in findings):

@@ -1,6 +1,7 @@
 """The model API: one shared `AsyncOpenAI`, two wire styles, bounded calls, token budgets."""
 
-from openai_client.client import ModelClient, build_openai, sampling_parameters
+from typing import TYPE_CHECKING
+
 from openai_client.errors import (
     ContentRefusedError,
     ModelAuthError,
@@ -31,6 +32,22 @@ from openai_client.models import (
 )
 from openai_client.prices import Price, PriceTable, parse_prices
 from openai_client.tokens import TokenCounter, TrimmedContext, input_budget, trim_to_budget
+
+if TYPE_CHECKING:
+    from openai_client.client import ModelClient, build_openai, sampling_parameters
+
+# The OpenAI SDK takes over half a second to load: what does not call the model (the
+# admin command line, settings, prices) does not pay for it.
+_CLIENT = frozenset({"ModelClient", "build_openai", "sampling_parameters"})
+
+
+def __getattr__(name: str) -> object:
+    if name in _CLIENT:
+        from openai_client import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ChatTurn",

@@ -119,9 +119,12 @@ async def test_metrics_count_answers_busy_replies_timeouts_and_429s_exactly(
     people = [new_id("U") for _ in range(5)]
     dms = [slack.dm_channel(person) for person in people]
 
-    # Three answers, one after another.
-    for person, dm in zip(people[:3], dms[:3], strict=True):
-        ts = await slack.post_user_message(dm, person, f"[delay:{DELAY}] question of {person}")
+    # Three answers.
+    asked = [
+        (dm, await slack.post_user_message(dm, person, f"[delay:{DELAY}] question of {person}"))
+        for person, dm in zip(people[:3], dms[:3], strict=True)
+    ]
+    for (dm, ts), person in zip(asked, people, strict=False):
         await wait_for_text(slack, dm, ts, f"question of {person}")
 
     # An answer the model never finishes (it times out), and a follow-up in its thread
