@@ -119,30 +119,24 @@ async def test_metrics_count_answers_busy_replies_timeouts_and_429s_exactly(
     people = [new_id("U") for _ in range(5)]
     dms = [slack.dm_channel(person) for person in people]
 
-    # Three answers.
-    asked = [
-        (dm, await slack.post_user_message(dm, person, f"[delay:{DELAY}] question of {person}"))
-        for person, dm in zip(people[:3], dms[:3], strict=True)
-    ]
-    for (dm, ts), person in zip(asked, people, strict=False):
-        await wait_for_text(slack, dm, ts, f"question of {person}")
-
-    # An answer the model never finishes (it times out), and a follow-up in its thread
-    # while it is being written (the thread is busy).
-    held = await slack.post_user_message(dms[3], people[3], "[stall_after:1] a long story")
-    await slack.post_user_message(dms[3], people[3], "and another thing", thread_ts=held)
-    shown = await wait_for_text(slack, dms[3], held, f"within {MODEL_TIMEOUT} seconds")
-    assert BUSY in shown
-
-    # A storm of 429s while the last one is answered.
+    # All at once, through a storm of 429s: four answers; one the model never finishes
+    # (it times out), with a follow-up in its thread while it is written (busy).
     faults = attach_faults(slack)
     for method in STORMED:
         faults.fail_next(method, count=2, retry_after=1)
     try:
-        ts = await slack.post_user_message(dms[4], people[4], f"[delay:{DELAY}] in the storm")
-        await wait_for_text(slack, dms[4], ts, "in the storm")
+        held = await slack.post_user_message(dms[3], people[3], "[stall_after:1] a long story")
+        await slack.post_user_message(dms[3], people[3], "and another thing", thread_ts=held)
+        asked = [
+            (dm, await slack.post_user_message(dm, person, f"[delay:{DELAY}] asked by {person}"))
+            for person, dm in zip(people[:3] + people[4:], dms[:3] + dms[4:], strict=True)
+        ]
+        for (dm, ts), person in zip(asked, people[:3] + people[4:], strict=True):
+            await wait_for_text(slack, dm, ts, f"asked by {person}")
+        shown = await wait_for_text(slack, dms[3], held, f"within {MODEL_TIMEOUT} seconds")
     finally:
         slack.detach()
+    assert BUSY in shown
     assert faults.rate_limited_total() > 0
 
     # Every call Slack saw, by method (each attempt, refused ones too).
