@@ -7,6 +7,7 @@ import asyncio
 import logging
 import os
 import sqlite3
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from admin.reports import (
     usage_table,
 )
 from admin.scopes import is_slack_id, settings_of
+from storage import StoredSettings
 
 PROGRAM = "python main.py admin"
 DEFAULT_DATABASE = "data/bot.db"
@@ -175,12 +177,7 @@ def _slack_id(context: click.Context, parameter: click.Parameter, value: str) ->
 async def settings_show(database: str, slack_id: str) -> None:
     """Show the settings stored for a person, or for a channel and its threads."""
     async with opened_store(database) as store:
-        found = settings_of(slack_id, await store.settings.all_settings())
-    if not found:
-        click.echo(f"No settings stored for {slack_id}.")
-        return
-    click.echo(f"Settings stored for {slack_id}:")
-    click.echo("\n".join(settings_lines(found)))
+        _show_settings(slack_id, settings_of(slack_id, await store.settings.all_settings()))
 
 
 @settings.command("reset")
@@ -191,11 +188,8 @@ async def settings_reset(database: str, slack_id: str, yes: bool) -> None:
     """Delete the settings stored for a person, or for a channel and its threads."""
     async with opened_store(database) as store:
         found = settings_of(slack_id, await store.settings.all_settings())
-        if not found:
-            click.echo(f"No settings stored for {slack_id}.")
+        if not _show_settings(slack_id, found):
             return
-        click.echo(f"Settings stored for {slack_id}:")
-        click.echo("\n".join(settings_lines(found)))
         if not yes:
             await _confirm(f"Delete these settings of {slack_id}?")
         removed = await store.admin.delete_settings([(scope, key) for scope, key, _ in found])
@@ -216,6 +210,16 @@ async def doctor() -> None:
     click.echo("\n".join(finding.line() for finding in findings))
     if not all(finding.ok for finding in findings):
         raise click.exceptions.Exit(EXIT_FAILED)
+
+
+def _show_settings(slack_id: str, found: Sequence[tuple[str, str, StoredSettings]]) -> bool:
+    """Print what is stored for `slack_id`; False when nothing is."""
+    if not found:
+        click.echo(f"No settings stored for {slack_id}.")
+        return False
+    click.echo(f"Settings stored for {slack_id}:")
+    click.echo("\n".join(settings_lines(found)))
+    return True
 
 
 async def _confirm(question: str) -> None:
