@@ -85,7 +85,7 @@ T = TypeVar("T")
 
 CLEANUP_INTERVAL_SECONDS = 3600.0
 CATALOGUE_REFRESH_SECONDS = 600.0
-# Until the browser service has answered once, it is asked again sooner.
+# After a failed read of the browser service's catalogue, it is read again sooner.
 CATALOGUE_RETRY_SECONDS = 30.0
 APPROVAL_SWEEP_SECONDS = 60.0
 WATCHDOG_SECONDS = 30.0
@@ -211,7 +211,8 @@ async def _serve_health(
     try:
         await stack.enter_async_context(serving_health(metrics, bot.readiness, host, port))
     except OSError as error:
-        why = os.strerror(error.errno) if error.errno else str(error)
+        # A port in use has an errno; a host name that does not resolve, only a text.
+        why = os.strerror(error.errno) if error.errno and error.errno > 0 else str(error)
         raise StartupError(f"cannot serve METRICS_PORT {port} on {host} ({why})") from None
 
 

@@ -519,15 +519,17 @@ class MessageProcessor:
             # A reply that never reached a final state stays recorded as in flight,
             # and the next start marks it as interrupted.
             self._answering.pop(key, None)
-            # Shielded: a shutdown's cancel must not leave a finished answer recorded as in
-            # flight (the next start would call it interrupted), nor its turn half-kept.
-            await asyncio.shield(self._close_records(message, stream, memory, context))
+            # Counted first: a second cancel (a shutdown's drain, then its close) may
+            # interrupt the wait for the shielded bookkeeping below.
             first_text = stream.first_text_at
             self._metrics.answered(
                 outcome,
                 seconds=time.monotonic() - started,
                 first_text=None if first_text is None else first_text - started,
             )
+            # Shielded: a shutdown's cancel must not leave a finished answer recorded as in
+            # flight (the next start would call it interrupted), nor its turn half-kept.
+            await asyncio.shield(self._close_records(message, stream, memory, context))
         elapsed = time.monotonic() - started
         logger.info(
             "answered %s in %.2fs",

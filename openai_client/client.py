@@ -313,6 +313,9 @@ class ModelClient:
         except asyncio.CancelledError:
             self._metrics.model_call(model, "cancelled", 0, 0)
             raise
+        except BaseException:
+            self._metrics.model_call(model, "failed", 0, 0)
+            raise
         usage = spent.usage
         self._metrics.model_call(model, "ok", usage.input_tokens, usage.output_tokens)
 

@@ -24,7 +24,8 @@ TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 REDACTED = "[redacted]"
 # A backstop for tokens the configuration does not name (another workspace's, a user
 # token pasted somewhere): Slack's token prefixes, then the token's own characters.
-SLACK_TOKEN_SHAPE = r"\bxox[abposr]-[A-Za-z0-9-]+|\bxapp-[A-Za-z0-9-]+"
+# Every xox?- kind (bot, user, app, refresh `xoxe-`, and the browser's `xoxc-`/`xoxd-`).
+SLACK_TOKEN_SHAPE = r"\bxox[a-z](?:\.xox[a-z])?-[A-Za-z0-9-]+|\bxapp-[A-Za-z0-9-]+"
 # The record attribute the context is copied to. Not the field names themselves: a
 # LogRecord already has `thread` (the OS thread's id), which a formatter may show.
 _CONTEXT_ATTRIBUTE = "log_context"

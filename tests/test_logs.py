@@ -83,21 +83,21 @@ def test_secrets_are_redacted_from_message_arguments_and_traceback(fmt: str) -> 
             logging.ERROR,
             __file__,
             1,
-            f"calling with {OPENAI_KEY} and %s, and a stranger's %s",
-            (APP_TOKEN, "xoxp-1234-5678-abcdef"),
+            f"calling with {OPENAI_KEY} and %s, and a stranger's %s and %s",
+            (APP_TOKEN, "xoxp-1234-5678-abcdef", "xoxe.xoxp-1-ABCDEF"),
             sys.exc_info(),
         )
     assert handler.filter(record)
     line = handler.format(record)
 
-    for secret in (*SECRETS, odd_secret, json.dumps(odd_secret)[1:-1], "xoxp-1234"):
+    for secret in (*SECRETS, odd_secret, json.dumps(odd_secret)[1:-1], "xoxp-1234", "xoxe"):
         assert secret not in line
-    assert line.count("[redacted]") == 5, line
+    assert line.count("[redacted]") == 6, line
     if fmt == "json":
         logged = json.loads(line)
         assert "RuntimeError: refused [redacted] and [redacted]" in logged["traceback"]
         assert logged["message"] == (
-            "calling with [redacted] and [redacted], and a stranger's [redacted]"
+            "calling with [redacted] and [redacted], and a stranger's [redacted] and [redacted]"
         )
 
 

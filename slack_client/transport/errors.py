@@ -1,13 +1,13 @@
 """Slack's failures as the rest of the bot sees them, and their codes read safely.
 
-Every Web API call Slack refuses raises `SlackRefused` (slack_client.transport.web), and
-a file Slack does not take raises `SlackUnreachable` (slack_client.transport.files): the
-pipeline catches these and never a slack_sdk or aiohttp type.
+Every Web API call Slack refuses raises `SlackRefused` (slack_client.transport.web); a
+call or a file Slack never answers (the connection failed or timed out) raises
+`SlackUnreachable`: the pipeline catches these and never a slack_sdk or aiohttp type.
 """
 
 from __future__ import annotations
 
-from slack_sdk.errors import SlackApiError
+from slack_sdk.errors import SlackApiError, SlackClientError
 
 
 def slack_error(error: SlackApiError) -> str:
@@ -29,8 +29,9 @@ class SlackRefused(SlackApiError):
         self.code = slack_error(error)
 
 
-class SlackUnreachable(Exception):
-    """A call to Slack got no answer: the connection failed or timed out."""
+class SlackUnreachable(SlackClientError):
+    """A call to Slack got no answer: the connection failed or timed out. A
+    SlackClientError, so Bolt and slack-sdk handle it as their own."""
 
 
 def loggable(error: BaseException) -> str:

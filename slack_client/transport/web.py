@@ -7,8 +7,14 @@ from collections.abc import Mapping
 from types import SimpleNamespace
 from typing import Any
 
-from aiohttp import ClientSession, TraceConfig, TraceRequestEndParams, TraceRequestExceptionParams
-from slack_sdk.errors import SlackApiError
+from aiohttp import (
+    ClientError,
+    ClientSession,
+    TraceConfig,
+    TraceRequestEndParams,
+    TraceRequestExceptionParams,
+)
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -23,7 +29,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 from yarl import URL
 
 from operations.metrics import Metrics
-from slack_client.transport.errors import SlackRefused
+from slack_client.transport.errors import SlackRefused, SlackUnreachable
 from slack_client.transport.scheduler import SlackScheduler
 
 # A 429 means Slack did nothing, so any method may be retried after Retry-After.
@@ -146,6 +152,11 @@ class ScheduledWebClient(AsyncWebClient):
                 raise
             except SlackApiError as error:
                 raise SlackRefused(api_method, error) from error
+            except (SlackClientError, ClientError, TimeoutError) as error:
+                # slack-sdk's own retries are spent by now.
+                raise SlackUnreachable(
+                    f"no answer from Slack to {api_method} ({type(error).__name__})"
+                ) from error
 
 
 def _channel_of(*bodies: Any) -> str | None:
