@@ -53,6 +53,7 @@ from message_processor.files.link_policy import (
     interface_addresses,
     is_public_address,
 )
+from message_processor.retention import DAY_SECONDS
 from openai_client import ModelClient, PriceTable, TokenCounter, build_openai
 from operations.health import serving_health
 from operations.jobs import Job, Jobs
@@ -89,7 +90,6 @@ CATALOGUE_REFRESH_SECONDS = 600.0
 CATALOGUE_RETRY_SECONDS = 30.0
 APPROVAL_SWEEP_SECONDS = 60.0
 WATCHDOG_SECONDS = 30.0
-RETENTION_SECONDS = 24 * 3600.0
 # /readyz asks the database for a trivial answer within this.
 READY_CHECK_SECONDS = 2.0
 
@@ -242,7 +242,7 @@ def _jobs(
         )
     if config.retention_days:
         retention = Retention(outside.store.threads, config.retention_days)
-        jobs.append(Job("retention", RETENTION_SECONDS, retention.purge, at_start=True))
+        jobs.append(Job("retention", DAY_SECONDS, retention.purge, at_start=True))
     return jobs
 
 

@@ -129,8 +129,7 @@ async def backup(database: str, path: Path) -> None:
         except sqlite3.Error as error:
             raise Refusal(f"the copy to {path} failed ({error}); nothing was kept") from None
     if verdict != "ok":
-        await asyncio.to_thread(path.unlink)
-        raise Refusal(f"the copy failed SQLite's integrity check ({verdict}); it was removed")
+        raise Refusal(f"the copy failed SQLite's integrity check ({verdict}); nothing was kept")
     size = await asyncio.to_thread(os.path.getsize, path)
     click.echo(f"Backed up {database} to {path} ({readable_size(size)}, {size:,} bytes).")
     click.echo("The copy opens and passes SQLite's integrity check.")
@@ -195,7 +194,10 @@ async def settings_reset(database: str, slack_id: str, yes: bool) -> None:
         removed = await store.admin.delete_settings([(scope, key) for scope, key, _ in found])
     click.echo(f"Removed {removed} stored settings of {slack_id}.")
     # Each process reads settings once, at its start (message_processor/preferences.py).
-    click.echo("A running bot applies this after its restart.")
+    click.echo(
+        "A running bot keeps the settings it read at its start: restart it now (until "
+        "then, a settings form saved in Slack writes the old values back)."
+    )
 
 
 @admin.command()

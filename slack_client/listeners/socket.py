@@ -25,8 +25,9 @@ class CountingSocketModeHandler(AsyncSocketModeHandler):
         # Bolt's own handle(), step by step: it does not say whether the ack went out.
         kind = delivery_kind(req)
         self._metrics.event_received(kind)
+        started = time.time()
         response = await run_async_bolt_app(self.app, req)
-        await send_async_response(client, req, response, time.time())
+        await send_async_response(client, req, response, started)
         if response.status == 200:
             self._metrics.event_acked(kind)
 

@@ -13,7 +13,7 @@ from storage.owners import Owner, OwnerLocks
 from storage.records import StoreUnusable
 from storage.sqlite.admin import SQLiteAdmin
 from storage.sqlite.approvals import SQLiteApprovals
-from storage.sqlite.backup import copy_database, integrity
+from storage.sqlite.backup import copy_database
 from storage.sqlite.events import SQLiteEvents
 from storage.sqlite.files import prepare_private_file, tighten_companions
 from storage.sqlite.inflight import SQLiteInflight
@@ -98,12 +98,11 @@ class SQLiteStore:
 
     async def backup(self, target: Path) -> str:
         """A consistent copy of the database at `target` (which must not exist), taken
-        while this and other processes go on writing; SQLite's integrity check of the
-        copy, "ok" when it is sound."""
+        while this and other processes go on writing, and kept only if SQLite's integrity
+        check of it says "ok"; the check's verdict."""
         if self._path == MEMORY:
             raise StoreUnusable("a database in memory has no file to copy")
-        await copy_database(self._path, target)
-        return await integrity(target)
+        return await copy_database(self._path, target)
 
     async def close(self) -> None:
         """Closing twice is closing once."""
