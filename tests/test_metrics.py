@@ -5,6 +5,7 @@ turning 503 while the bot drains and while Slack is unreachable."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
 from collections import Counter
@@ -223,27 +224,42 @@ async def test_health_and_readiness_answer_while_the_bot_serves(
     assert await get(f"http://127.0.0.1:{metrics_port}/readyz") == (200, "ready\n")
 
 
-async def test_readiness_turns_false_while_slack_is_unreachable_and_back(
-    model: FakeOpenAI, tmp_path: Path
-) -> None:
+@pytest.fixture
+async def alone(model: FakeOpenAI, tmp_path: Path) -> AsyncIterator[tuple[FakeSlack, str]]:
+    """A bot on a fake Slack of its own, which a test may take away; and where the bot
+    serves its metrics and health."""
     own = FakeSlack()
     own.install(load_manifest())
     await own.start()
     port = free_port()
-    ready = f"http://127.0.0.1:{port}/readyz"
     try:
         async with bot_in_process(own, model, tmp_path, METRICS_PORT=str(port)):
-            assert await get(ready) == (200, "ready\n")
-            slack_port = URL(own.api_url).port
-            assert slack_port is not None
-            connections = own.connection_count
-            await own.stop()
-            assert await get(ready) == (503, "not ready: not connected to Slack\n")
-            await own.start(slack_port)
-            await own.wait_connected(connections + 1, timeout=60)
-            await until_ready(ready)
+            yield own, f"http://127.0.0.1:{port}"
     finally:
         await own.stop()
+
+
+@contextlib.asynccontextmanager
+async def slack_away(own: FakeSlack) -> AsyncIterator[None]:
+    """The fake Slack down for the block, then back on its port and the bot reconnected."""
+    port = URL(own.api_url).port
+    assert port is not None
+    connections = own.connection_count
+    await own.stop()
+    yield
+    await own.start(port)
+    await own.wait_connected(connections + 1, timeout=60)
+
+
+async def test_readiness_turns_false_while_slack_is_unreachable_and_back(
+    alone: tuple[FakeSlack, str],
+) -> None:
+    own, base = alone
+    ready = f"{base}/readyz"
+    assert await get(ready) == (200, "ready\n")
+    async with slack_away(own):
+        assert await get(ready) == (503, "not ready: not connected to Slack\n")
+    await until_ready(ready)
 
 
 async def until_ready(url: str) -> None:
@@ -325,38 +341,23 @@ async def test_a_metrics_port_in_use_stops_the_start_with_one_line(
 
 
 async def test_an_answer_slack_stops_answering_is_counted_as_a_slack_error(
-    model: FakeOpenAI, tmp_path: Path
+    alone: tuple[FakeSlack, str],
 ) -> None:
-    own = FakeSlack()
-    own.install(load_manifest())
-    await own.start()
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    try:
-        async with bot_in_process(own, model, tmp_path, METRICS_PORT=str(port)):
-            before = await scrape(base)
-            slack_port = URL(own.api_url).port
-            assert slack_port is not None
-            dm = own.dm_channel("U0GONE")
-            connections = own.connection_count
-            ts = await own.post_user_message(dm, "U0GONE", "[delay:2] asked as Slack goes")
-            await own.wait_for(
-                lambda: any(
-                    call.params.get("thread_ts") == ts
-                    for call in own.calls_to("assistant.threads.setStatus")
-                ),
-                what="the answer under way",
-            )
-            await own.stop()  # the answer is written into a closed port
+    own, base = alone
+    before = await scrape(base)
+    dm = own.dm_channel("U0GONE")
+    ts = await own.post_user_message(dm, "U0GONE", "[delay:2] asked as Slack goes")
+    await own.wait_for(
+        lambda: any(
+            call.params.get("thread_ts") == ts
+            for call in own.calls_to("assistant.threads.setStatus")
+        ),
+        what="the answer under way",
+    )
 
-            def ended(samples: Samples) -> bool:
-                return bool(by_label(samples, "slackbot_answers_total", "outcome"))
+    def ended(samples: Samples) -> bool:
+        return bool(by_label(samples, "slackbot_answers_total", "outcome"))
 
-            counted = by_label(
-                await settled_scrape(base, before, ended), "slackbot_answers_total", "outcome"
-            )
-            assert counted == {"slack_error": 1}
-            await own.start(slack_port)
-            await own.wait_connected(connections + 1, timeout=60)
-    finally:
-        await own.stop()
+    async with slack_away(own):  # the answer is written into a closed port
+        latest = await settled_scrape(base, before, ended)
+    assert by_label(latest, "slackbot_answers_total", "outcome") == {"slack_error": 1}
