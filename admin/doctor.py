@@ -16,11 +16,18 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-import openai
-from openai import AsyncOpenAI, DefaultAioHttpClient
 from yarl import URL
 
 from config import BotConfig, config_problems, load_config
+from openai_client import (
+    ModelAuthError,
+    ModelConnectionError,
+    ModelError,
+    ModelRequestError,
+    ModelTimeoutError,
+    build_openai,
+    list_models,
+)
 
 # The bound on each check: they run at once, so on all of them together too.
 CHECK_SECONDS = 10.0
@@ -119,28 +126,24 @@ async def _ask_slack(
 
 async def _model(config: BotConfig) -> str:
     where = _host(_model_url(config))
-    async with AsyncOpenAI(
-        api_key=config.openai_api_key,
-        base_url=config.openai_base_url,
-        timeout=CHECK_SECONDS,
-        # Retries would turn a clear refusal into a wait.
-        max_retries=0,
-        http_client=DefaultAioHttpClient(),
-    ) as client:
+    # The bot's own client and error translation, without retries: they would turn a
+    # clear refusal into a wait.
+    client = build_openai(config.openai_api_key, config.openai_base_url, CHECK_SECONDS)
+    async with client.with_options(max_retries=0) as once:
         try:
-            page = await client.models.list()
-        except openai.APIConnectionError as error:
-            # The SDK's aiohttp transport calls a refused connection a timeout: what
-            # happened is in the errors it chains.
-            why = _os_reason(error)
-            if why is None and isinstance(error, openai.APITimeoutError):
-                raise TimeoutError from None
-            raise CheckFailed(f"cannot connect to {where} ({why_not_connected(error)})") from None
-        except openai.APIStatusError as error:
+            names = await list_models(once, CHECK_SECONDS)
+        except ModelTimeoutError:
+            raise TimeoutError from None
+        except ModelConnectionError as error:
+            raise CheckFailed(f"cannot connect to {where} ({error.brief})") from None
+        except ModelRequestError:
+            # It answered: some compatible servers just have no model list.
+            return f"answers at {where} (it lists no models)"
+        except ModelAuthError as error:
             # Its message is left out: an API's may quote part of the key.
-            refused = " the key" if error.status_code in (401, 403) else ""
-            raise CheckFailed(f"refused{refused} (HTTP {error.status_code})") from None
-    names = [model.id for model in page.data]
+            raise CheckFailed(f"refused the key (HTTP {error.status})") from None
+        except ModelError as error:
+            raise CheckFailed(f"{error.brief} at {where}") from None
     listed = f", {config.openai_model} among them" if config.openai_model in names else ""
     return f"{len(names)} models at {where}{listed}"
 
@@ -207,13 +210,6 @@ def _host(url: str) -> str:
 def _without_secrets(finding: Finding, config: BotConfig) -> Finding:
     """A last guard: whatever a service answered, no secret of ours is printed."""
     detail = finding.detail
-    secrets = (
-        config.slack_bot_token,
-        config.slack_app_token,
-        config.openai_api_key,
-        config.browser_service_token,
-    )
-    for secret in secrets:
-        if secret:
-            detail = detail.replace(secret, REDACTED)
+    for secret in config.secrets:
+        detail = detail.replace(secret, REDACTED)
     return Finding(finding.outcome, finding.what, detail)

@@ -34,11 +34,11 @@ from openai_client.prices import Price, PriceTable, parse_prices
 from openai_client.tokens import TokenCounter, TrimmedContext, input_budget, trim_to_budget
 
 if TYPE_CHECKING:
-    from openai_client.client import ModelClient, build_openai, sampling_parameters
+    from openai_client.client import ModelClient, build_openai, list_models, sampling_parameters
 
 # The OpenAI SDK takes over half a second to load: what does not call the model (the
 # admin command line, settings, prices) does not pay for it.
-_CLIENT = frozenset({"ModelClient", "build_openai", "sampling_parameters"})
+_CLIENT = frozenset({"ModelClient", "build_openai", "list_models", "sampling_parameters"})
 
 
 def __getattr__(name: str) -> object:
@@ -81,6 +81,7 @@ __all__ = [
     "build_openai",
     "input_budget",
     "is_reasoning_model",
+    "list_models",
     "parse_prices",
     "sampling_parameters",
     "trim_to_budget",

@@ -78,6 +78,14 @@ def build_openai(api_key: str, base_url: str | None, timeout: float) -> AsyncOpe
     )
 
 
+async def list_models(client: AsyncOpenAI, seconds: float) -> list[str]:
+    """The model ids the API lists, within `seconds`; else a ModelError saying what
+    happened (a refused connection is not a timeout)."""
+    async with _translated_errors(seconds):
+        page = await client.models.list()
+    return [model.id for model in page.data]
+
+
 def sampling_parameters(settings: GenerationSettings) -> dict[str, Any]:
     """Only what the model accepts: reasoning models reject temperature and top_p."""
     params: dict[str, Any] = {}
@@ -292,8 +300,7 @@ class ModelClient:
     async def check(self, seconds: float = PING_TIMEOUT_SECONDS) -> str | None:
         """None when the model API answers (its model list), else why not, in a few words."""
         try:
-            async with _translated_errors(seconds):
-                await self._client.models.list()
+            await list_models(self._client, seconds)
         except ModelRequestError:
             return None  # it answered: some compatible servers just have no model list
         except ModelError as error:
