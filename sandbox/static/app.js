@@ -1675,9 +1675,12 @@
   function setupComposer(form, where) {
     const textarea = form.querySelector("textarea");
     const fileInput = form.querySelector('input[type="file"]');
-    const send = form.querySelector('button[type="submit"]');
     const pendingBox = form.querySelector(".pending-files");
     const files = [];
+    // Sends in the order they were asked for. A message written while the one before
+    // is still on its way goes after it, instead of being dropped with the composer
+    // cleared under it.
+    let sending = Promise.resolve();
 
     const autosize = () => {
       textarea.style.height = "auto";
@@ -1741,47 +1744,55 @@
       if (event.dataTransfer) addFiles(Array.from(event.dataTransfer.files));
     });
 
-    form.addEventListener("submit", async (event) => {
+    form.addEventListener("submit", (event) => {
       event.preventDefault();
-      if (!ui.state || send.disabled) return;
+      if (!ui.state) return;
       const target = where === "thread" ? ui.thread : ui.view.kind === "conv" ? { channel: ui.view.id, ts: null } : null;
       if (!target) return;
       const text = textarea.value.trim();
       if (!text && files.length === 0) return;
       const command = /^\/(\S+)(?:\s+([\s\S]*))?$/.exec(text);
-      let request;
-      if (command && files.length === 0) {
-        if (command[1].toLowerCase() !== "ai") {
-          toast(`/${command[1]} is not a command in this workspace. Try /ai help.`);
-          return;
+      if (command && files.length === 0 && command[1].toLowerCase() !== "ai") {
+        toast(`/${command[1]} is not a command in this workspace. Try /ai help.`);
+        return;
+      }
+      const attached = files.splice(0);
+      const request = () => {
+        if (command && attached.length === 0) {
+          return api("/sandbox/command", { channel: target.channel, text: (command[2] || "").trim() });
         }
-        request = api("/sandbox/command", { channel: target.channel, text: (command[2] || "").trim() });
-      } else if (files.length) {
-        const data = new FormData();
-        data.append("channel", target.channel);
-        data.append("text", toSlack(text));
-        if (target.ts) data.append("thread_ts", target.ts);
-        for (const file of files) data.append("file", file, file.name);
-        request = api("/sandbox/message", null, data);
-      } else {
+        if (attached.length) {
+          const data = new FormData();
+          data.append("channel", target.channel);
+          data.append("text", toSlack(text));
+          if (target.ts) data.append("thread_ts", target.ts);
+          for (const file of attached) data.append("file", file, file.name);
+          return api("/sandbox/message", null, data);
+        }
         const body = { channel: target.channel, text: toSlack(text) };
         if (target.ts) body.thread_ts = target.ts;
-        request = api("/sandbox/message", body);
-      }
-      send.disabled = true;
-      try {
-        await request;
-        textarea.value = "";
-        files.length = 0;
-        showPending();
-        autosize();
-        ui.stickToBottom[where === "thread" ? "thread" : "main"] = true;
-      } catch (error) {
-        toast(error.message);
-      } finally {
-        send.disabled = false;
-        textarea.focus();
-      }
+        return api("/sandbox/message", body);
+      };
+      textarea.value = "";
+      showPending();
+      autosize();
+      textarea.focus();
+      sending = sending.then(async () => {
+        try {
+          await request();
+          ui.stickToBottom[where === "thread" ? "thread" : "main"] = true;
+        } catch (error) {
+          toast(error.message);
+          // Nothing the person wrote is lost: what failed comes back to the composer,
+          // unless they have started the next message.
+          if (!textarea.value && files.length === 0) {
+            textarea.value = text;
+            files.push(...attached);
+            showPending();
+            autosize();
+          }
+        }
+      });
     });
   }
 
