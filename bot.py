@@ -75,7 +75,7 @@ from slack_client.transport.limits import METHOD_LIMITS
 from slack_client.transport.web import API_TIMEOUT_SECONDS, counting_calls
 from storage import Store, StoreUnusable
 from storage.sqlite import SQLiteStore
-from thread_manager import LoopMonitor, ThreadLocks, Watchdog
+from thread_manager import LoopMonitor, SharedLeases, ThreadLocks, Watchdog
 from untrusted.budget import ByteBudget
 from untrusted.pool import WorkerLimits, WorkerPool
 from untrusted.readers import UntrustedReaders
@@ -90,6 +90,11 @@ CATALOGUE_REFRESH_SECONDS = 600.0
 CATALOGUE_RETRY_SECONDS = 30.0
 APPROVAL_SWEEP_SECONDS = 60.0
 WATCHDOG_SECONDS = 30.0
+# Every instance says it is alive this often; one silent for three turns is gone
+# (storage's OWNER_TIMEOUT_SECONDS), and a survivor's next recovery reports what it left
+# unfinished: within 15 + 10 seconds of its death.
+HEARTBEAT_SECONDS = 5.0
+RECOVERY_SECONDS = 10.0
 # /readyz asks the database for a trivial answer within this.
 READY_CHECK_SECONDS = 2.0
 
@@ -184,7 +189,11 @@ async def build_bot(
         await pipeline.processor.recover_interrupted()
         await pipeline.browser.resume()
         loop_monitor = LoopMonitor()
-        service_commands = RateLimiter(config.service_commands_per_minute)
+        service_commands = RateLimiter(
+            config.service_commands_per_minute,
+            shared=outside.store.coordination,
+            name="service commands",
+        )
         jobs = Jobs(
             _jobs(config, outside, pipeline, service_commands), outside.store.jobs.record_job_run
         )
@@ -224,7 +233,12 @@ def _jobs(
     async def forget_idle_limits() -> None:
         service_commands.forget_idle()
 
+    async def heartbeat() -> None:
+        outside.scheduler.share(await pipeline.leases.renew())
+
     jobs = [
+        Job("heartbeat", HEARTBEAT_SECONDS, heartbeat, at_start=True),
+        Job("recovery", RECOVERY_SECONDS, pipeline.processor.recover_interrupted),
         Job("watchdog", WATCHDOG_SECONDS, Watchdog(pipeline.locks).check),
         Job("event ids cleanup", CLEANUP_INTERVAL_SECONDS, pipeline.processor.purge_expired),
         Job("idle limits cleanup", CLEANUP_INTERVAL_SECONDS, forget_idle_limits),
@@ -354,6 +368,7 @@ class _Pipeline:
     processor: MessageProcessor
     browser: BrowserDesk
     locks: ThreadLocks
+    leases: SharedLeases
     access: AccessPolicy
     slots: ModelSlots
     preferences: Preferences
@@ -406,7 +421,8 @@ async def _pipeline(
         counter,
         slots,
     )
-    locks = ThreadLocks()
+    leases = SharedLeases(store.coordination)
+    locks = ThreadLocks(leases)
     processor = MessageProcessor(
         stores=store,
         replies=replies,
@@ -417,9 +433,9 @@ async def _pipeline(
         preferences=preferences,
         gate=Gatekeeping(
             access=access,
-            limiter=RateLimiter(config.user_messages_per_minute),
+            limiter=RateLimiter(config.user_messages_per_minute, shared=store.coordination),
             prices=prices,
-            answers=AnswersInFlight(config.user_answers_in_flight),
+            answers=AnswersInFlight(config.user_answers_in_flight, leases),
         ),
         settings=ProcessorSettings(
             model_timeout=config.openai_timeout_seconds,
@@ -428,7 +444,7 @@ async def _pipeline(
         ),
         metrics=outside.metrics,
     )
-    return _Pipeline(processor, browser, locks, access, slots, preferences)
+    return _Pipeline(processor, browser, locks, leases, access, slots, preferences)
 
 
 def _backend(

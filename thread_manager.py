@@ -3,7 +3,8 @@
 One answer per Slack thread at a time: a message that finds its thread busy is told
 so instead of waiting. Locks are released only by their owner (the `async with`
 below); nothing here can release someone else's lock. A lock exists only while it is
-held, so idle threads leave nothing behind.
+held, so idle threads leave nothing behind. Across instances sharing a store, a thread's
+lock is also a lease in the store (`SharedLeases`), taken once the process's own lock is.
 
 The event loop itself is watched too: `LoopMonitor` measures how late it wakes up and
 names the code that kept it from running.
@@ -23,12 +24,18 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from storage import CoordinationStore
+
 logger = logging.getLogger(__name__)
 
 # Not resolved: frames carry their file names as the modules were imported, like this one.
 _PROJECT = os.path.dirname(os.path.abspath(__file__)) + os.sep
 # Enough frames to name the blocking call and who made it, short enough for one log line.
 _FRAMES_SHOWN = 4
+# How often a lease held by another instance is asked for again while waiting for it.
+LEASE_POLL_SECONDS = 0.1
+# The token of a lease granted without the store (see `SharedLeases.take`).
+UNRECORDED = ""
 
 
 @dataclass(frozen=True)
@@ -48,9 +55,67 @@ class _Holder:
     released: asyncio.Event = field(default_factory=asyncio.Event)
 
 
+class SharedLeases:
+    """Leases in the store, held by this process: what it holds is known here, so a lease
+    whose release failed is dropped at the next `renew` (a background job)."""
+
+    def __init__(self, store: CoordinationStore) -> None:
+        self._store = store
+        self._held: set[str] = set()
+
+    async def take(self, key: str, limit: int, *, until: float | None = None) -> str | None:
+        """One of `key`'s `limit` leases: its token, or None if none came free by `until`
+        (monotonic time; None: wait as long as it takes). A store that cannot be asked
+        grants it unrecorded (`UNRECORDED`): the process's own lock still holds, and a
+        message is not lost for want of a lease."""
+        while True:
+            try:
+                token = await self._store.take_lease(key, limit)
+            except Exception as error:  # noqa: BLE001 - granted, as said above
+                logger.warning("lease %s not taken: %s", key, type(error).__name__)
+                return UNRECORDED
+            if token is not None:
+                self._held.add(token)
+                return token
+            now = time.monotonic()
+            if until is not None and now >= until:
+                return None
+            await asyncio.sleep(
+                LEASE_POLL_SECONDS if until is None else min(LEASE_POLL_SECONDS, until - now)
+            )
+
+    async def release(self, token: str) -> None:
+        if token == UNRECORDED:
+            return
+        self._held.discard(token)
+        try:
+            await self._store.release_lease(token)
+        except Exception as error:  # noqa: BLE001 - `renew` drops it
+            logger.warning("lease not released: %s", type(error).__name__)
+
+    @asynccontextmanager
+    async def hold(self, key: str, limit: int, *, until: float | None) -> AsyncIterator[bool]:
+        """True while holding a lease taken as `take` does; False if none was."""
+        token = await self.take(key, limit, until=until)
+        if token is None:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            await self.release(token)
+
+    async def renew(self) -> int:
+        """This process is alive and holds what it holds; how many instances are."""
+        instances = await self._store.heartbeat()
+        await self._store.keep_leases(frozenset(self._held))
+        return instances
+
+
 class ThreadLocks:
-    def __init__(self) -> None:
+    def __init__(self, shared: SharedLeases) -> None:
         self._held: dict[ThreadKey, _Holder] = {}
+        self._shared = shared
 
     def __len__(self) -> int:
         return len(self._held)
@@ -84,7 +149,8 @@ class ThreadLocks:
         await holder.lock.acquire()
         self._held[key] = holder
         try:
-            yield True
+            async with self._shared.hold(f"thread:{key}", 1, until=deadline) as leased:
+                yield leased
         finally:
             del self._held[key]
             holder.lock.release()

@@ -193,11 +193,9 @@ async def settings_reset(database: str, slack_id: str, yes: bool) -> None:
             await _confirm(f"Delete these settings of {slack_id}?")
         removed = await store.admin.delete_settings([(scope, key) for scope, key, _ in found])
     click.echo(f"Removed {removed} stored settings of {slack_id}.")
-    # Each process reads settings once, at its start (message_processor/preferences.py).
-    click.echo(
-        "A running bot keeps the settings it read at its start: restart it now (until "
-        "then, a settings form saved in Slack writes the old values back)."
-    )
+    # Every running instance looks for changed settings before each answer
+    # (message_processor/preferences.py).
+    click.echo("Running bots apply this from their next message.")
 
 
 @admin.command()

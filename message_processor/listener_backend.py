@@ -84,10 +84,10 @@ class ListenerBackend:
     def is_admin(self, user: str) -> bool:
         return self._parts.access.is_admin(user)
 
-    def throttled(self, user: str) -> str | None:
+    async def throttled(self, user: str) -> str | None:
         """None, counting one service command or shortcut for `user`; else when to try again."""
         limiter = self._parts.service_commands
-        wait = limiter.wait_needed(user)
+        wait = await limiter.spend(user)
         if wait <= 0:
             return None
         logger.info("service commands throttled user=%s for %.0fs", user, wait)
@@ -102,6 +102,7 @@ class ListenerBackend:
         if scope.kind is Scope.THREAD:
             await self._check_thread_member(user, scope, thread_starter)
         preferences = self._parts.preferences
+        await preferences.refresh()
         return SettingsForm(
             scope=scope,
             stored=preferences.stored(scope),
@@ -133,6 +134,7 @@ class ListenerBackend:
         checked = validate(submitted, self.allowed_models)
         if checked.errors:
             raise SettingsInvalid(checked.errors)
+        await self._parts.preferences.refresh()
         before = self._parts.preferences.stored(scope)
         await self._parts.preferences.save(scope, checked.overrides, by=user)
         return SettingsChange(before, checked.overrides)
@@ -145,6 +147,7 @@ class ListenerBackend:
             raise SettingsRefused(THREAD_SETTINGS_REFUSED)
 
     async def effective_settings(self, user: str) -> Settings:
+        await self._parts.preferences.refresh()
         return self._parts.preferences.effective(user)
 
     async def usage(self, user: str) -> UsageReport:

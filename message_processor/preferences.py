@@ -2,9 +2,10 @@
 
 Precedence: environment defaults < channel < user < thread. Every scope's overrides
 are held in memory (a row per person, channel or thread that changed something), read
-once at start and written through on each save: an answer costs no query, and a saved
-change applies to the very next message. Each process keeps its own copy, read at
-start: a change made through another process sharing the store is seen after a restart.
+once at start and written through on each save. Every process sharing the store keeps
+its own copy and, before each answer, asks the store whether anything changed since the
+version it holds (one indexed query): a change saved through any instance, or by
+`admin settings reset`, applies to the very next message everywhere.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import logging
 from dataclasses import replace
 
 from settings import Overrides, Scope, ScopeRef, Settings, drop_unaccepted, resolve
-from storage import SettingsStore
+from storage import SettingsStore, StoredSettings
 
 logger = logging.getLogger(__name__)
 
@@ -29,8 +30,10 @@ class Preferences:
         stored: dict[ScopeRef, Overrides],
         allowed_models: tuple[str, ...],
         saved_by: dict[ScopeRef, str],
+        version: int = 0,
     ) -> None:
         self._store = store
+        self._version = version
         self.defaults = defaults
         self._stored = stored
         # Who last saved each scope's settings.
@@ -41,17 +44,40 @@ class Preferences:
     async def load(
         cls, store: SettingsStore, defaults: Settings, allowed_models: tuple[str, ...]
     ) -> Preferences:
-        stored: dict[ScopeRef, Overrides] = {}
-        saved_by: dict[ScopeRef, str] = {}
+        # The version first: a change made meanwhile is read again at the next refresh.
+        version = await store.settings_version()
+        preferences = cls(store, defaults, {}, allowed_models, {}, version)
         for (kind, key), row in (await store.all_settings()).items():
-            try:
-                scope = ScopeRef(Scope(kind), key)
-            except ValueError:
-                logger.warning("ignoring settings of an unknown scope")
-                continue
-            stored[scope] = _decode(row.overrides)
-            saved_by[scope] = row.updated_by
-        return cls(store, defaults, stored, allowed_models, saved_by)
+            preferences._keep(kind, key, row)
+        return preferences
+
+    async def refresh(self) -> None:
+        """Take in what was changed through other processes since the last look; a store
+        that cannot tell leaves the settings as they were (the next look catches up)."""
+        try:
+            changes = await self._store.settings_changed_since(self._version)
+        except Exception as error:  # noqa: BLE001 - an answer goes on with what is known
+            logger.warning("settings not refreshed: %s", type(error).__name__)
+            return
+        if changes.complete:
+            self._stored.clear()
+            self._saved_by.clear()
+        for (kind, key), row in changes.changed.items():
+            self._keep(kind, key, row)
+        self._version = changes.version
+
+    def _keep(self, kind: str, key: str, row: StoredSettings | None) -> None:
+        try:
+            scope = ScopeRef(Scope(kind), key)
+        except ValueError:
+            logger.warning("ignoring settings of an unknown scope")
+            return
+        if row is None:
+            self._stored.pop(scope, None)
+            self._saved_by.pop(scope, None)
+        else:
+            self._stored[scope] = _decode(row.overrides)
+            self._saved_by[scope] = row.updated_by
 
     def effective(
         self, user: str, channel: str | None = None, thread_ts: str | None = None

@@ -379,7 +379,7 @@ class MessageProcessor:
                     self._refused.popitem(last=False)
                 await self._notices.not_allowed(message.channel, message.user, where_seen)
             return False
-        wait = gate.limiter.wait_needed(message.user)
+        wait = await gate.limiter.spend(message.user)
         if wait > 0:
             logger.info("rate limited user=%s ts=%s for %.0fs", message.user, message.ts, wait)
             self._metrics.answered(Outcome.RATE_LIMITED)
@@ -441,6 +441,7 @@ class MessageProcessor:
     async def _answer(
         self, message: IncomingMessage, context: str, about: ConversationRef | None
     ) -> None:
+        await self._preferences.refresh()
         settings = self._preferences.effective(message.user, message.channel, message.thread_ts)
 
         async def remember(ts: str, shows: MessageShows) -> None:

@@ -124,7 +124,7 @@ class Gate(Protocol):
 
     def is_admin(self, user: str) -> bool: ...
 
-    def throttled(self, user: str) -> str | None:
+    async def throttled(self, user: str) -> str | None:
         """None when `user` may run a subcommand or shortcut that calls the model or another
         service now (it is counted); else one line saying when to try again."""
 

@@ -8,7 +8,7 @@ atomic across every process sharing the store.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Protocol
 
 from storage.records import (
@@ -18,6 +18,7 @@ from storage.records import (
     Orphans,
     PendingApproval,
     PersonUsage,
+    SettingsChanges,
     StoredMessage,
     StoredSettings,
     ThreadRecord,
@@ -102,8 +103,19 @@ class ThreadStore(Protocol):
 
 
 class SettingsStore(Protocol):
+    """Each save or removal is numbered, so every process sharing the store catches up on
+    what others changed with one cheap question per message."""
+
     async def all_settings(self) -> dict[tuple[str, str], StoredSettings]:
         """Every scope's stored overrides and who saved them, by (scope, key)."""
+        ...
+
+    async def settings_version(self) -> int:
+        """The number of the latest change; ask `settings_changed_since` from it."""
+        ...
+
+    async def settings_changed_since(self, version: int) -> SettingsChanges:
+        """What changed after `version`; an unchanged version when nothing did."""
         ...
 
     async def save_settings(
@@ -230,6 +242,40 @@ class AdminStore(Protocol):
         ...
 
 
+class CoordinationStore(Protocol):
+    """What the instances sharing a store decide together beyond single records: who is
+    alive, who answers a thread, how many answers a person has in flight, how many
+    messages they sent this minute.
+
+    A lease is held by a running process: released by it, or dropped once it stops
+    renewing its presence. A store only one process uses (SQLite) grants every lease and
+    counts nothing: that process's own locks and counters decide.
+    """
+
+    async def heartbeat(self) -> int:
+        """This process is alive (renewed every few seconds); how many processes are,
+        this one included."""
+        ...
+
+    async def take_lease(self, key: str, limit: int) -> str | None:
+        """A lease on `key`, if running processes hold fewer than `limit` of them: its
+        token; None otherwise."""
+        ...
+
+    async def release_lease(self, token: str) -> None: ...
+
+    async def keep_leases(self, tokens: Collection[str]) -> None:
+        """This process holds exactly `tokens`: drop any other lease of its own (one whose
+        release failed)."""
+        ...
+
+    async def spend(self, key: str, per_minute: int) -> float:
+        """Counts one use of `key` if fewer than `per_minute` were counted in the last
+        minute, across every process, and returns 0; otherwise the seconds until one
+        is, counting nothing."""
+        ...
+
+
 class Store(Protocol):
     """A store's parts, for the builder that hands each consumer the one it needs."""
 
@@ -262,6 +308,9 @@ class Store(Protocol):
 
     @property
     def admin(self) -> AdminStore: ...
+
+    @property
+    def coordination(self) -> CoordinationStore: ...
 
     async def ping(self) -> None:
         """Returns once the store answers a trivial query: it is open and usable."""

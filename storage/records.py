@@ -35,6 +35,19 @@ class StoredSettings:
 
 
 @dataclass(frozen=True)
+class SettingsChanges:
+    """Settings saved or removed since a version (`SettingsStore.settings_changed_since`)."""
+
+    # The version to ask from next time.
+    version: int
+    # The scopes changed, each with what it holds now (None: nothing any more).
+    changed: dict[tuple[str, str], StoredSettings | None] = field(default_factory=dict)
+    # Changes were forgotten since: `changed` is every stored scope, and a scope absent
+    # from it holds nothing.
+    complete: bool = False
+
+
+@dataclass(frozen=True)
 class StoredMessage:
     ts: str
     role: str

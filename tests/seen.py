@@ -58,3 +58,15 @@ async def shortcut(slack: FakeSlack, user: str, channel: str, ts: str, callback_
     answer = slack.responses[envelope][-1]
     assert answer.response_type == "ephemeral", answer
     return answer.text
+
+
+def shown_steps(slack: FakeSlack, channel: str, thread_ts: str) -> str:
+    """Every step and status the thread showed: tasks of the streamed answer and Slack's
+    loading states."""
+    tasks = [t["title"] for m in slack.bot_replies(channel, thread_ts) for t in m.tasks.values()]
+    statuses = [
+        " ".join([str(c.params.get("status", "")), *(c.params.get("loading_messages") or [])])
+        for c in slack.calls_to("assistant.threads.setStatus")
+        if (c.params.get("channel_id"), c.params.get("thread_ts")) == (channel, thread_ts)
+    ]
+    return "\n".join(tasks + statuses)

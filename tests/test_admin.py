@@ -368,8 +368,7 @@ async def test_settings_of_a_person_and_of_a_channel_are_shown_and_reset(tmp_pat
     assert reset_room.code == 0, reset_room
     assert reset_room.lines[-2:] == [
         "Removed 2 stored settings of C0ROOM.",
-        "A running bot keeps the settings it read at its start: restart it now (until "
-        "then, a settings form saved in Slack writes the old values back).",
+        "Running bots apply this from their next message.",
     ]
     reset_person = await admin(*where, "reset", "U0PERSON", cwd=tmp_path, answer="y\n")
     assert reset_person.code == 0, reset_person

@@ -17,7 +17,7 @@ from sandbox.workspace import FakeSlack
 from tests.conftest import running_bot
 from tests.fakes.browser_service import FakeBrowserService
 from tests.inproc import InProcessBot, bot_in_process
-from tests.seen import command, shortcut, thread_text, wait_for_text
+from tests.seen import command, shortcut, shown_steps, thread_text, wait_for_text
 
 IN_FLIGHT = 2
 IMAGES_PER_DAY = 2
@@ -45,18 +45,6 @@ async def bot(slack: FakeSlack, model: FakeOpenAI, bot_dir: Path) -> AsyncIterat
         SERVICE_COMMANDS_PER_MINUTE=str(COMMANDS_PER_MINUTE),
     ) as process:
         yield process
-
-
-def shown_steps(slack: FakeSlack, channel: str, thread_ts: str) -> str:
-    """Every step and status the thread showed: tasks of the streamed answer and Slack's
-    loading states."""
-    tasks = [t["title"] for m in slack.bot_replies(channel, thread_ts) for t in m.tasks.values()]
-    statuses = [
-        " ".join([str(c.params.get("status", "")), *(c.params.get("loading_messages") or [])])
-        for c in slack.calls_to("assistant.threads.setStatus")
-        if (c.params.get("channel_id"), c.params.get("thread_ts")) == (channel, thread_ts)
-    ]
-    return "\n".join(tasks + statuses)
 
 
 def asked_the_model(model: FakeOpenAI, words: str) -> bool:

@@ -20,6 +20,8 @@ from openai_client import PriceTable
 from slack_client import IncomingMessage, ReplyStream
 from storage import UsageKind
 from storage.sqlite import SQLiteStore
+from storage.sqlite.coordination import SingleInstance
+from thread_manager import SharedLeases
 
 BASE = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "OPENAI_API_KEY": "sk-1"}
 DAY = 24 * 3600
@@ -182,7 +184,7 @@ class _ClosingStepFails:
 
 @pytest.mark.parametrize("kind", ["model slots", "answers in flight"])
 async def test_a_place_is_given_back_when_its_waiting_step_fails_to_close(kind: str) -> None:
-    slots, places = ModelSlots(1), AnswersInFlight(1)
+    slots, places = ModelSlots(1), AnswersInFlight(1, SharedLeases(SingleInstance()))
 
     def hold() -> contextlib.AbstractAsyncContextManager[None]:
         stream = cast(ReplyStream, _ClosingStepFails())

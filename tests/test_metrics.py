@@ -308,6 +308,8 @@ async def test_status_shows_the_background_jobs_and_their_last_runs(
     shown = await command(slack, new_id("U"), new_id("C"), "status")
     jobs = shown.split("*Background jobs:*\n", 1)[1].splitlines()
     assert [line.split(" (")[0] for line in jobs] == [
+        "• heartbeat",
+        "• recovery",
         "• watchdog",
         "• event ids cleanup",
         "• idle limits cleanup",
@@ -317,7 +319,9 @@ async def test_status_shows_the_background_jobs_and_their_last_runs(
     # Retention runs at start; the others after their first interval (the watchdog's is
     # half a minute, which a slow run of this module may reach).
     assert jobs[-1].startswith("• retention (every 1 day): :white_check_mark: ok, ")
-    assert jobs[0] == "• watchdog (every 30 s): not run yet" or jobs[0].startswith(
+    # The heartbeat runs at start too.
+    assert jobs[0].startswith("• heartbeat (every 5 s): :white_check_mark: ok, ")
+    assert jobs[2] == "• watchdog (every 30 s): not run yet" or jobs[2].startswith(
         "• watchdog (every 30 s): :white_check_mark: ok, "
     )
     # Kept in the store too, for `admin stats` in another process.

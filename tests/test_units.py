@@ -16,7 +16,8 @@ from openai_client.client import fidelity_options
 from openai_client.tokens import context_window, trim_to_budget
 from slack_client.listeners.event_registry import EventListeners
 from slack_client.render.mrkdwn import markdown_to_mrkdwn, split_message
-from thread_manager import ThreadKey, ThreadLocks, Watchdog
+from storage.sqlite.coordination import SingleInstance
+from thread_manager import SharedLeases, ThreadKey, ThreadLocks, Watchdog
 
 # --- Markdown to mrkdwn ---------------------------------------------------------------
 
@@ -174,7 +175,7 @@ def test_missing_secret_is_named(name: str) -> None:
 
 
 async def test_a_busy_thread_is_refused_and_idle_locks_disappear() -> None:
-    locks = ThreadLocks()
+    locks = ThreadLocks(SharedLeases(SingleInstance()))
     key = ThreadKey("C1", "1.0")
     async with locks.try_hold(key, "first") as first:
         assert first
@@ -191,7 +192,7 @@ async def test_a_busy_thread_is_refused_and_idle_locks_disappear() -> None:
 
 
 async def test_a_follow_up_waits_briefly_for_a_thread_about_to_be_free() -> None:
-    locks = ThreadLocks()
+    locks = ThreadLocks(SharedLeases(SingleInstance()))
     key = ThreadKey("C1", "1.0")
     first_done = asyncio.Event()
 
@@ -223,7 +224,7 @@ class _Spotted(logging.Handler):
 
 
 async def test_the_watchdog_reports_long_answers_and_changes_nothing() -> None:
-    locks = ThreadLocks()
+    locks = ThreadLocks(SharedLeases(SingleInstance()))
     key = ThreadKey("C9", "9.0")
     spotted = _Spotted("a slow answer")
     logging.getLogger("thread_manager").addHandler(spotted)

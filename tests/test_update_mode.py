@@ -15,7 +15,7 @@ from slack_client.transport.limits import POSTING, POSTING_IN_A_WORKSPACE, Metho
 from tests.botproc import BotProcess
 from tests.conftest import make_bot, start_bot
 from tests.fakes.slack_faults import attach_faults
-from tests.seen import bot_texts, settled, thread_text, wait_for_text
+from tests.seen import bot_texts, settled, shown_steps, thread_text, wait_for_text
 
 BOT = "<@UBOT>"
 
@@ -122,13 +122,9 @@ async def test_a_burst_waits_in_the_queue_and_says_so(
         )
         for i, (dm, ts) in enumerate(zip(dms, roots, strict=True)):
             await wait_for_text(slack, dm, ts, f"queued {i}")
-        threads = set(zip(dms, roots, strict=True))
-        steps = [
-            " ".join(c.params.get("loading_messages") or [])
-            for c in slack.calls_to("assistant.threads.setStatus")
-            if (c.params["channel_id"], c.params["thread_ts"]) in threads
-        ]
-        assert any("Queued" in step for step in steps)
+        # A step of the streamed answer, or Slack's loading state where it stands in.
+        shown = [shown_steps(slack, dm, ts) for dm, ts in zip(dms, roots, strict=True)]
+        assert any("Queued" in steps for steps in shown), shown
     finally:
         assert await narrow.stop() == 0
 

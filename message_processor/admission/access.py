@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from slack_client import is_dm_channel
+from storage import CoordinationStore
+
+logger = logging.getLogger(__name__)
 
 WINDOW_SECONDS = 60.0
 
@@ -33,11 +37,22 @@ class AccessPolicy:
 
 
 class RateLimiter:
-    """At most `per_minute` answered messages per person in any sliding minute."""
+    """At most `per_minute` answered messages per person in any sliding minute: counted
+    here, and across instances in the store (`shared`, under `name`) once this process's
+    own count lets a message through."""
 
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        per_minute: int,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        shared: CoordinationStore | None = None,
+        name: str = "messages",
+    ) -> None:
         self._limit = per_minute
         self._clock = clock
+        self._shared = shared
+        self._name = name
         self._recent: dict[str, deque[float]] = {}
         # Until when each person has been told they are over the limit.
         self._told_until: dict[str, float] = {}
@@ -58,6 +73,24 @@ class RateLimiter:
             return recent[0] + WINDOW_SECONDS - now
         recent.append(now)
         return 0.0
+
+    async def spend(self, user: str) -> float:
+        """As `wait_needed`, across every instance sharing the store. A store that cannot
+        be asked lets the message through on this process's count alone."""
+        wait = self.wait_needed(user)
+        if wait > 0 or self._shared is None:
+            return wait
+        try:
+            wait = await self._shared.spend(f"{self._name}:{user}", self._limit)
+        except Exception as error:  # noqa: BLE001 - as said above
+            logger.warning("rate not shared: %s", type(error).__name__)
+            return 0.0
+        if wait > 0:
+            # Not counted across instances: not counted here either.
+            recent = self._recent.get(user)
+            if recent:
+                recent.pop()
+        return wait
 
     def first_notice(self, user: str, wait: float) -> bool:
         """True once per stretch over the limit: more messages meanwhile get no notice."""

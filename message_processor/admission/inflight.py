@@ -2,19 +2,22 @@
 
 A person's further questions wait, in the order they were asked, and say so (a step of
 the reply), so one person cannot take every model slot. Other people are not held up:
-each person has a bound of their own.
+each person has a bound of their own. Across instances sharing a store, the bound is a
+person's leases in it (`SharedLeases`), taken once this process's own place is.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from message_processor.admission.slots import acquire_shown
+from message_processor.admission.slots import THINKING, acquire_shown
 from slack_client import ReplyStream
+from thread_manager import SharedLeases
 
 logger = logging.getLogger(__name__)
 
@@ -36,9 +39,10 @@ class _Person:
 
 
 class AnswersInFlight:
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, shared: SharedLeases) -> None:
         self._limit = limit
         self._people: dict[str, _Person] = {}
+        self._shared = shared
 
     @asynccontextmanager
     async def hold(self, user: str, stream: ReplyStream) -> AsyncIterator[None]:
@@ -49,10 +53,28 @@ class AnswersInFlight:
                 logger.info("user=%s waits: %d answers of theirs in progress", user, self._limit)
             await acquire_shown(person.semaphore, stream, waiting_line(self._limit))
             try:
-                yield
+                async with self._leased(user, stream):
+                    yield
             finally:
                 person.semaphore.release()
         finally:
             person.users -= 1
             if person.users == 0:
                 del self._people[user]
+
+    @asynccontextmanager
+    async def _leased(self, user: str, stream: ReplyStream) -> AsyncIterator[None]:
+        """The person's place across instances: asked for at once, then waited for with
+        the waiting line shown, as for a place here."""
+        key, limit = f"answers:{user}", self._limit
+        token = await self._shared.take(key, limit, until=time.monotonic())
+        try:
+            if token is None:
+                logger.info("user=%s waits: %d answers of theirs elsewhere", user, limit)
+                async with stream.step(waiting_line(limit)):
+                    token = await self._shared.take(key, limit)
+                await stream.set_status(THINKING)
+            yield
+        finally:
+            if token is not None:
+                await self._shared.release(token)

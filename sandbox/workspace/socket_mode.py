@@ -111,10 +111,13 @@ class SocketMode:
         self.state.notify()
 
     def _active_connection(self) -> Connection | None:
-        for conn in reversed(self.state.connections):  # newest first
-            if not conn.retiring and not conn.ws.closed:
-                return conn
-        return None
+        active = [c for c in self.state.connections if not c.retiring and not c.ws.closed]
+        if not active:
+            return None
+        if not self.state.spread_envelopes:
+            return active[-1]  # the newest
+        self.state.next_connection = (self.state.next_connection + 1) % len(active)
+        return active[self.state.next_connection]
 
     async def _send_envelope(self, envelope: dict[str, Any]) -> str:
         envelope_id: str = envelope["envelope_id"]

@@ -62,6 +62,11 @@ class WorkspaceState:
         self._last_ts_micros = 0  # survives reset() so ts values stay unique per fake
         self.connections: list[Connection] = []
         self.connection_count = 0  # hello-completed connections since start()
+        # Slack spreads an app's envelopes over its open connections (up to 10, one per
+        # instance); off, the newest connection takes them all, as one client refreshing
+        # its link sees it.
+        self.spread_envelopes = False
+        self.next_connection = 0
         # The installed app (see FakeSlack.install()); None: every event and command goes
         # through. Survives reset().
         self.app: InstalledApp | None = None

@@ -68,7 +68,7 @@ def register_commands(
             if not backend.allows(user, channel):
                 await say(NOT_ALLOWED)
                 return
-            if name in SERVICE_COMMANDS and (refusal := backend.throttled(user)):
+            if name in SERVICE_COMMANDS and (refusal := await backend.throttled(user)):
                 await respond(refusal)
                 return
             if name == "settings":

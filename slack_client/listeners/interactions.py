@@ -262,7 +262,7 @@ def _register_summary(app: AsyncApp, backend: Backend) -> None:
             await respond(NOT_ALLOWED, unfurl_links=False, unfurl_media=False)
             return
         # It calls the model as `/ai summarize` does: the same per-person budget.
-        if refusal := backend.throttled(user):
+        if refusal := await backend.throttled(user):
             await respond(refusal, unfurl_links=False, unfurl_media=False)
             return
         message = body.get("message", {})

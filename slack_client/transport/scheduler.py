@@ -26,6 +26,9 @@ too; each budget is a `_Lane`, planned with the figures of slack_client.transpor
   whose answer overtook its status).
 - Calls to different channels and different methods never wait on each other except
   through a budget they share.
+- **Several instances.** Slack's budgets are the workspace's and the channel's, whichever
+  process calls: with N instances running (`share`, from the store's heartbeat), each
+  plans with an Nth of every documented budget.
 
 The Web API client (slack_client.transport.web) schedules every call itself; `turn()`
 lets a caller wait for its turn first and decide what to send when it comes (the latest
@@ -119,8 +122,9 @@ class _Ticket:
 class _Lane:
     """One budget: a method across the workspace, or one channel's posting."""
 
-    def __init__(self, rate: Rate, kind: _Learned, now: float) -> None:
-        self.rate = rate
+    def __init__(self, documented: Rate, instances: int, kind: _Learned, now: float) -> None:
+        self.documented = documented
+        rate = self.rate = _part(documented, instances)
         # How many calls may be in flight past the documented budget while optimistic.
         self.probes = 1
         self.kind = kind
@@ -191,6 +195,13 @@ class _Lane:
         )
 
 
+def _part(rate: Rate, instances: int) -> Rate:
+    """One of `instances` processes' part of a budget they share."""
+    if instances <= 1:
+        return rate
+    return Rate(per_minute=rate.per_minute / instances, burst=max(1, rate.burst // instances))
+
+
 # The call the running task holds a turn for, if any.
 _current: ContextVar[_Ticket | None] = ContextVar("slack_turn", default=None)
 
@@ -209,10 +220,22 @@ class SlackScheduler:
         self._owned: dict[object, set[_Ticket]] = {}
         self._seq = itertools.count()
         self._swept_at = -math.inf
+        self._instances = 1
         self.refusals = 0
 
     def __len__(self) -> int:
         return len(self._lanes)
+
+    def share(self, instances: int) -> None:
+        """`instances` processes (this one included) call Slack for this app now."""
+        instances = max(1, instances)
+        if instances == self._instances:
+            return
+        self._instances = instances
+        for lane in self._lanes.values():
+            lane.rate = _part(lane.documented, instances)
+            lane.tokens = min(lane.tokens, float(lane.rate.burst))
+            lane.planned = min(lane.planned, float(lane.rate.burst))
 
     def waiting(self) -> tuple[int, int]:
         """Calls waiting for their turn: for a channel's posting budget, and for a
@@ -363,13 +386,13 @@ class SlackScheduler:
         if lane is None:
             # What a 429 teaches about one channel's budget holds for every channel's.
             kind = self._kinds.setdefault(budget, _Learned())
-            lane = self._lanes[budget, channel] = _Lane(rate, kind, now)
+            lane = self._lanes[budget, channel] = _Lane(rate, self._instances, kind, now)
         return lane
 
     def _method_lane(self, method: str, rate: Rate, now: float) -> _Lane:
         lane = self._lanes.get(("method", method))
         if lane is None:
-            lane = _Lane(rate, _Learned(), now)
+            lane = _Lane(rate, self._instances, _Learned(), now)
             self._lanes["method", method] = lane
         return lane
 

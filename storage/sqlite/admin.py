@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from storage.records import PersonUsage, Totals
+from storage.sqlite.settings import NOTE_CHANGE
 from storage.sqlite.writer import Writer
 
 
@@ -35,6 +37,10 @@ class SQLiteAdmin:
     async def delete_settings(self, scopes: Sequence[tuple[str, str]]) -> int:
         if not scopes:
             return 0
+        now = time.time()
+        await self._writer.write_together(
+            *((NOTE_CHANGE, (scope, key, now)) for scope, key in scopes)
+        )
         pairs = ", ".join(["(?, ?)"] * len(scopes))
         return await self._writer.counted_write(
             f"DELETE FROM settings WHERE (scope, key) IN (VALUES {pairs})",

@@ -256,6 +256,17 @@ async def m021_job_runs(db: aiosqlite.Connection) -> None:
     )
 
 
+@migration
+async def m022_settings_changes(db: aiosqlite.Connection) -> None:
+    """Each settings save or removal, numbered: every process catches up on the others'."""
+    await _script(
+        db,
+        "CREATE TABLE settings_changes (version INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " scope TEXT NOT NULL, key TEXT NOT NULL, changed_at REAL NOT NULL)",
+        "CREATE INDEX settings_changes_at ON settings_changes(changed_at)",
+    )
+
+
 # An old `user_version` → how many of today's migrations it stood for.
 BEFORE_NAMES = {1: 5, 2: 6, 3: 7, 4: 13, 5: 14, 6: 15, 7: 17, 8: 18}
 

@@ -14,6 +14,7 @@ from storage.records import StoreUnusable
 from storage.sqlite.admin import SQLiteAdmin
 from storage.sqlite.approvals import SQLiteApprovals
 from storage.sqlite.backup import copy_database
+from storage.sqlite.coordination import SingleInstance
 from storage.sqlite.events import SQLiteEvents
 from storage.sqlite.files import prepare_private_file, tighten_companions
 from storage.sqlite.inflight import SQLiteInflight
@@ -55,6 +56,7 @@ class SQLiteStore:
         self.approvals = SQLiteApprovals(self._writer)
         self.jobs = SQLiteJobs(self._writer)
         self.admin = SQLiteAdmin(self._writer)
+        self.coordination = SingleInstance()
 
     @classmethod
     async def open(cls, path: str, owner: Owner | None = None) -> SQLiteStore:
