@@ -10,6 +10,14 @@ the bot). Each configuration is run --runs times; figures are medians.
 
 With --metrics, the bot runs a second time with METRICS_PORT set and /metrics scraped
 every SCRAPE_SECONDS through the burst ("scraped"), for the cost of being monitored.
+
+With --instances 1 2 3, the bot runs as that many processes on one PostgreSQL database
+(a new one on TEST_DATABASE_URL's server, tests/postgres.py), the fake Slack spreading
+the envelopes over their connections; --store sqlite|postgres picks the store of a
+single instance, for the cost of PostgreSQL. CPU is then the instances' together, and no
+process is pinned to a core (several instances are there to use the cores there are).
+
+    .venv/bin/python bench/burst.py --messages 1000 --latency 2 --no-floor --instances 1 2 3
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sandbox.workspace import FakeSlack
 from tests.botproc import REPO, BotProcess, bot_environment, start_model_server
 from tests.loopback import clear_proxies
+from tests.postgres import Server, find_server
 
 BARE_APP = REPO / "bench" / "bare_app.py"
 POLL_SECONDS = 0.25
@@ -76,18 +85,47 @@ def last_write_by_channel(slack: FakeSlack, since: float) -> dict[str, float]:
     return last
 
 
-async def sample_rss(process: psutil.Process, peak: list[float], stop: asyncio.Event) -> None:
+async def sample_rss(
+    processes: list[psutil.Process], peak: list[float], stop: asyncio.Event
+) -> None:
+    """The peak of the processes' memory together."""
     while not stop.is_set():
         try:
-            peak[0] = max(peak[0], process.memory_info().rss / 2**20)
+            peak[0] = max(peak[0], sum(p.memory_info().rss for p in processes) / 2**20)
         except psutil.NoSuchProcess:
             return
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 0.05)
 
 
-async def one_run(target: str, messages: int, latency: float, deadline: float) -> RunResult:
+@dataclass(frozen=True)
+class Setup:
+    """How the bot runs: how many processes, on which store (None: SQLite)."""
+
+    instances: int = 1
+    postgres: Server | None = None
+
+
+async def one_run(
+    target: str, messages: int, latency: float, deadline: float, setup: Setup = Setup()
+) -> RunResult:
+    async with contextlib.AsyncExitStack() as stack:
+        url = None
+        if setup.postgres is not None:
+            url = await stack.enter_async_context(setup.postgres.database())
+        return await _one_run(target, messages, latency, deadline, setup.instances, url)
+
+
+async def _one_run(
+    target: str,
+    messages: int,
+    latency: float,
+    deadline: float,
+    instances: int,
+    database_url: str | None,
+) -> RunResult:
     slack = FakeSlack()
+    slack.spread_envelopes = True
     await slack.start()
     model, model_url = await start_model_server(latency)
     workdir = Path(tempfile.mkdtemp(prefix="burst-"))
@@ -98,32 +136,41 @@ async def one_run(target: str, messages: int, latency: float, deadline: float) -
         MAX_CONCURRENT_REQUESTS=str(max(100, messages)),
         LOG_LEVEL="WARNING",
     )
+    if database_url is not None:
+        env["DATABASE_URL"] = database_url
     if target == "scraped":
         env["METRICS_PORT"] = str(free_port())
-    bot = BotProcess(env, cwd=workdir)
-    if target == "floor":
-        bot.script = BARE_APP
-    await bot.start()
-    await slack.wait_connected(1, timeout=60)
-    assert bot.process is not None
-    proc = psutil.Process(bot.process.pid)
+    bots = [BotProcess(env, cwd=workdir) for _ in range(instances)]
+    for bot in bots:
+        if target == "floor":
+            bot.script = BARE_APP
+    await asyncio.gather(*(bot.start() for bot in bots))
+    await slack.wait_connected(instances, timeout=60)
+    procs = [psutil.Process(bot.process.pid) for bot in bots if bot.process is not None]
     model_proc = psutil.Process(model.pid)
-    if (os.cpu_count() or 1) >= 2:
+    if (os.cpu_count() or 1) >= 2 and instances == 1 and database_url is None:
         # The bot gets a core of its own, as in production where Slack and the model run
         # elsewhere; the fakes share the other.
-        proc.cpu_affinity([0])
+        procs[0].cpu_affinity([0])
         for fake in (psutil.Process(), model_proc):
             fake.cpu_affinity([1])
-    # Warm up (first-call imports, connection pools) outside the measurement.
-    warm = await slack.post_user_message("CWARM", "UWARM", "<@UBOT> warm up")
-    await slack.wait_for(lambda: answered(slack, "CWARM", warm, "warm up"), timeout=60)
+    # Warm up (first-call imports, connection pools) outside the measurement: a question
+    # for each instance.
+    warm = [
+        await slack.post_user_message(f"CWARM{n}", "UWARM", "<@UBOT> warm up")
+        for n in range(instances)
+    ]
+    await slack.wait_for(
+        lambda: all(answered(slack, f"CWARM{n}", ts, "warm up") for n, ts in enumerate(warm)),
+        timeout=60,
+    )
     peak = [0.0]
     stop = asyncio.Event()
-    sampler = asyncio.create_task(sample_rss(proc, peak, stop))
+    sampler = asyncio.create_task(sample_rss(procs, peak, stop))
     scraper = asyncio.create_task(
         scrape(env["METRICS_PORT"], stop) if "METRICS_PORT" in env else stop.wait()
     )
-    cpu_before = sum(proc.cpu_times()[:2])
+    cpu_before = sum(sum(proc.cpu_times()[:2]) for proc in procs)
     fakes_before = time.process_time() + sum(model_proc.cpu_times()[:2])
     envelopes_before = set(slack.sent_at)
     started = time.monotonic()
@@ -147,7 +194,7 @@ async def one_run(target: str, messages: int, latency: float, deadline: float) -
         pending -= {p for p in pending if answered(slack, *p)}
     finished = last_write_by_channel(slack, since=started)
     last = max((finished.get(ch, started) for ch in channels), default=started) - started
-    cpu = sum(proc.cpu_times()[:2]) - cpu_before
+    cpu = sum(sum(proc.cpu_times()[:2]) for proc in procs) - cpu_before
     fakes_cpu = time.process_time() + sum(model_proc.cpu_times()[:2]) - fakes_before
     stop.set()
     await sampler
@@ -158,7 +205,7 @@ async def one_run(target: str, messages: int, latency: float, deadline: float) -
         for e in slack.sent_at
         if e not in envelopes_before and e in slack.acks
     ]
-    await bot.stop()
+    await asyncio.gather(*(bot.stop() for bot in bots))
     await slack.stop()
     model.terminate()
     await model.wait()
@@ -214,18 +261,44 @@ async def main() -> None:
     parser.add_argument("--deadline", type=float, default=120.0)
     parser.add_argument("--no-floor", action="store_true")
     parser.add_argument("--metrics", action="store_true", help="also the bot being scraped")
+    parser.add_argument(
+        "--instances", type=int, nargs="+", help="bot processes on one PostgreSQL, in turn"
+    )
+    parser.add_argument("--store", choices=["sqlite", "postgres"], default="sqlite")
     args = parser.parse_args()
     clear_proxies()
+    postgres: Server | None = None
+    if args.instances or args.store == "postgres":
+        postgres, why = await find_server()
+        if postgres is None:
+            raise SystemExit(why)
     print(f"model latency {args.latency} s, {args.runs} runs each, medians")
-    for n in args.messages:
-        targets = ["bot"] if args.no_floor else ["bot", "floor"]
-        if args.metrics:
-            targets.insert(1, "scraped")
-        for target in targets:
-            runs = [await one_run(target, n, args.latency, args.deadline) for _ in range(args.runs)]
-            print(f"N={n:5d} " + summary(target, runs), flush=True)
-        if not args.no_floor:
-            print()
+    try:
+        for n in args.messages:
+            if args.instances:
+                for count in args.instances:
+                    setup = Setup(count, postgres)
+                    runs = [
+                        await one_run("bot", n, args.latency, args.deadline, setup)
+                        for _ in range(args.runs)
+                    ]
+                    print(f"N={n:5d} " + summary(f"x{count}", runs), flush=True)
+                continue
+            targets = ["bot"] if args.no_floor else ["bot", "floor"]
+            if args.metrics:
+                targets.insert(1, "scraped")
+            setup = Setup(1, postgres if args.store == "postgres" else None)
+            for target in targets:
+                runs = [
+                    await one_run(target, n, args.latency, args.deadline, setup)
+                    for _ in range(args.runs)
+                ]
+                print(f"N={n:5d} " + summary(target, runs), flush=True)
+            if not args.no_floor:
+                print()
+    finally:
+        if postgres is not None:
+            await postgres.stop()
 
 
 if __name__ == "__main__":

@@ -260,6 +260,8 @@ class MessageProcessor:
         no message at all, only the claim) the notice comes as a message of its own.
         """
         orphans = await self._stores.inflight.adopt_orphans()
+        if not (orphans.claims or orphans.replies):
+            return
         newest: dict[tuple[str, str], InflightReply | None] = {}
         for claim in orphans.claims:
             newest.setdefault((claim.channel, claim.thread_ts), None)
@@ -279,6 +281,7 @@ class MessageProcessor:
                     loggable(error),
                 )
         await self._stores.inflight.release(orphans)
+        logger.info("interrupted replies reported: %d threads", len(newest))
 
     async def _mark_interrupted(
         self, channel: str, thread_ts: str, reply: InflightReply | None
