@@ -1,0 +1,133 @@
+"""The shared store: PostgreSQL, for any number of instances on any number of hosts."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import asyncpg
+
+from storage.owners import Owner
+from storage.postgres.admin import PostgresAdmin
+from storage.postgres.approvals import PostgresApprovals
+from storage.postgres.database import (
+    COMMAND_TIMEOUT_SECONDS,
+    CONNECT_TIMEOUT_SECONDS,
+    Database,
+    password_of,
+    shown,
+)
+from storage.postgres.events import PostgresEvents
+from storage.postgres.inflight import OWNER_TIMEOUT_SECONDS, PostgresInflight
+from storage.postgres.jobs import PostgresJobs
+from storage.postgres.migrations import migrate
+from storage.postgres.settings import PostgresPeople, PostgresSettings
+from storage.postgres.threads import PostgresThreads
+from storage.postgres.usage import PostgresFeedback, PostgresUsage
+from storage.records import StoreUnusable
+
+logger = logging.getLogger(__name__)
+
+# Connections one process keeps: several instances share the server's max_connections.
+DEFAULT_POOL_SIZE = 10
+
+
+class PostgresStore:
+    """Each call takes a connection from the pool; decisions are made by one statement
+    or under row locks, so they hold across processes and hosts."""
+
+    def __init__(self, database: Database, owner: Owner, owner_timeout: float) -> None:
+        self._database = database
+        self._closed = False
+        self.events = PostgresEvents(database, owner.id)
+        self.threads = PostgresThreads(database)
+        self.settings = PostgresSettings(database)
+        self.usage = PostgresUsage(database)
+        self.people = PostgresPeople(database)
+        self.feedback = PostgresFeedback(database)
+        self.inflight = PostgresInflight(database, owner, owner_timeout)
+        self.approvals = PostgresApprovals(database)
+        self.jobs = PostgresJobs(database)
+        self.admin = PostgresAdmin(database)
+
+    @classmethod
+    async def open(
+        cls,
+        url: str,
+        owner: Owner | None = None,
+        *,
+        max_size: int = DEFAULT_POOL_SIZE,
+        owner_timeout: float = OWNER_TIMEOUT_SECONDS,
+    ) -> PostgresStore:
+        """The database at `url`, migrated, with this process (or `owner`) registered.
+        `owner_timeout`: how old a heartbeat may be before its process counts as gone."""
+        where = shown(url)
+        try:
+            pool = await asyncio.wait_for(
+                asyncpg.create_pool(
+                    url,
+                    min_size=1,
+                    max_size=max_size,
+                    command_timeout=COMMAND_TIMEOUT_SECONDS,
+                    timeout=CONNECT_TIMEOUT_SECONDS,
+                ),
+                CONNECT_TIMEOUT_SECONDS * 2,
+            )
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            raise StoreUnusable(
+                f"cannot connect to the database at {where} ({_reason(error, url)})"
+            ) from None
+        database = Database(pool)
+        try:
+            async with database.connection() as connection:
+                await migrate(connection, where)
+            store = cls(database, owner or Owner.new(), owner_timeout)
+            await store.inflight.register()
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            await database.close()
+            raise StoreUnusable(
+                f"cannot use the database at {where} ({_reason(error, url)})"
+            ) from None
+        except BaseException:
+            await database.close()
+            raise
+        return store
+
+    @property
+    def database(self) -> Database:
+        """The pool, for copying whole tables in (admin migrate-to-postgres)."""
+        return self._database
+
+    async def heartbeat(self) -> None:
+        """This process still runs: call it every HEARTBEAT_SECONDS."""
+        if self._closed:
+            raise StoreUnusable("the database is closed")
+        await self.inflight.heartbeat()
+
+    async def ping(self) -> None:
+        if self._closed:
+            raise StoreUnusable("the database is closed")
+        await self._database.exists("SELECT 1")
+
+    async def close(self) -> None:
+        """Closing twice is closing once."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await self.inflight.unregister()
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            logger.warning("could not unregister from the database: %s", type(error).__name__)
+        await self._database.close()
+
+
+def _reason(error: BaseException, url: str) -> str:
+    """Why, in a few words, with the password (should a message quote it) masked."""
+    if isinstance(error, TimeoutError):
+        reason = "no answer in time"
+    elif isinstance(error, OSError) and error.strerror:
+        reason = error.strerror
+    else:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+    password = password_of(url)
+    return reason.replace(password, "***") if password else reason
