@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from tests.botproc import BotProcess, bot_environment
 from tests.fakes.scripted_model import scripted_model
 from tests.inproc import InProcessBot, bot_in_process
 from tests.loopback import clear_proxies
+from tests.postgres import Server, find_server
 
 clear_proxies()
 
@@ -89,3 +91,23 @@ async def bot(slack: FakeSlack, model: FakeOpenAI, bot_dir: Path) -> AsyncIterat
     hung calls end quickly."""
     async with bot_in_process(slack, model, bot_dir) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+async def postgres_server() -> AsyncIterator[Server]:
+    """The PostgreSQL the tests use (see tests/postgres.py). Without one, its tests fail
+    when CI is set and are skipped otherwise: never passed without having run."""
+    server, why = await find_server()
+    if server is None:
+        if os.environ.get("CI"):
+            pytest.fail(why, pytrace=False)
+        pytest.skip(why)
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def postgres_url(postgres_server: Server) -> AsyncIterator[str]:
+    """The URL of a new, empty database of this test's own, dropped after it."""
+    async with postgres_server.database() as url:
+        yield url

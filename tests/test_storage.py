@@ -1,4 +1,5 @@
-"""The storage protocols, run against every store: a new store is a new fixture here.
+"""The storage protocols, run against every store: a new store is a new param of the
+`stores` fixture here (SQLite, and PostgreSQL: see tests/postgres.py).
 
 What holds for one process holds across processes sharing the store: a second store
 object opened on the same place stands in for another process that runs, and a child
@@ -8,6 +9,7 @@ process that opens the store and is killed stands for one that crashed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import sys
 import time
@@ -34,40 +36,64 @@ from storage import (
     TurnRecord,
     UsageKind,
 )
+from storage.postgres import PostgresStore
 from storage.sqlite import SQLiteStore
 from storage.sqlite.migrations import BEFORE_NAMES, MIGRATIONS, migrate
 from tests.botproc import REPO
 
 CLAIM = Claim(channel="C1", ts="1.0", thread_ts="1.0", user_id="U1")
 
-# A process of its own that opens the SQLite store, takes on the message at `ts` and
-# starts its reply, then waits to be killed.
-SQLITE_CHILD = """
+# How soon a PostgreSQL owner that stopped beating counts as gone here, and how often
+# the stores and children of these tests beat: a crash is seen within a second or so.
+OWNER_TIMEOUT = 1.0
+BEAT = 0.1
+
+# A process of its own that opens the store, takes on the message at `ts` and starts its
+# reply, then waits to be killed (renewing its heartbeat, as the bot does, meanwhile).
+CHILD = """
 import asyncio, sys
 from storage import Claim
-from storage.sqlite import SQLiteStore
 
-async def main(path, ts):
-    store = await SQLiteStore.open(path)
+async def opened(kind, place):
+    if kind == "sqlite":
+        from storage.sqlite import SQLiteStore
+        return await SQLiteStore.open(place)
+    from storage.postgres import PostgresStore
+    return await PostgresStore.open(place, max_size=2)
+
+async def main(kind, place, ts):
+    store = await opened(kind, place)
     await store.events.claim_event([f"event:{ts}"], Claim("C1", ts, ts, "U1"))
     await store.inflight.add_inflight("C1", ts + "1", ts, "U1", "writing")
     print("answering", flush=True)
-    await asyncio.sleep(600)
+    while True:
+        await store.heartbeat()
+        await asyncio.sleep(BEAT)
 
 asyncio.run(main(*sys.argv[1:]))
-"""
+""".replace("BEAT", repr(BEAT))
 
 
 @dataclass
 class Stores:
-    """Stores opened on one shared place; all closed at the end."""
+    """Stores opened on one shared place (a SQLite file, a PostgreSQL database); all
+    closed at the end. A PostgreSQL store opened here beats as a running bot does."""
 
-    path: Path
+    kind: str
+    place: str
     opened: list[Store]
     children: list[asyncio.subprocess.Process]
+    beating: list[asyncio.Task[None]]
 
     async def open(self, owner: Owner | None = None) -> Store:
-        store = await SQLiteStore.open(str(self.path), owner)
+        store: Store
+        if self.kind == "sqlite":
+            store = await SQLiteStore.open(self.place, owner)
+        else:
+            store = await PostgresStore.open(
+                self.place, owner, max_size=3, owner_timeout=OWNER_TIMEOUT
+            )
+            self.beating.append(asyncio.create_task(_beat(store)))
         self.opened.append(store)
         return store
 
@@ -76,8 +102,9 @@ class Stores:
         child = await asyncio.create_subprocess_exec(
             sys.executable,
             "-c",
-            SQLITE_CHILD,
-            str(self.path),
+            CHILD,
+            self.kind,
+            self.place,
             ts,
             cwd=REPO,
             stdout=asyncio.subprocess.PIPE,
@@ -87,11 +114,34 @@ class Stores:
         assert await child.stdout.readline() == b"answering\n"
         return child
 
+    async def crashed(self, child: asyncio.subprocess.Process) -> None:
+        """`child` is killed, and others can tell: at once with SQLite (its lock is
+        dropped), once its heartbeat is too old with PostgreSQL."""
+        child.kill()
+        await child.wait()
+        if self.kind == "postgres":
+            await asyncio.sleep(OWNER_TIMEOUT + 2 * BEAT)
 
-@pytest.fixture(params=["sqlite"])
-async def stores(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Stores]:
-    assert request.param == "sqlite"
-    opened = Stores(tmp_path / "bot.db", [], [])
+
+async def _beat(store: Store) -> None:
+    """Until the store is closed."""
+    with contextlib.suppress(StoreUnusable):
+        while True:
+            await store.heartbeat()
+            await asyncio.sleep(BEAT)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def place(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
+    """Which store, and where: a file, or a database of this test's own."""
+    if request.param == "sqlite":
+        return "sqlite", str(tmp_path / "bot.db")
+    return "postgres", str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+async def stores(place: tuple[str, str]) -> AsyncIterator[Stores]:
+    opened = Stores(*place, [], [], [])
     yield opened
     for child in opened.children:
         if child.returncode is None:
@@ -99,11 +149,8 @@ async def stores(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterato
             await child.wait()
     for store in opened.opened:
         await store.close()
-
-
-async def crashed(child: asyncio.subprocess.Process) -> None:
-    child.kill()
-    await child.wait()
+    for beating in opened.beating:
+        beating.cancel()
 
 
 async def test_an_event_is_claimed_once_across_reopening(stores: Stores) -> None:
@@ -255,7 +302,7 @@ async def test_only_what_gone_processes_left_is_recovered_and_only_once(
     """The claims and replies of a process that crashed are taken over by exactly one of
     the processes that run, never those of a process still running nor its own."""
     running = await stores.answering_elsewhere("1.0")
-    await crashed(await stores.answering_elsewhere("2.0"))
+    await stores.crashed(await stores.answering_elsewhere("2.0"))
     me, neighbour = await stores.open(), await stores.open(Owner.new())
     assert await me.events.claim_event(["event:3.0"], Claim("C1", "3.0", "3.0", "U1"))
     await me.inflight.add_inflight("C1", "3.01", "3.0", "U1", "writing")
@@ -270,14 +317,14 @@ async def test_only_what_gone_processes_left_is_recovered_and_only_once(
     assert (await me.inflight.adopt_orphans()).claims == []
 
     # Once it has crashed too, what it left is recovered, and nothing of ours.
-    await crashed(running)
+    await stores.crashed(running)
     assert [c.ts for c in (await neighbour.inflight.adopt_orphans()).claims] == ["1.0"]
 
 
 async def test_what_a_process_took_over_goes_on_to_another_if_it_dies_before_reporting(
     stores: Stores,
 ) -> None:
-    await crashed(await stores.answering_elsewhere("1.0"))
+    await stores.crashed(await stores.answering_elsewhere("1.0"))
     first = await stores.open(Owner.new())
     assert [c.ts for c in (await first.inflight.adopt_orphans()).claims] == ["1.0"]
     second = await stores.open()
