@@ -74,7 +74,7 @@ from slack_client.output.notices import SlackNotices
 from slack_client.transport.limits import METHOD_LIMITS
 from slack_client.transport.web import API_TIMEOUT_SECONDS, counting_calls
 from storage import Store, StoreUnusable
-from storage.sqlite import SQLiteStore
+from storage.opening import open_store
 from thread_manager import LoopMonitor, SharedLeases, ThreadLocks, Watchdog
 from untrusted.budget import ByteBudget
 from untrusted.pool import WorkerLimits, WorkerPool
@@ -303,7 +303,7 @@ def _watch(outside: _Outside, pipeline: _Pipeline, loop_monitor: LoopMonitor) ->
 class _Outside:
     """What the bot talks to, opened with it and closed with it."""
 
-    store: SQLiteStore
+    store: Store
     # Slack's Web API and file host: slack-sdk applies its own timeout only to sessions
     # it creates, so this one has it set.
     slack: aiohttp.ClientSession
@@ -324,7 +324,7 @@ async def _open(
     config: BotConfig, stack: contextlib.AsyncExitStack, link_policy: LinkPolicy
 ) -> _Outside:
     try:
-        store = await SQLiteStore.open(config.database_path)
+        store = await open_store(config.database_url, config.database_path)
     except StoreUnusable as error:
         raise StartupError(str(error)) from None
     # The last word once everything is closed, whatever ended the bot.

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse, urlsplit
 
 from openai_client import Price, parse_prices
 
@@ -23,6 +23,8 @@ DEFAULT_ALLOWED_MODELS = ("gpt-5.4-mini", "gpt-5.2", "gpt-5.4-nano", "gpt-4.1", 
 # Pasted links are fetched on the web's own ports only unless LINK_FETCH_PORTS says more.
 DEFAULT_LINK_FETCH_PORTS = frozenset({80, 443})
 LOG_FORMATS = ("text", "json")
+# DATABASE_URL's schemes: either selects the PostgreSQL store.
+DATABASE_URL_SCHEMES = ("postgresql://", "postgres://")
 
 
 # ANSWER_DEADLINE_SECONDS' default: at least this, and twice OPENAI_TIMEOUT_SECONDS.
@@ -58,6 +60,8 @@ class BotConfig:
     openai_timeout_seconds: float = 305.0
     max_concurrent_requests: int = 100
     database_path: str = "data/bot.db"
+    # Set: the PostgreSQL store at this URL, instead of SQLite at `database_path`.
+    database_url: str | None = field(default=None, repr=False)
     # Days conversations, document text and images are kept; 0 keeps them forever.
     retention_days: int = 90
     log_level: str = "INFO"
@@ -115,8 +119,20 @@ class BotConfig:
             self.slack_app_token,
             self.openai_api_key,
             self.browser_service_token,
+            *_database_passwords(self.database_url),
         )
         return tuple(value for value in named if value)
+
+
+def _database_passwords(url: str | None) -> tuple[str, ...]:
+    """The password in DATABASE_URL as written and, if it is percent-encoded, decoded."""
+    if not url:
+        return ()
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return ()
+    return tuple(dict.fromkeys([password, unquote(password)])) if password else ()
 
 
 def _required(env: Mapping[str, str], name: str, prefix: str | None = None) -> str:
@@ -161,6 +177,21 @@ def _url(env: Mapping[str, str], name: str, default: str | None) -> str | None:
     parsed = urlparse(raw)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise ConfigError(f"{name} must be an http(s) URL")
+    return raw
+
+
+def read_database_url(env: Mapping[str, str]) -> str | None:
+    """DATABASE_URL, checked: None when unset (SQLite); the admin commands read it too."""
+    raw = env.get("DATABASE_URL", "").strip()
+    if not raw:
+        return None
+    problem = f"DATABASE_URL must be a URL starting with {' or '.join(DATABASE_URL_SCHEMES)}"
+    if not raw.startswith(DATABASE_URL_SCHEMES):
+        raise ConfigError(problem)
+    try:
+        urlsplit(raw).port  # noqa: B018 - parsing it is the check
+    except ValueError:
+        raise ConfigError(problem) from None
     return raw
 
 
@@ -333,6 +364,7 @@ def _read(env: Mapping[str, str]) -> tuple[BotConfig, list[str]]:
         openai_timeout_seconds=model_timeout,
         max_concurrent_requests=whole("MAX_CONCURRENT_REQUESTS", 100, minimum=1),
         database_path=env.get("DATABASE_PATH", "").strip() or "data/bot.db",
+        database_url=found.check(lambda: read_database_url(env), None),
         retention_days=whole("RETENTION_DAYS", 90, minimum=0),
         log_level=log_level,
         log_format=found.check(lambda: _log_format(env), "text"),

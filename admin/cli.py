@@ -14,7 +14,16 @@ from pathlib import Path
 import asyncclick as click
 from dotenv import find_dotenv, load_dotenv
 
-from admin.database import EXIT_FAILED, Refusal, opened_store
+from admin.database import (
+    EXIT_FAILED,
+    NoDatabase,
+    Refusal,
+    Target,
+    database_size,
+    opened_sqlite_store,
+    opened_store,
+    require_file,
+)
 from admin.reports import (
     jobs_section,
     readable_size,
@@ -26,7 +35,8 @@ from admin.reports import (
     usage_table,
 )
 from admin.scopes import is_slack_id, settings_of
-from storage import StoredSettings
+from config import ConfigError, read_database_url
+from storage import StoredSettings, StoreUnusable
 
 PROGRAM = "python main.py admin"
 DEFAULT_DATABASE = "data/bot.db"
@@ -60,26 +70,42 @@ def run(argv: list[str]) -> int:
     show_envvar=True,
     help="The bot's SQLite database (it may be running).",
 )
+@click.option(
+    "--database-url",
+    metavar="URL",
+    envvar="DATABASE_URL",
+    show_envvar=True,
+    callback=lambda context, parameter, value: _database_url(value),
+    help="The bot's PostgreSQL database, postgresql://…; when set, --database is not used.",
+)
 @click.pass_context
-async def admin(context: click.Context, database: str) -> None:
+async def admin(context: click.Context, database: str, database_url: str | None) -> None:
     """An operator's command line over the bot's database and configuration.
 
     Every command works while the bot runs; only doctor needs the Slack and model
     tokens."""
-    context.obj = database
+    context.obj = Target(database, database_url)
+
+
+def _database_url(value: str | None) -> str | None:
+    """DATABASE_URL checked as the bot checks it, its problem named without its value."""
+    try:
+        return read_database_url({"DATABASE_URL": value or ""})
+    except ConfigError as error:
+        raise NoDatabase(str(error)) from None
 
 
 @admin.command()
 @click.pass_obj
-async def stats(database: str) -> None:
+async def stats(target: Target) -> None:
     """Threads, messages and people held, and this month's answers, tokens and cost."""
     month = _month_start()
-    async with opened_store(database) as store:
+    async with opened_store(target) as store:
         totals = await store.admin.totals(month.timestamp())
         runs = await store.jobs.job_runs()
-    size = await asyncio.to_thread(os.path.getsize, database)
+        size = await database_size(target, store)
     # A list of sections: parts of the bot with figures of their own add theirs to it.
-    sections = [*stats_sections(database, size, totals, month), jobs_section(runs)]
+    sections = [*stats_sections(target.shown, size, totals, month), jobs_section(runs)]
     click.echo(render_sections(sections))
 
 
@@ -98,10 +124,10 @@ async def stats(database: str) -> None:
     show_default=True,
 )
 @click.pass_obj
-async def usage(database: str, since: datetime | None, shape: str) -> None:
+async def usage(target: Target, since: datetime | None, shape: str) -> None:
     """Tokens and cost per person and model, from the usage each answer recorded."""
     start = _month_start() if since is None else since.replace(tzinfo=UTC)
-    async with opened_store(database) as store:
+    async with opened_store(target) as store:
         rows = await store.admin.usage_by_person(start.timestamp())
     if shape == "csv":
         click.echo(usage_csv(rows))
@@ -114,12 +140,13 @@ async def usage(database: str, since: datetime | None, shape: str) -> None:
 @admin.command()
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_obj
-async def backup(database: str, path: Path) -> None:
-    """Copy the database to PATH, consistently, while the bot runs.
+async def backup(target: Target, path: Path) -> None:
+    """Copy the SQLite database to PATH, consistently, while the bot runs.
 
     PATH must not exist. The copy is checked (SQLite's integrity check) before it is
-    reported. To restore: stop the bot, copy the backup over DATABASE_PATH, start it."""
-    async with opened_store(database) as store:
+    reported. To restore: stop the bot, copy the backup over DATABASE_PATH, start it.
+    With DATABASE_URL (PostgreSQL), use pg_dump instead."""
+    async with opened_sqlite_store(target, "backup") as store:
         try:
             verdict = await store.backup(path)
         except FileExistsError:
@@ -131,7 +158,7 @@ async def backup(database: str, path: Path) -> None:
     if verdict != "ok":
         raise Refusal(f"the copy failed SQLite's integrity check ({verdict}); nothing was kept")
     size = await asyncio.to_thread(os.path.getsize, path)
-    click.echo(f"Backed up {database} to {path} ({readable_size(size)}, {size:,} bytes).")
+    click.echo(f"Backed up {target.path} to {path} ({readable_size(size)}, {size:,} bytes).")
     click.echo("The copy opens and passes SQLite's integrity check.")
 
 
@@ -146,15 +173,15 @@ async def backup(database: str, path: Path) -> None:
 )
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_obj
-async def purge(database: str, days: int, yes: bool) -> None:
+async def purge(target: Target, days: int, yes: bool) -> None:
     """Delete conversations (turns, document text, images) older than DAYS, as the
     bot's daily retention does for RETENTION_DAYS."""
     cutoff = datetime.now(UTC) - days * DAY
     if not yes:
         await _confirm(
-            f"Delete conversations stored before {cutoff:%Y-%m-%d %H:%M} UTC from {database}?"
+            f"Delete conversations stored before {cutoff:%Y-%m-%d %H:%M} UTC from {target.shown}?"
         )
-    async with opened_store(database) as store:
+    async with opened_store(target) as store:
         removed = await store.threads.purge_conversations(cutoff.timestamp())
     click.echo(f"Removed {removed:,} rows (turns, document text, images) older than {days} days.")
 
@@ -173,9 +200,9 @@ def _slack_id(context: click.Context, parameter: click.Parameter, value: str) ->
 @settings.command("show")
 @click.argument("slack_id", metavar="USER|CHANNEL", callback=_slack_id)
 @click.pass_obj
-async def settings_show(database: str, slack_id: str) -> None:
+async def settings_show(target: Target, slack_id: str) -> None:
     """Show the settings stored for a person, or for a channel and its threads."""
-    async with opened_store(database) as store:
+    async with opened_store(target) as store:
         _show_settings(slack_id, settings_of(slack_id, await store.settings.all_settings()))
 
 
@@ -183,9 +210,9 @@ async def settings_show(database: str, slack_id: str) -> None:
 @click.argument("slack_id", metavar="USER|CHANNEL", callback=_slack_id)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_obj
-async def settings_reset(database: str, slack_id: str, yes: bool) -> None:
+async def settings_reset(target: Target, slack_id: str, yes: bool) -> None:
     """Delete the settings stored for a person, or for a channel and its threads."""
-    async with opened_store(database) as store:
+    async with opened_store(target) as store:
         found = settings_of(slack_id, await store.settings.all_settings())
         if not _show_settings(slack_id, found):
             return
@@ -196,6 +223,46 @@ async def settings_reset(database: str, slack_id: str, yes: bool) -> None:
     # Every running instance looks for changed settings before each answer
     # (message_processor/preferences.py).
     click.echo("Running bots apply this from their next message.")
+
+
+@admin.command("migrate-to-postgres")
+@click.option(
+    "--from",
+    "source",
+    metavar="PATH",
+    help="The SQLite database to copy  [default: --database]",
+)
+@click.option(
+    "--to",
+    "to",
+    metavar="URL",
+    help="The PostgreSQL database to fill, postgresql://…  [default: --database-url]",
+)
+@click.pass_obj
+async def migrate_to_postgres(target: Target, source: str | None, to: str | None) -> None:
+    """Copy every table of the SQLite database into an empty PostgreSQL one.
+
+    Stop the bot first: what it writes meanwhile is not copied. Then set DATABASE_URL
+    and start the bot (as many instances as you like) on PostgreSQL."""
+    from admin.migrate import TargetNotEmpty, copy_to_postgres
+
+    sqlite = Target(source or target.path)
+    postgres = Target(sqlite.path, _database_url(to) or target.url)
+    if postgres.url is None:
+        raise NoDatabase("name the PostgreSQL database: --to URL, or set DATABASE_URL")
+    await require_file(sqlite.path)
+
+    def progress(table: str, rows: int) -> None:
+        click.echo(f"  {table:<20} {rows:>12,}")
+
+    click.echo(f"Copying {sqlite.shown} to {postgres.shown}:")
+    try:
+        copied = await copy_to_postgres(sqlite.path, postgres.url, progress)
+    except TargetNotEmpty:
+        raise Refusal(f"{postgres.shown} holds data already; copy into an empty database") from None
+    except StoreUnusable as error:
+        raise Refusal(str(error)) from None
+    click.echo(f"Copied {sum(copied.values()):,} rows in {len(copied)} tables.")
 
 
 @admin.command()

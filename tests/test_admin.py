@@ -23,7 +23,18 @@ from config import config_problems, load_config
 from sandbox.model import FakeOpenAI, ImageReply, ModelReply, ModelRequest, responses_prompt
 from sandbox.workspace import FakeSlack
 from settings import ScopeRef
-from storage import StoredMessage, TurnRecord
+from storage import (
+    Claim,
+    JobRun,
+    PendingApproval,
+    Store,
+    StoredDocument,
+    StoredMessage,
+    ThreadImage,
+    TurnRecord,
+    UsageKind,
+)
+from storage.postgres import PostgresStore
 from storage.sqlite import SQLiteStore
 from tests.botproc import APP_TOKEN, BOT_TOKEN, MAIN, OPENAI_KEY
 from tests.fakes.browser_service.server import FakeBrowserService
@@ -497,6 +508,7 @@ COMMANDS = [
     ["settings", "show"],
     ["settings", "reset"],
     ["doctor"],
+    ["migrate-to-postgres"],
 ]
 
 
@@ -546,3 +558,158 @@ async def test_a_database_of_a_newer_bot_is_refused_in_one_line(tmp_path: Path) 
     assert ran.code == 1
     [line] = ran.err.splitlines()
     assert line.startswith(f"admin: the database at {newer} has schema version 999, newer than")
+
+
+# ------------------------------------------------------------------ on PostgreSQL
+
+PG_PASSWORD = "pg-Pa55word-never-shown"
+
+
+def _with_password(url: str) -> str:
+    """`url` as root with PG_PASSWORD (the test server trusts local connections, so any
+    password does: what matters is that no output shows it)."""
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://root:{PG_PASSWORD}@{rest.rpartition('@')[2]}"
+
+
+async def _fill(store: Store) -> None:
+    """A bit of everything the bot keeps, written as the bot writes it."""
+    threads = store.threads
+    await threads.join_thread("C1", "1.0")
+    await threads.add_assistant_thread("D1", "5.0")
+    await threads.claim_context_notice("C1", "1.0")
+    await threads.add_message("C1", "1.0", "1.0", "user", "U1", "what is it?", outside=False)
+    await threads.record_turn(
+        "C1",
+        "1.0",
+        TurnRecord(
+            documents=[StoredDocument("F1", "1.0", "a.txt", "text of a")],
+            images=[
+                ThreadImage("F2", "2.0", "user", "b.png"),
+                ThreadImage("F3", "3.0", "assistant", "c"),
+            ],
+            answer=StoredMessage("1.0", "assistant", None, "this", outside=True),
+        ),
+    )
+    for ts in ("4.0", "6.0", "7.0"):
+        await threads.add_message("D1", ts, ts, "user", "U2", f"dm {ts}", outside=False)
+    await threads.reset_conversation("D1", "U2", "5.0")
+    await store.settings.save_settings("user", "U1", '{"model": "a"}', "U1")
+    await store.settings.save_settings("channel", "C1", '{"web_search": false}', "UADMIN")
+    await store.people.first_contact("U1")
+    await store.usage.record_usage("U1", MODEL, 10, 5, cost=0.5, channel="C1", question_ts="1.0")
+    await store.usage.record_usage("U2", "other", 7, 3)
+    await store.usage.record_image(
+        "U1", "painter", UsageKind.IMAGE_EDIT, cost=0.25, channel="C1", question_ts="1.0", at=9.0
+    )
+    await store.feedback.record_feedback("C1", "1.0", "U1", "good")
+    await store.approvals.add_approval(
+        PendingApproval("A1", "U1", "C1", "1.0", "2.0", "send", "{}", "POST /send", 99.0)
+    )
+    await store.jobs.record_job_run(JobRun("retention", 86400.0, 10.0, 0.5, "ok"))
+    # An answer under way when the SQLite bot stopped: reported after the move.
+    assert await store.events.claim_event(["event:E8"], Claim("C1", "8.0", "8.0", "U1"))
+    await store.inflight.add_inflight("C1", "8.1", "8.0", "U1", "writing")
+
+
+async def _read(store: Store) -> tuple[object, ...]:
+    """Everything `_fill` wrote, as the bot reads it back."""
+    return (
+        await store.threads.load_thread("C1", "1.0"),
+        await store.threads.has_joined_thread("C1", "1.0"),
+        await store.threads.is_assistant_thread("D1", "5.0"),
+        await store.threads.claim_context_notice("C1", "1.0"),
+        await store.threads.conversation_since("D1", "U2", "9.0", 10),
+        await store.settings.all_settings(),
+        await store.people.first_contact("U1"),
+        await store.usage.usage_by_model(None, 0),
+        await store.usage.images_since("U1", 0),
+        await store.admin.totals(0),
+        await store.admin.usage_by_person(0),
+        await store.feedback.feedback_counts(0),
+        await store.approvals.pending_approvals(),
+        await store.jobs.job_runs(),
+        await store.inflight.adopt_orphans(),
+    )
+
+
+@pytest.mark.postgres
+async def test_a_sqlite_database_moved_to_postgres_reads_back_the_same(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    database = tmp_path / "bot.db"
+    source = await SQLiteStore.open(str(database))
+    try:
+        await _fill(source)
+    finally:
+        await source.close()
+    target = _with_password(postgres_url)
+
+    moved = await admin(
+        "migrate-to-postgres", "--from", str(database), "--to", target, cwd=tmp_path
+    )
+    assert moved.code == 0, moved
+    assert PG_PASSWORD not in moved.out + moved.err
+    counts = {line.split()[0]: line.split()[1] for line in moved.lines[1:-1]}
+    assert counts["messages"] == "5" and counts["usage"] == "3" and counts["approvals"] == "1"
+    assert moved.lines[-1] == f"Copied {sum(int(n) for n in counts.values())} rows in 15 tables."
+
+    # Read on copies of one another: reading adopts orphans, which changes what is read.
+    postgres = await PostgresStore.open(postgres_url)
+    sqlite = await SQLiteStore.open(str(database))
+    try:
+        assert await _read(postgres) == await _read(sqlite)
+        # New rows take ids after the copied ones.
+        await postgres.threads.add_message("C1", "1.0", "9.0", "user", "U1", "more")
+        assert (await postgres.threads.load_thread("C1", "1.0")).messages[-1].text == "more"
+    finally:
+        await postgres.close()
+        await sqlite.close()
+
+    # Into a database that holds data already: refused, and nothing is written.
+    again = await admin(
+        "--database",
+        str(database),
+        "migrate-to-postgres",
+        cwd=tmp_path,
+        env={"DATABASE_URL": target},
+    )
+    assert again.code == 1
+    assert again.err.splitlines()[-1].endswith("holds data already; copy into an empty database")
+    assert PG_PASSWORD not in again.out + again.err
+
+
+@pytest.mark.postgres
+async def test_admin_commands_work_on_postgres_and_backup_points_to_pg_dump(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    store = await PostgresStore.open(postgres_url)
+    try:
+        await _fill(store)
+    finally:
+        await store.close()
+    env = {"DATABASE_URL": _with_password(postgres_url)}
+
+    stats = await admin("stats", cwd=tmp_path, env=env)
+    assert stats.code == 0, stats
+    assert stats.lines[0].startswith(f"Database {postgres_url} (")
+    assert figure(stats.lines, "Messages") == "5"
+    usage = await admin("usage", "--since", "1970-01-01", "--format", "csv", cwd=tmp_path, env=env)
+    assert usage.code == 0, usage
+    assert len(list(csv.reader(io.StringIO(usage.out)))) == 4  # a header and three rows
+    backup = await admin("backup", str(tmp_path / "copy.db"), cwd=tmp_path, env=env)
+    assert backup.code == 2
+    assert backup.err.splitlines() == [
+        "admin: backup copies the SQLite file, and DATABASE_URL selects PostgreSQL:"
+        " back it up with pg_dump"
+    ]
+    for ran in (stats, usage, backup):
+        assert PG_PASSWORD not in ran.out + ran.err
+
+
+async def test_a_database_url_of_another_kind_is_refused_in_one_line(tmp_path: Path) -> None:
+    ran = await admin("stats", cwd=tmp_path, env={"DATABASE_URL": "mysql://u:secret@db/bot"})
+    assert ran.code == 2
+    assert ran.err.splitlines() == [
+        "admin: DATABASE_URL must be a URL starting with postgresql:// or postgres://"
+    ]

@@ -98,6 +98,11 @@ class PostgresStore:
         """The pool, for copying whole tables in (admin migrate-to-postgres)."""
         return self._database
 
+    async def size(self) -> int:
+        """Bytes the database takes on its server, for an operator's overview."""
+        async with self._database.connection() as connection:
+            return int(await connection.fetchval("SELECT pg_database_size(current_database())"))
+
     async def heartbeat(self) -> None:
         """This process still runs: call it every HEARTBEAT_SECONDS."""
         if self._closed:
