@@ -3,14 +3,19 @@ its password is a secret like the tokens."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from config import BotConfig, config_problems, load_config
+from sandbox.model import FakeOpenAI
+from sandbox.workspace import FakeSlack
 from storage.opening import open_store
 from storage.postgres import PostgresStore
 from storage.sqlite import SQLiteStore
+from tests.conftest import running_bot
+from tests.seen import wait_for_text
 
 BASE = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "OPENAI_API_KEY": "sk-1"}
 
@@ -63,3 +68,25 @@ async def test_with_a_database_url_the_store_is_postgresql(
     finally:
         await store.close()
     assert not (tmp_path / "bot.db").exists()
+
+
+@pytest.mark.postgres
+async def test_the_bot_on_postgresql_answers_and_keeps_the_thread_there(
+    slack: FakeSlack,
+    model: FakeOpenAI,
+    tmp_path: Path,
+    postgres_url: str,
+    new_id: Callable[[str], str],
+) -> None:
+    user, dm = new_id("U"), new_id("D")
+    async with running_bot(slack, model, tmp_path, DATABASE_URL=postgres_url):
+        ts = await slack.post_user_message(dm, user, "kept in postgres")
+        await wait_for_text(slack, dm, ts, "kept in postgres")
+    assert not (tmp_path / "bot.db").exists()
+    store = await PostgresStore.open(postgres_url)
+    try:
+        stored = (await store.threads.load_thread(dm, ts)).messages
+    finally:
+        await store.close()
+    assert [(m.role, m.user_id) for m in stored] == [("user", user), ("assistant", None)]
+    assert stored[0].text.endswith("kept in postgres")
