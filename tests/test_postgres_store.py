@@ -149,3 +149,30 @@ async def test_a_server_that_refuses_or_does_not_answer_is_one_line_without_the_
         assert PASSWORD not in message and "no_such_role:" not in message
         assert len(message.splitlines()) == 1
         assert message.startswith("cannot connect to the database at postgresql://127.0.0.1:")
+
+
+async def test_a_server_that_never_answers_is_given_up_on_in_time() -> None:
+    """A port that takes connections and says nothing (a hung server, a proxy whose
+    database is gone): opening ends within its bound, in one line."""
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with asyncio.timeout(5):
+            with pytest.raises(StoreUnusable) as refused:
+                await PostgresStore.open(
+                    f"postgresql://bot:{PASSWORD}@127.0.0.1:{port}/bot", connect_timeout=0.5
+                )
+    finally:
+        for writer in accepted:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+    assert accepted
+    assert str(refused.value) == (
+        f"cannot connect to the database at postgresql://127.0.0.1:{port}/bot (no answer in time)"
+    )

@@ -58,9 +58,12 @@ class PostgresStore:
         *,
         max_size: int = DEFAULT_POOL_SIZE,
         owner_timeout: float = OWNER_TIMEOUT_SECONDS,
+        connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
     ) -> PostgresStore:
         """The database at `url`, migrated, with this process (or `owner`) registered.
-        `owner_timeout`: how old a heartbeat may be before its process counts as gone."""
+        `owner_timeout`: how old a heartbeat may be before its process counts as gone;
+        `connect_timeout`: how long connecting may take (a server that accepts and never
+        answers, a firewall dropping packets)."""
         where = shown(url)
         try:
             pool = await asyncio.wait_for(
@@ -69,9 +72,10 @@ class PostgresStore:
                     min_size=1,
                     max_size=max_size,
                     command_timeout=COMMAND_TIMEOUT_SECONDS,
-                    timeout=CONNECT_TIMEOUT_SECONDS,
+                    timeout=connect_timeout,
                 ),
-                CONNECT_TIMEOUT_SECONDS * 2,
+                # The pool's first connection, and the server's first answers on it.
+                connect_timeout * 2,
             )
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
             raise StoreUnusable(
