@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from sandbox.manifest import load_manifest
 from sandbox.model import FakeOpenAI
 from sandbox.workspace import FakeSlack
 from slack_client.transport.limits import POSTING, POSTING_IN_A_WORKSPACE, MethodLimit, Rate
@@ -104,10 +105,24 @@ async def test_forty_thousand_characters_become_several_valid_messages(
     assert all(t.count("```") % 2 == 0 for t in texts)
 
 
+@pytest.fixture
+async def own_slack() -> AsyncIterator[FakeSlack]:
+    """A workspace of its own, without native streaming as this module's: whether or not
+    another test started the module's bot (which is what turned streaming off on the
+    shared one), every event goes to the bot under test, in the same workspace."""
+    fake = FakeSlack()
+    fake.streaming_supported = False
+    fake.install(load_manifest())
+    await fake.start()
+    yield fake
+    await fake.stop()
+
+
 async def test_a_burst_waits_in_the_queue_and_says_so(
-    slack: FakeSlack, model: FakeOpenAI, bot_dir: Path, new_id: Callable[[str], str]
+    own_slack: FakeSlack, model: FakeOpenAI, bot_dir: Path, new_id: Callable[[str], str]
 ) -> None:
-    # A second bot with room for a single model call at a time.
+    slack = own_slack
+    # A bot with room for a single model call at a time.
     narrow = make_bot(slack, model, bot_dir / "narrow", MAX_CONCURRENT_REQUESTS="1")
     (bot_dir / "narrow").mkdir()
     await start_bot(slack, narrow)
