@@ -21,7 +21,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from browser_service import AllowList, BrowserService
-from config import BotConfig
+from config import HTTP_HOST, BotConfig
 from message_processor import (
     AccessPolicy,
     AnswersInFlight,
@@ -69,6 +69,8 @@ from slack_client import (
     slack_error,
 )
 from slack_client.listeners.app import build_app, fetch_identity
+from slack_client.listeners.front import Front
+from slack_client.listeners.http import HttpFront
 from slack_client.listeners.socket import CountingSocketModeHandler
 from slack_client.output.notices import SlackNotices
 from slack_client.transport.limits import METHOD_LIMITS
@@ -105,11 +107,11 @@ class StartupError(Exception):
 
 @dataclass
 class Bot:
-    """The built bot: Socket Mode in front of the pipeline."""
+    """The built bot: Socket Mode or HTTP in front of the pipeline."""
 
     identity: BotIdentity
     processor: MessageProcessor
-    handler: CountingSocketModeHandler
+    handler: Front
     store: Store
     drain_seconds: float
     _listening: bool = field(default=True, init=False)
@@ -117,12 +119,12 @@ class Bot:
     async def run(self, stop: asyncio.Event, connected: Callable[[], None] = lambda: None) -> None:
         """Serve until `stop` is set, then drain. slack-sdk retries a failing connection
         forever: `stop` ends that too. `connected` runs once Slack has taken us."""
-        connecting = asyncio.create_task(self.handler.connect_async())  # type: ignore[no-untyped-call]
+        connecting = asyncio.create_task(self.handler.connect_async())
         stopping = asyncio.create_task(stop.wait())
         await asyncio.wait({connecting, stopping}, return_when=asyncio.FIRST_COMPLETED)
         if connecting.done():
             connecting.result()
-            logger.info("connected to Slack as %s; answering", self.identity.user_id)
+            logger.info("%s as %s; answering", self.handler.taking, self.identity.user_id)
             connected()
         else:
             connecting.cancel()
@@ -134,7 +136,7 @@ class Bot:
         if not (self._listening and self.processor.accepting):
             return "draining"
         if not await self.handler.connected():
-            return "not connected to Slack"
+            return self.handler.unready
         try:
             async with asyncio.timeout(READY_CHECK_SECONDS):
                 await self.store.ping()
@@ -159,7 +161,7 @@ class Bot:
     async def _stop_listening(self) -> None:
         if self._listening:
             self._listening = False
-            await self.handler.close_async()  # type: ignore[no-untyped-call]
+            await self.handler.close_async()
 
 
 @contextlib.asynccontextmanager
@@ -177,7 +179,7 @@ async def build_bot(
         # Read beside the checks with Slack, and never left running if they fail.
         counting = asyncio.create_task(TokenCounter.load())
         try:
-            identity = await _verify_slack(outside.web, config.slack_app_token)
+            identity = await _verify_slack(outside.web, config)
         except BaseException:
             counting.cancel()
             await asyncio.gather(counting, return_exceptions=True)
@@ -199,17 +201,43 @@ async def build_bot(
         )
         backend = _backend(config, outside, pipeline, loop_monitor, service_commands, jobs)
         app = build_app(outside.web, identity, backend)
-        handler = CountingSocketModeHandler(app, config.slack_app_token, outside.metrics)
-        bot = Bot(
-            identity, pipeline.processor, handler, outside.store, config.shutdown_drain_seconds
-        )
+        front: Front
+        if config.slack_mode == "http":
+            front = HttpFront(app, config.slack_signing_secret, outside.metrics)
+        else:
+            front = CountingSocketModeHandler(app, config.slack_app_token, outside.metrics)
+        bot = Bot(identity, pipeline.processor, front, outside.store, config.shutdown_drain_seconds)
         stack.push_async_callback(bot.close)
         await stack.enter_async_context(jobs.running())
         await stack.enter_async_context(_monitoring(loop_monitor))
         if config.metrics_port is not None:
             _watch(outside, pipeline, loop_monitor)
+        if isinstance(front, HttpFront):
+            await _serve_http(stack, config, front, outside.metrics, bot)
+        elif config.metrics_port is not None:
             await _serve_health(stack, config, outside.metrics, bot)
         yield bot
+
+
+async def _serve_http(
+    stack: contextlib.AsyncExitStack,
+    config: BotConfig,
+    front: HttpFront,
+    metrics: Metrics,
+    bot: Bot,
+) -> None:
+    """Slack's requests on PORT, with the health endpoints beside them when METRICS_PORT
+    is the same port, or on their own server as in Socket Mode."""
+    if config.metrics_port == config.port:
+        front.add_health(metrics, bot.readiness)
+    elif config.metrics_port is not None:
+        await _serve_health(stack, config, metrics, bot)
+    try:
+        await stack.enter_async_context(front.serving(HTTP_HOST, config.port))
+    except OSError as error:
+        raise StartupError(
+            f"cannot serve PORT {config.port} on {HTTP_HOST} ({_why(error)})"
+        ) from None
 
 
 async def _serve_health(
@@ -220,9 +248,12 @@ async def _serve_health(
     try:
         await stack.enter_async_context(serving_health(metrics, bot.readiness, host, port))
     except OSError as error:
-        # A port in use has an errno; a host name that does not resolve, only a text.
-        why = os.strerror(error.errno) if error.errno and error.errno > 0 else str(error)
-        raise StartupError(f"cannot serve METRICS_PORT {port} on {host} ({why})") from None
+        raise StartupError(f"cannot serve METRICS_PORT {port} on {host} ({_why(error)})") from None
+
+
+def _why(error: OSError) -> str:
+    # A port in use has an errno; a host name that does not resolve, only a text.
+    return os.strerror(error.errno) if error.errno and error.errno > 0 else str(error)
 
 
 def _jobs(
@@ -501,13 +532,17 @@ async def _ask_slack(token_name: str, call: Awaitable[T]) -> T:
         ) from None
 
 
-async def _verify_slack(web: AsyncWebClient, app_token: str) -> BotIdentity:
-    """Who the bot is (auth.test, once), and whether Slack takes the app token.
+async def _verify_slack(web: AsyncWebClient, config: BotConfig) -> BotIdentity:
+    """Who the bot is (auth.test, once), and in Socket Mode whether Slack takes the app
+    token (HTTP mode has none to check: Slack comes to it).
 
     Socket Mode would retry a refused app token forever; this refuses to start instead.
     """
     identity = await _ask_slack("SLACK_BOT_TOKEN", fetch_identity(web))
-    await _ask_slack("SLACK_APP_TOKEN", web.apps_connections_open(app_token=app_token))
+    if config.slack_mode == "socket":
+        await _ask_slack(
+            "SLACK_APP_TOKEN", web.apps_connections_open(app_token=config.slack_app_token)
+        )
     return identity
 
 

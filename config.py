@@ -25,6 +25,12 @@ DEFAULT_LINK_FETCH_PORTS = frozenset({80, 443})
 LOG_FORMATS = ("text", "json")
 # DATABASE_URL's schemes: either selects the PostgreSQL store.
 DATABASE_URL_SCHEMES = ("postgresql://", "postgres://")
+# How Slack reaches the bot: a Socket Mode connection it opens, or HTTP requests to it.
+SLACK_MODES = ("socket", "http")
+# HTTP mode's port when PORT is unset (Bolt's and Slack's examples use it too).
+DEFAULT_PORT = 3000
+# HTTP mode listens on every interface: a load balancer or proxy in front must reach it.
+HTTP_HOST = "0.0.0.0"
 
 
 # ANSWER_DEADLINE_SECONDS' default: at least this, and twice OPENAI_TIMEOUT_SECONDS.
@@ -110,6 +116,11 @@ class BotConfig:
     # Where /metrics, /healthz and /readyz are served; no port: not served.
     metrics_port: int | None = None
     metrics_host: str = "127.0.0.1"
+    # "socket" or "http" (SLACK_MODES); http mode serves Slack's requests on `port`,
+    # each checked against the signing secret.
+    slack_mode: str = "socket"
+    slack_signing_secret: str = field(default="", repr=False)
+    port: int = DEFAULT_PORT
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -120,6 +131,7 @@ class BotConfig:
             self.openai_api_key,
             self.browser_service_token,
             *_database_passwords(self.database_url),
+            self.slack_signing_secret,
         )
         return tuple(value for value in named if value)
 
@@ -264,8 +276,8 @@ def holds_example(env: Mapping[str, str], name: str) -> bool:
     return env.get(name, "").strip() == EXAMPLE_VALUES[name]
 
 
-def _check_filled_in(env: Mapping[str, str]) -> None:
-    names = [name for name in EXAMPLE_VALUES if holds_example(env, name)]
+def _check_filled_in(env: Mapping[str, str], unused: frozenset[str]) -> None:
+    names = [name for name in EXAMPLE_VALUES if name not in unused and holds_example(env, name)]
     if not names:
         return
     listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
@@ -292,6 +304,13 @@ def _log_format(env: Mapping[str, str]) -> str:
     if log_format not in LOG_FORMATS:
         raise ConfigError("LOG_FORMAT must be 'text' or 'json'")
     return log_format
+
+
+def _slack_mode(env: Mapping[str, str]) -> str:
+    mode = env.get("SLACK_MODE", "").strip().lower() or "socket"
+    if mode not in SLACK_MODES:
+        raise ConfigError("SLACK_MODE must be 'socket' or 'http'")
+    return mode
 
 
 def _slack_api_url(env: Mapping[str, str]) -> str:
@@ -331,7 +350,11 @@ def _read(env: Mapping[str, str]) -> tuple[BotConfig, list[str]]:
     """The configuration and its problems; with any problem, the configuration holds
     stand-ins and must not be used."""
     found = _Problems()
-    found.check(lambda: _check_filled_in(env), None)
+    slack_mode = found.check(lambda: _slack_mode(env), "socket")
+    http = slack_mode == "http"
+    # HTTP mode opens no Socket Mode connection: the app token is neither needed nor checked.
+    unused = frozenset({"SLACK_APP_TOKEN"} if http else ())
+    found.check(lambda: _check_filled_in(env, unused), None)
     api_style = found.check(lambda: _api_style(env), "responses")
     log_level = found.check(lambda: _log_level(env), "INFO")
     slack_api_url = found.check(lambda: _slack_api_url(env), DEFAULT_SLACK_API_URL)
@@ -354,7 +377,9 @@ def _read(env: Mapping[str, str]) -> tuple[BotConfig, list[str]]:
 
     config = BotConfig(
         slack_bot_token=required("SLACK_BOT_TOKEN", "xoxb-"),
-        slack_app_token=required("SLACK_APP_TOKEN", "xapp-"),
+        slack_app_token=(
+            env.get("SLACK_APP_TOKEN", "").strip() if http else required("SLACK_APP_TOKEN", "xapp-")
+        ),
         openai_api_key=required("OPENAI_API_KEY"),
         slack_api_url=slack_api_url,
         openai_base_url=url("OPENAI_BASE_URL"),
@@ -405,5 +430,9 @@ def _read(env: Mapping[str, str]) -> tuple[BotConfig, list[str]]:
         ),
         metrics_port=found.check(lambda: _port(env, "METRICS_PORT"), None),
         metrics_host=env.get("METRICS_HOST", "").strip() or "127.0.0.1",
+        slack_mode=slack_mode,
+        slack_signing_secret=required("SLACK_SIGNING_SECRET") if http else "",
+        # Read in HTTP mode only: hosts often set PORT for whatever they run.
+        port=(found.check(lambda: _port(env, "PORT"), None) if http else None) or DEFAULT_PORT,
     )
     return config, found.lines

@@ -93,6 +93,9 @@ async def _slack_bot(session: aiohttp.ClientSession, config: BotConfig) -> str:
 
 
 async def _slack_app(session: aiohttp.ClientSession, config: BotConfig) -> str:
+    if config.slack_mode == "http":
+        # Slack comes to the bot: no app token is used, and none is asked about.
+        return "not used in HTTP mode (SLACK_MODE=http)"
     # Only a ticket for a connection: nothing connects, so a running bot is not disturbed.
     await _ask_slack(session, config, "apps.connections.open", config.slack_app_token)
     return "Socket Mode connections can be opened"

@@ -25,6 +25,15 @@ Readiness = Callable[[], Awaitable[str | None]]
 
 
 def health_app(metrics: Metrics, readiness: Readiness) -> web.Application:
+    app = web.Application()
+    add_health_routes(app, metrics, readiness)
+    return app
+
+
+def add_health_routes(app: web.Application, metrics: Metrics, readiness: Readiness) -> None:
+    """/metrics, /healthz and /readyz on `app`: their own server's, or HTTP mode's when
+    METRICS_PORT is its PORT."""
+
     async def scrape(request: web.Request) -> web.Response:
         # Bounded labels keep this small (a few hundred series): no need to leave the loop.
         return web.Response(
@@ -40,11 +49,9 @@ def health_app(metrics: Metrics, readiness: Readiness) -> web.Application:
             return web.Response(text="ready\n")
         return web.Response(status=503, text=f"not ready: {why_not}\n")
 
-    app = web.Application()
     app.router.add_get("/metrics", scrape)
     app.router.add_get("/healthz", alive)
     app.router.add_get("/readyz", ready)
-    return app
 
 
 @contextlib.asynccontextmanager

@@ -17,9 +17,20 @@ from operations.metrics import Metrics
 
 
 class CountingSocketModeHandler(AsyncSocketModeHandler):
+    """The bot's front (slack_client.listeners.front) in Socket Mode."""
+
+    unready = "not connected to Slack"
+    taking = "connected to Slack"
+
     def __init__(self, app: AsyncApp, app_token: str, metrics: Metrics) -> None:
         super().__init__(app, app_token)
         self._metrics = metrics
+
+    async def connect_async(self) -> None:
+        await super().connect_async()  # type: ignore[no-untyped-call]
+
+    async def close_async(self) -> None:
+        await super().close_async()  # type: ignore[no-untyped-call]
 
     async def handle(self, client: AsyncBaseSocketModeClient, req: SocketModeRequest) -> None:
         # Bolt's own handle(), step by step: it does not say whether the ack went out.
