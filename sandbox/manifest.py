@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 PROJECT_MANIFEST = Path(__file__).resolve().parent.parent / "manifest.json"
+# The same app for HTTP mode (SLACK_MODE=http): request URLs instead of Socket Mode.
+HTTP_MANIFEST = PROJECT_MANIFEST.with_name("manifest.http.json")
 
 AGENT_ONLY_EVENTS = frozenset({"app_context_changed", "agent_session_stopped"})
 ASSISTANT_ONLY_EVENTS = frozenset({"assistant_thread_started", "assistant_thread_context_changed"})
@@ -96,6 +98,8 @@ def check_manifest(manifest: Mapping[str, Any]) -> InstalledApp:
     if commands and "commands" not in scopes:
         problems.append("slash commands need the commands scope")
     shortcuts = _shortcuts(features.get("shortcuts"), problems)
+    if settings.get("socket_mode_enabled") is False:
+        _check_request_urls(settings, declared, problems)
     if problems:
         raise ManifestRejected("; ".join(problems))
     return InstalledApp(experience, events, scopes, commands, shortcuts, escaped)
@@ -131,6 +135,21 @@ def _experience(
     elif not all(isinstance(p, dict) and p.get("title") and p.get("message") for p in prompts):
         problems.append("each suggested prompt needs a title and a message")
     return "agent" if agent else "assistant"
+
+
+def _check_request_urls(
+    settings: Mapping[str, Any], commands: list[Mapping[str, Any]], problems: list[str]
+) -> None:
+    """Without Socket Mode Slack sends everything to the app's HTTPS request URLs."""
+    places = [
+        ("event_subscriptions.request_url", _mapping(settings.get("event_subscriptions"))),
+        ("interactivity.request_url", _mapping(settings.get("interactivity"))),
+    ]
+    urls = [(where, found.get("request_url")) for where, found in places]
+    urls += [(f"slash command {c['command']}: url", c.get("url")) for c in commands]
+    for where, url in urls:
+        if not (isinstance(url, str) and url.startswith("https://")):
+            problems.append(f"{where} must be an https URL without Socket Mode")
 
 
 def _shortcuts(raw: object, problems: list[str]) -> frozenset[str]:

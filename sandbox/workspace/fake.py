@@ -18,6 +18,7 @@ from sandbox.workspace.conversations import ConversationsApi
 from sandbox.workspace.events import Events
 from sandbox.workspace.files import FilesApi
 from sandbox.workspace.hook import Gatekeeper
+from sandbox.workspace.http_delivery import HttpDelivery
 from sandbox.workspace.interactions import Interactions
 from sandbox.workspace.records import Ephemeral, Message, UploadedFile
 from sandbox.workspace.server import WorkspaceServer
@@ -52,7 +53,11 @@ class FakeSlack(WorkspaceState):
         )
         views = ViewsApi(self)
         answers = Answers(self, views)
+        self._apply_ack = answers.apply_ack
         self._socket = SocketMode(self, answers.apply_ack)
+        # How events, commands and interactions reach the app (see use_http).
+        self._delivery = self._socket
+        self._http_delivery: HttpDelivery | None = None
         self._events = Events(self, self._socket)
         self._interactions = Interactions(self, self._socket)
         methods = {
@@ -74,6 +79,22 @@ class FakeSlack(WorkspaceState):
         """
         self.app = check_manifest(manifest)
         return self.app
+
+    def use_http(self, urls: Sequence[str], signing_secret: str) -> HttpDelivery:
+        """Deliver events, commands and interactions over HTTP from now on, as to an app in
+        HTTP mode: signed POSTs to `urls` in turn (see :mod:`sandbox.workspace.http_delivery`).
+        The senders (post_user_message, click, slash_command, ...) stay the same."""
+        self._http_delivery = HttpDelivery(self, self._apply_ack, urls, signing_secret)
+        self._delivery = self._http_delivery
+        self._events.socket = self._interactions.socket = self._http_delivery
+        return self._http_delivery
+
+    @property
+    def http(self) -> HttpDelivery:
+        """The HTTP delivery (its requests, aim, url_verification); see use_http."""
+        if self._http_delivery is None:
+            raise AssertionError("this fake delivers over Socket Mode: call use_http first")
+        return self._http_delivery
 
     def reset(self) -> None:
         """Forget messages, calls, envelopes and the attached gatekeeper; live connections
@@ -107,6 +128,8 @@ class FakeSlack(WorkspaceState):
 
     async def stop(self) -> None:
         """Close the Socket Mode connections, cut off requests in flight, stop serving."""
+        if self._http_delivery is not None:
+            await self._http_delivery.close()
         await self._http.stop()
 
     # ------------------------------------------------------------------ Socket Mode
@@ -115,19 +138,19 @@ class FakeSlack(WorkspaceState):
         self, type: str, payload: dict[str, Any], *, retry_attempt: int = 0
     ) -> str:
         """See :meth:`SocketMode.send_envelope`."""
-        return await self._socket.send_envelope(type, payload, retry_attempt=retry_attempt)
+        return await self._delivery.send_envelope(type, payload, retry_attempt=retry_attempt)
 
     async def deliver_event(
         self, event: dict[str, Any], *, event_id: str | None = None, retry_attempt: int = 0
     ) -> str:
         """See :meth:`SocketMode.deliver_event`."""
-        return await self._socket.deliver_event(
+        return await self._delivery.deliver_event(
             event, event_id=event_id, retry_attempt=retry_attempt
         )
 
     async def redeliver(self, envelope_id: str) -> str:
-        """See :meth:`SocketMode.redeliver`."""
-        return await self._socket.redeliver(envelope_id)
+        """See :meth:`SocketMode.redeliver` (:meth:`HttpDelivery.redeliver` over HTTP)."""
+        return await self._delivery.redeliver(envelope_id)
 
     async def disconnect_clients(
         self, reason: str = "refresh_requested", *, grace: float = 2.0
