@@ -93,10 +93,10 @@ async def bot_reaching(
     public: AddressPolicy,
     overrides: Mapping[str, str],
 ) -> AsyncIterator[InProcessBot]:
-    """The bot connected to the fakes, with `public` saying which addresses pasted links
-    may reach (tests stand a loopback address in for the internet). On leaving, it drains
-    and closes as at a SIGTERM, whatever it raised is raised here, and it must have logged
-    no traceback."""
+    """The bot connected to the fakes (in HTTP mode, serving them), with `public` saying
+    which addresses pasted links may reach (tests stand a loopback address in for the
+    internet). On leaving, it drains and closes as at a SIGTERM, whatever it raised is
+    raised here, and it must have logged no traceback."""
     env = bot_environment(
         slack_api_url=slack.api_url,
         openai_base_url=model.base_url,
@@ -112,7 +112,11 @@ async def bot_reaching(
             serving = asyncio.create_task(bot.run(stop))
             running = InProcessBot(bot, log)
             try:
-                await slack.wait_connected(connections + 1, timeout=30)
+                if config.slack_mode == "http":
+                    # Slack comes to the bot, which takes it once it serves.
+                    await running.wait_for_output("serving Slack's requests", timeout=30)
+                else:
+                    await slack.wait_connected(connections + 1, timeout=30)
                 yield running
             finally:
                 stop.set()

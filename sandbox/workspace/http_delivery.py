@@ -68,16 +68,20 @@ class HttpDelivery(SocketMode):
         signing_secret: str,
     ) -> None:
         super().__init__(state, on_first_ack)
-        if not urls:
-            raise ValueError("HTTP delivery needs at least one request URL")
-        self.urls = list(urls)
         self._secret = signing_secret
-        self._turns = itertools.cycle(self.urls)
-        self._aimed: str | None = None
+        self.route(urls)
         # Every request made, oldest first.
         self.deliveries: list[Delivery] = []
         self._session: aiohttp.ClientSession | None = None
         self._posting: set[asyncio.Task[None]] = set()
+
+    def route(self, urls: Sequence[str]) -> None:
+        """Send requests to `urls` in turn from now on (instances joining or leaving)."""
+        if not urls:
+            raise ValueError("HTTP delivery needs at least one request URL")
+        self.urls = list(urls)
+        self._turns = itertools.cycle(self.urls)
+        self._aimed: str | None = None
 
     def aim(self, url: str | None) -> None:
         """Send every request to `url` (one of the request URLs), or in turn again (None)."""
