@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 import aiohttp
+from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -201,11 +202,7 @@ async def build_bot(
         )
         backend = _backend(config, outside, pipeline, loop_monitor, service_commands, jobs)
         app = build_app(outside.web, identity, backend)
-        front: Front
-        if config.slack_mode == "http":
-            front = HttpFront(app, config.slack_signing_secret, outside.metrics)
-        else:
-            front = CountingSocketModeHandler(app, config.slack_app_token, outside.metrics)
+        front = _front(config, app, outside.metrics)
         bot = Bot(identity, pipeline.processor, front, outside.store, config.shutdown_drain_seconds)
         stack.push_async_callback(bot.close)
         await stack.enter_async_context(jobs.running())
@@ -217,6 +214,13 @@ async def build_bot(
         elif config.metrics_port is not None:
             await _serve_health(stack, config, outside.metrics, bot)
         yield bot
+
+
+def _front(config: BotConfig, app: AsyncApp, metrics: Metrics) -> Front:
+    """What takes Slack's deliveries: a Socket Mode connection, or HTTP (SLACK_MODE)."""
+    if config.slack_mode == "http":
+        return HttpFront(app, config.slack_signing_secret, metrics)
+    return CountingSocketModeHandler(app, config.slack_app_token, metrics)
 
 
 async def _serve_http(

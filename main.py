@@ -1,4 +1,5 @@
-"""Entry point: read the configuration, build the bot, run Socket Mode, shut down cleanly.
+"""Entry point: read the configuration, build the bot, serve Slack (Socket Mode, or HTTP
+with SLACK_MODE=http), shut down cleanly.
 
 `python main.py` runs the bot. Configuration comes from the environment and `.env`
 (the README lists the variables). A bad configuration exits with status 2 and one line naming
@@ -149,7 +150,8 @@ def _tell_process_manager_ready() -> None:
     """PM2 starts an app with a Node.js IPC channel on NODE_CHANNEL_FD and, with
     `wait_ready: true` (ecosystem.config.js), counts it online, and lets `pm2 reload`
     go on to the next instance, once the app sends the message "ready": here, once
-    Slack has taken the bot's connection. Node's default IPC is JSON, one message a line.
+    Slack has taken the bot's connection (in HTTP mode, once it serves). Node's default
+    IPC is JSON, one message a line.
     """
     fd = os.environ.get("NODE_CHANNEL_FD", "")
     if not fd.isdigit() or os.environ.get("NODE_CHANNEL_SERIALIZATION_MODE", "json") != "json":
@@ -173,7 +175,8 @@ def _settle_garbage_collector() -> None:
 
 USAGE = """usage: python main.py [sandbox [--port PORT] [--browser-service URL] | admin ...]
 
-python main.py           runs the Slack assistant bot over Socket Mode, configured from
+python main.py           runs the Slack assistant bot over Socket Mode (or, with
+                         SLACK_MODE=http, Slack's HTTP requests on PORT), configured from
                          the environment and a .env file in the current directory (see
                          README.md for the variables).
 python main.py sandbox   runs the same bot against an embedded Slack-compatible workspace
@@ -260,6 +263,8 @@ async def _run_sandbox(port: int, browser_service: str | None, shutdown: Shutdow
             "SLACK_BOT_TOKEN": sandbox.bot_token,
             "SLACK_APP_TOKEN": sandbox.app_token,
             "SLACK_API_URL": sandbox.slack_api_url,
+            # The sandbox's workspace delivers over Socket Mode, whatever .env says.
+            "SLACK_MODE": "socket",
             "DATABASE_PATH": os.environ.get("SANDBOX_DATABASE_PATH", "data/sandbox.db"),
         }
         # A BROWSER_SERVICE_URL in .env may be a real logged-in browser: trying the bot

@@ -440,6 +440,23 @@ async def test_doctor_names_each_problem_on_its_own_line(slack: FakeSlack, tmp_p
         assert secret not in ran.out + ran.err
 
 
+async def test_doctor_asks_for_no_socket_in_http_mode(
+    slack: FakeSlack, model: FakeOpenAI, tmp_path: Path
+) -> None:
+    env = doctor_environment(
+        slack,
+        OPENAI_BASE_URL=model.base_url,
+        SLACK_MODE="http",
+        SLACK_SIGNING_SECRET="doctor-signing-secret",
+    )
+    del env["SLACK_APP_TOKEN"]
+    opened = len(slack.calls_to("apps.connections.open"))
+    ran = await admin("doctor", cwd=tmp_path, env=env)
+    assert "ok   Slack app token: not used in HTTP mode (SLACK_MODE=http)" in ran.lines, ran
+    assert len(slack.calls_to("apps.connections.open")) == opened
+    assert "doctor-signing-secret" not in ran.out + ran.err
+
+
 async def test_doctor_lists_every_configuration_problem(tmp_path: Path) -> None:
     env = {
         "SLACK_APP_TOKEN": "not-an-app-token",

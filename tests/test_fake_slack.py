@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import io
 import json
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable
 from typing import Any
+from urllib.parse import parse_qsl
 
 import aiohttp
 import pytest
+from aiohttp import web
 from PIL import Image
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
@@ -26,8 +29,10 @@ from slack_bolt.async_app import (
 )
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
+from sandbox.manifest import HTTP_MANIFEST, ManifestRejected, load_manifest
 from sandbox.workspace import (
     FakeSlack,
     FileRequest,
@@ -1683,3 +1688,148 @@ def test_blocks_text_reads_what_people_see() -> None:
     assert "Two (selected)" in lines and "Choose" not in lines
     assert "Why?" in lines and "Type here" not in lines
     assert blocks_text(None) == ""
+
+
+# ---------------------------------------------------------------------- HTTP delivery
+
+SIGNING_SECRET = "fake-signing-secret"
+
+
+class Receiver:
+    """An app's request URL: records what Slack sent, answers as told."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[dict[str, str], str]] = []
+        self.status = 200
+        self.answer = ""
+        self.delay = 0.0
+        self.url = ""
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/slack/events", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.url = f"http://127.0.0.1:{port}/slack/events"
+
+    async def stop(self) -> None:
+        assert self._runner is not None
+        await self._runner.cleanup()
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        self.requests.append((dict(request.headers), await request.text()))
+        await asyncio.sleep(self.delay)
+        return web.Response(status=self.status, text=self.answer)
+
+
+@pytest.fixture
+async def receivers() -> AsyncIterator[list[Receiver]]:
+    both = [Receiver(), Receiver()]
+    for one in both:
+        await one.start()
+    yield both
+    for one in both:
+        await one.stop()
+
+
+async def test_http_delivery_signs_and_spreads_requests(
+    fake: FakeSlack, receivers: list[Receiver]
+) -> None:
+    first, second = receivers
+    fake.use_http([first.url, second.url], SIGNING_SECRET)
+    verifier = SignatureVerifier(SIGNING_SECRET)
+    fake.add_user("U1", "alice")
+
+    [event] = fake.envelopes_for_ts[await fake.post_user_message("D1", "U1", "over http")]
+    command = await fake.slash_command("U1", "C1", "help")
+    await fake.wait_for(lambda: {event, command} <= set(fake.acks), what="both acked")
+
+    [(event_headers, event_body)] = first.requests
+    [(command_headers, command_body)] = second.requests
+    for headers, body in first.requests + second.requests:
+        assert verifier.is_valid_request(body, headers)
+        assert "X-Slack-Retry-Num" not in headers
+    assert event_headers["Content-Type"] == "application/json"
+    sent = json.loads(event_body)
+    assert sent == fake.envelopes[event]["payload"]
+    assert (sent["type"], sent["event"]["text"]) == ("event_callback", "over http")
+    assert command_headers["Content-Type"] == "application/x-www-form-urlencoded"
+    form = dict(parse_qsl(command_body))
+    assert (form["command"], form["text"], form["user_id"]) == ("/ai", "help", "U1")
+
+    fake.http.aim(second.url)
+    await fake.post_user_message("D1", "U1", "aimed")
+    await fake.post_user_message("D1", "U1", "aimed again")
+    await fake.wait_for(lambda: len(second.requests) == 3, what="both at the second URL")
+    assert len(first.requests) == 1
+    with pytest.raises(ValueError, match="not one of the request URLs"):
+        fake.http.aim("http://127.0.0.1:9/elsewhere")
+    assert fake.connection_count == 0
+
+
+async def test_http_delivery_acks_applies_answers_and_retries(
+    fake: FakeSlack, receivers: list[Receiver]
+) -> None:
+    app = receivers[0]
+    fake.use_http([app.url], SIGNING_SECRET)
+    fake.ack_deadline = 0.3
+
+    # A slash command's plain-text answer is shown to the person, as Slack does.
+    app.answer = "only you see this"
+    command = await fake.slash_command("U1", "C1", "hello")
+    await fake.wait_for(lambda: command in fake.acks, what="the command acked")
+    [shown] = fake.ephemerals_for("U1", "C1")
+    assert (shown.text, shown.via) == ("only you see this", "ack")
+
+    app.status, app.answer = 500, ""
+    event = await fake.post_user_message("D1", "U1", "fails first")
+    [envelope] = fake.envelopes_for_ts[event]
+    await fake.wait_for(lambda: fake.http.answered(envelope), what="the 500")
+    assert envelope not in fake.acks
+
+    app.status, app.delay = 200, 1.0  # past the ack deadline
+    late = await fake.redeliver(envelope)
+    await fake.wait_for(lambda: fake.http.answered(late), what="the timeout")
+    assert late not in fake.acks and fake.http.deliveries_of(late)[0].status is None
+
+    app.delay = 0.0
+    last = await fake.redeliver(late)
+    await fake.wait_for(lambda: last in fake.acks, what="the last retry acked")
+    retries = [(h.get("X-Slack-Retry-Num"), h.get("X-Slack-Retry-Reason")) for h, _ in app.requests]
+    assert retries[1:] == [(None, None), ("1", "http_error"), ("2", "http_timeout")]
+    bodies = {json.loads(body)["event_id"] for _, body in app.requests[1:]}
+    assert len(bodies) == 1  # the same event each time
+
+    third = await fake.redeliver(last)
+    await fake.wait_for(lambda: third in fake.acks, what="the third retry acked")
+    with pytest.raises(AssertionError, match="3 times at most"):
+        await fake.redeliver(third)
+
+    challenge, status, body = await fake.http.verify_url()
+    assert status == 200 and json.loads(app.requests[-1][1])["challenge"] == challenge
+    assert body == ""  # this receiver does not answer challenges: Slack would refuse the URL
+
+
+def test_http_manifest_installs_and_request_urls_are_checked() -> None:
+    plain, http = load_manifest(), load_manifest(HTTP_MANIFEST)
+    fake = FakeSlack()
+    assert fake.install(http) == fake.install(plain)
+    assert http["settings"]["socket_mode_enabled"] is False
+    # The same app otherwise: only the request URLs and Socket Mode differ.
+    stripped = copy.deepcopy(http)
+    settings = stripped["settings"]
+    settings["socket_mode_enabled"] = True
+    del settings["event_subscriptions"]["request_url"], settings["interactivity"]["request_url"]
+    for declared in stripped["features"]["slash_commands"]:
+        del declared["url"]
+    assert stripped == plain
+    without = copy.deepcopy(plain)
+    without["settings"]["socket_mode_enabled"] = False
+    with pytest.raises(ManifestRejected) as refused:
+        fake.install(without)
+    assert "event_subscriptions.request_url must be an https URL" in str(refused.value)
+    assert "slash command /ai: url must be an https URL" in str(refused.value)

@@ -14,6 +14,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from config import ConfigError, load_config
 from sandbox.manifest import HTTP_MANIFEST, load_manifest
 from sandbox.model import FakeOpenAI
 from sandbox.workspace import FakeSlack, blocks_text
@@ -171,10 +172,7 @@ async def test_a_retry_after_a_failed_first_delivery_is_answered(
         dm, user = new_id("D"), new_id("U")
         ts = await slack.post_user_message(dm, user, "lost the first time")
         [first] = slack.envelopes_for_ts[ts]
-        await slack.wait_for(
-            lambda: any(d.answered_at for d in slack.http.deliveries_of(first)),
-            what="the first delivery's failure",
-        )
+        await slack.wait_for(lambda: slack.http.answered(first), what="the first failure")
         assert first not in slack.acks
         retry = await slack.redeliver(first)
         await wait_for_text(slack, dm, ts, "lost the first time")
@@ -182,7 +180,7 @@ async def test_a_retry_after_a_failed_first_delivery_is_answered(
         slack.http.route([events_url(port)])
     [delivery] = slack.http.deliveries_of(retry)
     assert (delivery.retry_num, delivery.status) == (1, 200)
-    assert slack.envelopes[retry]["retry_reason"] == "http_timeout"
+    assert slack.envelopes[retry]["retry_reason"] == "connection_failed"
 
 
 async def test_slash_command_and_button_click_over_http(
@@ -251,10 +249,7 @@ async def test_a_draining_bot_answers_new_requests_503_and_is_not_ready(
             await asyncio.sleep(0.1)
             refused = await own.post_user_message(dm, user, "too late")
             [envelope] = own.envelopes_for_ts[refused]
-            await own.wait_for(
-                lambda: any(d.answered_at for d in own.http.deliveries_of(envelope)),
-                what="the refused delivery",
-            )
+            await own.wait_for(lambda: own.http.answered(envelope), what="the refusal")
             assert [d.status for d in own.http.deliveries_of(envelope)] == [503]
             assert await running.bot.readiness() == "draining"
             await draining
@@ -294,14 +289,24 @@ async def test_two_instances_behind_round_robin_both_answer(
             assert len(own.bot_replies(dm, ts)) == 1
         targets = [own.http.deliveries_of(own.envelopes_for_ts[ts][0])[0].url for ts in sent]
         assert sorted(targets) == sorted(events_url(p) for p in ports for _ in range(2))
+
+        # One instance goes away: what Slack sends it fails, and its retries reach the other.
+        assert await bots[0].stop() == 0
+        own.http.retry_delays = (0.0, 0.0, 0.0)
+        later = [await own.post_user_message(dm, user, f"after the stop {dm}") for dm in dms[:2]]
+        for dm, ts in zip(dms[:2], later, strict=True):
+            await wait_for_text(own, dm, ts, f"after the stop {dm}")
+            assert len(own.bot_replies(dm, ts)) == 1
+        failed = [d for d in own.http.deliveries if d.failure]
+        assert failed and {d.failure for d in failed} == {"connection_failed"}
     finally:
         codes = [await process.stop() for process in bots if process.process is not None]
         await own.stop()
     assert codes == [0, 0]
     for process in bots:
         assert "Traceback" not in process.log, process.log
-        # Each instance answered the two sent to it (logged once each answer is done).
-        assert process.log.count("answered channel=") == 2, process.log
+    # Each instance answered what was sent to it (logged once each answer is done).
+    assert [b.log.count("answered channel=") for b in bots] == [2, 4]
 
 
 @pytest.mark.parametrize(
@@ -327,3 +332,19 @@ async def test_http_mode_without_a_signing_secret_exits_naming_it(
     assert await process.wait() == 2
     assert process.output == [line]
     assert not any(token in process.log for token in (BOT_TOKEN, APP_TOKEN, OPENAI_KEY))
+
+
+def test_http_settings_are_read_in_http_mode_only() -> None:
+    base = {"SLACK_BOT_TOKEN": BOT_TOKEN, "OPENAI_API_KEY": OPENAI_KEY}
+    http = load_config({**base, **http_env(8080)})
+    assert (http.slack_mode, http.port, http.slack_signing_secret) == ("http", 8080, SECRET)
+    assert SECRET in http.secrets and SECRET not in repr(http)
+    # No app token, or .env.example's, is needed in HTTP mode; PORT defaults to 3000.
+    unfilled = {**base, "SLACK_APP_TOKEN": "xapp-your-app-level-token"}
+    defaults = load_config({**unfilled, "SLACK_MODE": "HTTP", "SLACK_SIGNING_SECRET": SECRET})
+    assert (defaults.slack_mode, defaults.port) == ("http", 3000)
+    # Socket Mode stays the default, and leaves a host's PORT alone.
+    socket_mode = load_config({**base, "SLACK_APP_TOKEN": APP_TOKEN, "PORT": "web"})
+    assert (socket_mode.slack_mode, socket_mode.slack_signing_secret) == ("socket", "")
+    with pytest.raises(ConfigError, match=r"^PORT must be a port number from 1 to 65535$"):
+        load_config({**base, **http_env(8080), "PORT": "web"})

@@ -8,7 +8,9 @@ as Slack sends it: a POST signed with the signing secret (``X-Slack-Request-Time
 event_callback JSON, interactions as the form field ``payload=<json>``, slash commands as
 form fields. An HTTP 200 within the ack deadline (3 s) is the ack; its body is the ack's
 payload (JSON, or a slash command's plain text). A retry carries ``X-Slack-Retry-Num``
-and ``X-Slack-Retry-Reason`` (``http_timeout`` or ``http_error``).
+and ``X-Slack-Retry-Reason`` (``http_timeout``, ``http_error``, ``connection_failed``):
+a test redelivers, or sets :attr:`HttpDelivery.retry_delays` for Slack's own retries of
+failed events.
 
 Requests go to the request URLs in turn (instances behind a load balancer), or all to
 the one a test aims at (:meth:`HttpDelivery.aim`).
@@ -49,6 +51,8 @@ class Delivery:
     status: int | None = None
     answered_at: float | None = None
     body: str = ""
+    # Slack's X-Slack-Retry-Reason for this attempt's failure; "" when it was acked.
+    failure: str = ""
 
 
 def sign(secret: str, timestamp: str, body: str) -> str:
@@ -70,6 +74,9 @@ class HttpDelivery(SocketMode):
         super().__init__(state, on_first_ack)
         self._secret = signing_secret
         self.route(urls)
+        # Seconds before each retry of an event Slack saw fail (Slack's own: 0, 60, 300);
+        # empty: none unless a test redelivers.
+        self.retry_delays: tuple[float, ...] = ()
         # Every request made, oldest first.
         self.deliveries: list[Delivery] = []
         self._session: aiohttp.ClientSession | None = None
@@ -91,6 +98,10 @@ class HttpDelivery(SocketMode):
 
     def deliveries_of(self, envelope_id: str) -> list[Delivery]:
         return [d for d in self.deliveries if d.envelope_id == envelope_id]
+
+    def answered(self, envelope_id: str) -> bool:
+        """Whether a request for the envelope has its outcome (an answer, or none in time)."""
+        return any(d.answered_at is not None for d in self.deliveries_of(envelope_id))
 
     def signed_headers(self, body: str, *, timestamp: int | None = None) -> dict[str, str]:
         """The headers Slack signs `body` with (a test may alter them)."""
@@ -127,8 +138,7 @@ class HttpDelivery(SocketMode):
         if attempt > MAX_RETRIES:
             raise AssertionError(f"Slack retries a delivery {MAX_RETRIES} times at most")
         last = self.deliveries_of(envelope_id)
-        failed = last[-1].status if last else None
-        reason = "http_error" if failed is not None and failed != 200 else "http_timeout"
+        reason = (last[-1].failure if last else "") or "http_timeout"
         envelope = self._envelope(original["type"], original["payload"], attempt, reason)
         return await self._send_envelope(envelope)
 
@@ -168,12 +178,24 @@ class HttpDelivery(SocketMode):
                 async with self._client().post(url, data=body, headers=headers) as response:
                     delivery.body = await response.text()
                     delivery.status = response.status
-        except (TimeoutError, aiohttp.ClientError, OSError):
-            pass  # Slack counts no answer in time as a failed delivery
+            if response.status != 200:
+                delivery.failure = "http_error"
+        except TimeoutError:
+            delivery.failure = "http_timeout"
+        except (aiohttp.ClientError, OSError):
+            delivery.failure = "connection_failed"
         delivery.answered_at = time.monotonic()
         if delivery.status == 200:
             self._acked(envelope_id, _ack_payload(delivery.body))
         self.state.notify()
+        if delivery.status != 200 and envelope["type"] == "events_api":
+            await self._retry_later(envelope_id, attempt)
+
+    async def _retry_later(self, envelope_id: str, attempt: int) -> None:
+        """Slack's own retries of a failed event, when retry_delays asks for them."""
+        if attempt < min(len(self.retry_delays), MAX_RETRIES):
+            await asyncio.sleep(self.retry_delays[attempt])
+            await self.redeliver(envelope_id)
 
     def _acked(self, envelope_id: str, payload: Any) -> None:
         first = envelope_id not in self.state.acks
