@@ -316,9 +316,4 @@ class Store(Protocol):
         """Returns once the store answers a trivial query: it is open and usable."""
         ...
 
-    async def heartbeat(self) -> None:
-        """This process still runs: called every few seconds, so that a store shared by
-        hosts can tell a process that is gone (whose in-flight rows others take over)."""
-        ...
-
     async def close(self) -> None: ...

@@ -100,6 +100,11 @@ class BotProcess:
         if text not in self.log:
             raise AssertionError(f"{text!r} never printed; the output:\n{self.log}")
 
+    async def next_output(self) -> None:
+        """Returns once the process prints something more (or ends)."""
+        async with self._new_output:
+            await self._new_output.wait()
+
     @property
     def log(self) -> str:
         return "\n".join(self.output)

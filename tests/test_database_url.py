@@ -64,7 +64,7 @@ async def test_with_a_database_url_the_store_is_postgresql(
     try:
         assert isinstance(store, PostgresStore)
         await store.ping()
-        await store.heartbeat()
+        await store.coordination.heartbeat()
     finally:
         await store.close()
     assert not (tmp_path / "bot.db").exists()

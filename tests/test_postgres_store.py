@@ -99,14 +99,14 @@ async def test_an_instance_that_stops_beating_is_taken_for_gone_and_comes_back(
     try:
         assert await stalled.events.claim_event(["event:a"], Claim("C1", "1.0", "1.0", "U1"))
         await asyncio.sleep(0.2)
-        await stalled.heartbeat()
-        await alive.heartbeat()
+        await stalled.coordination.heartbeat()
+        await alive.coordination.heartbeat()
         assert (await alive.inflight.adopt_orphans()).claims == []
         await asyncio.sleep(0.7)
-        await alive.heartbeat()
+        await alive.coordination.heartbeat()
         assert [c.ts for c in (await alive.inflight.adopt_orphans()).claims] == ["1.0"]
         # Beating again, it owns what it claims from then on.
-        await stalled.heartbeat()
+        await stalled.coordination.heartbeat()
         assert await stalled.events.claim_event(["event:b"], Claim("C1", "2.0", "2.0", "U1"))
         assert [c.ts for c in (await alive.inflight.adopt_orphans()).claims] == ["1.0"]
     finally:

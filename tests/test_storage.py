@@ -29,6 +29,7 @@ from storage import (
     Store,
     StoredDocument,
     StoredMessage,
+    StoredSettings,
     StoreUnusable,
     ThreadImage,
     ThreadRecord,
@@ -67,7 +68,7 @@ async def main(kind, place, ts):
     await store.inflight.add_inflight("C1", ts + "1", ts, "U1", "writing")
     print("answering", flush=True)
     while True:
-        await store.heartbeat()
+        await store.coordination.heartbeat()
         await asyncio.sleep(BEAT)
 
 asyncio.run(main(*sys.argv[1:]))
@@ -127,7 +128,7 @@ async def _beat(store: Store) -> None:
     """Until the store is closed."""
     with contextlib.suppress(StoreUnusable):
         while True:
-            await store.heartbeat()
+            await store.coordination.heartbeat()
             await asyncio.sleep(BEAT)
 
 
@@ -445,6 +446,64 @@ async def test_settings_are_deleted_by_scope_and_only_those(stores: Stores) -> N
 
 
 # --- SQLite's own: its file and the databases older versions wrote --------------------
+
+
+async def test_settings_changed_through_another_process_are_caught_up_on(
+    stores: Stores,
+) -> None:
+    mine, other = await stores.open(), await stores.open()
+    await other.settings.save_settings("user", "U1", '{"model": "o3"}', "U1")
+    version = await mine.settings.settings_version()
+    assert (await mine.settings.settings_changed_since(version)).changed == {}
+    await other.settings.save_settings("user", "U1", '{"model": "gpt-4.1"}', "U1")
+    await other.settings.save_settings("channel", "C1", '{"web_search": true}', "UADMIN")
+    await other.admin.delete_settings([("channel", "C1")])
+    changes = await mine.settings.settings_changed_since(version)
+    assert changes.changed == {
+        ("user", "U1"): StoredSettings('{"model": "gpt-4.1"}', "U1"),
+        ("channel", "C1"): None,
+    }
+    assert not changes.complete
+    assert changes.version == await other.settings.settings_version() > version
+    assert (await mine.settings.settings_changed_since(changes.version)).changed == {}
+
+
+async def test_leases_and_counts_are_shared_by_processes_alive(stores: Stores) -> None:
+    """PostgreSQL decides for every instance; SQLite, one process's store, grants all."""
+    one, two = (await stores.open()).coordination, (await stores.open()).coordination
+    first = await one.take_lease("thread:C1/1.0", 1)
+    assert first is not None
+    second = await two.take_lease("thread:C1/1.0", 1)
+    waits = [await (one, two)[i % 2].spend("messages:U1", 3) for i in range(4)]
+    if stores.kind == "sqlite":
+        assert second is not None and waits == [0.0] * 4
+        return
+    assert second is None
+    assert await two.take_lease("thread:C1/2.0", 1) is not None
+    await one.release_lease(first)
+    assert await two.take_lease("thread:C1/1.0", 1) is not None
+    # Three a minute, whichever process counts: the fourth waits most of a minute.
+    assert waits[:3] == [0.0] * 3 and 50 < waits[3] <= 60
+    # A lease whose release was lost is dropped once its holder says what it holds.
+    kept = await one.take_lease("answers:U1", 2)
+    lost = await one.take_lease("answers:U1", 2)
+    assert kept and lost and await two.take_lease("answers:U1", 2) is None
+    await one.keep_leases([kept])
+    assert await two.take_lease("answers:U1", 2) is not None
+    assert await one.heartbeat() == 2
+
+
+async def test_the_leases_of_a_process_gone_are_free_again(stores: Stores) -> None:
+    if stores.kind == "sqlite":
+        pytest.skip("a SQLite store grants every lease: one process decides")
+    gone, alive = await stores.open(), await stores.open()
+    assert await gone.coordination.take_lease("thread:C1/1.0", 1) is not None
+    assert await alive.coordination.take_lease("thread:C1/1.0", 1) is None
+    # Its heartbeat stops (the store's beating task ends with it).
+    stores.beating.pop(0).cancel()
+    await asyncio.sleep(OWNER_TIMEOUT + 2 * BEAT)
+    assert await alive.coordination.take_lease("thread:C1/1.0", 1) is not None
+    assert await alive.coordination.heartbeat() == 1
 
 
 async def test_a_database_of_the_old_numbering_is_carried_forward(tmp_path: Path) -> None:

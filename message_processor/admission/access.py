@@ -78,7 +78,7 @@ class RateLimiter:
         """As `wait_needed`, across every instance sharing the store. A store that cannot
         be asked lets the message through on this process's count alone."""
         wait = self.wait_needed(user)
-        if wait > 0 or self._shared is None:
+        if wait > 0 or self._shared is None or self._limit <= 0:
             return wait
         try:
             wait = await self._shared.spend(f"{self._name}:{user}", self._limit)

@@ -65,7 +65,8 @@ def build_app(client: AsyncWebClient, identity: BotIdentity, backend: Backend) -
         ignoring_self_events_enabled=False,
         logger=logging.getLogger("slack_bolt"),
     )
-    seal = ScopeSeal()
+    assert client.token is not None, "the Web API client carries the bot token"
+    seal = ScopeSeal(client.token)
     contexts = ViewedContexts()
     events = EventListeners(app)
     # First, and still only for the types no other listener takes (see event_registry).

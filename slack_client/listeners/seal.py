@@ -2,8 +2,9 @@
 
 Slack keeps private_metadata on its side, but the listeners treat every payload as
 untrusted: the scope is signed together with the person the modal was opened for, with
-a key that lives as long as the process. A modal left open across a restart is refused
-as out of date (and can simply be opened again).
+a key derived from the bot token. Every instance of the bot has that token and no one
+else does, so a modal opened through one instance is saved through whichever instance
+Slack sends the submission to, and one left open across a restart still works.
 
 A thread's modal also carries who started the thread, as Slack said in the shortcut's
 payload: the submission has no message to tell it again, and whether the person may
@@ -15,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -30,9 +30,13 @@ class Sealed:
     starter: str | None = None
 
 
+# Names what the derived key is for: the token's own signature is never what signs.
+SEAL_PURPOSE = b"slack-assistant-bot settings modal seal v1"
+
+
 class ScopeSeal:
-    def __init__(self) -> None:
-        self._key = secrets.token_bytes(32)
+    def __init__(self, bot_token: str) -> None:
+        self._key = hmac.new(bot_token.encode(), SEAL_PURPOSE, hashlib.sha256).digest()
 
     def seal(self, scope: ScopeRef, user: str, starter: str | None = None) -> str:
         fields = {"scope": scope.kind.value, "key": scope.key, "starter": starter or ""}

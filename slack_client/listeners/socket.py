@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
+import aiohttp
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.socket_mode.async_internals import (
     run_async_bolt_app,
@@ -14,6 +16,8 @@ from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 
 from operations.metrics import Metrics
+
+logger = logging.getLogger(__name__)
 
 
 class CountingSocketModeHandler(AsyncSocketModeHandler):
@@ -38,7 +42,13 @@ class CountingSocketModeHandler(AsyncSocketModeHandler):
         self._metrics.event_received(kind)
         started = time.time()
         response = await run_async_bolt_app(self.app, req)
-        await send_async_response(client, req, response, started)
+        try:
+            await send_async_response(client, req, response, started)
+        except (aiohttp.ClientError, ConnectionError) as error:
+            # The connection closed under the envelope (a refresh, a shutdown): unacked,
+            # Slack sends it again, on another connection or instance.
+            logger.warning("ack not sent (%s): Slack redelivers", type(error).__name__)
+            return
         if response.status == 200:
             self._metrics.event_acked(kind)
 

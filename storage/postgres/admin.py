@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
-from storage.postgres.database import Database
+from storage.postgres.database import Connection, Database, count
+from storage.postgres.settings import note_changes
 from storage.records import PersonUsage, Totals
 
 
@@ -37,9 +39,16 @@ class PostgresAdmin:
     async def delete_settings(self, scopes: Sequence[tuple[str, str]]) -> int:
         if not scopes:
             return 0
-        return await self._database.write(
-            "DELETE FROM settings WHERE (scope, key) IN"
-            " (SELECT * FROM unnest($1::text[], $2::text[]))",
-            [scope for scope, _ in scopes],
-            [key for _, key in scopes],
-        )
+
+        async def steps(db: Connection) -> int:
+            await note_changes(db, list(scopes), time.time())
+            return count(
+                await db.execute(
+                    "DELETE FROM settings WHERE (scope, key) IN"
+                    " (SELECT * FROM unnest($1::text[], $2::text[]))",
+                    [scope for scope, _ in scopes],
+                    [key for _, key in scopes],
+                )
+            )
+
+        return await self._database.write_together(steps)

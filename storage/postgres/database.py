@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from storage.records import StoreUnusable
+
 # A string: asyncpg's classes are generic in its stubs only.
 Connection: TypeAlias = "PoolConnectionProxy[asyncpg.Record]"
 Row = TypeVar("Row")
@@ -65,9 +67,12 @@ class Database:
         self._pool = pool
         # Writes whose callers may be gone: held here so they run to their end.
         self._writes: set[asyncio.Future[Any]] = set()
+        self._closed = False
 
     @contextlib.asynccontextmanager
     async def connection(self) -> AsyncIterator[Connection]:
+        if self._closed:
+            raise StoreUnusable("the database is closed")
         async with self._pool.acquire(timeout=ACQUIRE_TIMEOUT_SECONDS) as connection:
             yield connection
 
@@ -121,6 +126,8 @@ class Database:
             await asyncio.wait_for(
                 asyncio.gather(*self._writes, return_exceptions=True), CLOSE_TIMEOUT_SECONDS
             )
+            self._closed = True
             await asyncio.wait_for(self._pool.close(), CLOSE_TIMEOUT_SECONDS)
         except TimeoutError:
+            self._closed = True
             self._pool.terminate()

@@ -152,6 +152,70 @@ async def m006_approvals_and_job_runs(db: Connection) -> None:
     )
 
 
+@migration
+async def m007_settings_changes(db: Connection) -> None:
+    """Each settings save or removal, numbered: every instance catches up on the others'."""
+    await _script(
+        db,
+        "CREATE TABLE settings_changes (version bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+        " scope text NOT NULL, key text NOT NULL, changed_at double precision NOT NULL)",
+    )
+
+
+@migration
+async def m008_coordination(db: Connection) -> None:
+    """Leases (a thread being answered, a person's answers in flight) and per-minute
+    counts, shared by every instance; each decided by one function call under an
+    advisory lock on its key."""
+    await _script(
+        db,
+        "CREATE TABLE leases (token text PRIMARY KEY, key text NOT NULL, owner text NOT NULL,"
+        " taken_at timestamptz NOT NULL DEFAULT clock_timestamp())",
+        "CREATE INDEX leases_key ON leases (key)",
+        "CREATE INDEX leases_owner ON leases (owner)",
+        "CREATE TABLE rate_counts (key text NOT NULL, at timestamptz NOT NULL)",
+        "CREATE INDEX rate_counts_key ON rate_counts (key, at)",
+        "CREATE INDEX rate_counts_at ON rate_counts (at)",
+        """
+        CREATE FUNCTION take_lease(wanted text, most integer, holder text, new_token text,
+                                   timeout double precision) RETURNS boolean
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            PERFORM pg_advisory_xact_lock(hashtextextended('lease:' || wanted, 0));
+            -- Leases of processes that stopped beating are free again.
+            DELETE FROM leases AS l WHERE l.key = wanted AND NOT EXISTS (
+                SELECT 1 FROM owners AS o WHERE o.id = l.owner
+                AND o.heartbeat_at > clock_timestamp() - make_interval(secs => timeout));
+            IF (SELECT count(*) FROM leases WHERE key = wanted) >= most THEN
+                RETURN false;
+            END IF;
+            INSERT INTO leases (token, key, owner) VALUES (new_token, wanted, holder);
+            RETURN true;
+        END $$
+        """,
+        """
+        CREATE FUNCTION spend_one(counted text, per_minute integer)
+            RETURNS double precision
+        LANGUAGE plpgsql AS $$
+        DECLARE
+            used integer;
+            oldest timestamptz;
+        BEGIN
+            PERFORM pg_advisory_xact_lock(hashtextextended('rate:' || counted, 0));
+            DELETE FROM rate_counts
+                WHERE key = counted AND at <= clock_timestamp() - interval '60 seconds';
+            SELECT count(*), min(at) INTO used, oldest FROM rate_counts WHERE key = counted;
+            IF used >= per_minute THEN
+                RETURN greatest(0.001, extract(epoch FROM
+                    oldest + interval '60 seconds' - clock_timestamp()));
+            END IF;
+            INSERT INTO rate_counts (key, at) VALUES (counted, clock_timestamp());
+            RETURN 0;
+        END $$
+        """,
+    )
+
+
 async def migrate(db: Connection, where: str, upto: int | None = None) -> None:
     """Apply what the database lacks of `MIGRATIONS[:upto]`, each in its own
     transaction, holding the migration lock throughout."""

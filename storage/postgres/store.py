@@ -10,6 +10,7 @@ import asyncpg
 from storage.owners import Owner
 from storage.postgres.admin import PostgresAdmin
 from storage.postgres.approvals import PostgresApprovals
+from storage.postgres.coordination import PostgresCoordination
 from storage.postgres.database import (
     COMMAND_TIMEOUT_SECONDS,
     CONNECT_TIMEOUT_SECONDS,
@@ -49,6 +50,7 @@ class PostgresStore:
         self.approvals = PostgresApprovals(database)
         self.jobs = PostgresJobs(database)
         self.admin = PostgresAdmin(database)
+        self.coordination = PostgresCoordination(database, self.inflight, owner, owner_timeout)
 
     @classmethod
     async def open(
@@ -106,12 +108,6 @@ class PostgresStore:
         """Bytes the database takes on its server, for an operator's overview."""
         async with self._database.connection() as connection:
             return int(await connection.fetchval("SELECT pg_database_size(current_database())"))
-
-    async def heartbeat(self) -> None:
-        """This process still runs: call it every HEARTBEAT_SECONDS."""
-        if self._closed:
-            raise StoreUnusable("the database is closed")
-        await self.inflight.heartbeat()
 
     async def ping(self) -> None:
         if self._closed:

@@ -98,11 +98,6 @@ class SQLiteStore:
             raise StoreUnusable("the database is closed")
         await self._writer.exists("SELECT 1", ())
 
-    async def heartbeat(self) -> None:
-        """Nothing to renew: a process's lock file says it runs (storage/owners.py)."""
-        if self._closed:
-            raise StoreUnusable("the database is closed")
-
     async def backup(self, target: Path) -> str:
         """A consistent copy of the database at `target` (which must not exist), taken
         while this and other processes go on writing, and kept only if SQLite's integrity
