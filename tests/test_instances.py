@@ -2,7 +2,8 @@
 
 Three bot processes (`python main.py`) share a database of their own on the tests'
 PostgreSQL server (tests/postgres.py); the fake Slack spreads envelopes over their Socket
-Mode connections in turn, as Slack spreads them over an app's connections. These tests
+Mode connections in turn, as Slack spreads them over an app's connections, or posts them
+in HTTP mode to the instances' request URLs in turn, as a load balancer does. These tests
 need PostgreSQL: without one they fail (under CI) or are skipped with the reason.
 """
 
@@ -12,18 +13,23 @@ import asyncio
 import contextlib
 import json
 import re
+import signal
+import socket
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from message_processor.failures import BUSY, INTERRUPTED_BY_CRASH
-from sandbox.manifest import load_manifest
+from sandbox.manifest import HTTP_MANIFEST, load_manifest
 from sandbox.model import FakeOpenAI
 from sandbox.workspace import FakeSlack
 from tests.botproc import BotProcess
 from tests.conftest import make_bot
+from tests.fakes.browser_service import FakeBrowserService
 from tests.postgres import Server
 from tests.seen import bot_texts, settled, wait_for_text
 
@@ -263,3 +269,196 @@ async def test_an_instance_killed_mid_burst_leaves_every_question_answered_or_ma
         await logged(
             survivors, lambda: any("interrupted replies reported" in p.log for p in survivors)
         )
+
+
+async def test_a_rolling_restart_loses_nothing(
+    own_slack: FakeSlack,
+    model: FakeOpenAI,
+    postgres_server: Server,
+    tmp_path: Path,
+    new_id: Callable[[str], str],
+) -> None:
+    slack = own_slack
+    metrics_port = free_port()
+    async with postgres_server.database() as url, instances(slack, model, url, tmp_path, 2) as two:
+        # A third instance, the one restarted, with its readiness served.
+        leaving = make_bot(slack, model, tmp_path, DATABASE_URL=url, METRICS_PORT=str(metrics_port))
+        connected = slack.connection_count
+        await leaving.start()
+        await slack.wait_connected(connected + 1, timeout=60)
+        user = new_id("U")
+        dms = [new_id("D") for _ in range(6)]
+        first = [
+            (dm, await slack.post_user_message(dm, user, f"[delay:3] before {n}"))
+            for n, dm in enumerate(dms)
+        ]
+        await model.wait_for(lambda: asked_model(model, "[delay:3] before") >= len(first))
+        assert leaving.process is not None
+        leaving.process.send_signal(signal.SIGTERM)
+        await leaving.wait_for_output("shutting down: draining")
+        # Not ready from the first moment of the drain: a balancer sends nothing more.
+        ready = f"http://127.0.0.1:{metrics_port}/readyz"
+        async with aiohttp.ClientSession() as session, session.get(ready) as response:
+            assert (response.status, await response.text()) == (503, "not ready: draining\n")
+        # Meanwhile, questions keep coming: the instances still running take them.
+        later = [
+            (dm, await slack.post_user_message(dm, user, f"during {n}")) for n, dm in enumerate(dms)
+        ]
+        assert await leaving.wait() == 0, leaving.log
+        for dm, ts in first + later:
+            await wait_for_text(slack, dm, ts, "Answer to:")
+            texts = bot_texts(slack, dm, ts)
+            assert len(answers(slack, dm, ts)) == 1, texts
+            assert not any("restarting" in text for text in texts), texts
+        assert "draining" in leaving.log
+        # It finished what it held, and took nothing new.
+        assert any(f"answered channel={dm} thread={ts}" in leaving.log for dm, ts in first)
+        assert not any(f"thread={ts}" in leaving.log for _, ts in later)
+        assert all(p.process and p.process.returncode is None for p in two)
+
+
+SECRET = "5b3f0c0d9e2a4c7f8a1b6d4e3c2f1a0b"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def events_url(port: int) -> str:
+    return f"http://127.0.0.1:{port}/slack/events"
+
+
+@dataclass
+class OverHttp:
+    slack: FakeSlack
+    service: FakeBrowserService
+    processes: list[BotProcess]
+    urls: list[str]
+
+
+@pytest.fixture(scope="module")
+async def over_http(
+    model: FakeOpenAI, postgres_server: Server, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[OverHttp]:
+    """Three instances in HTTP mode behind the fake's round-robin, with the browser
+    service, on one PostgreSQL database."""
+    slack = FakeSlack()
+    slack.install(load_manifest(HTTP_MANIFEST))
+    service = FakeBrowserService(token="svc-token-7")
+    await slack.start()
+    await service.start()
+    ports = [free_port() for _ in range(INSTANCES)]
+    urls = [events_url(port) for port in ports]
+    slack.use_http(urls, SECRET)
+    workdir = tmp_path_factory.mktemp("over-http")
+    processes = []
+    try:
+        async with postgres_server.database() as url:
+            for number, port in enumerate(ports):
+                folder = workdir / f"instance-{number}"
+                folder.mkdir()
+                process = make_bot(
+                    slack,
+                    model,
+                    folder,
+                    DATABASE_URL=url,
+                    SLACK_MODE="http",
+                    SLACK_SIGNING_SECRET=SECRET,
+                    PORT=str(port),
+                    BROWSER_SERVICE_URL=service.base_url,
+                    BROWSER_SERVICE_TOKEN="svc-token-7",
+                    BROWSER_SERVICE_ACTIONS="GET *, send_chat_message",
+                    BROWSER_SERVICE_USERS="*",
+                    BROWSER_SERVICE_CHANNELS="*",
+                )
+                processes.append(process)
+            await asyncio.gather(*(process.start() for process in processes))
+            await asyncio.gather(
+                *(p.wait_for_output("serving Slack's requests") for p in processes)
+            )
+            yield OverHttp(slack, service, processes, urls)
+            codes = await asyncio.gather(*(process.stop() for process in processes))
+            assert codes == [0] * INSTANCES, [p.log for p in processes]
+            assert not any("Traceback" in p.log for p in processes)
+    finally:
+        for process in processes:
+            await process.kill()
+        await service.stop()
+        await slack.stop()
+
+
+async def test_a_burst_over_http_to_three_instances_is_answered_once_each(
+    over_http: OverHttp, new_id: Callable[[str], str]
+) -> None:
+    slack, processes = over_http.slack, over_http.processes
+    channels = [new_id("C") for _ in range(60)]
+    asked = await asyncio.gather(
+        *(
+            slack.post_user_message(channel, new_id("U"), f"{BOT} over http {n} in {channel}")
+            for channel in channels
+            for n in range(10)
+        )
+    )
+    roots = [(channels[i // 10], ts) for i, ts in enumerate(asked)]
+    await slack.wait_for(
+        lambda: all(settled(slack, channel, ts) for channel, ts in roots),
+        timeout=120,
+        what="every question answered",
+    )
+    for channel, ts in roots:
+        assert len(answers(slack, channel, ts)) == 1, bot_texts(slack, channel, ts)
+    # Slack's retries of some of them, to other instances, answer nothing twice.
+    for _, ts in roots[:30]:
+        await slack.redeliver(slack.envelopes_for_ts[ts][0])
+    mine = set(roots)
+    await logged(
+        processes,
+        lambda: (
+            sum(sum(n for k, n in answered_by(p).items() if k in mine) for p in processes) >= 600
+        ),
+    )
+    for channel, ts in roots:
+        assert len(answers(slack, channel, ts)) == 1, bot_texts(slack, channel, ts)
+    counts = [sum(n for k, n in answered_by(p).items() if k in mine) for p in processes]
+    assert sum(counts) == 600 and all(counts), counts
+
+
+async def test_an_approval_asked_by_one_instance_runs_once_when_clicked_on_others(
+    over_http: OverHttp, new_id: Callable[[str], str]
+) -> None:
+    slack, service = over_http.slack, over_http.service
+    user, channel = new_id("U"), new_id("C")
+    call = '[tool:browser_send_chat_message:{"chat_id": "c1", "message": "See you at 4pm"}]'
+    slack.http.aim(over_http.urls[0])
+    try:
+        root = await slack.post_user_message(channel, user, f"{BOT} {call} tell Alice")
+        await wait_for_text(slack, channel, root, "needs the person's approval")
+        [approval] = [
+            m
+            for m in slack.messages_in(channel)
+            if m.bot_id and "browser_approve" in json.dumps(m.blocks or [])
+        ]
+        assert service.sent == []
+        # A double click, the two clicks reaching the two other instances.
+        clicks = []
+        for url in over_http.urls[1:]:
+            slack.http.aim(url)
+            clicks.append(
+                asyncio.ensure_future(
+                    slack.click(user, message=approval, action_id="browser_approve")
+                )
+            )
+        await asyncio.gather(*clicks)
+    finally:
+        slack.http.aim(None)
+    await slack.wait_for(
+        lambda: "done" in (slack.get_message(channel, approval.ts) or approval).text,
+        what="the approved action",
+    )
+    await slack.wait_for(
+        lambda: any("already handled" in e.text for e in slack.ephemerals_for(user, channel)),
+        what="the second click answered",
+    )
+    assert service.sent == [("c1", "See you at 4pm")]
