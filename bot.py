@@ -93,9 +93,9 @@ CATALOGUE_REFRESH_SECONDS = 600.0
 CATALOGUE_RETRY_SECONDS = 30.0
 APPROVAL_SWEEP_SECONDS = 60.0
 WATCHDOG_SECONDS = 30.0
-# Every instance says it is alive this often; one silent for three turns is gone
+# Every instance says it is alive this often; one silent for four turns is gone
 # (storage's OWNER_TIMEOUT_SECONDS), and a survivor's next recovery reports what it left
-# unfinished: within 15 + 10 seconds of its death.
+# unfinished: within 20 + 10 seconds of its death.
 HEARTBEAT_SECONDS = 5.0
 RECOVERY_SECONDS = 10.0
 # /readyz asks the database for a trivial answer within this.

@@ -10,7 +10,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
-from urllib.parse import unquote, urlparse, urlsplit
+from urllib.parse import parse_qs, unquote, urlparse, urlsplit
 
 from openai_client import Price, parse_prices
 
@@ -137,14 +137,17 @@ class BotConfig:
 
 
 def _database_passwords(url: str | None) -> tuple[str, ...]:
-    """The password in DATABASE_URL as written and, if it is percent-encoded, decoded."""
+    """The passwords in DATABASE_URL (before the host, or as `?password=`) as written
+    and, if percent-encoded, decoded."""
     if not url:
         return ()
     try:
-        password = urlsplit(url).password
+        parts = urlsplit(url)
+        written = [parts.password, *parse_qs(parts.query).get("password", [])]
     except ValueError:
         return ()
-    return tuple(dict.fromkeys([password, unquote(password)])) if password else ()
+    found = [p for password in written if password for p in (password, unquote(password))]
+    return tuple(dict.fromkeys(found))
 
 
 def _required(env: Mapping[str, str], name: str, prefix: str | None = None) -> str:

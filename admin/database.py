@@ -56,7 +56,7 @@ async def opened_store(target: Target) -> AsyncIterator[Store]:
     if target.url is None:
         await require_file(target.path)
     try:
-        store = await open_store(target.url, target.path)
+        store = await open_store(target.url, target.path, instance=False)
     except StoreUnusable as error:
         raise Refusal(str(error)) from None
     try:

@@ -89,7 +89,7 @@ async def copy_to_postgres(
     `target`; the rows copied per table, each also told to `progress` once copied."""
     # Opened as the bot opens them: both migrated to the current schema.
     await (await SQLiteStore.open(source)).close()
-    store = await PostgresStore.open(target, max_size=1)
+    store = await PostgresStore.open(target, max_size=1, register=False)
     try:
         async with store.database.transaction() as db:
             if await _holds_data(db):

@@ -62,6 +62,18 @@ class RunResult:
     cpu_per_answer_ms: float
     peak_rss_mb: float
     fakes_cpu_s: float
+    # The PostgreSQL server's CPU meanwhile (0 with SQLite): on this machine, beside the
+    # bot, where production gives it a host of its own.
+    database_cpu_s: float = 0.0
+
+
+def database_cpu() -> dict[int, float]:
+    """CPU seconds of each PostgreSQL server process on this machine, by pid."""
+    seen = {}
+    for process in psutil.process_iter(["name", "cpu_times"]):
+        if process.info["name"] == "postgres" and process.info["cpu_times"] is not None:
+            seen[process.pid] = sum(process.info["cpu_times"][:2])
+    return seen
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -171,6 +183,7 @@ async def _one_run(
         scrape(env["METRICS_PORT"], stop) if "METRICS_PORT" in env else stop.wait()
     )
     cpu_before = sum(sum(proc.cpu_times()[:2]) for proc in procs)
+    database_before = database_cpu()
     fakes_before = time.process_time() + sum(model_proc.cpu_times()[:2])
     envelopes_before = set(slack.sent_at)
     started = time.monotonic()
@@ -195,6 +208,10 @@ async def _one_run(
     finished = last_write_by_channel(slack, since=started)
     last = max((finished.get(ch, started) for ch in channels), default=started) - started
     cpu = sum(sum(proc.cpu_times()[:2]) for proc in procs) - cpu_before
+    database_after = database_cpu()
+    database = 0.0
+    if database_url is not None:
+        database = sum(t - database_before.get(pid, 0.0) for pid, t in database_after.items())
     fakes_cpu = time.process_time() + sum(model_proc.cpu_times()[:2]) - fakes_before
     stop.set()
     await sampler
@@ -219,6 +236,7 @@ async def _one_run(
         cpu_per_answer_ms=cpu * 1000 / max(ok, 1),
         peak_rss_mb=peak[0],
         fakes_cpu_s=fakes_cpu,
+        database_cpu_s=database,
     )
 
 
@@ -249,7 +267,8 @@ def summary(name: str, runs: list[RunResult]) -> str:
         f"{name:>6}  ack p50 {med('ack_p50_ms'):7.1f} ms  p99 {med('ack_p99_ms'):7.1f} ms  "
         f"last answer {med('last_answer_s'):6.2f} s  answered {med('answered'):6.0f}  "
         f"lost {med('lost'):4.0f}  cpu/answer {med('cpu_per_answer_ms'):6.2f} ms  "
-        f"peak rss {med('peak_rss_mb'):6.1f} MB  fakes' cpu {med('fakes_cpu_s'):5.2f} s"
+        f"peak rss {med('peak_rss_mb'):6.1f} MB  fakes' cpu {med('fakes_cpu_s'):5.2f} s  "
+        f"database cpu {med('database_cpu_s'):5.2f} s"
     )
 
 

@@ -68,7 +68,9 @@ class HttpFront:
         runner = web.AppRunner(self.web, access_log=None, shutdown_timeout=SHUTDOWN_SECONDS)
         await runner.setup()
         try:
-            await web.TCPSite(runner, host, port, backlog=BACKLOG).start()
+            # reuse_port: instances on one host (PM2 `instances: N`) share PORT, and the
+            # kernel spreads Slack's connections over them.
+            await web.TCPSite(runner, host, port, backlog=BACKLOG, reuse_port=True).start()
             self._bound = True
             self.taking = f"serving Slack's requests on http://{host}:{port}{EVENTS_PATH}"
             yield

@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeAlias, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -44,12 +44,15 @@ def shown(url: str) -> str:
     return f"{parts.scheme}://{where}{parts.path}"
 
 
-def password_of(url: str) -> str | None:
-    """The password in `url`, if it has one: what no line may show."""
+def passwords_of(url: str) -> list[str]:
+    """The passwords in `url` (before the host, or as `?password=`): what no line may
+    show."""
     try:
-        return urlsplit(url).password or None
+        parts = urlsplit(url)
+        written = [parts.password, *parse_qs(parts.query).get("password", [])]
     except ValueError:
-        return None
+        return []
+    return [password for password in written if password]
 
 
 def count(status: str) -> int:

@@ -15,9 +15,11 @@ from storage.postgres.database import Connection, Database
 from storage.records import Claim, InflightReply, Orphans
 
 # How often a running bot renews its heartbeat, and how old one may get before its
-# process counts as gone: three beats missed.
+# process counts as gone: three beats missed, each on a connection of its own, bounded
+# by BEAT_TIMEOUT_SECONDS (a busy pool does not hold a heartbeat up).
 HEARTBEAT_SECONDS = 5.0
-OWNER_TIMEOUT_SECONDS = 15.0
+BEAT_TIMEOUT_SECONDS = 5.0
+OWNER_TIMEOUT_SECONDS = 20.0
 
 # Rows being reported by the owner that took them over: they live and die with that
 # owner (the part before the colon), so if it dies meanwhile another takes them over.

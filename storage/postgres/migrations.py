@@ -24,6 +24,9 @@ MIGRATIONS: list[Migration] = []
 
 # pg_advisory_lock's key for migrating: any fixed number no other code of ours uses.
 MIGRATION_LOCK = 0x5AC_B07
+# How long an instance waits for another one's migrations, and one migration may take:
+# longer than an ordinary statement's bound (a new index on a large table).
+MIGRATION_SECONDS = 300.0
 
 
 def migration(function: Migration) -> Migration:
@@ -33,7 +36,7 @@ def migration(function: Migration) -> Migration:
 
 async def _script(connection: Connection, *statements: str) -> None:
     for statement in statements:
-        await connection.execute(statement)
+        await connection.execute(statement, timeout=MIGRATION_SECONDS)
 
 
 @migration
@@ -219,7 +222,8 @@ async def m008_coordination(db: Connection) -> None:
 async def migrate(db: Connection, where: str, upto: int | None = None) -> None:
     """Apply what the database lacks of `MIGRATIONS[:upto]`, each in its own
     transaction, holding the migration lock throughout."""
-    await db.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+    # Another instance may be migrating: its migrations, not one statement, are waited for.
+    await db.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK, timeout=MIGRATION_SECONDS)
     try:
         await _migrate(db, where, MIGRATIONS[:upto])
     finally:

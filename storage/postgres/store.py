@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 
 import asyncpg
 
 from storage.owners import Owner
 from storage.postgres.admin import PostgresAdmin
 from storage.postgres.approvals import PostgresApprovals
-from storage.postgres.coordination import PostgresCoordination
+from storage.postgres.coordination import Connect, PostgresCoordination
 from storage.postgres.database import (
     COMMAND_TIMEOUT_SECONDS,
     CONNECT_TIMEOUT_SECONDS,
     Database,
-    password_of,
+    passwords_of,
     shown,
 )
 from storage.postgres.events import PostgresEvents
-from storage.postgres.inflight import OWNER_TIMEOUT_SECONDS, PostgresInflight
+from storage.postgres.inflight import (
+    BEAT_TIMEOUT_SECONDS,
+    OWNER_TIMEOUT_SECONDS,
+    PostgresInflight,
+)
 from storage.postgres.jobs import PostgresJobs
 from storage.postgres.migrations import migrate
 from storage.postgres.settings import PostgresPeople, PostgresSettings
@@ -37,7 +42,9 @@ class PostgresStore:
     """Each call takes a connection from the pool; decisions are made by one statement
     or under row locks, so they hold across processes and hosts."""
 
-    def __init__(self, database: Database, owner: Owner, owner_timeout: float) -> None:
+    def __init__(
+        self, database: Database, owner: Owner, owner_timeout: float, connect: Connect
+    ) -> None:
         self._database = database
         self._closed = False
         self.events = PostgresEvents(database, owner.id)
@@ -50,7 +57,7 @@ class PostgresStore:
         self.approvals = PostgresApprovals(database)
         self.jobs = PostgresJobs(database)
         self.admin = PostgresAdmin(database)
-        self.coordination = PostgresCoordination(database, self.inflight, owner, owner_timeout)
+        self.coordination = PostgresCoordination(database, connect, owner, owner_timeout)
 
     @classmethod
     async def open(
@@ -61,11 +68,14 @@ class PostgresStore:
         max_size: int = DEFAULT_POOL_SIZE,
         owner_timeout: float = OWNER_TIMEOUT_SECONDS,
         connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
+        register: bool = True,
     ) -> PostgresStore:
         """The database at `url`, migrated, with this process (or `owner`) registered.
         `owner_timeout`: how old a heartbeat may be before its process counts as gone;
         `connect_timeout`: how long connecting may take (a server that accepts and never
-        answers, a firewall dropping packets)."""
+        answers, a firewall dropping packets).
+        `register=False`: an operator's command, not a bot instance (counted by none).
+        """
         where = shown(url)
         try:
             pool = await asyncio.wait_for(
@@ -87,8 +97,16 @@ class PostgresStore:
         try:
             async with database.connection() as connection:
                 await migrate(connection, where)
-            store = cls(database, owner or Owner.new(), owner_timeout)
-            await store.inflight.register()
+
+            # The heartbeat's own connection, made as the pool's are.
+            def connect() -> Awaitable[asyncpg.Connection]:
+                return asyncpg.connect(
+                    url, timeout=BEAT_TIMEOUT_SECONDS, command_timeout=BEAT_TIMEOUT_SECONDS
+                )
+
+            store = cls(database, owner or Owner.new(), owner_timeout, connect)
+            if register:
+                await store.inflight.register()
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
             await database.close()
             raise StoreUnusable(
@@ -119,6 +137,7 @@ class PostgresStore:
         if self._closed:
             return
         self._closed = True
+        await self.coordination.close()
         try:
             await self.inflight.unregister()
         except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
@@ -134,5 +153,6 @@ def _reason(error: BaseException, url: str) -> str:
         reason = error.strerror
     else:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-    password = password_of(url)
-    return reason.replace(password, "***") if password else reason
+    for password in passwords_of(url):
+        reason = reason.replace(password, "***")
+    return reason

@@ -38,11 +38,10 @@ class SQLiteAdmin:
         if not scopes:
             return 0
         now = time.time()
-        await self._writer.write_together(
-            *((NOTE_CHANGE, (scope, key, now)) for scope, key in scopes)
-        )
         pairs = ", ".join(["(?, ?)"] * len(scopes))
+        # Noted in the same transaction: a process catching up sees both or neither.
         return await self._writer.counted_write(
             f"DELETE FROM settings WHERE (scope, key) IN (VALUES {pairs})",
             [value for pair in scopes for value in pair],
+            after=[(NOTE_CHANGE, (scope, key, now)) for scope, key in scopes],
         )

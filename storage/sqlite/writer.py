@@ -76,9 +76,14 @@ class Writer:
             batch.rows.setdefault(sql, []).append(params)
         await self._committed(batch)
 
-    async def counted_write(self, sql: str, params: Sequence[object]) -> int:
-        """A write whose caller needs to know how many rows it changed."""
+    async def counted_write(
+        self, sql: str, params: Sequence[object], *, after: Sequence[Statement] = ()
+    ) -> int:
+        """A write whose caller needs to know how many rows it changed; `after` other
+        statements, committed in the same transaction before it."""
         batch = self._open_batch()
+        for before, values in after:
+            batch.rows.setdefault(before, []).append(values)
         index = len(batch.counted)
         batch.counted.append((sql, params))
         return (await self._committed(batch)).rowcounts[index]
