@@ -112,13 +112,14 @@ def answers(slack: FakeSlack, channel: str, root: str) -> list[str]:
     return [text for text in bot_texts(slack, channel, root) if text.startswith("Answer to:")]
 
 
-async def test_a_burst_spread_over_three_instances_is_answered_once_each(
-    slack: FakeSlack, three: list[BotProcess], new_id: Callable[[str], str]
-) -> None:
+async def burst(
+    slack: FakeSlack, new_id: Callable[[str], str], words: str
+) -> list[tuple[str, str]]:
+    """600 questions in 60 channels at once, each answered once: their (channel, ts)."""
     channels = [new_id("C") for _ in range(60)]
     asked = await asyncio.gather(
         *(
-            slack.post_user_message(channel, new_id("U"), f"{BOT} question {n} in {channel}")
+            slack.post_user_message(channel, new_id("U"), f"{BOT} {words} {n} in {channel}")
             for channel in channels
             for n in range(10)
         )
@@ -136,20 +137,31 @@ async def test_a_burst_spread_over_three_instances_is_answered_once_each(
         said = answers(slack, channel, ts)
         asked_text = question.text.removeprefix(BOT).strip()
         assert len(said) == 1 and said[0].endswith(f": {asked_text}"), said
-    # Every instance took its share, and no message was answered by two.
+    return roots
+
+
+async def answered_once_by_each(processes: list[BotProcess], roots: list[tuple[str, str]]) -> None:
+    """Every instance took its share, and no message was answered by two."""
     mine = set(roots)
 
     def counts() -> list[Counter[tuple[str, str]]]:
         return [
             Counter({k: n for k, n in answered_by(process).items() if k in mine})
-            for process in three
+            for process in processes
         ]
 
-    await logged(three, lambda: sum(sum(c.values()) for c in counts()) >= 600)
+    await logged(processes, lambda: sum(sum(c.values()) for c in counts()) >= len(roots))
     assert all(counts()), [sum(c.values()) for c in counts()]
     total = sum(counts(), Counter())
-    assert sum(total.values()) == 600
+    assert sum(total.values()) == len(roots)
     assert max(total.values()) == 1
+
+
+async def test_a_burst_spread_over_three_instances_is_answered_once_each(
+    slack: FakeSlack, three: list[BotProcess], new_id: Callable[[str], str]
+) -> None:
+    roots = await burst(slack, new_id, "question")
+    await answered_once_by_each(three, roots)
 
 
 async def test_two_messages_of_one_thread_on_two_instances_get_one_answer_and_one_busy_reply(
@@ -397,36 +409,13 @@ async def test_a_burst_over_http_to_three_instances_is_answered_once_each(
     over_http: OverHttp, new_id: Callable[[str], str]
 ) -> None:
     slack, processes = over_http.slack, over_http.processes
-    channels = [new_id("C") for _ in range(60)]
-    asked = await asyncio.gather(
-        *(
-            slack.post_user_message(channel, new_id("U"), f"{BOT} over http {n} in {channel}")
-            for channel in channels
-            for n in range(10)
-        )
-    )
-    roots = [(channels[i // 10], ts) for i, ts in enumerate(asked)]
-    await slack.wait_for(
-        lambda: all(settled(slack, channel, ts) for channel, ts in roots),
-        timeout=120,
-        what="every question answered",
-    )
-    for channel, ts in roots:
-        assert len(answers(slack, channel, ts)) == 1, bot_texts(slack, channel, ts)
+    roots = await burst(slack, new_id, "over http")
     # Slack's retries of some of them, to other instances, answer nothing twice.
     for _, ts in roots[:30]:
         await slack.redeliver(slack.envelopes_for_ts[ts][0])
-    mine = set(roots)
-    await logged(
-        processes,
-        lambda: (
-            sum(sum(n for k, n in answered_by(p).items() if k in mine) for p in processes) >= 600
-        ),
-    )
+    await answered_once_by_each(processes, roots)
     for channel, ts in roots:
         assert len(answers(slack, channel, ts)) == 1, bot_texts(slack, channel, ts)
-    counts = [sum(n for k, n in answered_by(p).items() if k in mine) for p in processes]
-    assert sum(counts) == 600 and all(counts), counts
 
 
 async def test_an_approval_asked_by_one_instance_runs_once_when_clicked_on_others(
