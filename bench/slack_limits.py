@@ -13,6 +13,10 @@ lower bound Slack's limits put on the last final answer (see `lower_bound_second
 with the ratio of the measured time to it (the target is at most TARGET_RATIO).
 
     .venv/bin/python bench/slack_limits.py --channels 30 --questions 300 --stream-seconds 5
+
+With --instances N, N bot processes share a new PostgreSQL database (TEST_DATABASE_URL's
+server, tests/postgres.py) and the fake spreads the questions over their connections:
+together they must stay within the same limits (no process is pinned to a core then).
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from slack_client.transport.limits import (
 from tests.botproc import BotProcess, bot_environment, start_model_server
 from tests.fakes.slack_faults import attach_faults
 from tests.loopback import clear_proxies
+from tests.postgres import Server, find_server
 
 POLL_SECONDS = 0.25
 # The model's answer in this many deltas, evenly spaced over --stream-seconds.
@@ -169,9 +174,11 @@ def percentile(values: list[float], share: float) -> float:
 
 
 async def stop_all(
-    bot: BotProcess | None, slack: FakeSlack, model: asyncio.subprocess.Process | None
+    bots: list[BotProcess], slack: FakeSlack, model: asyncio.subprocess.Process | None
 ) -> None:
-    if bot is not None and bot.process is not None:
+    for bot in bots:
+        if bot.process is None:
+            continue
         try:
             await bot.stop()
         except TimeoutError:
@@ -182,11 +189,21 @@ async def stop_all(
         await model.wait()
 
 
-async def one_run(args: argparse.Namespace, questions: int) -> RunResult:
+async def one_run(
+    args: argparse.Namespace, questions: int, postgres: Server | None = None
+) -> RunResult:
+    if postgres is None:
+        return await _one_run(args, questions, None)
+    async with postgres.database() as url:
+        return await _one_run(args, questions, url)
+
+
+async def _one_run(args: argparse.Namespace, questions: int, database_url: str | None) -> RunResult:
     slack = FakeSlack()
+    slack.spread_envelopes = True
     await slack.start()
     model: asyncio.subprocess.Process | None = None
-    bot: BotProcess | None = None
+    bots: list[BotProcess] = []
     try:
         model, model_url = await start_model_server(args.latency)
         workdir = Path(tempfile.mkdtemp(prefix="slack-limits-"))
@@ -201,18 +218,26 @@ async def one_run(args: argparse.Namespace, questions: int) -> RunResult:
             OPENAI_TIMEOUT_SECONDS=str(max(60.0, 4 * (args.latency + args.stream_seconds))),
             LOG_LEVEL="WARNING",
         )
-        bot = BotProcess(env, cwd=workdir)
-        await bot.start()
-        await slack.wait_connected(1, timeout=60)
+        if database_url is not None:
+            env["DATABASE_URL"] = database_url
+        bots = [BotProcess(env, cwd=workdir) for _ in range(args.instances)]
+        await asyncio.gather(*(bot.start() for bot in bots))
+        await slack.wait_connected(args.instances, timeout=60)
+        bot = bots[0]
         assert bot.process is not None
-        if (os.cpu_count() or 1) >= 2:
+        if (os.cpu_count() or 1) >= 2 and args.instances == 1:
             # The bot gets a core of its own, as in production; the fakes share the other.
             psutil.Process(bot.process.pid).cpu_affinity([0])
             for fake in (psutil.Process(), psutil.Process(model.pid)):
                 fake.cpu_affinity([1])
         # Warm up (first-call imports, connection pools) outside the measurement.
-        warm = await slack.post_user_message("CWARM", "UWARM", "<@UBOT> warm up")
-        await slack.wait_for(lambda: answered(slack, "CWARM", warm, "warm up"), timeout=60)
+        warm = [
+            await slack.post_user_message("CWARM", f"UWARM{n}", "<@UBOT> warm up")
+            for n in range(args.instances)
+        ]
+        await slack.wait_for(
+            lambda: all(answered(slack, "CWARM", ts, "warm up") for ts in warm), timeout=60
+        )
         # Counts the 429s of the measurement only.
         faults = attach_faults(slack)
         if not args.no_limits:
@@ -247,7 +272,7 @@ async def one_run(args: argparse.Namespace, questions: int) -> RunResult:
         if args.verbose and faults.rate_limited_count:
             print(f"  429s by method: {dict(faults.rate_limited_count)}", flush=True)
     finally:
-        await stop_all(bot, slack, model)
+        await stop_all(bots, slack, model)
     first_text = [first[t] - started for t in needles if t in first]
     return RunResult(
         first_text_p50_s=percentile(first_text, 0.5),
@@ -287,23 +312,33 @@ async def main() -> None:
         "--no-limits", action="store_true", help="the fake Slack enforces no rate limits"
     )
     parser.add_argument("--verbose", action="store_true", help="429s by method, each run")
+    parser.add_argument("--instances", type=int, default=1, help="bots on one PostgreSQL")
     args = parser.parse_args()
     clear_proxies()
+    postgres: Server | None = None
+    if args.instances > 1:
+        postgres, why = await find_server()
+        if postgres is None:
+            raise SystemExit(why)
     mode = "no limits" if args.no_limits else "Slack's limits"
     print(
         f"{mode}, {args.channels} channels, model latency {args.latency} s, "
         f"streams of {args.stream_seconds} s, {args.runs} runs each, medians",
         flush=True,
     )
-    for n in args.questions:
-        per_channel = Counter(i % args.channels for i in range(n))
-        bound = lower_bound_seconds(per_channel.values(), args.latency + args.stream_seconds)
-        runs = []
-        for _ in range(args.runs):
-            run = await one_run(args, n)
-            print(f"  run: {summary([run], bound)}", flush=True)
-            runs.append(run)
-        print(f"N={n:5d} " + summary(runs, bound), flush=True)
+    try:
+        for n in args.questions:
+            per_channel = Counter(i % args.channels for i in range(n))
+            bound = lower_bound_seconds(per_channel.values(), args.latency + args.stream_seconds)
+            runs = []
+            for _ in range(args.runs):
+                run = await one_run(args, n, postgres)
+                print(f"  run: {summary([run], bound)}", flush=True)
+                runs.append(run)
+            print(f"N={n:5d} x{args.instances} " + summary(runs, bound), flush=True)
+    finally:
+        if postgres is not None:
+            await postgres.stop()
 
 
 if __name__ == "__main__":

@@ -37,6 +37,8 @@ pytestmark = pytest.mark.postgres
 
 BOT = "<@UBOT>"
 INSTANCES = 3
+# Each person's answered messages a minute, counted across the instances.
+PER_MINUTE = 12
 # What a process logs for each message it answers (message_processor/processor.py).
 ANSWERED = re.compile(r"\banswered channel=(\S+) thread=(\S+)")
 
@@ -78,7 +80,14 @@ async def three(
 ) -> AsyncIterator[list[BotProcess]]:
     async with (
         postgres_server.database() as url,
-        instances(slack, model, url, tmp_path_factory.mktemp("three"), INSTANCES) as running,
+        instances(
+            slack,
+            model,
+            url,
+            tmp_path_factory.mktemp("three"),
+            INSTANCES,
+            USER_MESSAGES_PER_MINUTE=str(PER_MINUTE),
+        ) as running,
     ):
         yield running
 
@@ -217,6 +226,33 @@ async def test_a_settings_change_saved_on_one_instance_applies_on_the_others(
     ]
     assert len(sent) == asked
     assert all("Answer like a pirate." in instructions for instructions in sent), sent
+
+
+def reactions(slack: FakeSlack, channel: str, ts: str) -> dict[str, list[str]]:
+    message = slack.get_message(channel, ts)
+    return message.reactions if message else {}
+
+
+async def test_a_persons_messages_a_minute_are_counted_across_the_instances(
+    slack: FakeSlack, three: list[BotProcess], new_id: Callable[[str], str]
+) -> None:
+    user = new_id("U")
+    dm = slack.dm_channel(user)
+    sent = []
+    for n in range(PER_MINUTE + 3):
+        sent.append(await slack.post_user_message(dm, user, f"count me {n}"))
+        await slack.wait_for(
+            lambda: settled(slack, dm, sent[-1]) or bool(reactions(slack, dm, sent[-1])),
+            what=f"message {n} answered or turned away",
+        )
+    turned_away = [ts for ts in sent if "no_entry_sign" in reactions(slack, dm, ts)]
+    # Each instance saw a third of them, under the limit: only a count shared by all of
+    # them turns the last three away.
+    assert turned_away == sent[PER_MINUTE:]
+    for ts in sent[:PER_MINUTE]:
+        assert len(answers(slack, dm, ts)) == 1
+    notices = [e.text for e in slack.ephemerals_for(user, dm) if "last minute" in e.text]
+    assert notices and all(f"sent me {PER_MINUTE} messages" in n for n in notices)
 
 
 @pytest.fixture
