@@ -178,7 +178,11 @@ class MessageProcessor:
 
     async def submit(self, message: IncomingMessage) -> None:
         if not self._accepting:
+            # Slack has its ack (it came in as this instance stopped listening): the
+            # person is told to ask again, rather than left without an answer.
             logger.warning("shutting down, not taking event_id=%s", message.event_id)
+            if message.is_dm or message.is_mention:
+                await self._last_word(message, SHUTTING_DOWN)
             return
         self._track(self._process(message))
 

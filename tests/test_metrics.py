@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
 import time
 from collections import Counter
@@ -18,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from yarl import URL
 
 from bot import StartupError
-from message_processor.failures import BUSY
+from message_processor.failures import BUSY, SHUTTING_DOWN
 from sandbox.manifest import load_manifest
 from sandbox.model import FakeOpenAI
 from sandbox.workspace import FakeSlack
@@ -300,6 +301,29 @@ async def test_readiness_turns_false_while_the_bot_drains(
             await scrape(base), "slackbot_answers_total", "outcome"
         )
         assert counted == {"cut_off": 1}
+
+
+async def test_a_message_arriving_as_the_bot_stops_taking_them_is_told_to_ask_again(
+    slack: FakeSlack, model: FakeOpenAI, tmp_path: Path, new_id: Callable[[str], str]
+) -> None:
+    person = new_id("U")
+    dm = slack.dm_channel(person)
+    async with bot_in_process(
+        slack, model, tmp_path, SHUTDOWN_DRAIN_SECONDS="30", OPENAI_TIMEOUT_SECONDS="60"
+    ) as running:
+        held = await slack.post_user_message(dm, person, "[stall_after:1] held until cut off")
+        await slack.wait_for(
+            lambda: bool(slack.bot_replies(dm, held)), what="the answer being written"
+        )
+        # The pipeline stops taking messages while the connection is still up: what Slack
+        # delivers in that moment has its ack, so the person is told.
+        draining = asyncio.create_task(running.bot.processor.drain(30))
+        await asyncio.sleep(0)
+        late = await slack.post_user_message(dm, person, "a question just too late")
+        await wait_for_text(slack, dm, late, SHUTTING_DOWN)
+        await running.bot.processor.drain(0)
+        await draining
+    assert not any("just too late" in json.dumps(r.body) for r in model.requests)
 
 
 async def test_status_shows_the_background_jobs_and_their_last_runs(

@@ -497,9 +497,11 @@ async def test_leases_and_counts_are_shared_by_processes_alive(stores: Stores) -
     assert await one.heartbeat() == 2
 
 
+# A SQLite store grants every lease (one process decides): PostgreSQL only.
+@pytest.mark.parametrize(
+    "place", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
 async def test_the_leases_of_a_process_gone_are_free_again(stores: Stores) -> None:
-    if stores.kind == "sqlite":
-        pytest.skip("a SQLite store grants every lease: one process decides")
     gone, alive = await stores.open(), await stores.open()
     assert await gone.coordination.take_lease("thread:C1/1.0", 1) is not None
     assert await alive.coordination.take_lease("thread:C1/1.0", 1) is None
