@@ -359,7 +359,9 @@ async def _open(
     config: BotConfig, stack: contextlib.AsyncExitStack, link_policy: LinkPolicy
 ) -> _Outside:
     try:
-        store = await open_store(config.database_url, config.database_path)
+        store = await open_store(
+            config.database_url, config.database_path, pool_size=config.database_pool_size
+        )
     except StoreUnusable as error:
         raise StartupError(str(error)) from None
     # The last word once everything is closed, whatever ended the bot.

@@ -68,6 +68,8 @@ class BotConfig:
     database_path: str = "data/bot.db"
     # Set: the PostgreSQL store at this URL, instead of SQLite at `database_path`.
     database_url: str | None = field(default=None, repr=False)
+    # Connections each instance keeps to PostgreSQL at most (its heartbeat has one more).
+    database_pool_size: int = 10
     # Days conversations, document text and images are kept; 0 keeps them forever.
     retention_days: int = 90
     log_level: str = "INFO"
@@ -424,6 +426,7 @@ def _read(env: Mapping[str, str]) -> tuple[BotConfig, list[str]]:
             frozenset(),
         ),
         file_readers=whole("FILE_READERS", 2, minimum=1),
+        database_pool_size=whole("DATABASE_POOL_SIZE", 10, minimum=2),
         file_read_seconds=number("FILE_READ_SECONDS", 20.0),
         file_read_memory_mb=whole("FILE_READ_MEMORY_MB", 1024, minimum=256),
         file_read_budget_mb=whole("FILE_READ_BUDGET_MB", 100, minimum=1),

@@ -62,6 +62,10 @@ class SharedLeases:
     def __init__(self, store: CoordinationStore) -> None:
         self._store = store
         self._held: set[str] = set()
+        # Released, not yet freed in the store: freed together by one task at a time, so
+        # a burst of answers ending costs a statement or two, not one each.
+        self._releasing: set[str] = set()
+        self._freeing: asyncio.Task[None] | None = None
 
     async def take(self, key: str, limit: int, *, until: float | None = None) -> str | None:
         """One of `key`'s `limit` leases: its token, or None if none came free by `until`
@@ -85,13 +89,25 @@ class SharedLeases:
             )
 
     async def release(self, token: str) -> None:
+        """The lease is freed in the store by a task of its own, with the others released
+        meanwhile (a follow-up in the same thread waits for it within its grace)."""
         if token == UNRECORDED:
             return
         self._held.discard(token)
+        self._releasing.add(token)
+        if self._freeing is None:
+            self._freeing = asyncio.create_task(self._free())
+
+    async def _free(self) -> None:
         try:
-            await self._store.release_lease(token)
-        except Exception as error:  # noqa: BLE001 - `renew` drops it
-            logger.warning("lease not released: %s", type(error).__name__)
+            while self._releasing:
+                tokens, self._releasing = self._releasing, set()
+                try:
+                    await self._store.release_leases(tokens)
+                except Exception as error:  # noqa: BLE001 - `renew` drops them
+                    logger.warning("leases not released: %s", type(error).__name__)
+        finally:
+            self._freeing = None
 
     @asynccontextmanager
     async def hold(self, key: str, limit: int, *, until: float | None) -> AsyncIterator[bool]:

@@ -262,7 +262,9 @@ class CoordinationStore(Protocol):
         token; None otherwise."""
         ...
 
-    async def release_lease(self, token: str) -> None: ...
+    async def release_leases(self, tokens: Collection[str]) -> None:
+        """Several at once: releases come in bursts, one statement frees them all."""
+        ...
 
     async def keep_leases(self, tokens: Collection[str]) -> None:
         """This process holds exactly `tokens`: drop any other lease of its own (one whose

@@ -37,6 +37,8 @@ pytestmark = pytest.mark.postgres
 
 BOT = "<@UBOT>"
 INSTANCES = 3
+# Small pools: the tests' three workers share one server's 100 connections.
+POOL = {"DATABASE_POOL_SIZE": "4"}
 # Each person's answered messages a minute, counted across the instances.
 PER_MINUTE = 12
 # What a process logs for each message it answers (message_processor/processor.py).
@@ -55,7 +57,7 @@ async def instances(
     for number in range(count):
         folder = workdir / f"instance-{number}"
         folder.mkdir(parents=True)
-        processes.append(make_bot(slack, model, folder, DATABASE_URL=url, **env))
+        processes.append(make_bot(slack, model, folder, DATABASE_URL=url, **POOL, **env))
     try:
         await asyncio.gather(*(process.start() for process in processes))
         await slack.wait_connected(connected + count, timeout=60)
@@ -145,7 +147,7 @@ async def burst(
         assert question is not None
         said = answers(slack, channel, ts)
         asked_text = question.text.removeprefix(BOT).strip()
-        assert len(said) == 1 and said[0].endswith(f": {asked_text}"), said
+        assert len(said) == 1 and said[0].endswith(f": {asked_text}"), bot_texts(slack, channel, ts)
     return roots
 
 
@@ -334,7 +336,9 @@ async def test_a_rolling_restart_loses_nothing(
     metrics_port = free_port()
     async with postgres_server.database() as url, instances(slack, model, url, tmp_path, 2) as two:
         # A third instance, the one restarted, with its readiness served.
-        leaving = make_bot(slack, model, tmp_path, DATABASE_URL=url, METRICS_PORT=str(metrics_port))
+        leaving = make_bot(
+            slack, model, tmp_path, DATABASE_URL=url, METRICS_PORT=str(metrics_port), **POOL
+        )
         connected = slack.connection_count
         await leaving.start()
         await slack.wait_connected(connected + 1, timeout=60)
@@ -416,6 +420,7 @@ async def over_http(
                     model,
                     folder,
                     DATABASE_URL=url,
+                    **POOL,
                     SLACK_MODE="http",
                     SLACK_SIGNING_SECRET=SECRET,
                     PORT=str(port),

@@ -480,7 +480,7 @@ async def test_leases_and_counts_are_shared_by_processes_alive(stores: Stores) -
         return
     assert second is None
     assert await two.take_lease("thread:C1/2.0", 1) is not None
-    await one.release_lease(first)
+    await one.release_leases([first])
     assert await two.take_lease("thread:C1/1.0", 1) is not None
     # Three a minute, whichever process counts: the fourth waits most of a minute.
     assert waits[:3] == [0.0] * 3 and 50 < waits[3] <= 60

@@ -53,6 +53,8 @@ class PostgresCoordination:
         self._owner = owner
         self._owner_timeout = owner_timeout
         self._beat: asyncpg.Connection | None = None
+        # One operation at a time on a connection.
+        self._beating = asyncio.Lock()
 
     async def heartbeat(self) -> int:
         owner = self._owner
@@ -90,8 +92,8 @@ class PostgresCoordination:
         )
         return token if row[0] else None
 
-    async def release_lease(self, token: str) -> None:
-        await self._database.write("DELETE FROM leases WHERE token = $1", token)
+    async def release_leases(self, tokens: Collection[str]) -> None:
+        await self._database.write("DELETE FROM leases WHERE token = ANY($1::text[])", list(tokens))
 
     async def keep_leases(self, tokens: Collection[str]) -> None:
         async def drop_lost(db: asyncpg.Connection) -> None:
@@ -121,7 +123,7 @@ class PostgresCoordination:
         """`work` on the heartbeat's own connection (made again after a failure), within
         BEAT_TIMEOUT_SECONDS."""
         try:
-            async with asyncio.timeout(BEAT_TIMEOUT_SECONDS):
+            async with self._beating, asyncio.timeout(BEAT_TIMEOUT_SECONDS):
                 if self._beat is None or self._beat.is_closed():
                     self._beat = await self._connect()
                 return await work(self._beat)

@@ -20,7 +20,7 @@ class SingleInstance:
     async def take_lease(self, key: str, limit: int) -> str | None:
         return str(next(self._tokens))
 
-    async def release_lease(self, token: str) -> None:
+    async def release_leases(self, tokens: Collection[str]) -> None:
         return None
 
     async def keep_leases(self, tokens: Collection[str]) -> None:
