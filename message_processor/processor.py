@@ -633,7 +633,11 @@ class MessageProcessor:
                 raise
             # Other Slack errors land here too: the reply is finished (which also stops
             # its update loop) and, if Slack refuses that as well, _answer says so anew.
-            logger.exception("answer failed: %s", context)
+            if isinstance(error, SlackRefused | SlackUnreachable):
+                # Slack's own word, or its absence: no bug of ours to trace.
+                logger.error("answer failed: %s error=%s", context, loggable(error))
+            else:
+                logger.exception("answer failed: %s", context)
             await stream.finish(footer=describe_failure(error, timeout=timeout))
             return _failure_outcome(error)
         self._wrapping_up(message)

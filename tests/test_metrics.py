@@ -329,6 +329,8 @@ async def test_a_message_arriving_as_the_bot_stops_taking_them_is_told_to_ask_ag
 async def test_status_shows_the_background_jobs_and_their_last_runs(
     slack: FakeSlack, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
+    # The jobs run at start beside the bot's first events: retention's is done once said.
+    await bot.wait_for_output("retention: removed")
     shown = await command(slack, new_id("U"), new_id("C"), "status")
     jobs = shown.split("*Background jobs:*\n", 1)[1].splitlines()
     assert [line.split(" (")[0] for line in jobs] == [
