@@ -79,7 +79,11 @@ async def running_bot(
     """The bot connected to the fakes; on leaving, it must stop cleanly (no tracebacks)."""
     process = make_bot(slack, model, workdir, **overrides)
     await start_bot(slack, process)
-    yield process
+    try:
+        yield process
+    except BaseException:
+        await process.kill()  # a failing test does not leave its bot running
+        raise
     code = await process.stop()
     assert code == 0, process.log
     assert "Traceback" not in process.log, process.log

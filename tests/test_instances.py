@@ -334,11 +334,17 @@ async def test_a_rolling_restart_loses_nothing(
 ) -> None:
     slack = own_slack
     metrics_port = free_port()
-    async with postgres_server.database() as url, instances(slack, model, url, tmp_path, 2) as two:
+    async with (
+        postgres_server.database() as url,
+        instances(slack, model, url, tmp_path, 2) as two,
+        contextlib.AsyncExitStack() as stack,
+    ):
         # A third instance, the one restarted, with its readiness served.
         leaving = make_bot(
             slack, model, tmp_path, DATABASE_URL=url, METRICS_PORT=str(metrics_port), **POOL
         )
+        # Whatever happens below, it does not outlive the test.
+        stack.push_async_callback(leaving.kill)
         connected = slack.connection_count
         await leaving.start()
         await slack.wait_connected(connected + 1, timeout=60)
