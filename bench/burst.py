@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import socket
 import statistics
 import sys
 import tempfile
@@ -39,6 +38,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from sandbox.loopback import free_port
 from sandbox.workspace import FakeSlack
 from tests.botproc import REPO, BotProcess, bot_environment, start_model_server
 from tests.loopback import clear_proxies
@@ -238,12 +238,6 @@ async def _one_run(
         fakes_cpu_s=fakes_cpu,
         database_cpu_s=database,
     )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def scrape(port: str, stop: asyncio.Event) -> int:

@@ -9,6 +9,8 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from slack_client.listeners.http import EVENTS_PATH
+
 REPO = Path(__file__).resolve().parent.parent
 MAIN = REPO / "main.py"
 MODEL_SERVER = REPO / "bench" / "fake_model_server.py"
@@ -26,6 +28,11 @@ async def start_model_server(latency: float) -> tuple[asyncio.subprocess.Process
     )
     assert server.stdout is not None
     return server, (await server.stdout.readline()).decode().strip()
+
+
+def events_url(port: int) -> str:
+    """Where a bot in HTTP mode on `port` takes Slack's requests."""
+    return f"http://127.0.0.1:{port}{EVENTS_PATH}"
 
 
 def bot_environment(

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sandbox.workspace import FakeSlack
+import json
+
+from sandbox.workspace import FakeSlack, Message
 
 THINKING = "Thinking…"
 
@@ -70,3 +72,15 @@ def shown_steps(slack: FakeSlack, channel: str, thread_ts: str) -> str:
         if (c.params.get("channel_id"), c.params.get("thread_ts")) == (channel, thread_ts)
     ]
     return "\n".join(tasks + statuses)
+
+
+def approval_in(slack: FakeSlack, channel: str, thread_ts: str | None = None) -> Message:
+    found = [
+        m
+        for m in slack.messages_in(channel)
+        if m.bot_id
+        and "browser_approve" in json.dumps(m.blocks or [])
+        and (thread_ts is None or m.thread_ts == thread_ts)
+    ]
+    assert found, "no approval message"
+    return found[-1]

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from sandbox.model import FakeOpenAI
-from sandbox.workspace import FakeSlack, Message, UploadedFile
+from sandbox.workspace import FakeSlack, UploadedFile
 from tests.conftest import running_bot
 from tests.fakes.browser_service import FakeBrowserService
 from tests.inproc import InProcessBot, bot_in_process
-from tests.seen import thread_text, wait_for_text
+from tests.seen import approval_in, thread_text, wait_for_text
 
 BOT = "<@UBOT>"
 ADMIN = "UADMIN9"
@@ -72,18 +72,6 @@ async def command(slack: FakeSlack, user: str, channel: str, text: str) -> list[
 
     await slack.wait_for(answered, what=f"/ai {text}")
     return [r.text for r in slack.responses[envelope]]
-
-
-def approval_in(slack: FakeSlack, channel: str, thread_ts: str | None = None) -> Message:
-    found = [
-        m
-        for m in slack.messages_in(channel)
-        if m.bot_id
-        and "browser_approve" in json.dumps(m.blocks or [])
-        and (thread_ts is None or m.thread_ts == thread_ts)
-    ]
-    assert found, "no approval message"
-    return found[-1]
 
 
 async def test_actions_are_listed_from_the_services_openapi_document(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -15,26 +14,24 @@ import aiohttp
 import pytest
 
 from config import ConfigError, load_config
+from sandbox.loopback import free_port
 from sandbox.manifest import HTTP_MANIFEST, load_manifest
 from sandbox.model import FakeOpenAI
 from sandbox.workspace import FakeSlack, blocks_text
 from sandbox.workspace.http_delivery import sign
-from tests.botproc import APP_TOKEN, BOT_TOKEN, OPENAI_KEY, BotProcess, bot_environment
+from tests.botproc import (
+    APP_TOKEN,
+    BOT_TOKEN,
+    OPENAI_KEY,
+    BotProcess,
+    bot_environment,
+    events_url,
+)
 from tests.inproc import InProcessBot, bot_in_process
 from tests.seen import command, wait_for_text
 
 SECRET = "8f14e45fceea167a5a36dedd4bea2543"
 BOT = "<@UBOT>"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def events_url(port: int) -> str:
-    return f"http://127.0.0.1:{port}/slack/events"
 
 
 def http_env(port: int, **more: str) -> dict[str, str]:

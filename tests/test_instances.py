@@ -14,7 +14,6 @@ import contextlib
 import json
 import re
 import signal
-import socket
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -24,14 +23,15 @@ import aiohttp
 import pytest
 
 from message_processor.failures import BUSY, INTERRUPTED_BY_CRASH
+from sandbox.loopback import free_port
 from sandbox.manifest import HTTP_MANIFEST, load_manifest
 from sandbox.model import FakeOpenAI
 from sandbox.workspace import FakeSlack
-from tests.botproc import BotProcess
+from tests.botproc import BotProcess, events_url
 from tests.conftest import make_bot
 from tests.fakes.browser_service import FakeBrowserService
 from tests.postgres import Server
-from tests.seen import bot_texts, settled, wait_for_text
+from tests.seen import approval_in, bot_texts, settled, wait_for_text
 
 pytestmark = pytest.mark.postgres
 
@@ -382,16 +382,6 @@ async def test_a_rolling_restart_loses_nothing(
 SECRET = "5b3f0c0d9e2a4c7f8a1b6d4e3c2f1a0b"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def events_url(port: int) -> str:
-    return f"http://127.0.0.1:{port}/slack/events"
-
-
 @dataclass
 class OverHttp:
     slack: FakeSlack
@@ -475,24 +465,21 @@ async def test_an_approval_asked_by_one_instance_runs_once_when_clicked_on_other
     try:
         root = await slack.post_user_message(channel, user, f"{BOT} {call} tell Alice")
         await wait_for_text(slack, channel, root, "needs the person's approval")
-        [approval] = [
-            m
-            for m in slack.messages_in(channel)
-            if m.bot_id and "browser_approve" in json.dumps(m.blocks or [])
-        ]
-        assert service.sent == []
-        # A double click, the two clicks reaching the two other instances.
-        clicks = []
-        for url in over_http.urls[1:]:
-            slack.http.aim(url)
-            clicks.append(
-                asyncio.ensure_future(
-                    slack.click(user, message=approval, action_id="browser_approve")
-                )
-            )
-        await asyncio.gather(*clicks)
     finally:
         slack.http.aim(None)
+    approval = approval_in(slack, channel, root)
+    assert service.sent == []
+    # A double click, its two clicks reaching the two other instances.
+    slack.http.route(over_http.urls[1:])
+    try:
+        clicks = await asyncio.gather(
+            slack.click(user, message=approval, action_id="browser_approve"),
+            slack.click(user, message=approval, action_id="browser_approve"),
+        )
+    finally:
+        slack.http.route(over_http.urls)
+    reached = {slack.http.deliveries_of(click)[0].url for click in clicks}
+    assert reached == set(over_http.urls[1:])
     await slack.wait_for(
         lambda: "done" in (slack.get_message(channel, approval.ts) or approval).text,
         what="the approved action",
