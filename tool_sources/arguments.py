@@ -26,7 +26,9 @@ FALSE_WORDS = frozenset({"false", "no", "off", "0"})
 # A problem quotes at most this much of what jsonschema says (it may echo the value).
 MAX_PROBLEM_CHARS = 200
 
-_Checker = validators.extend(Draft202012Validator, {"pattern": None, "patternProperties": None})
+_Checker = validators.extend(  # type: ignore[no-untyped-call]
+    Draft202012Validator, {"pattern": None, "patternProperties": None}
+)
 _KIND_WORDS = {
     "integer": "must be a whole number",
     "number": "must be a number",
