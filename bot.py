@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -28,8 +29,6 @@ from message_processor import (
     AnswersInFlight,
     AttachmentReader,
     BackendParts,
-    BrowserDesk,
-    BrowserGate,
     ConversationDesk,
     DocumentReader,
     Gatekeeping,
@@ -40,12 +39,15 @@ from message_processor import (
     ListenerBackend,
     MessageProcessor,
     ModelSlots,
+    OfferedSource,
     Preferences,
     ProcessorSettings,
     RateLimiter,
     Retention,
     TextHandler,
     ThreadContext,
+    ToolDesk,
+    ToolGate,
     build_link_session,
 )
 from message_processor.files.link_policy import (
@@ -89,7 +91,7 @@ T = TypeVar("T")
 
 CLEANUP_INTERVAL_SECONDS = 3600.0
 CATALOGUE_REFRESH_SECONDS = 600.0
-# After a failed read of the browser service's catalogue, it is read again sooner.
+# After a failed read of a tool source's catalogue, it is read again sooner.
 CATALOGUE_RETRY_SECONDS = 30.0
 APPROVAL_SWEEP_SECONDS = 60.0
 WATCHDOG_SECONDS = 30.0
@@ -188,9 +190,9 @@ async def build_bot(
         counter = await counting
         await outside.pool.start()
         pipeline = await _pipeline(config, outside, identity, counter)
-        stack.push_async_callback(pipeline.browser.close)
+        stack.push_async_callback(pipeline.tools.close)
         await pipeline.processor.recover_interrupted()
-        await pipeline.browser.resume()
+        await pipeline.tools.resume()
         loop_monitor = LoopMonitor()
         service_commands = RateLimiter(
             config.service_commands_per_minute,
@@ -277,14 +279,14 @@ def _jobs(
         Job("watchdog", WATCHDOG_SECONDS, Watchdog(pipeline.locks).check),
         Job("event ids cleanup", CLEANUP_INTERVAL_SECONDS, pipeline.processor.purge_expired),
         Job("idle limits cleanup", CLEANUP_INTERVAL_SECONDS, forget_idle_limits),
-        Job("approval expiry", APPROVAL_SWEEP_SECONDS, pipeline.browser.expire_due),
+        Job("approval expiry", APPROVAL_SWEEP_SECONDS, pipeline.tools.expire_due),
     ]
-    if config.browser_service_url is not None:
+    for source in pipeline.tools.sources:
         jobs.append(
             Job(
-                "browser catalogue",
+                f"{source.name} catalogue",
                 CATALOGUE_REFRESH_SECONDS,
-                pipeline.browser.refresh_catalogue,
+                functools.partial(pipeline.tools.refresh, source.name),
                 at_start=True,
                 retry=CATALOGUE_RETRY_SECONDS,
             )
@@ -314,9 +316,9 @@ def _watch(outside: _Outside, pipeline: _Pipeline, loop_monitor: LoopMonitor) ->
         lambda: outside.scheduler.waiting()[1],
     )
     watch(
-        "browser_service_calls_waiting",
-        "Calls waiting for the browser service.",
-        lambda: pipeline.browser.waiting,
+        "tool_calls_waiting",
+        "Calls waiting for a tool source (the browser service, an MCP server).",
+        lambda: pipeline.tools.waiting,
     )
     watch("threads_answering", "Threads being answered now.", lambda: processor.answering)
     watch("answers_in_flight", "Messages being handled now.", lambda: processor.in_flight)
@@ -403,7 +405,7 @@ async def _open(
 @dataclass(frozen=True)
 class _Pipeline:
     processor: MessageProcessor
-    browser: BrowserDesk
+    tools: ToolDesk
     locks: ThreadLocks
     leases: SharedLeases
     access: AccessPolicy
@@ -422,12 +424,11 @@ async def _pipeline(
     budget = ByteBudget(config.file_read_budget_mb * 2**20)
     links = LinkFetcher(outside.links, outside.link_policy)
     images = ImageReader(files, links, readers, budget)
-    browser = BrowserDesk(
-        _browser_service(config, outside.browser),
+    tools = ToolDesk(
+        _tool_sources(config, outside.browser),
         replies,
         notices,
         files,
-        gate=BrowserGate(config.browser_service_users, config.browser_service_channels),
         approvals=store.approvals,
         approval_seconds=config.browser_service_approval_seconds,
     )
@@ -452,7 +453,7 @@ async def _pipeline(
         context,
         AttachmentReader(images, DocumentReader(files, readers, budget)),
         ImageTools(outside.model, files, readers, budget, allowance, slots),
-        browser,
+        tools,
         conversations,
         outside.model,
         counter,
@@ -481,7 +482,7 @@ async def _pipeline(
         ),
         metrics=outside.metrics,
     )
-    return _Pipeline(processor, browser, locks, leases, access, slots, preferences)
+    return _Pipeline(processor, tools, locks, leases, access, slots, preferences)
 
 
 def _backend(
@@ -504,7 +505,7 @@ def _backend(
             access=pipeline.access,
             model=outside.model,
             slots=pipeline.slots,
-            browser=pipeline.browser,
+            tools=pipeline.tools,
             allowed_models=config.allowed_models,
             offers_web_search=config.openai_api_style == "responses",
             loop_monitor=loop_monitor,
@@ -552,14 +553,18 @@ async def _verify_slack(web: AsyncWebClient, config: BotConfig) -> BotIdentity:
     return identity
 
 
-def _browser_service(config: BotConfig, session: aiohttp.ClientSession) -> BrowserService | None:
-    if config.browser_service_url is None:
-        return None
-    return BrowserService(
-        session,
-        config.browser_service_url,
-        token=config.browser_service_token,
-        timeout=config.browser_service_timeout_seconds,
-        concurrency=config.browser_service_concurrency,
-        allow=AllowList.parse(config.browser_service_actions),
-    )
+def _tool_sources(config: BotConfig, session: aiohttp.ClientSession) -> list[OfferedSource]:
+    """The browser service and the MCP servers, each with who may use it where."""
+    sources = []
+    if config.browser_service_url is not None:
+        service = BrowserService(
+            session,
+            config.browser_service_url,
+            token=config.browser_service_token,
+            timeout=config.browser_service_timeout_seconds,
+            concurrency=config.browser_service_concurrency,
+            allow=AllowList.parse(config.browser_service_actions),
+        )
+        gate = ToolGate(config.browser_service_users, config.browser_service_channels)
+        sources.append(OfferedSource(service, gate))
+    return sources

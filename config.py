@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 from urllib.parse import parse_qs, unquote, urlparse, urlsplit
 
+from mcp_settings import McpServerSettings, McpSettingsError, read_mcp_servers
 from openai_client import Price, parse_prices
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
@@ -106,6 +107,8 @@ class BotConfig:
     # ids, or "*" for everyone / everywhere; empty: nobody until an admin names them.
     browser_service_users: frozenset[str] = frozenset()
     browser_service_channels: frozenset[str] = frozenset()
+    # MCP servers whose tools the model may use (MCP_SERVERS, see mcp_settings.py).
+    mcp_servers: tuple[McpServerSettings, ...] = ()
     # Worker processes that read attached files, and the bounds on each file's reading:
     # CPU seconds (the wall-clock bound is three times that) and address space.
     file_readers: int = 2
@@ -132,6 +135,7 @@ class BotConfig:
             self.slack_app_token,
             self.openai_api_key,
             self.browser_service_token,
+            *(server.token for server in self.mcp_servers),
             *_database_passwords(self.database_url),
             self.slack_signing_secret,
         )
@@ -251,6 +255,13 @@ def _ids_or_everyone(env: Mapping[str, str], name: str, kinds: str, example: str
         if not (one.isalnum() and one.isupper() and one[0] in kinds):
             raise ConfigError(f"{name} must be * or comma-separated Slack ids (like {example})")
     return ids
+
+
+def _mcp_servers(env: Mapping[str, str]) -> tuple[McpServerSettings, ...]:
+    try:
+        return read_mcp_servers(env, lambda *named: _ids_or_everyone(env, *named))
+    except McpSettingsError as error:
+        raise ConfigError(str(error)) from None
 
 
 def _models(env: Mapping[str, str], default_model: str) -> tuple[str, ...]:
@@ -425,6 +436,7 @@ def _read(env: Mapping[str, str]) -> tuple[BotConfig, list[str]]:
             lambda: _ids_or_everyone(env, "BROWSER_SERVICE_CHANNELS", "CGD", "C0123ABCD"),
             frozenset(),
         ),
+        mcp_servers=found.check(lambda: _mcp_servers(env), ()),
         file_readers=whole("FILE_READERS", 2, minimum=1),
         database_pool_size=whole("DATABASE_POOL_SIZE", 10, minimum=2),
         file_read_seconds=number("FILE_READ_SECONDS", 20.0),

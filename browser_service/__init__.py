@@ -1,36 +1,7 @@
-"""The browser-automation service: its HTTP client and its action catalogue."""
+"""The browser-automation service: a tool source built from its OpenAPI document."""
 
-from browser_service.catalogue import Action, AllowList, ArgumentsError, Param, check_arguments
-from browser_service.client import BrowserService, WaitNotice
-from browser_service.errors import (
-    ActionFailed,
-    BrowserServiceError,
-    InputRejected,
-    NotLoggedIn,
-    ServiceFailed,
-    ServiceNotConfigured,
-    ServiceRefused,
-    ServiceTimeout,
-    ServiceUnreachable,
-    UnknownAction,
-)
+from browser_service.catalogue import Action, AllowList, Param, check_arguments
+from browser_service.client import BrowserService
+from browser_service.errors import NotLoggedIn
 
-__all__ = [
-    "Action",
-    "ActionFailed",
-    "AllowList",
-    "ArgumentsError",
-    "BrowserService",
-    "BrowserServiceError",
-    "InputRejected",
-    "NotLoggedIn",
-    "Param",
-    "ServiceFailed",
-    "ServiceNotConfigured",
-    "ServiceRefused",
-    "ServiceTimeout",
-    "ServiceUnreachable",
-    "UnknownAction",
-    "WaitNotice",
-    "check_arguments",
-]
+__all__ = ["Action", "AllowList", "BrowserService", "NotLoggedIn", "Param", "check_arguments"]

@@ -7,26 +7,27 @@ Arguments are checked against those types before anything is sent.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+import tool_sources
+from tool_sources import ArgumentsError, Tool
+from tool_sources.arguments import as_text
+
 METHODS = ("get", "post", "put", "patch", "delete")
 # Function names the model APIs accept: letters, digits, _ and -, at most 64.
-TOOL_PREFIX = "browser_"
+SOURCE_NAME = "browser"
+TOOL_PREFIX = SOURCE_NAME + "_"
 MAX_NAME = 64 - len(TOOL_PREFIX)
 MAX_REF_DEPTH = 8
 MAX_DESCRIPTION = 1000
 logger = logging.getLogger(__name__)
 PATH_FORBIDDEN = frozenset("/\\%")
-TRUE_WORDS = frozenset({"true", "yes", "on", "1"})
-FALSE_WORDS = frozenset({"false", "no", "off", "0"})
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,18 @@ class Action:
     def tool_name(self) -> str:
         return TOOL_PREFIX + self.name
 
+    @property
+    def tool(self) -> Tool:
+        """The action as the model and the tool desk see it: a GET changes nothing."""
+        return Tool(
+            source=SOURCE_NAME,
+            name=self.name,
+            tool_name=self.tool_name,
+            description=self.description,
+            input_schema=self.parameters_schema(),
+            read_only=not self.changes_state,
+        )
+
     def parameters_schema(self) -> dict[str, object]:
         return {
             "type": "object",
@@ -109,20 +122,6 @@ class Action:
             else:
                 body[param.name] = value
         return path, query, body
-
-    def usage(self) -> str:
-        """`name key=… [key=…]`, required parameters first."""
-        ordered = sorted(self.params, key=lambda p: not p.required)
-        parts = [f"{p.name}=…" if p.required else f"[{p.name}=…]" for p in ordered]
-        return " ".join([self.name, *parts])
-
-
-class ArgumentsError(ValueError):
-    """Arguments that do not fit the action; each problem names its parameter."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.problems = problems
 
 
 @dataclass(frozen=True)
@@ -304,29 +303,15 @@ def _body(document: Mapping[str, Any], operation: Mapping[str, Any]) -> list[Par
 
 
 def check_arguments(action: Action, given: Mapping[str, object]) -> dict[str, object]:
-    """The arguments typed as the action declares them; ArgumentsError says what is wrong.
-
-    Values may come as text (`/ai browser act key=value`) or as JSON (a model's call).
-    """
-    problems: list[str] = []
-    known = {p.name: p for p in action.params}
-    for name in given:
-        if name not in known:
-            expected = ", ".join(known) or "none"
-            problems.append(f"`{name}` is not a parameter of {action.name} (it takes: {expected})")
-    checked: dict[str, object] = {}
-    for param in action.params:
-        if param.name not in given or given[param.name] in (None, ""):
-            if param.required:
-                problems.append(f"`{param.name}` is required ({param.kind})")
-            continue
-        try:
-            checked[param.name] = _typed(param, given[param.name])
-        except ValueError as error:
-            problems.append(f"`{param.name}` {error}")
-            continue
-        if param.location == "path":
-            problems += _path_problems(param.name, as_text(checked[param.name]))
+    """The arguments typed as the action declares them (its JSON Schema), and path values
+    that stay one segment of the route; ArgumentsError says what is wrong."""
+    checked = tool_sources.check_arguments(action.tool, given)
+    problems = [
+        problem
+        for param in action.params
+        if param.location == "path" and param.name in checked
+        for problem in _path_problems(param.name, as_text(checked[param.name]))
+    ]
     if problems:
         raise ArgumentsError(problems)
     return checked
@@ -341,80 +326,3 @@ def _path_problems(name: str, text: str) -> list[str]:
     if text in (".", ".."):
         return [f"`{name}` cannot be {text!r}"]
     return []
-
-
-def _typed(param: Param, value: object) -> object:
-    typed: object
-    if param.kind == "integer":
-        typed = _integer(value)
-    elif param.kind == "number":
-        typed = _number(value)
-    elif param.kind == "boolean":
-        typed = _boolean(value)
-    elif param.kind in ("array", "object"):
-        typed = _structured(value, list if param.kind == "array" else dict)
-    else:
-        typed = value if isinstance(value, str) else str(value)
-    if param.choices and str(typed) not in param.choices:
-        raise ValueError(f"must be one of: {', '.join(param.choices)}")
-    if isinstance(typed, int | float) and not isinstance(typed, bool):
-        if param.minimum is not None and typed < param.minimum:
-            raise ValueError(f"must be at least {param.minimum:g}")
-        if param.maximum is not None and typed > param.maximum:
-            raise ValueError(f"must be at most {param.maximum:g}")
-    if isinstance(typed, str) and param.max_length is not None and len(typed) > param.max_length:
-        raise ValueError(f"must be at most {param.max_length} characters")
-    return typed
-
-
-def as_text(value: object) -> str:
-    """A value as a URL carries it (booleans as JSON writes them)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _integer(value: object) -> int:
-    if isinstance(value, bool):
-        raise ValueError("must be a whole number")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    text = str(value).strip()
-    if not re.fullmatch(r"[+-]?\d{1,18}", text):
-        raise ValueError("must be a whole number")
-    return int(text)
-
-
-def _number(value: object) -> float:
-    if isinstance(value, bool):
-        raise ValueError("must be a number")
-    try:
-        number = float(value) if isinstance(value, int | float) else float(str(value).strip())
-    except ValueError:
-        raise ValueError("must be a number") from None
-    if not math.isfinite(number):
-        raise ValueError("must be a finite number")
-    return number
-
-
-def _structured(value: object, kind: type) -> object:
-    """A JSON array or object, given as such or as its JSON text (from a command)."""
-    if isinstance(value, str):
-        with contextlib.suppress(ValueError):
-            value = json.loads(value)
-    if not isinstance(value, kind):
-        raise ValueError(f"must be a JSON {'array' if kind is list else 'object'}")
-    return value
-
-
-def _boolean(value: object) -> bool:
-    if isinstance(value, bool):
-        return value
-    word = str(value).strip().lower()
-    if word in TRUE_WORDS:
-        return True
-    if word in FALSE_WORDS:
-        return False
-    raise ValueError("must be true or false")

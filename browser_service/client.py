@@ -15,23 +15,32 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
 
 import aiohttp
 from yarl import URL
 
-from browser_service.catalogue import Action, AllowList, as_text, parse_catalogue
-from browser_service.errors import (
-    ActionFailed,
-    BrowserServiceError,
+from browser_service.catalogue import (
+    SOURCE_NAME,
+    Action,
+    AllowList,
+    check_arguments,
+    parse_catalogue,
+)
+from browser_service.errors import NotLoggedIn
+from tool_sources import (
+    CallFailed,
+    CallStats,
     InputRejected,
-    NotLoggedIn,
-    ServiceFailed,
-    ServiceRefused,
-    ServiceTimeout,
-    ServiceUnreachable,
+    SourceFailed,
+    SourceRefused,
+    SourceTimeout,
+    SourceUnreachable,
+    Tool,
+    ToolSourceError,
+    UnknownTool,
+    WaitNotice,
+    loggable_arguments,
 )
 
 logger = logging.getLogger(__name__)
@@ -41,20 +50,14 @@ BACKOFF_SECONDS = 0.5
 STATUS_TIMEOUT_SECONDS = 5.0
 MAX_RESPONSE_BYTES = 5 * 1024 * 1024
 READ_CHUNK_BYTES = 64 * 1024
-SECRET_WORDS = ("token", "password", "secret", "cookie", "key", "auth")
-
-# Told how many calls are ahead when a call has to wait for the service.
-WaitNotice = Callable[[int], Awaitable[None]]
-
-
-@dataclass
-class CallStats:
-    calls: int = 0
-    failures: int = 0
-    last_failure: str = ""
 
 
 class BrowserService:
+    """The browser service as a tool source (`tool_sources.ToolSource`)."""
+
+    name = SOURCE_NAME
+    label = "the browser service"
+
     def __init__(
         self,
         session: aiohttp.ClientSession,
@@ -76,10 +79,15 @@ class BrowserService:
         self._allow = allow
         self._actions: dict[str, Action] = {}
         self._catalogue_problem: str | None = "not read yet"
-        self.stats = CallStats()
+        self._tools: dict[str, Tool] = {}
+        self._stats = CallStats()
 
     @property
-    def catalogue_problem(self) -> str | None:
+    def stats(self) -> CallStats:
+        return self._stats
+
+    @property
+    def problem(self) -> str | None:
         """Why the last read of the catalogue failed; None once it succeeded."""
         return self._catalogue_problem
 
@@ -93,21 +101,26 @@ class BrowserService:
         """The catalogue as last read (empty while the service has not answered)."""
         return self._actions
 
+    @property
+    def known_tools(self) -> dict[str, Tool]:
+        return self._tools
+
     async def refresh(self) -> None:
         """Read the action catalogue; on failure keep the last one and remember why."""
         try:
             async with asyncio.timeout(self._timeout):
                 status, document = await self._request("GET", "/openapi.json")
             if status != 200 or not isinstance(document, dict):
-                raise ServiceUnreachable(f"its OpenAPI document answered HTTP {status}")
+                raise SourceUnreachable(f"its OpenAPI document answered HTTP {status}")
             self._actions = parse_catalogue(document, self._allow)
+            self._tools = {a.tool_name: a.tool for a in self._actions.values()}
             self._catalogue_problem = None
             logger.info("browser service offers %d allowed actions", len(self._actions))
         except TimeoutError:
             self._catalogue_problem = f"no answer within {self._timeout:g}s"
         except (aiohttp.ClientError, OSError) as error:
             self._catalogue_problem = f"cannot connect ({type(error).__name__})"
-        except (BrowserServiceError, ValueError) as error:
+        except (ToolSourceError, ValueError) as error:
             self._catalogue_problem = str(error)
         except Exception as error:  # noqa: BLE001 - a malformed document, whatever its shape
             self._catalogue_problem = (
@@ -122,20 +135,46 @@ class BrowserService:
         if self._catalogue_problem:
             await self.refresh()
         if self._catalogue_problem and not self._actions:
-            raise ServiceUnreachable(self._catalogue_problem)
+            raise SourceUnreachable(self._catalogue_problem)
         return self._actions
 
-    async def check(self) -> str:
+    async def tools(self) -> dict[str, Tool]:
+        await self.actions()
+        return self._tools
+
+    def check(self, tool: Tool, given: Mapping[str, object]) -> dict[str, object]:
+        return check_arguments(self._action(tool), given)
+
+    def preview(self, tool: Tool, arguments: Mapping[str, object]) -> str:
+        return self._action(tool).request_preview(arguments)
+
+    async def call(
+        self, tool: Tool, arguments: Mapping[str, object], on_wait: WaitNotice | None = None
+    ) -> object:
+        return await self.run(self._action(tool), arguments, on_wait)
+
+    def _action(self, tool: Tool) -> Action:
+        action = self._actions.get(tool.name)
+        if action is None:
+            raise UnknownTool(tool.name)
+        return action
+
+    async def state(self) -> str:
         """A few words on the service's state, for /ai status."""
+        calls = f"{self._stats.calls} calls, {self._stats.failures} failed"
         try:
-            return "answers, logged in" if await self._logged_in() else "answers, NOT logged in"
-        except BrowserServiceError as error:
-            return f"not usable ({error})"
+            logged_in = await self._logged_in()
+        except ToolSourceError as error:
+            return f"not usable ({error}); {calls}"
+        return f"answers, {'logged in' if logged_in else 'NOT logged in'}; {calls}"
+
+    async def close(self) -> None:
+        """Nothing of its own to close: the session is the bot's."""
 
     async def run(
         self, action: Action, arguments: Mapping[str, object], on_wait: WaitNotice | None = None
     ) -> object:
-        """The service's answer to one call; raises a BrowserServiceError otherwise."""
+        """The service's answer to one call; raises a ToolSourceError otherwise."""
         ahead = self._pending
         self._pending += 1
         notice: asyncio.Task[None] | None = None
@@ -153,21 +192,21 @@ class BrowserService:
     async def _run(self, action: Action, arguments: Mapping[str, object]) -> object:
         started = time.monotonic()
         outcome = "ok"
-        self.stats.calls += 1
+        self._stats.calls += 1
         try:
             if action.path != "/status" and not await self._logged_in():
                 raise NotLoggedIn("the browser is waiting for a login")
             return await self._send(action, arguments)
         except Exception as error:
             outcome = type(error).__name__
-            self.stats.failures += 1
-            self.stats.last_failure = f"{action.name}: {outcome}"
+            self._stats.failures += 1
+            self._stats.last_failure = f"{action.name}: {outcome}"
             raise
         finally:
             logger.info(
                 "browser call action=%s params=%s outcome=%s duration=%.2fs",
                 action.name,
-                _loggable(arguments),
+                loggable_arguments(arguments),
                 outcome,
                 time.monotonic() - started,
             )
@@ -181,11 +220,11 @@ class BrowserService:
             # A busy browser can be slow to say so: go ahead, under the call's own bound.
             return True
         except (aiohttp.ClientError, OSError) as error:
-            raise ServiceUnreachable(f"cannot connect ({type(error).__name__})") from None
+            raise SourceUnreachable(f"cannot connect ({type(error).__name__})") from None
         if status == 404:
             return True
         if status in (401, 403):
-            raise ServiceRefused("the service did not accept the bot's token")
+            raise SourceRefused("the service did not accept the bot's token")
         return not (isinstance(body, dict) and body.get("logged_in") is False)
 
     async def _send(self, action: Action, arguments: Mapping[str, object]) -> object:
@@ -208,7 +247,7 @@ class BrowserService:
                         )
                     except (aiohttp.ClientError, OSError) as error:
                         if attempt == attempts:
-                            raise ServiceUnreachable(
+                            raise SourceUnreachable(
                                 f"cannot connect ({type(error).__name__})"
                             ) from None
                     else:
@@ -216,7 +255,7 @@ class BrowserService:
                             return _outcome(status, payload)
                     await asyncio.sleep(BACKOFF_SECONDS * 2 ** (attempt - 1))
         except TimeoutError:
-            raise ServiceTimeout(self._timeout) from None
+            raise SourceTimeout(self._timeout) from None
         raise AssertionError("unreachable")  # the loop always returns or raises
 
     async def _request(
@@ -231,7 +270,7 @@ class BrowserService:
         url = URL(self._base + path)
         if url.origin() != self._origin:
             # Only a hostile document could build such a path: the token stays home.
-            raise ServiceUnreachable("an action's path leads away from the service")
+            raise SourceUnreachable("an action's path leads away from the service")
         async with self._session.request(
             method,
             url,
@@ -245,7 +284,7 @@ class BrowserService:
             async for chunk in response.content.iter_chunked(READ_CHUNK_BYTES):
                 size += len(chunk)
                 if size > MAX_RESPONSE_BYTES:
-                    raise ActionFailed("the service's answer is too large to show")
+                    raise CallFailed("the service's answer is too large to show")
                 chunks.append(chunk)
             raw = b"".join(chunks)
             try:
@@ -264,16 +303,16 @@ async def _tell(on_wait: WaitNotice, ahead: int) -> None:
 def _outcome(status: int, payload: object) -> object:
     if 200 <= status < 300:
         if isinstance(payload, dict) and payload.get("success") is False:
-            raise ActionFailed(str(payload.get("details") or payload.get("detail") or "failed"))
+            raise CallFailed(str(payload.get("details") or payload.get("detail") or "failed"))
         return payload
     if status == 422:
         raise InputRejected(_rejections(payload))
     if status in (401, 403):
-        raise ServiceRefused("the service did not accept the bot's token")
+        raise SourceRefused("the service did not accept the bot's token")
     if status >= 500:
-        raise ServiceFailed(status)
+        raise SourceFailed(f"HTTP {status}")
     detail = payload.get("detail") if isinstance(payload, dict) else None
-    raise ActionFailed(str(detail or f"HTTP {status}"))
+    raise CallFailed(str(detail or f"HTTP {status}"))
 
 
 def _rejections(payload: object) -> list[str]:
@@ -289,15 +328,3 @@ def _rejections(payload: object) -> list[str]:
         field = ".".join(location[-1:] if location[:1] in (["query"], ["path"]) else location)
         problems.append(f"`{field or 'input'}`: {item.get('msg') or 'invalid'}")
     return problems or ["the service rejected the input"]
-
-
-def _loggable(arguments: Mapping[str, Any]) -> str:
-    """Parameters for the log: secrets masked, long values cut."""
-    shown = {}
-    for name, value in arguments.items():
-        if any(word in name.lower() for word in SECRET_WORDS):
-            shown[name] = "***"
-        else:
-            text = as_text(value)
-            shown[name] = text if len(text) <= 60 else text[:60] + "…"
-    return json.dumps(shown, ensure_ascii=False)

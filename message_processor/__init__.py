@@ -15,17 +15,15 @@ from message_processor.preferences import Preferences
 from message_processor.processor import Gatekeeping, MessageProcessor, ProcessorSettings
 from message_processor.retention import Retention
 from message_processor.tools.allowance import ImageAllowance
-from message_processor.tools.browser import BrowserDesk
-from message_processor.tools.browser_gate import BrowserGate
+from message_processor.tools.desk import OfferedSource, ToolDesk
 from message_processor.tools.drawing import ImageTools
+from message_processor.tools.gate import ToolGate
 
 __all__ = [
     "AccessPolicy",
     "AnswersInFlight",
     "AttachmentReader",
     "BackendParts",
-    "BrowserDesk",
-    "BrowserGate",
     "ConversationDesk",
     "ConversationRef",
     "DocumentReader",
@@ -37,11 +35,14 @@ __all__ = [
     "ListenerBackend",
     "MessageProcessor",
     "ModelSlots",
+    "OfferedSource",
     "Preferences",
     "ProcessorSettings",
     "RateLimiter",
     "Retention",
     "TextHandler",
     "ThreadContext",
+    "ToolDesk",
+    "ToolGate",
     "build_link_session",
 ]

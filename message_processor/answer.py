@@ -15,8 +15,7 @@ from message_processor.files.attachment_reader import AttachmentReader
 from message_processor.files.attachments import Attachments
 from message_processor.files.links import may_link_images
 from message_processor.memory import ThreadMemory
-from message_processor.tools.browser import GUIDANCE as BROWSER_GUIDANCE
-from message_processor.tools.browser import BrowserDesk
+from message_processor.tools.desk import ToolDesk
 from message_processor.tools.drawing import ImageTools, attached_images, image_list
 from openai_client import (
     ChatTurn,
@@ -33,6 +32,7 @@ from openai_client import (
 )
 from settings import Settings
 from slack_client import IncomingMessage, ReplyStream
+from tool_sources import ToolSource
 
 # Rounds of tool calls in one answer (the model draws or edits, then says so), and
 # calls run per round: each image costs money and up to a model call's time.
@@ -67,8 +67,8 @@ class _Turn:
     stream: ReplyStream
     settings: Settings
     provenance: Provenance
-    # Whether the browser service's tools were offered to the model in this turn.
-    browser: bool
+    # The sources whose tools were offered to the model in this turn.
+    sources: tuple[ToolSource, ...]
     memory: ThreadMemory
     # Lines the person must see whatever the model writes (a daily limit reached).
     notices: list[str] = field(default_factory=list)
@@ -95,7 +95,7 @@ class TextHandler:
         context: ThreadContext,
         attachments: AttachmentReader,
         tools: ImageTools,
-        browser: BrowserDesk,
+        desk: ToolDesk,
         conversations: ConversationDesk,
         model: ModelClient,
         counter: TokenCounter,
@@ -105,7 +105,7 @@ class TextHandler:
         self._conversations = conversations
         self._attachments = attachments
         self._tools = tools
-        self._browser = browser
+        self._desk = desk
         self._model = model
         self._counter = counter
         self._slots = slots
@@ -134,13 +134,13 @@ class TextHandler:
             )
         else:
             turns, attached = await self._conversation(message, stream, provenance, memory)
-        # A summary only reads a conversation: it has no use for the browser service, and
+        # A summary only reads a conversation: it has no use for outside tools, and
         # its asker may be of another organisation, which a shortcut does not tell.
-        offered = about is None and self._browser.offers(message)
-        browser_tools = self._browser.tool_specs() if offered else ()
+        sources = self._desk.offered(message) if about is None else ()
+        outside_tools = self._desk.tool_specs(sources)
         viewed_tools = self._conversations.tools_for(message)
         system = instructions() + self._tools.guidance()
-        system += BROWSER_GUIDANCE if browser_tools else ""
+        system += self._desk.guidance(outside_tools)
         system += VIEWED_GUIDANCE if viewed_tools else ""
         system += _personal_instructions(settings)
         budget = input_budget(settings.model)
@@ -159,14 +159,14 @@ class TextHandler:
                 reasoning_effort=settings.reasoning_effort,
                 verbosity=settings.verbosity,
             ),
-            tools=self._tools.tool_specs() + browser_tools + viewed_tools,
+            tools=self._tools.tool_specs() + outside_tools + viewed_tools,
             web_search=settings.web_search,
             image_detail=settings.vision_detail,
         )
         # The status message was posted while the thread was read; no model call for a
         # reply that Slack refuses to show.
         await stream.shown()
-        turn = _Turn(message, stream, settings, provenance, browser=offered, memory=memory)
+        turn = _Turn(message, stream, settings, provenance, sources=sources, memory=memory)
         reply = await self._ask(request, trimmed.tokens, turn, spent)
         return TextAnswer(
             reply=reply,
@@ -228,9 +228,11 @@ class TextHandler:
         return turns, attached
 
     async def _run_tool(self, call: ToolCall, turn: _Turn) -> ToolResult:
-        # A browser tool that was not offered is not run, whatever the model says.
-        if turn.browser and self._browser.handles(call.name):
-            return await self._browser.run_tool(call, turn.message, turn.stream, turn.provenance)
+        # A tool that was not offered is not run, whatever the model says.
+        if self._desk.handles(call.name, turn.sources):
+            return await self._desk.run_tool(
+                call, turn.message, turn.stream, turn.provenance, turn.sources
+            )
         if self._conversations.handles(call.name):
             turn.provenance.add(Outside.CONVERSATION)
             return await self._conversations.run_tool(call, turn.message, turn.stream)
@@ -274,7 +276,7 @@ class TextHandler:
             stream.searching()
 
         # A slot per model call, not per answer: a tool that runs between two calls (a
-        # slow browser action, a drawing) holds no slot someone else could use.
+        # slow outside tool, a drawing) holds no slot someone else could use.
         async with self._slots.hold(stream):
             shown_before = len(stream.text)
             try:

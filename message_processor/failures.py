@@ -6,19 +6,7 @@ includes a token, a key or the raw text of a third-party error.
 
 from __future__ import annotations
 
-from browser_service import (
-    ActionFailed,
-    ArgumentsError,
-    BrowserServiceError,
-    InputRejected,
-    NotLoggedIn,
-    ServiceFailed,
-    ServiceNotConfigured,
-    ServiceRefused,
-    ServiceTimeout,
-    ServiceUnreachable,
-    UnknownAction,
-)
+from browser_service import NotLoggedIn
 from openai_client import (
     ModelAuthError,
     ModelConnectionError,
@@ -32,6 +20,17 @@ from openai_client import (
 )
 from slack_client import SlackRefused, SlackUnreachable
 from slack_client.render.mrkdwn import escape
+from tool_sources import (
+    ArgumentsError,
+    CallFailed,
+    InputRejected,
+    SourceFailed,
+    SourceRefused,
+    SourceTimeout,
+    SourceUnreachable,
+    ToolSourceError,
+    UnknownTool,
+)
 
 BUSY = (
     ":hourglass_flowing_sand: I'm still answering your previous message in this thread. "
@@ -143,35 +142,36 @@ def _connection_line(error: ModelConnectionError) -> str:
     )
 
 
-def describe_browser_failure(error: BrowserServiceError | ArgumentsError) -> str:
-    """One line on why a browser-service action produced no result."""
-    if isinstance(error, ServiceNotConfigured):
-        return BROWSER_OFF
+def describe_tool_failure(error: ToolSourceError | ArgumentsError, label: str) -> str:
+    """One line on why a call to a tool source (`label`: "the browser service", "the MCP
+    server docs") produced no result."""
+    source = label[:1].upper() + label[1:]
     if isinstance(error, NotLoggedIn):
         return (
-            ":lock: The browser service is not logged in, so nothing was done. "
+            f":lock: {source} is not logged in, so nothing was done. "
             "Someone needs to log it in first."
         )
-    if isinstance(error, ActionFailed):
-        return f":x: The browser service could not do it: {_quoted(error.details)}"
+    if isinstance(error, CallFailed):
+        return f":x: {source} could not do it: {_quoted(error.details)}"
     if isinstance(error, InputRejected | ArgumentsError):
-        # The service's words (422) are escaped: they must not mention or link anyone.
+        # The source's words are escaped: they must not mention or link anyone.
         lines = "\n".join(f"• {_escaped(problem)}" for problem in error.problems)
         return f":x: The input was not accepted:\n{lines}"
-    if isinstance(error, ServiceTimeout):
+    if isinstance(error, SourceTimeout):
         return (
-            f":hourglass: The browser service did not answer within {error.seconds:g} seconds. "
+            f":hourglass: {source} did not answer within {error.seconds:g} seconds. "
             "It may still be busy; try again in a moment."
         )
-    if isinstance(error, ServiceRefused):
-        return ":warning: The browser service refused the bot's token. An admin needs to check it."
-    if isinstance(error, ServiceFailed):
-        return f":warning: The browser service failed ({error}). Try again in a moment."
-    if isinstance(error, ServiceUnreachable):
-        return f":warning: The browser service is not reachable right now ({error})."
-    if isinstance(error, UnknownAction):
-        return f":x: There is no browser action called `{error.name}`. `/ai browser` lists them."
-    return ":warning: The browser service call failed."
+    if isinstance(error, SourceRefused):
+        return f":warning: {source} refused the bot's token. An admin needs to check it."
+    if isinstance(error, SourceFailed):
+        return f":warning: {source} failed ({_escaped(str(error))}). Try again in a moment."
+    if isinstance(error, SourceUnreachable):
+        return f":warning: {source} is not reachable right now ({_escaped(str(error))})."
+    if isinstance(error, UnknownTool):
+        listing = "`/ai browser`" if label == "the browser service" else "`/ai tools`"
+        return f":x: {source} has no tool called `{_escaped(error.name)}`. {listing} lists them."
+    return f":warning: The call to {label} failed."
 
 
 def _quoted(text: str) -> str:

@@ -18,7 +18,7 @@ from message_processor.admission.slots import ModelSlots
 from message_processor.conversation.summaries import ConversationRef
 from message_processor.preferences import Preferences
 from message_processor.processor import MessageProcessor
-from message_processor.tools.browser import BrowserDesk
+from message_processor.tools.desk import ToolDesk
 from openai_client import ModelClient
 from operations.jobs import Jobs
 from settings import Scope, ScopeRef, Settings, validate
@@ -61,7 +61,7 @@ class BackendParts:
     access: AccessPolicy
     model: ModelClient
     slots: ModelSlots
-    browser: BrowserDesk
+    tools: ToolDesk
     allowed_models: tuple[str, ...]
     offers_web_search: bool
     loop_monitor: LoopMonitor
@@ -173,7 +173,7 @@ class ListenerBackend:
             answering=self._parts.processor.answering,
             queued=self._parts.slots.waiting,
             model_api_problem=await self._parts.model.check(),
-            browser_service=await self._parts.browser.status_line(),
+            tool_sources=tuple(await self._parts.tools.status_lines()),
             event_loop=LoopLag(monitor.worst_lag_last_hour(), monitor.threshold),
             file_readers=ReaderLoad(pool.size, pool.busy, pool.waiting, pool.kills),
             jobs=tuple(
@@ -221,10 +221,13 @@ class ListenerBackend:
         notify: Callable[[str], Awaitable[None]],
         external: bool,
     ) -> str:
-        return await self._parts.browser.command(user, channel, text, notify, external)
+        return await self._parts.tools.command(user, channel, text, notify, external)
 
-    async def decide_browser_action(self, user: str, approval_id: str, approve: bool) -> str | None:
-        return await self._parts.browser.decide(user, approval_id, approve)
+    async def tools(self, user: str, channel: str, external: bool) -> str:
+        return await self._parts.tools.listing(user, channel, external)
+
+    async def decide_tool_call(self, user: str, approval_id: str, approve: bool) -> str | None:
+        return await self._parts.tools.decide(user, approval_id, approve)
 
 
 async def may_tune_thread(

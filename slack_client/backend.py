@@ -110,7 +110,8 @@ class StatusReport:
     queued: int
     # None when the model API answers; else a word on why not.
     model_api_problem: str | None
-    browser_service: str
+    # Each source of outside tools (the browser service, MCP servers) and its state.
+    tool_sources: tuple[tuple[str, str], ...]
     event_loop: LoopLag
     file_readers: ReaderLoad
     jobs: tuple[JobState, ...]
@@ -197,8 +198,8 @@ class AssistantThreads(Protocol):
     async def is_assistant_thread(self, channel: str, thread_ts: str) -> bool: ...
 
 
-class BrowserActions(Protocol):
-    """The browser-automation service, from `/ai browser` and approval buttons."""
+class ToolActions(Protocol):
+    """The model's outside tools, from `/ai browser`, `/ai tools` and approval buttons."""
 
     async def browser(
         self,
@@ -212,13 +213,14 @@ class BrowserActions(Protocol):
         tells the person meanwhile (a queue position). `external`: the person is of
         another organisation."""
 
-    async def decide_browser_action(self, user: str, approval_id: str, approve: bool) -> str | None:
+    async def tools(self, user: str, channel: str, external: bool) -> str:
+        """`/ai tools`: the tools the person may have the model use here, by source."""
+
+    async def decide_tool_call(self, user: str, approval_id: str, approve: bool) -> str | None:
         """Approve or Cancel clicked; a private note for the clicker, if any."""
 
 
-class Backend(
-    Gate, Conversations, SettingsDesk, Reports, AssistantThreads, BrowserActions, Protocol
-):
+class Backend(Gate, Conversations, SettingsDesk, Reports, AssistantThreads, ToolActions, Protocol):
     """Everything the listeners ask of the bot: what `build_app` is handed. Each listener
     module takes only the parts it uses."""
 

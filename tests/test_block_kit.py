@@ -68,7 +68,9 @@ def test_home_and_text_views(kind: str, view: dict[str, Any]) -> None:
     [
         welcome_blocks(),
         [feedback_block()],
-        approval_blocks("U1", "send_message", '{"text": "' + "z" * 2500 + '"}', "a1", 5),
+        approval_blocks(
+            "U1", "send_message", "the browser service", '{"text": "' + "z" * 2500 + '"}', "a1", 5
+        ),
         decided_blocks("send_message", '{"text": "hi"}', "Approved and done."),
         *(
             part.blocks or []

@@ -5,16 +5,24 @@ from __future__ import annotations
 
 import pytest
 
-from browser_service import ActionFailed, AllowList, ArgumentsError, InputRejected, check_arguments
+from browser_service import AllowList, check_arguments
 from browser_service.catalogue import parse_catalogue
 from browser_service.client import _outcome
 from config import ConfigError, load_config
 from message_processor.conversation.provenance import Outside, Provenance
-from message_processor.failures import describe_browser_failure
-from message_processor.tools.browser_gate import NOT_EXTERNAL, NOT_HERE, BrowserGate
+from message_processor.failures import describe_tool_failure
+from message_processor.tools.gate import ToolGate
 from slack_client.handover import BotIdentity
 from slack_client.listeners.events import is_external
 from tests.fakes.browser_service import openapi_document
+from tool_sources import ArgumentsError, CallFailed, InputRejected
+
+BROWSER = "the browser service"
+NOT_HERE = (
+    "The browser service is not available to you here: an admin of this bot can allow it "
+    "with BROWSER_SERVICE_USERS and BROWSER_SERVICE_CHANNELS."
+)
+NOT_EXTERNAL = "The browser service is not available to people from other organisations."
 
 
 def test_the_default_allows_every_get_and_no_change() -> None:
@@ -52,7 +60,7 @@ def test_arguments_are_typed_and_each_problem_is_named() -> None:
 
 def test_the_services_answers_become_results_or_named_failures() -> None:
     assert _outcome(200, {"success": True, "x": 1}) == {"success": True, "x": 1}
-    with pytest.raises(ActionFailed, match="chat c9 not found"):
+    with pytest.raises(CallFailed, match="chat c9 not found"):
         _outcome(200, {"success": False, "details": "chat c9 not found"})
     detail = [
         {"type": "missing", "loc": ["body", "message"], "msg": "Field required"},
@@ -101,7 +109,7 @@ def test_numbers_must_be_finite_and_whole_numbers_plain() -> None:
 
 
 def test_a_services_rejection_cannot_mention_anyone() -> None:
-    text = describe_browser_failure(InputRejected(["`msg`: <!channel> see <https://x|docs>"]))
+    text = describe_tool_failure(InputRejected(["`msg`: <!channel> see <https://x|docs>"]), BROWSER)
     assert "<!channel>" not in text and "&lt;!channel&gt;" in text
 
 
@@ -112,16 +120,16 @@ HOME = BotIdentity(user_id="UBOT", bot_id="BBOT", team_id="T0HOME", enterprise_i
 
 
 def test_both_lists_must_name_the_asker_and_the_conversation() -> None:
-    gate = BrowserGate(users=frozenset({"U1"}), channels=frozenset({"C1"}))
-    assert gate.refusal("U1", "C1", external=False) is None
-    assert gate.refusal("U2", "C1", external=False) == NOT_HERE
-    assert gate.refusal("U1", "C2", external=False) == NOT_HERE
+    gate = ToolGate(users=frozenset({"U1"}), channels=frozenset({"C1"}))
+    assert gate.refusal(BROWSER, "U1", "C1", external=False) is None
+    assert gate.refusal(BROWSER, "U2", "C1", external=False) == NOT_HERE
+    assert gate.refusal(BROWSER, "U1", "C2", external=False) == NOT_HERE
     # A DM with the bot is a conversation like any other.
-    assert gate.refusal("U1", "D1", external=False) == NOT_HERE
-    everyone = BrowserGate(users=frozenset({"*"}), channels=frozenset({"*"}))
-    assert everyone.refusal("U9", "D9", external=False) is None
-    assert everyone.refusal("U9", "C9", external=True) == NOT_EXTERNAL
-    assert BrowserGate().refusal("U1", "C1", external=False) == NOT_HERE
+    assert gate.refusal(BROWSER, "U1", "D1", external=False) == NOT_HERE
+    everyone = ToolGate(users=frozenset({"*"}), channels=frozenset({"*"}))
+    assert everyone.refusal(BROWSER, "U9", "D9", external=False) is None
+    assert everyone.refusal(BROWSER, "U9", "C9", external=True) == NOT_EXTERNAL
+    assert ToolGate().refusal(BROWSER, "U1", "C1", external=False) == NOT_HERE
 
 
 def test_the_lists_are_read_checked_and_empty_by_default() -> None:

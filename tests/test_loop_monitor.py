@@ -93,7 +93,7 @@ def report(event_loop: LoopLag) -> StatusReport:
         answering=1,
         queued=0,
         model_api_problem=None,
-        browser_service="not set up",
+        tool_sources=(("Browser service", "not set up"),),
         event_loop=event_loop,
         file_readers=ReaderLoad(workers=2, busy=1, waiting=3, killed=4),
         jobs=(

@@ -84,9 +84,13 @@ def check_arguments(tool: Tool, given: Mapping[str, object]) -> dict[str, object
         if name not in typed and not any(p.startswith(f"`{name}` ") for p in problems):
             kind = known.get(name, {}).get("type", "value") if name in known else "value"
             problems.append(f"`{name}` is required ({kind})")
-    if not problems:
-        problems = [_worded(error) for error in _Checker(schema).iter_errors(typed)]
-        problems = [p for p in problems if p and not p.startswith("required ")]
+    named = {problem.split("`")[1] for problem in problems}
+    for error in _Checker(schema).iter_errors(typed):
+        # Unknown and missing parameters are said above, in words of their own.
+        if error.validator in ("required", "additionalProperties"):
+            continue
+        if not (error.absolute_path and error.absolute_path[0] in named):
+            problems.append(_worded(error))
     if problems:
         raise ArgumentsError(list(dict.fromkeys(problems)))
     return typed

@@ -21,7 +21,7 @@ class Outside(Enum):
     LINKS = "fetched links"
     WEB = "web search results"
     CONVERSATION = "a conversation read for you"
-    BROWSER = "browser-service results"
+    TOOLS = "tool results"
     INSTRUCTIONS = "this thread's instructions, set by someone else"
 
 

@@ -46,7 +46,7 @@ SUMMARIZE_USAGE = (
 _CHANNEL = re.compile(r"<#([CG][A-Z0-9]{1,20})(?:\|[^>]{0,100})?>|([CG][A-Z0-9]{1,20})")
 _AGO = re.compile(r"(\d{1,4})([mhdw])")
 # Subcommands that call the model or another service, and are throttled per person.
-SERVICE_COMMANDS = frozenset({"summarize", "summarise", "browser", "status"})
+SERVICE_COMMANDS = frozenset({"summarize", "summarise", "browser", "tools", "status"})
 # A private answer to the person who ran the command.
 Say = Callable[[str], Awaitable[None]]
 
@@ -77,13 +77,16 @@ def register_commands(
             if name in ("summarize", "summarise"):
                 await say(await _summarize(backend, user, channel, words[1:]))
                 return
+            # Slack runs an app's commands for the workspaces it is installed in; checked
+            # all the same, as for messages.
+            external = identity.is_foreign(command.get("team_id"))
             if name == "browser":
                 rest = str(command.get("text") or "").strip()[len(words[0]) :]
-                # Slack runs an app's commands for the workspaces it is installed in;
-                # checked all the same, as for messages.
-                external = identity.is_foreign(command.get("team_id"))
                 answer = await backend.browser(user, channel, rest, say, external)
                 await say(answer)
+                return
+            if name == "tools":
+                await say(await backend.tools(user, channel, external))
                 return
             await say(await _reply(backend, name, user, channel, words))
         except Exception as error:  # noqa: BLE001 - one short line for the person

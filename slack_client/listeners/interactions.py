@@ -19,11 +19,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from settings import Scope, ScopeRef
 from slack_client.backend import (
     Backend,
-    BrowserActions,
     SettingsChange,
     SettingsDesk,
     SettingsInvalid,
     SettingsRefused,
+    ToolActions,
 )
 from slack_client.listeners.agent import ViewedContexts, messages_tab_opened
 from slack_client.listeners.event_registry import EventListeners
@@ -294,11 +294,11 @@ def _register_home(events: EventListeners, backend: Backend, contexts: ViewedCon
 
 
 async def _decide(
-    backend: BrowserActions, body: dict[str, Any], respond: AsyncRespond, *, approve: bool
+    backend: ToolActions, body: dict[str, Any], respond: AsyncRespond, *, approve: bool
 ) -> None:
     user = body["user"]["id"]
     approval_id = str(body["actions"][0].get("value") or "")
-    note = await backend.decide_browser_action(user, approval_id, approve)
+    note = await backend.decide_tool_call(user, approval_id, approve)
     if note:
         await respond(
             text=note,

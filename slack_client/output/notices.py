@@ -22,6 +22,8 @@ class ApprovalRequest:
     id: str
     user: str
     action: str
+    # The source, as a sentence names it: "the browser service".
+    source: str
     preview: str
     minutes: int
     # Why it needs approval when that is not plain (a reading action).
@@ -49,12 +51,13 @@ class SlackNotices:
         blocks = approval_blocks(
             request.user,
             request.action,
+            request.source,
             request.preview,
             request.id,
             request.minutes,
             request.why,
         )
-        text = f"Approve running {request.action} on the browser service?"
+        text = f"Approve running {request.action} on {request.source}?"
         return await self._replies.post(channel, thread_ts, text, blocks)
 
     async def settle_approval(

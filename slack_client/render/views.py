@@ -60,6 +60,7 @@ text, Markdown and code.
 • `/ai summarize [#channel] [3h | 2d | 1w | 2026-12-01]`: a summary in our DM
 • `/ai usage`: your tokens and images, and their estimated cost
 • `/ai reset`: start a fresh conversation in our DM
+• `/ai tools`: the outside tools I can use for you here, and where they come from
 • `/ai status`: whether I and the services I use are up
 • `/ai help`: this text
 Message menu → *Summarize thread*: that thread's summary in our DM; \
@@ -451,7 +452,7 @@ def status_text(report: StatusReport) -> str:
             f"*Up for* {hours} h {minutes:02d} min",
             f"*Answering now:* {report.answering}   *Queued for the model:* {report.queued}",
             f"*Model API:* {model}",
-            f"*Browser service:* {report.browser_service}",
+            *(f"*{what}:* {state}" for what, state in report.tool_sources),
             f"*Event loop:* {_loop_lag(report.event_loop)}",
             f"*File readers:* {_reader_load(report.file_readers)}",
             "*Background jobs:*",
@@ -533,6 +534,7 @@ def _quoted_instructions(text: str) -> str:
 def approval_blocks(
     user: str,
     action_name: str,
+    source: str,
     preview: str,
     approval_id: str,
     minutes: int,
@@ -541,7 +543,7 @@ def approval_blocks(
     """Approve/Cancel for an action, showing exactly what will be sent; `why` says why it
     needs approval when that is not plain (a reading action)."""
     return [
-        section(f"<@{user}>, I'd like to run *{action_name}* on the browser service:"),
+        section(f"<@{user}>, I'd like to run *{action_name}* on {source}:"),
         section(_code(preview)),
         *([section(f"_{why} Check that you want this read._")] if why else []),
         {
