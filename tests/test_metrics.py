@@ -206,7 +206,7 @@ async def test_the_metrics_show_queues_and_the_process(
         "slackbot_model_slots_in_use",
         "slackbot_slack_calls_waiting_channel",
         "slackbot_slack_calls_waiting_workspace",
-        "slackbot_browser_service_calls_waiting",
+        "slackbot_tool_calls_waiting",
         "slackbot_threads_answering",
         "slackbot_answers_in_flight",
         "slackbot_event_loop_lag_seconds",

@@ -85,12 +85,12 @@ def check_arguments(tool: Tool, given: Mapping[str, object]) -> dict[str, object
             kind = known.get(name, {}).get("type", "value") if name in known else "value"
             problems.append(f"`{name}` is required ({kind})")
     named = {problem.split("`")[1] for problem in problems}
-    for error in _Checker(schema).iter_errors(typed):
+    for invalid in _Checker(schema).iter_errors(typed):
         # Unknown and missing parameters are said above, in words of their own.
-        if error.validator in ("required", "additionalProperties"):
+        if invalid.validator in ("required", "additionalProperties"):
             continue
-        if not (error.absolute_path and error.absolute_path[0] in named):
-            problems.append(_worded(error))
+        if not (invalid.absolute_path and invalid.absolute_path[0] in named):
+            problems.append(_worded(invalid))
     if problems:
         raise ArgumentsError(list(dict.fromkeys(problems)))
     return typed
