@@ -1,11 +1,12 @@
 """A small MCP server for the tests, written with the `mcp` SDK and served over
 streamable HTTP by uvicorn on loopback.
 
-Its tools: `lookup` (read-only, answers structured records), `create_note` (changes
-something: every call is recorded) and `wait_forever` (answers only when the server
-stops). With a token, a request without `Authorization: Bearer <token>` gets HTTP 401;
-every Authorization header seen is recorded either way, so a test can tell which
-credentials reached which server.
+Its tools: `lookup` (read-only, answers structured records; a blank term is refused
+with an MCP error), `create_note` (changes something: every call is recorded) and
+`wait_forever` (answers only when the server stops; `waiting` is set once one began).
+With a token, a request without `Authorization: Bearer <token>` gets HTTP 401; every
+Authorization header seen is recorded either way, so a test can tell which credentials
+reached which server.
 
     server = FakeMcpServer(token="t", port=free_port())  # the port is known before start()
     await server.start()
@@ -22,8 +23,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import uvicorn
+from mcp import MCPError
 from mcp.server.mcpserver import MCPServer
-from mcp_types import ToolAnnotations
+from mcp_types import INVALID_PARAMS, ToolAnnotations
 from starlette.types import ASGIApp, Receive, Scope, Send
 from typing_extensions import TypedDict
 
@@ -76,6 +78,7 @@ class FakeMcpServer:
         self.port = port if port is not None else free_port()
         self.notes: list[Note] = []  # every create_note call, in order
         self.authorizations: list[str | None] = []  # each request's Authorization header
+        self.waiting = asyncio.Event()  # set once a wait_forever call has begun
         self._stopping = asyncio.Event()
         self._server: _Uvicorn | None = None
         self._serving: asyncio.Task[None] | None = None
@@ -91,7 +94,10 @@ class FakeMcpServer:
         @mcp.tool(annotations=ToolAnnotations(read_only_hint=True))
         def lookup(term: str) -> list[Record]:
             """The people whose name, team or city contains `term`."""
-            wanted = term.lower()
+            wanted = term.strip().lower()
+            if not wanted:
+                # A protocol error, as a server rejects arguments it cannot use.
+                raise MCPError(INVALID_PARAMS, "`term` must not be blank")
             return [
                 record
                 for record in RECORDS
@@ -107,6 +113,7 @@ class FakeMcpServer:
         @mcp.tool()
         async def wait_forever() -> str:
             """Never answers while the server runs."""
+            self.waiting.set()
             await self._stopping.wait()
             return "the server stopped"
 
