@@ -28,9 +28,11 @@ EVERYTHING = frozenset({"*"})
 HANG_GUARD_SECONDS = 30
 
 
-@pytest.fixture
-async def server() -> AsyncIterator[FakeMcpServer]:
-    async with FakeMcpServer(token=TOKEN) as fake:
+@pytest.fixture(params=[False, True], ids=["2026", "handshake-era"])
+async def server(request: pytest.FixtureRequest) -> AsyncIterator[FakeMcpServer]:
+    """The fake, speaking either protocol: the 2026-07-28 one (`server/discover`, no
+    session), or only the handshake-era one (sessions, closed with a DELETE)."""
+    async with FakeMcpServer(token=TOKEN, legacy=request.param) as fake:
         yield fake
 
 
@@ -173,7 +175,7 @@ async def test_a_server_down_at_start_is_read_once_it_is_up() -> None:
 async def test_each_token_reaches_only_its_own_server() -> None:
     async with (
         FakeMcpServer(token="alpha-token") as alpha,
-        FakeMcpServer(token="beta-token") as beta,
+        FakeMcpServer(token="beta-token", legacy=True) as beta,
         FakeMcpServer() as open_server,
     ):
         for server, token in ((alpha, "alpha-token"), (beta, "beta-token"), (open_server, None)):

@@ -26,6 +26,7 @@ import uvicorn
 from mcp import MCPError
 from mcp.server.mcpserver import MCPServer
 from mcp_types import INVALID_PARAMS, ToolAnnotations
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from starlette.types import ASGIApp, Receive, Scope, Send
 from typing_extensions import TypedDict
 
@@ -37,6 +38,11 @@ __all__ = ["FakeMcpServer", "Note", "Record"]
 # in this process read its log, and what the fake does is not the bot's doing.
 logging.getLogger("mcp.server").setLevel(logging.WARNING)
 
+# What a handshake-era server answers a request outside any session.
+MISSING_SESSION = (
+    b'{"jsonrpc":"2.0","id":null,'
+    b'"error":{"code":-32600,"message":"Bad Request: Missing session ID"}}'
+)
 # How long stop() lets connections still open end by themselves before uvicorn cuts them.
 GRACEFUL_SHUTDOWN_SECONDS = 2
 
@@ -71,10 +77,15 @@ class _Uvicorn(uvicorn.Server):
 class FakeMcpServer:
     """The MCP endpoint is `url` (`http://127.0.0.1:<port>/mcp`); `port` None picks a free
     one now. start() and stop() may alternate: each start serves a fresh app on the same
-    port, as a restarted server would."""
+    port, as a restarted server would. `legacy` speaks only the handshake-era protocol
+    (sessions, `initialize`): a 2026-07-28 request is refused as a 2025 server refuses
+    one without a session."""
 
-    def __init__(self, *, token: str | None = None, port: int | None = None) -> None:
+    def __init__(
+        self, *, token: str | None = None, port: int | None = None, legacy: bool = False
+    ) -> None:
         self.token = token
+        self.legacy = legacy
         self.port = port if port is not None else free_port()
         self.notes: list[Note] = []  # every create_note call, in order
         self.authorizations: list[str | None] = []  # each request's Authorization header
@@ -172,15 +183,18 @@ class FakeMcpServer:
             given = raw.decode("latin-1") if raw is not None else None
             self.authorizations.append(given)
             if self.token is not None and given != f"Bearer {self.token}":
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 401,
-                        "headers": [(b"content-type", b"application/json")],
-                    }
-                )
-                await send({"type": "http.response.body", "body": b'{"error":"unauthorized"}'})
+                await _answer(send, 401, b'{"error":"unauthorized"}')
+                return
+            version = headers.get(b"mcp-protocol-version", b"").decode("latin-1")
+            if self.legacy and version in MODERN_PROTOCOL_VERSIONS:
+                await _answer(send, 400, MISSING_SESSION)
                 return
             await app(scope, receive, send)
 
         return guarded
+
+
+async def _answer(send: Send, status: int, body: bytes) -> None:
+    start = {"type": "http.response.start", "status": status}
+    await send({**start, "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": body})
