@@ -15,11 +15,13 @@ from tool_sources import (
     ArgumentsError,
     CallFailed,
     InputRejected,
+    SourceFailed,
     SourceRefused,
     SourceTimeout,
     SourceUnreachable,
     Tool,
 )
+from tool_sources import mcp as mcp_source
 from tool_sources.mcp import McpServer
 
 TOKEN = "docs-token-0123456789"
@@ -234,3 +236,22 @@ async def test_the_query_of_the_url_is_neither_shown_nor_logged(
 
     assert "query-secret" not in caplog.text
     assert TOKEN not in caplog.text
+
+
+async def test_answers_are_bounded(server: FakeMcpServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    docs = source(server)
+    note = (await docs.tools())["docs_create_note"]
+    title = "x" * (300 * 1024)
+
+    # Past what the model is given: the answer's text, cut.
+    answer = await docs.call(note, {"title": title, "body": ""})
+    assert isinstance(answer, str)
+    assert answer.startswith('{"result": "Note 1 saved: xxx')
+    assert answer.endswith("… (cut)")
+    assert len(answer.encode()) < 257 * 1024
+
+    # Past what is read of an HTTP answer at all: the call fails, and says why.
+    monkeypatch.setattr(mcp_source, "MAX_HTTP_ANSWER_BYTES", 100 * 1024)
+    with pytest.raises(SourceFailed, match="its answer is larger than 100 KB"):
+        await docs.call(note, {"title": title, "body": ""})
+    assert len(server.notes) == 2

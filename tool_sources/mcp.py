@@ -25,7 +25,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from typing import TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -77,6 +77,9 @@ NOT_READ = "not read yet"
 MAX_PAGES = 10
 MAX_TOOLS = 200
 MAX_DESCRIPTION_CHARS = 1000
+# Most one HTTP answer may carry: the SDK reads a JSON answer whole, so a server that
+# answers without end would otherwise fill the bot's memory.
+MAX_HTTP_ANSWER_BYTES = 16 * 1024 * 1024
 # What a call gives the model, and what a failure quotes of the server's words.
 MAX_ANSWER_BYTES = 256 * 1024
 MAX_FAILURE_CHARS = 1000
@@ -209,6 +212,7 @@ class McpServer:
         """`work` done on a connection of its own, within the time bound as a whole
         (connection and handshake included); what goes wrong as a ToolSourceError."""
         statuses: list[int] = []
+        transport = _CappedTransport(MAX_HTTP_ANSWER_BYTES)
 
         async def seen(response: httpx2.Response) -> None:
             # The transport turns an HTTP error into a JSON-RPC one without its status,
@@ -224,6 +228,7 @@ class McpServer:
                     httpx2.AsyncClient(
                         headers=self._headers,
                         trust_env=False,
+                        transport=transport,
                         timeout=self._timeout,
                         event_hooks={"response": [seen]},
                     ) as http,
@@ -238,6 +243,10 @@ class McpServer:
         except TimeoutError:
             raise SourceTimeout(self._timeout) from None
         except Exception as error:  # noqa: BLE001 - each is worded, by its kind, below
+            if transport.exceeded:
+                raise SourceFailed(
+                    f"its answer is larger than {_amount(transport.limit)}"
+                ) from None
             raise self._failure(error, statuses[-1] if statuses else None, tool) from None
 
     def _failure(self, error: Exception, status: int | None, tool: str | None) -> ToolSourceError:
@@ -294,6 +303,52 @@ class McpServer:
                 "mcp server=%s does not offer allowed tools: %s", self._name, ", ".join(missing)
             )
         return tools
+
+
+class _AnswerTooLarge(Exception):
+    pass
+
+
+class _CappedTransport(httpx2.AsyncBaseTransport):
+    """httpx2's own transport, each answer cut off past `limit` bytes (`exceeded` then
+    tells: the SDK may report the cut as a stream that ended without an answer)."""
+
+    def __init__(self, limit: int) -> None:
+        self._inner = httpx2.AsyncHTTPTransport(trust_env=False)
+        self.limit = limit
+        self.exceeded = False
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        response = await self._inner.handle_async_request(request)
+        assert isinstance(response.stream, httpx2.AsyncByteStream)
+        return httpx2.Response(
+            response.status_code,
+            headers=response.headers,
+            stream=_CappedStream(response.stream, self),
+            extensions=response.extensions,
+            request=request,
+        )
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+class _CappedStream(httpx2.AsyncByteStream):
+    def __init__(self, inner: httpx2.AsyncByteStream, transport: _CappedTransport) -> None:
+        self._inner = inner
+        self._transport = transport
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        size = 0
+        async for chunk in self._inner:
+            size += len(chunk)
+            if size > self._transport.limit:
+                self._transport.exceeded = True
+                raise _AnswerTooLarge
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
 
 
 async def _list_tools(client: Client) -> list[mcp_types.Tool]:
@@ -369,6 +424,10 @@ def _cut(text: str, max_bytes: int) -> str:
     if len(raw) <= max_bytes:
         return text
     return raw[:max_bytes].decode(errors="ignore") + "… (cut)"
+
+
+def _amount(size: int) -> str:
+    return f"{size // 1024**2} MB" if size >= 1024**2 else f"{size // 1024} KB"
 
 
 def _shortened(text: str) -> str:
