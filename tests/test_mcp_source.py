@@ -4,8 +4,9 @@ written with the SDK (tests/fakes/mcp_server.py) over loopback: no mocks."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
@@ -174,6 +175,44 @@ async def test_a_server_down_at_start_is_read_once_it_is_up() -> None:
     assert "3 tools kept" in await docs.state()
 
 
+@contextlib.asynccontextmanager
+async def raw_server(
+    handle: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]],
+) -> AsyncIterator[str]:
+    """A TCP server on loopback that is no MCP server at all; its endpoint's URL."""
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    try:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/mcp"
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Takes the connection and never answers, until the client goes away."""
+    await reader.read()
+    writer.close()
+
+
+async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Reads a request, then closes the connection without an answer."""
+    await reader.readuntil(b"\r\n\r\n")
+    writer.close()
+
+
+async def test_a_server_that_never_answers_or_hangs_up_is_told() -> None:
+    async with raw_server(silent) as url, asyncio.timeout(HANG_GUARD_SECONDS):
+        mute = McpServer("mute", url, token=None, allow=EVERYTHING, timeout=1)
+        await mute.refresh()
+        assert mute.problem == "no answer within 1s"
+        assert client_tasks() == []
+
+    async with raw_server(hang_up) as url, asyncio.timeout(HANG_GUARD_SECONDS):
+        rude = McpServer("rude", url, token=None, allow=EVERYTHING, timeout=10)
+        await rude.refresh()
+        assert rude.problem == "the connection broke (RemoteProtocolError)"
+
+
 async def test_each_token_reaches_only_its_own_server() -> None:
     async with (
         FakeMcpServer(token="alpha-token") as alpha,
@@ -236,6 +275,8 @@ async def test_the_query_of_the_url_is_neither_shown_nor_logged(
 
     assert "query-secret" not in caplog.text
     assert TOKEN not in caplog.text
+    # httpx2 logs each request with its URL, the SDK its failures with tracebacks.
+    assert not [r for r in caplog.records if r.name.startswith(("httpx2", "mcp.client"))]
 
 
 async def test_answers_are_bounded(server: FakeMcpServer, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -35,6 +35,7 @@ import mcp_types
 from mcp import Client, MCPError
 from mcp.client.streamable_http import streamable_http_client
 from mcp_types import (
+    CONNECTION_CLOSED,
     INVALID_PARAMS,
     METHOD_NOT_FOUND,
     AudioContent,
@@ -258,8 +259,12 @@ class McpServer:
         if any(isinstance(leaf, httpx2.TimeoutException | TimeoutError) for leaf in leaves):
             return SourceTimeout(self._timeout)
         for leaf in leaves:
-            if isinstance(leaf, httpx2.TransportError | OSError):
+            if isinstance(leaf, httpx2.ConnectError | OSError):
                 return SourceUnreachable(f"cannot connect ({type(leaf).__name__})")
+        for leaf in leaves:
+            # Once connected, a change asked for may have been made: it broke, not unreachable.
+            if isinstance(leaf, httpx2.TransportError):
+                return SourceFailed(f"the connection broke ({type(leaf).__name__})")
         if status is not None and status >= 500:
             return SourceFailed(f"the server failed (HTTP {status})")
         for leaf in leaves:
@@ -378,6 +383,8 @@ def _refusal(error: MCPError, status: int | None, tool: str | None) -> ToolSourc
         return SourceFailed(f"the server answered HTTP {status}{said}")
     if error.code == METHOD_NOT_FOUND:
         return SourceFailed(f"the server does not know the method ({message})")
+    if error.code == CONNECTION_CLOSED:
+        return SourceFailed(f"the connection broke ({message})")
     return SourceFailed(f"the server answered an error ({message})")
 
 
