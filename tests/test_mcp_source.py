@@ -59,7 +59,7 @@ def client_tasks() -> list[str]:
 
 
 async def test_the_catalogue_has_the_allowed_tools_under_the_prefix(
-    server: FakeMcpServer,
+    server: FakeMcpServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     docs = source(server, allow=frozenset({"lookup", "create_note", "not_offered"}))
     assert docs.problem == "not read yet"
@@ -79,8 +79,12 @@ async def test_the_catalogue_has_the_allowed_tools_under_the_prefix(
     assert await docs.state() == "answers, 2 tools"
     assert docs.label == "the MCP server docs"
 
+    assert "mcp server=docs does not offer allowed tools: not_offered" in caplog.text
+
     everything = await source(server, name="crm").tools()
+    # odd_schema is left out: its arguments could not be checked.
     assert sorted(everything) == ["crm_create_note", "crm_lookup", "crm_wait_forever"]
+    assert "mcp server=crm tool odd_schema left out: its input schema is invalid" in caplog.text
     assert not everything["crm_wait_forever"].read_only  # declares nothing
 
 

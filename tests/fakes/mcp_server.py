@@ -2,8 +2,9 @@
 streamable HTTP by uvicorn on loopback.
 
 Its tools: `lookup` (read-only, answers structured records; a blank term is refused
-with an MCP error), `create_note` (changes something: every call is recorded) and
-`wait_forever` (answers only when the server stops; `waiting` is set once one began).
+with an MCP error), `create_note` (changes something: every call is recorded),
+`wait_forever` (answers only when the server stops; `waiting` is set once one began) and
+`odd_schema` (its input schema is invalid, so a client leaves it out).
 With a token, a request without `Authorization: Bearer <token>` gets HTTP 401; every
 Authorization header seen is recorded either way, so a test can tell which credentials
 reached which server.
@@ -25,6 +26,7 @@ from contextlib import contextmanager
 import uvicorn
 from mcp import MCPError
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.tools import Tool
 from mcp_types import INVALID_PARAMS, ToolAnnotations
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -100,7 +102,7 @@ class FakeMcpServer:
         return f"http://127.0.0.1:{self.port}/mcp"
 
     def _build(self) -> MCPServer:
-        mcp: MCPServer = MCPServer("fake-mcp", log_level="WARNING")
+        mcp: MCPServer = MCPServer("fake-mcp", log_level="WARNING", tools=[_odd_schema()])
 
         @mcp.tool(annotations=ToolAnnotations(read_only_hint=True))
         def lookup(term: str) -> list[Record]:
@@ -137,9 +139,13 @@ class FakeMcpServer:
         # Bound and listening before start() returns: a client connecting while uvicorn
         # still starts up waits in the backlog instead of being refused.
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", self.port))
-        sock.listen(128)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(("127.0.0.1", self.port))
+            sock.listen(128)
+        except OSError:
+            sock.close()
+            raise
         # The session manager of an app runs once: each start serves a new app.
         app = self._guarded(self._mcp.streamable_http_app(host="127.0.0.1"))
         config = uvicorn.Config(
@@ -152,6 +158,7 @@ class FakeMcpServer:
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         )
         self._server = _Uvicorn(config)
+        # uvicorn closes the socket when it shuts down.
         self._serving = asyncio.create_task(self._server.serve(sockets=[sock]))
 
     async def stop(self) -> None:
@@ -194,7 +201,14 @@ class FakeMcpServer:
         return guarded
 
 
+def _odd_schema() -> Tool:
+    """A tool whose input schema is no valid JSON Schema: a client must leave it out."""
+    tool = Tool.from_function(lambda n: n, name="odd_schema", description="Takes a whole number.")
+    schema = {"type": "object", "properties": {"n": {"type": "whole number"}}}
+    return tool.model_copy(update={"parameters": schema})
+
+
 async def _answer(send: Send, status: int, body: bytes) -> None:
-    start = {"type": "http.response.start", "status": status}
-    await send({**start, "headers": [(b"content-type", b"application/json")]})
+    headers = [(b"content-type", b"application/json")]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
