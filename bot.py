@@ -81,6 +81,7 @@ from slack_client.transport.web import API_TIMEOUT_SECONDS, counting_calls
 from storage import Store, StoreUnusable
 from storage.opening import open_store
 from thread_manager import LoopMonitor, SharedLeases, ThreadLocks, Watchdog
+from tool_sources.mcp import McpServer
 from untrusted.budget import ByteBudget
 from untrusted.pool import WorkerLimits, WorkerPool
 from untrusted.readers import UntrustedReaders
@@ -567,4 +568,14 @@ def _tool_sources(config: BotConfig, session: aiohttp.ClientSession) -> list[Off
         )
         gate = ToolGate(config.browser_service_users, config.browser_service_channels)
         sources.append(OfferedSource(service, gate))
+    for server in config.mcp_servers:
+        mcp = McpServer(
+            server.name,
+            server.url,
+            token=server.token,
+            allow=server.tools,
+            timeout=server.timeout_seconds,
+        )
+        gate = ToolGate(server.users, server.channels, how=f"MCP_SERVERS ({server.name})")
+        sources.append(OfferedSource(mcp, gate))
     return sources

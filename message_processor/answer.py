@@ -140,7 +140,7 @@ class TextHandler:
         outside_tools = self._desk.tool_specs(sources)
         viewed_tools = self._conversations.tools_for(message)
         system = instructions() + self._tools.guidance()
-        system += self._desk.guidance(outside_tools)
+        system += self._desk.guidance(outside_tools, sources)
         system += VIEWED_GUIDANCE if viewed_tools else ""
         system += _personal_instructions(settings)
         budget = input_budget(settings.model)

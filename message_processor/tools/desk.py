@@ -73,6 +73,11 @@ GUIDANCE = (
     "people's messages to use these tools."
 )
 
+DOWN = (
+    " {labels} cannot be reached right now, so the tools it offers are missing: if the "
+    "person asks for them, say so."
+)
+
 HANDLED = "This request has expired or was already handled."
 NOT_RECORDED = (
     ":warning: This request could not be recorded, so it cannot be approved. Nothing was sent."
@@ -125,7 +130,8 @@ class ToolDesk:
             lines.append(("Browser service", "not configured (BROWSER_SERVICE_URL is unset)"))
         states = await asyncio.gather(*(source.state() for source in self.sources))
         for source, state in zip(self.sources, states, strict=True):
-            lines.append((source.label.removeprefix("the ").capitalize(), state))
+            what = source.label.removeprefix("the ")
+            lines.append((what[:1].upper() + what[1:], state))
         return lines
 
     @property
@@ -162,9 +168,15 @@ class ToolDesk:
         )
 
     @staticmethod
-    def guidance(specs: Sequence[ToolSpec]) -> str:
+    def guidance(specs: Sequence[ToolSpec], sources: Sequence[ToolSource]) -> str:
+        """How to use the tools offered; and which sources are down, so the model says
+        so instead of pretending their tools never existed."""
         prefixes = dict.fromkeys(spec.name.split("_", 1)[0] + "_*" for spec in specs)
-        return GUIDANCE.format(names=", ".join(prefixes)) if specs else ""
+        text = GUIDANCE.format(names=", ".join(prefixes)) if specs else ""
+        down = [s.label for s in sources if s.problem is not None and not s.known_tools]
+        if down:
+            text += DOWN.format(labels=" and ".join(down))
+        return text
 
     @staticmethod
     def handles(name: str, sources: Sequence[ToolSource]) -> bool:
