@@ -1,5 +1,6 @@
-"""`admin doctor`: every setting checked, then Slack, the model API and the browser
-service reached with the configured credentials, concurrently, each within a bound.
+"""`admin doctor`: every setting checked, then Slack, the model API, the browser
+service and each MCP server reached with the configured credentials, concurrently, each
+within a bound.
 
 A line per finding: "ok", "FAIL" or "skip", what was checked, and what happened, named
 as it happened (a refused connection is not a timeout). No token or key is printed.
@@ -19,6 +20,7 @@ import aiohttp
 from yarl import URL
 
 from config import BotConfig, config_problems, load_config
+from mcp_settings import McpServerSettings
 from openai_client import (
     ModelAuthError,
     ModelConnectionError,
@@ -28,6 +30,7 @@ from openai_client import (
     build_openai,
     list_models,
 )
+from tool_sources.mcp import McpServer
 
 # The bound on each check: they run at once, so on all of them together too.
 CHECK_SECONDS = 10.0
@@ -70,6 +73,7 @@ async def examine(env: Mapping[str, str]) -> list[Finding]:
             _bounded("Slack app token", _slack_app(session, config), _host(config.slack_api_url)),
             _bounded("model API", _model(config), _host(_model_url(config))),
             _browser_service(session, config),
+            *(_mcp_server(server) for server in config.mcp_servers),
         )
     return [_without_secrets(finding, config) for finding in findings]
 
@@ -149,6 +153,23 @@ async def _model(config: BotConfig) -> str:
             raise CheckFailed(f"{error.brief} at {where}") from None
     listed = f", {config.openai_model} among them" if config.openai_model in names else ""
     return f"{len(names)} models at {where}{listed}"
+
+
+async def _mcp_server(server: McpServerSettings) -> Finding:
+    """Its tool list read as the bot reads it, within the same bound as every check."""
+    source = McpServer(
+        server.name,
+        server.url,
+        token=server.token,
+        allow=server.tools,
+        timeout=min(CHECK_SECONDS, server.timeout_seconds),
+    )
+    await source.refresh()
+    what = f"MCP server {server.name}"
+    if source.problem is not None:
+        return Finding("FAIL", what, source.problem)
+    count = len(source.known_tools)
+    return Finding("ok", what, f"answers, {count} allowed tool{'' if count == 1 else 's'}")
 
 
 async def _browser_service(session: aiohttp.ClientSession, config: BotConfig) -> Finding:

@@ -38,6 +38,7 @@ from storage.postgres import PostgresStore
 from storage.sqlite import SQLiteStore
 from tests.botproc import APP_TOKEN, BOT_TOKEN, MAIN, OPENAI_KEY
 from tests.fakes.browser_service.server import FakeBrowserService
+from tests.fakes.mcp_server import FakeMcpServer
 from tests.fakes.scripted_model import ScriptedAnswers
 from tests.inproc import InProcessBot, bot_in_process
 from tests.seen import settled, wait_for_text
@@ -47,6 +48,7 @@ MODEL = "gpt-4.1-mini"
 # A price that makes cost a plain figure: one dollar a input token, two an output token.
 PRICES = f"{MODEL}=1000000/2000000"
 SERVICE_TOKEN = "browser-secret-token"
+MCP_TOKEN = "mcp-doctor-token-5"
 DAY = 24 * 3600.0
 
 
@@ -413,7 +415,7 @@ def doctor_environment(slack: FakeSlack, **settings: str) -> dict[str, str]:
 
 
 async def test_doctor_names_each_problem_on_its_own_line(slack: FakeSlack, tmp_path: Path) -> None:
-    model_port, service_port = closed_port(), closed_port()
+    model_port, service_port, mcp_port = closed_port(), closed_port(), closed_port()
     wrong = "xoxb-not-the-workspaces-token"
     env = doctor_environment(
         slack,
@@ -421,6 +423,8 @@ async def test_doctor_names_each_problem_on_its_own_line(slack: FakeSlack, tmp_p
         OPENAI_BASE_URL=f"http://127.0.0.1:{model_port}/v1",
         BROWSER_SERVICE_URL=f"http://127.0.0.1:{service_port}",
         BROWSER_SERVICE_TOKEN=SERVICE_TOKEN,
+        MCP_SERVERS=f"docs=http://127.0.0.1:{mcp_port}/mcp",
+        MCP_TOKEN_DOCS=MCP_TOKEN,
     )
     ran = await admin("doctor", cwd=tmp_path, env=env)
     assert ran.code == 1, ran
@@ -435,8 +439,10 @@ async def test_doctor_names_each_problem_on_its_own_line(slack: FakeSlack, tmp_p
         f"FAIL browser service: not reachable at http://127.0.0.1:{service_port}"
         " (connection refused)"
     ) in ran.lines
-    assert len(ran.lines) == 5
-    for secret in (wrong, APP_TOKEN, OPENAI_KEY, SERVICE_TOKEN, "xoxb-", "xapp-", "sk-"):
+    assert "FAIL MCP server docs: cannot connect (connection refused)" in ran.lines
+    assert len(ran.lines) == 6
+    secrets = (wrong, APP_TOKEN, OPENAI_KEY, SERVICE_TOKEN, MCP_TOKEN, "xoxb-", "xapp-", "sk-")
+    for secret in secrets:
         assert secret not in ran.out + ran.err
 
 
@@ -488,20 +494,26 @@ async def test_doctor_is_all_ok_against_working_services(
 ) -> None:
     service = FakeBrowserService(token=SERVICE_TOKEN)
     await service.start()
+    mcp = FakeMcpServer(token=MCP_TOKEN)
+    await mcp.start()
     try:
         env = doctor_environment(slack, OPENAI_BASE_URL=model.base_url)
         with_service = {
             **env,
             "BROWSER_SERVICE_URL": service.base_url,
             "BROWSER_SERVICE_TOKEN": SERVICE_TOKEN,
+            "MCP_SERVERS": f"docs={mcp.url}",
+            "MCP_TOKEN_DOCS": MCP_TOKEN,
         }
         ran, without = await asyncio.gather(
             admin("doctor", cwd=tmp_path, env=with_service), admin("doctor", cwd=tmp_path, env=env)
         )
     finally:
         await service.stop()
+        await mcp.stop()
     assert ran.code == 0, ran
-    assert [line[:5] for line in ran.lines] == ["ok   "] * 5, ran.out
+    assert [line[:5] for line in ran.lines] == ["ok   "] * 6, ran.out
+    assert "ok   MCP server docs: answers, 3 allowed tools" in ran.lines
     assert "ok   Slack bot token: works as @assistant in workspace Test Team" in ran.lines
     assert any(line.startswith("ok   model API: ") and MODEL in line for line in ran.lines)
     assert [r.authorization for r in service.requests if r.path == "/status"] == [
@@ -509,7 +521,7 @@ async def test_doctor_is_all_ok_against_working_services(
     ]
     assert without.code == 0, without
     assert without.lines[-1] == "skip browser service: BROWSER_SERVICE_URL not set"
-    for secret in (BOT_TOKEN, APP_TOKEN, OPENAI_KEY, SERVICE_TOKEN):
+    for secret in (BOT_TOKEN, APP_TOKEN, OPENAI_KEY, SERVICE_TOKEN, MCP_TOKEN):
         assert secret not in ran.out + ran.err + without.out
 
 

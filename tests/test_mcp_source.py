@@ -162,9 +162,9 @@ async def test_a_server_down_at_start_is_read_once_it_is_up() -> None:
 
     with pytest.raises(SourceUnreachable) as unreachable:
         await docs.tools()
-    assert str(unreachable.value) == "cannot connect (ConnectError)"
-    assert docs.problem == "cannot connect (ConnectError)"
-    assert (await docs.state()).startswith("not usable (cannot connect (ConnectError))")
+    assert str(unreachable.value) == "cannot connect (connection refused)"
+    assert docs.problem == "cannot connect (connection refused)"
+    assert (await docs.state()).startswith("not usable (cannot connect (connection refused))")
 
     async with server:
         tools = await docs.tools()
@@ -174,7 +174,7 @@ async def test_a_server_down_at_start_is_read_once_it_is_up() -> None:
 
     # Down again: the catalogue read last is kept, and the reason is told.
     await docs.refresh()
-    assert docs.problem == "cannot connect (ConnectError)"
+    assert docs.problem == "cannot connect (connection refused)"
     assert await docs.tools() == tools
     assert "3 tools kept" in await docs.state()
 

@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from typing import TypeVar
@@ -260,7 +261,7 @@ class McpServer:
             return SourceTimeout(self._timeout)
         for leaf in leaves:
             if isinstance(leaf, httpx2.ConnectError | OSError):
-                return SourceUnreachable(f"cannot connect ({type(leaf).__name__})")
+                return SourceUnreachable(f"cannot connect ({_connect_reason(leaf)})")
         for leaf in leaves:
             # Once connected, a change asked for may have been made: it broke, not unreachable.
             if isinstance(leaf, httpx2.TransportError):
@@ -386,6 +387,23 @@ def _refusal(error: MCPError, status: int | None, tool: str | None) -> ToolSourc
     if error.code == CONNECTION_CLOSED:
         return SourceFailed(f"the connection broke ({message})")
     return SourceFailed(f"the server answered an error ({message})")
+
+
+def _connect_reason(error: BaseException) -> str:
+    """Why a connection was not made, as an operator names it: the OS's reason under
+    httpx2's error when there is one (a refusal is not a missing host)."""
+    seen: BaseException | None = error
+    for _ in range(5):
+        if seen is None:
+            break
+        if isinstance(seen, socket.gaierror):
+            return "host not found"
+        if isinstance(seen, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(seen, OSError) and seen.strerror:
+            return seen.strerror.lower()
+        seen = seen.__cause__ or seen.__context__
+    return type(error).__name__
 
 
 def _leaves(error: BaseException) -> Iterator[BaseException]:
