@@ -173,7 +173,8 @@ def _settle_garbage_collector() -> None:
     gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
 
 
-USAGE = """usage: python main.py [sandbox [--port PORT] [--browser-service URL] | admin ...]
+USAGE = """usage: python main.py [sandbox [--port PORT] [--browser-service URL]
+                                  [--mcp-servers MCP_SERVERS] | admin ...]
 
 python main.py           runs the Slack assistant bot over Socket Mode (or, with
                          SLACK_MODE=http, Slack's HTTP requests on PORT), configured from
@@ -183,8 +184,9 @@ python main.py sandbox   runs the same bot against an embedded Slack-compatible 
                          with a web page at http://127.0.0.1:PORT/ (default 8765), on
                          loopback only; no Slack token is needed, and with no
                          OPENAI_API_KEY an offline demo model answers. It uses a
-                         browser service only when given one with --browser-service
-                         (BROWSER_SERVICE_URL is ignored there).
+                         browser service only when given one with --browser-service,
+                         and MCP servers only with --mcp-servers (BROWSER_SERVICE_URL
+                         and MCP_SERVERS are ignored there).
 python main.py admin     an operator's commands over the bot's database (stats, usage,
                          backup, purge, settings) and its configuration (doctor); it
                          works while the bot runs. `python main.py admin --help` lists
@@ -229,7 +231,7 @@ def _sandbox(argv: list[str]) -> int:
     connected to the sandbox's workspace instead of Slack."""
     options = dict(zip(argv[::2], argv[1::2], strict=False))
     port = options.get("--port", str(SANDBOX_PORT))
-    known = set(options) <= {"--port", "--browser-service"}
+    known = set(options) <= {"--port", "--browser-service", "--mcp-servers"}
     if len(argv) != 2 * len(options) or not known or not port.isdigit():
         print(USAGE, file=sys.stderr)
         return EXIT_CONFIG
@@ -240,7 +242,9 @@ def _sandbox(argv: list[str]) -> int:
     _keep_bot_token_from_bolt()
     try:
         return run_until_stopped(
-            lambda shutdown: _run_sandbox(int(port), options.get("--browser-service"), shutdown)
+            lambda shutdown: _run_sandbox(
+                int(port), options.get("--browser-service"), options.get("--mcp-servers"), shutdown
+            )
         )
     except PortTaken as error:
         print(f"sandbox: {error}", file=sys.stderr)
@@ -253,7 +257,9 @@ def _sandbox(argv: list[str]) -> int:
         return EXIT_STARTUP
 
 
-async def _run_sandbox(port: int, browser_service: str | None, shutdown: Shutdown) -> int:
+async def _run_sandbox(
+    port: int, browser_service: str | None, mcp_servers: str | None, shutdown: Shutdown
+) -> int:
     from sandbox.launch import choose_model, running_sandbox
 
     model = choose_model(os.environ)
@@ -277,6 +283,15 @@ async def _run_sandbox(port: int, browser_service: str | None, shutdown: Shutdow
                 env[name] = env.get(name, "").strip() or "*"
         if browser_service != configured:  # the token is the configured service's alone
             env.pop("BROWSER_SERVICE_TOKEN", None)
+        # The same for MCP servers: .env's may act on real accounts.
+        configured = env.pop("MCP_SERVERS", None)
+        if mcp_servers is not None:
+            env["MCP_SERVERS"] = mcp_servers
+            for name in ("MCP_USERS", "MCP_CHANNELS"):
+                env[name] = env.get(name, "").strip() or "*"
+        if mcp_servers != configured:  # the tokens are the configured servers' alone
+            for name in [name for name in env if name.startswith("MCP_TOKEN_")]:
+                del env[name]
         if sandbox.demo_model_url is not None and sandbox.demo_model_key is not None:
             env.update(
                 OPENAI_API_KEY=sandbox.demo_model_key, OPENAI_BASE_URL=sandbox.demo_model_url
@@ -285,7 +300,8 @@ async def _run_sandbox(port: int, browser_service: str | None, shutdown: Shutdow
         configure_logging(config.log_level, config.log_format, config.secrets)
         print(
             f"Sandbox: open {sandbox.page_url} (listening on 127.0.0.1 only). Ctrl-C stops it.\n"
-            f"Browser service: {_sandbox_browser_service(config)}",
+            f"Browser service: {_sandbox_browser_service(config)}\n"
+            f"MCP servers: {_sandbox_mcp_servers(config)}",
             flush=True,
         )
         if model.label is None:
@@ -299,6 +315,15 @@ def _sandbox_browser_service(config: BotConfig) -> str:
         return "none (add --browser-service URL to use one)"
     # Its origin only: a URL may carry credentials.
     return f"{URL(config.browser_service_url).origin()} (from --browser-service)"
+
+
+def _sandbox_mcp_servers(config: BotConfig) -> str:
+    """Which MCP servers the sandbox's bot uses, for its start text."""
+    if not config.mcp_servers:
+        return "none (add --mcp-servers name=URL,… to use some)"
+    # Each origin only: a URL may carry a key in its query.
+    shown = ", ".join(f"{s.name} at {URL(s.url).origin()}" for s in config.mcp_servers)
+    return f"{shown} (from --mcp-servers)"
 
 
 if __name__ == "__main__":

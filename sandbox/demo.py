@@ -27,6 +27,9 @@ matter:
                                   JSON when it parses (limit=2 → 2, flag=true → true,
                                   id='"7"' → "7"), else kept as text; quote values with
                                   spaces (note="two words")
+    call TOOL key=value …         TOOL (any offered tool by its full name, such as an MCP
+                                  server's `docs_search`) with those arguments, read as
+                                  for `browser`
 
 Once the call's output comes back, the answer (labelled too) says what each call returned.
 Answers stream in several deltas `chunk_delay` seconds apart, so streaming can be seen. The
@@ -75,6 +78,8 @@ ARGUMENT_CHARS = 200
 GENERATE_TOOL = "generate_image"
 EDIT_TOOL = "edit_image"
 READ_VIEWED_TOOL = "read_open_conversation"
+# The bot's own tools, which the demo's other commands already name.
+DEMO_TOOLS = frozenset({GENERATE_TOOL, EDIT_TOOL, READ_VIEWED_TOOL})
 BROWSER_PREFIX = "browser_"
 CHANNEL_HEADER = "Instructions for this channel:\n"
 PERSON_HEADER = "The person's own instructions:\n"
@@ -287,6 +292,7 @@ _ABOUT_VIEWED = re.compile(
 _BROWSER = re.compile(
     r"browser\b\s*(?P<action>[A-Za-z0-9_-]*)(?P<rest>.*)", re.IGNORECASE | re.DOTALL
 )
+_CALL = re.compile(r"call\s+(?P<tool>[A-Za-z0-9_-]{1,64})(?P<rest>.*)", re.IGNORECASE | re.DOTALL)
 _CURLY_QUOTES = str.maketrans("\u201c\u201d\u2018\u2019", "\"\"''")
 
 
@@ -326,6 +332,8 @@ def _command(text: str, listed_images: int) -> Command | None:
         return _edit_command(text.strip(), [], listed_images)
     if browser := _BROWSER.fullmatch(text):
         return _browser_command(browser.group("action"), browser.group("rest"))
+    if call := _CALL.fullmatch(text):
+        return _call_command(call.group("tool"), call.group("rest"))
     if _ABOUT_VIEWED.fullmatch(text):
         return Command(READ_VIEWED_TOOL, {})
     return None
@@ -348,6 +356,10 @@ def _browser_command(action: str, rest: str) -> Command:
     tool = action if action.startswith(BROWSER_PREFIX) else BROWSER_PREFIX + action
     if not action:
         return Command(tool, {}, "name the action: `browser ACTION key=value …`")
+    return _call_command(tool, rest)
+
+
+def _call_command(tool: str, rest: str) -> Command:
     arguments, malformed = browser_arguments(rest)
     problem = None
     if malformed:
@@ -411,7 +423,11 @@ def _command_note(command: Command | None, request: Received) -> str | None:
     if command.problem is not None:
         return f"To call `{command.tool}`, {command.problem}."
     if command.tool not in request.tools:
-        hint = " (is BROWSER_SERVICE_URL set?)" if command.tool.startswith(BROWSER_PREFIX) else ""
+        hint = (
+            " (is BROWSER_SERVICE_URL set?)"
+            if command.tool.startswith(BROWSER_PREFIX)
+            else " (`/ai tools` lists the tools you may use here)"
+        )
         return f"You asked for `{command.tool}`, but this request does not offer it{hint}."
     if not request.may_call_tools:
         return f"You asked for `{command.tool}`, but this request allows no tool calls."
@@ -555,6 +571,9 @@ def _hint(request: Received) -> str:
     if browser:
         action = browser[0].removeprefix(BROWSER_PREFIX)
         examples.append(f"`browser {action} key=value …`")
+    other = [name for name in request.tools if name not in DEMO_TOOLS and name not in browser]
+    if other:
+        examples.append(f"`call {other[0]} key=value …`")
     if not examples:
         return ""
     return "_To see a tool at work, say_ " + ", ".join(examples) + "."

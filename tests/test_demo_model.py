@@ -254,6 +254,18 @@ async def test_browser_words_call_the_browser_tool(client: AsyncOpenAI) -> None:
     assert json.loads(call.arguments) == {"limit": 2}
 
 
+async def test_call_words_call_any_offered_tool_by_its_full_name(client: AsyncOpenAI) -> None:
+    tools = [function_tool("docs_search"), function_tool("browser_list_dialogs")]
+    hint = await respond(client, "alice: what can you do?", tools)
+    assert "`call docs_search key=value …`" in hint.output_text
+    response = await respond(client, 'alice: call docs_search query="on call" limit=3', tools)
+    call = only_call(response)
+    assert call.name == "docs_search"
+    assert json.loads(call.arguments) == {"query": "on call", "limit": 3}
+    missing = await respond(client, "alice: call crm_lookup term=x", tools)
+    assert "does not offer it (`/ai tools` lists the tools" in missing.output_text
+
+
 async def test_edit_words_call_edit_image(client: AsyncOpenAI) -> None:
     listing = "[Images in this thread, for edit_image:\n#1: fox.png (attached)\n#2: a cat]"
     numbered = await respond(client, f"{listing}\n\nalice: edit image 1: add a hat", IMAGE_TOOLS)

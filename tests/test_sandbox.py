@@ -23,6 +23,7 @@ from yarl import URL
 from sandbox.demo import DEMO_LABEL
 from tests.botproc import BotProcess
 from tests.fakes.browser_service import FakeBrowserService
+from tests.fakes.mcp_server import FakeMcpServer
 from tests.pictures import picture
 
 CHROMIUM = "/usr/bin/chromium"
@@ -290,6 +291,27 @@ async def test_a_browser_service_is_used_only_when_given_on_the_command_line(
         await configured.stop()
         await given.stop()
     assert configured.requests == []
+
+
+async def test_mcp_servers_are_used_only_when_given_on_the_command_line(tmp_path: Path) -> None:
+    async with FakeMcpServer() as configured, FakeMcpServer() as given:
+        env = sandbox_env(
+            tmp_path, MCP_SERVERS=f"docs={configured.url}", MCP_TOKEN_DOCS="env-mcp-token-1"
+        )
+        args = ("sandbox", "--port", str(free_port()), "--mcp-servers", f"docs={given.url}")
+        process = BotProcess(env, cwd=tmp_path, args=args)
+        await process.start()
+        try:
+            await process.wait_for_output("connected to Slack", timeout=30)
+            origin = f"http://127.0.0.1:{given.port}"
+            assert f"MCP servers: docs at {origin} (from --mcp-servers)" in process.log
+            # The bot reads the named server's tools.
+            await process.wait_for_output("mcp server=docs offers 3 allowed tools", timeout=30)
+        finally:
+            assert await process.stop(signal.SIGINT) == 0, process.log
+    assert configured.authorizations == []
+    # The token of .env's server is that server's alone.
+    assert set(given.authorizations) == {None}
 
 
 # Another web page the person has open: it tries to post in #general through the page's API
