@@ -39,6 +39,7 @@ from slack_client import (
     loggable,
 )
 from slack_client.output.notices import ApprovalRequest, SlackNotices
+from slack_client.render.mrkdwn import escape
 from slack_client.render.results import FILE_NOTE, format_result
 from slack_client.render.views import fits_approval
 from storage import ApprovalStore, PendingApproval
@@ -511,9 +512,10 @@ def _mark(tool: Tool) -> str:
 
 
 def _short(description: str) -> str:
-    """A description in a listing: its first line, cut."""
+    """A description in a listing: its first line, cut, and unable to mention or link
+    anyone (a server wrote it)."""
     line = description.strip().split("\n", 1)[0]
-    return line if len(line) <= 200 else line[:199] + "…"
+    return escape(line if len(line) <= 200 else line[:199] + "…")
 
 
 def _browser_listing(tools: Mapping[str, Tool]) -> str:
