@@ -81,7 +81,6 @@ from slack_client.transport.web import API_TIMEOUT_SECONDS, counting_calls
 from storage import Store, StoreUnusable
 from storage.opening import open_store
 from thread_manager import LoopMonitor, SharedLeases, ThreadLocks, Watchdog
-from tool_sources.mcp import McpServer
 from untrusted.budget import ByteBudget
 from untrusted.pool import WorkerLimits, WorkerPool
 from untrusted.readers import UntrustedReaders
@@ -568,6 +567,9 @@ def _tool_sources(config: BotConfig, session: aiohttp.ClientSession) -> list[Off
         )
         gate = ToolGate(config.browser_service_users, config.browser_service_channels)
         sources.append(OfferedSource(service, gate))
+    if config.mcp_servers:
+        # Imported only when there are servers: the SDK is a third of the bot's imports.
+        from tool_sources.mcp import McpServer
     for server in config.mcp_servers:
         mcp = McpServer(
             server.name,

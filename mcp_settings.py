@@ -25,9 +25,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 # A name is the prefix of its tools' names (`docs_search`): no `_`, so the prefix up to
-# the first `_` always names one source; "browser" is the browser service's.
+# the first `_` always names one source. "browser" is the browser service's; the others
+# begin the bot's own tools' names (generate_image, edit_image, read_open_conversation),
+# which a server's tool must not take.
 _NAME = re.compile(r"[A-Za-z0-9-]{1,24}")
-RESERVED_NAMES = frozenset({"browser"})
+RESERVED_NAMES = frozenset({"browser", "generate", "edit", "read"})
 DEFAULT_TIMEOUT_SECONDS = 30.0
 EVERYTHING = frozenset({"*"})
 _SERVER_KEYS = frozenset(
@@ -62,7 +64,7 @@ def read_mcp_servers(env: Mapping[str, str], ids: ReadIds) -> tuple[McpServerSet
     users = ids("MCP_USERS", "UW", "U0123ABCD")
     channels = ids("MCP_CHANNELS", "CGD", "C0123ABCD")
     timeout = _timeout(env.get("MCP_TIMEOUT_SECONDS", "").strip() or None, "MCP_TIMEOUT_SECONDS")
-    if raw.endswith(".json"):
+    if raw.endswith(".json") and "=" not in raw:
         servers = _from_file(Path(raw), env, users, channels, timeout)
     else:
         servers = _from_list(raw, env, users, channels, timeout)
@@ -84,7 +86,8 @@ def _from_list(
         name, sep, url = entry.partition("=")
         if not sep:
             raise McpSettingsError(
-                "MCP_SERVERS must be name=URL entries separated by commas, or a .json file"
+                "MCP_SERVERS must be name=URL entries separated by commas (a URL with a comma "
+                "goes in a .json file), or a .json file"
             )
         name = _name(name.strip())
         token_name = "MCP_TOKEN_" + name.upper().replace("-", "_")
@@ -149,7 +152,8 @@ def _from_file(
 def _name(name: str) -> str:
     if not _NAME.fullmatch(name) or name.lower() in RESERVED_NAMES:
         raise McpSettingsError(
-            "MCP_SERVERS: a server's name is 1-24 letters, digits or hyphens, and not 'browser'"
+            "MCP_SERVERS: a server's name is 1-24 letters, digits or hyphens, and not "
+            + ", ".join(sorted(RESERVED_NAMES))
         )
     return name
 

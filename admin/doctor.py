@@ -30,7 +30,6 @@ from openai_client import (
     build_openai,
     list_models,
 )
-from tool_sources.mcp import McpServer
 
 # The bound on each check: they run at once, so on all of them together too.
 CHECK_SECONDS = 10.0
@@ -157,6 +156,9 @@ async def _model(config: BotConfig) -> str:
 
 async def _mcp_server(server: McpServerSettings) -> Finding:
     """Its tool list read as the bot reads it, within the same bound as every check."""
+    # Imported only when there are servers, as the bot does.
+    from tool_sources.mcp import McpServer
+
     source = McpServer(
         server.name,
         server.url,

@@ -37,7 +37,8 @@ class Param:
     kind: str  # JSON schema type: string, integer, number, boolean, array, object
     required: bool
     description: str = ""
-    choices: tuple[str, ...] = ()
+    # The enum's values as the document types them (20 stays a number).
+    choices: tuple[object, ...] = ()
     minimum: float | None = None
     maximum: float | None = None
     max_length: int | None = None
@@ -259,7 +260,7 @@ def _param(
         kind=_kind(schema),
         required=required,
         description=description or str(schema.get("description") or schema.get("title") or ""),
-        choices=tuple(str(c) for c in choices) if isinstance(choices, list) else (),
+        choices=tuple(choices) if isinstance(choices, list) else (),
         minimum=float(minimum) if isinstance(minimum, int | float) else None,
         maximum=float(maximum) if isinstance(maximum, int | float) else None,
         max_length=max_length if isinstance(max_length, int) else None,

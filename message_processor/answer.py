@@ -67,8 +67,10 @@ class _Turn:
     stream: ReplyStream
     settings: Settings
     provenance: Provenance
-    # The sources whose tools were offered to the model in this turn.
+    # The sources whose tools were offered to the model in this turn, and those tools'
+    # names (at most the desk's cap of them).
     sources: tuple[ToolSource, ...]
+    outside_tools: frozenset[str]
     memory: ThreadMemory
     # Lines the person must see whatever the model writes (a daily limit reached).
     notices: list[str] = field(default_factory=list)
@@ -166,7 +168,15 @@ class TextHandler:
         # The status message was posted while the thread was read; no model call for a
         # reply that Slack refuses to show.
         await stream.shown()
-        turn = _Turn(message, stream, settings, provenance, sources=sources, memory=memory)
+        turn = _Turn(
+            message,
+            stream,
+            settings,
+            provenance,
+            sources=sources,
+            outside_tools=frozenset(spec.name for spec in outside_tools),
+            memory=memory,
+        )
         reply = await self._ask(request, trimmed.tokens, turn, spent)
         return TextAnswer(
             reply=reply,
@@ -229,7 +239,7 @@ class TextHandler:
 
     async def _run_tool(self, call: ToolCall, turn: _Turn) -> ToolResult:
         # A tool that was not offered is not run, whatever the model says.
-        if self._desk.handles(call.name, turn.sources):
+        if call.name in turn.outside_tools:
             return await self._desk.run_tool(
                 call, turn.message, turn.stream, turn.provenance, turn.sources
             )

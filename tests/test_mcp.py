@@ -242,3 +242,27 @@ async def test_a_server_down_at_start_is_reported_and_used_once_it_is_up(
             ask = f'{BOT} [tool:late_lookup:{{"term": "ada"}}] now?'
             again = await slack.post_user_message(channel, user, ask)
             assert "Ada Lovelace" in await wait_for_text(slack, channel, again, "Tool result")
+
+
+async def test_an_approval_is_not_run_once_its_asker_may_no_longer_use_the_server(
+    slack: FakeSlack, model: FakeOpenAI, tmp_path: Path, new_id: Callable[[str], str]
+) -> None:
+    user, channel = new_id("U"), new_id("C")
+    async with FakeMcpServer() as server:
+        env = {"MCP_SERVERS": f"desk={server.url}", "MCP_USERS": user, "MCP_CHANNELS": "*"}
+        async with bot_in_process(slack, model, tmp_path, **env):
+            await command(slack, user, channel, "tools")
+            ask = f'{BOT} [tool:desk_create_note:{{"title": "t", "body": "b"}}] note it'
+            root = await slack.post_user_message(channel, user, ask)
+            await wait_for_text(slack, channel, root, "Tool result")
+        approval = approval_in(slack, channel, root)
+        # The admin takes the server from them; the buttons are still there.
+        async with bot_in_process(slack, model, tmp_path, **{**env, "MCP_USERS": "UOTHER1"}):
+            await slack.click(user, message=approval, action_id="browser_approve")
+            await slack.wait_for(
+                lambda: "Not run" in (slack.get_message(channel, approval.ts) or approval).text,
+                what="the approval refused",
+            )
+        settled = slack.get_message(channel, approval.ts) or approval
+        assert "not available to you here" in settled.text
+        assert server.notes == []

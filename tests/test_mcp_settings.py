@@ -69,7 +69,8 @@ def test_the_json_file_sets_each_server_apart(tmp_path: Path) -> None:
     ("value", "problem"),
     [
         ("docs", "name=URL entries"),
-        ("browser=https://b.example/mcp", "not 'browser'"),
+        ("browser=https://b.example/mcp", "not browser, edit, generate, read"),
+        ("generate=https://b.example/mcp", "not browser, edit, generate, read"),
         ("my_docs=https://b.example/mcp", "letters, digits or hyphens"),
         ("a=https://a.example/mcp,a=https://b.example/mcp", "each server once"),
         ("docs=ftp://d.example/mcp", "http(s) URL"),

@@ -4,7 +4,12 @@ problem naming its parameter in words a person can act on.
 Values come as JSON from the model, or as text from a command (`/ai browser act
 limit=5`): text is first read as the type its property declares. Patterns are left to
 the source: a regular expression written elsewhere could take exponential time here, on
-the event loop, and the source checks its own input anyway.
+the event loop, and the source checks its own input anyway. A schema may refer only to
+its own parts (`#/$defs/…`): the checker's registry is empty, so nothing is ever fetched
+(jsonschema's default would open a remote or `file:` reference, without a bound, on the
+event loop), and a schema with any other reference is refused when its tool is listed.
+Unlike JSON Schema's default, a parameter the schema does not name is refused unless it
+allows others (`additionalProperties`): an argument the model made up is a mistake.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, ValidationError, validators
 from jsonschema.exceptions import SchemaError
+from referencing import Registry
+from referencing.exceptions import Unresolvable
 
 from tool_sources.tool import Tool
 
@@ -25,6 +32,10 @@ TRUE_WORDS = frozenset({"true", "yes", "on", "1"})
 FALSE_WORDS = frozenset({"false", "no", "off", "0"})
 # A problem quotes at most this much of what jsonschema says (it may echo the value).
 MAX_PROBLEM_CHARS = 200
+# Nodes of a schema walked to find its references: a larger one is refused.
+MAX_SCHEMA_NODES = 20_000
+# Nothing to look up: a reference resolves within its own schema or not at all.
+_NO_RESOURCES: Registry[Any] = Registry()
 
 _Checker = validators.extend(  # type: ignore[no-untyped-call]
     Draft202012Validator, {"pattern": None, "patternProperties": None}
@@ -55,7 +66,39 @@ def schema_problem(schema: Mapping[str, Any]) -> str | None:
         _Checker.check_schema(schema)
     except SchemaError as error:
         return f"its input schema is invalid ({error.message[:MAX_PROBLEM_CHARS]})"
-    return None
+    return _reference_problem(schema)
+
+
+def _reference_problem(schema: Mapping[str, Any]) -> str | None:
+    """A reference outside the schema, or to a part it does not have."""
+    pending: list[object] = [schema]
+    for _ in range(MAX_SCHEMA_NODES):
+        if not pending:
+            return None
+        node = pending.pop()
+        if isinstance(node, Mapping):
+            reference = node.get("$ref")
+            if isinstance(reference, str) and not _resolves(schema, reference):
+                return f"its input schema refers to {reference[:80]!r}, which is not in it"
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return "its input schema is too large"
+
+
+def _resolves(schema: Mapping[str, Any], reference: str) -> bool:
+    if not reference.startswith("#"):
+        return False
+    target: object = schema
+    for part in reference.removeprefix("#").split("/")[1:]:
+        key = part.replace("~1", "/").replace("~0", "~")
+        if isinstance(target, Mapping) and key in target:
+            target = target[key]
+        elif isinstance(target, list) and key.isdigit() and int(key) < len(target):
+            target = target[int(key)]
+        else:
+            return False
+    return True
 
 
 def check_arguments(tool: Tool, given: Mapping[str, object]) -> dict[str, object]:
@@ -73,9 +116,9 @@ def check_arguments(tool: Tool, given: Mapping[str, object]) -> dict[str, object
                 problems.append(f"`{name}` is not a parameter of {tool.name} (it takes: {takes})")
     typed: dict[str, object] = {}
     for name, value in given.items():
-        if value in (None, ""):
-            continue
         spec = known.get(name)
+        if value in (None, "") and not (value is None and _allows_null(spec)):
+            continue
         try:
             typed[name] = _read(value, spec.get("type") if isinstance(spec, Mapping) else None)
         except ValueError as error:
@@ -85,15 +128,33 @@ def check_arguments(tool: Tool, given: Mapping[str, object]) -> dict[str, object
             kind = known.get(name, {}).get("type", "value") if name in known else "value"
             problems.append(f"`{name}` is required ({kind})")
     named = {problem.split("`")[1] for problem in problems}
-    for invalid in _Checker(schema).iter_errors(typed):
-        # Unknown and missing parameters are said above, in words of their own.
-        if invalid.validator in ("required", "additionalProperties"):
-            continue
-        if not (invalid.absolute_path and invalid.absolute_path[0] in named):
-            problems.append(_worded(invalid))
+    try:
+        for invalid in _Checker(schema, registry=_NO_RESOURCES).iter_errors(typed):
+            top = not invalid.absolute_path
+            # Unknown and missing parameters are said above, in words of their own.
+            if top and invalid.validator in ("required", "additionalProperties"):
+                continue
+            if top or invalid.absolute_path[0] not in named:
+                problems.append(_worded(invalid))
+    except Unresolvable as error:
+        raise ArgumentsError([f"the tool's input schema cannot be used ({error})"[:300]]) from None
     if problems:
         raise ArgumentsError(list(dict.fromkeys(problems)))
     return typed
+
+
+def _allows_null(spec: object) -> bool:
+    """Whether a property's schema takes null (`"type": ["string", "null"]`, or an
+    `anyOf` with a null type)."""
+    if not isinstance(spec, Mapping):
+        return False
+    kind = spec.get("type")
+    if kind == "null" or (isinstance(kind, list) and "null" in kind):
+        return True
+    options = spec.get("anyOf")
+    return isinstance(options, list) and any(
+        isinstance(option, Mapping) and option.get("type") == "null" for option in options
+    )
 
 
 def _worded(error: ValidationError) -> str:
@@ -127,8 +188,8 @@ def _read(value: object, kind: object) -> object:
     if kind in ("array", "object"):
         return _structured(value, list if kind == "array" else dict)
     if kind == "string" and not isinstance(value, str):
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return as_text(value)
+        if isinstance(value, int | float):
+            return as_text(value)  # as JSON writes it: true, not True
         raise ValueError("must be text")
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError("must be a finite number")

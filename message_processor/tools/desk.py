@@ -179,10 +179,6 @@ class ToolDesk:
             text += DOWN.format(labels=" and ".join(down))
         return text
 
-    @staticmethod
-    def handles(name: str, sources: Sequence[ToolSource]) -> bool:
-        return any(name in source.known_tools for source in sources)
-
     async def run_tool(
         self,
         call: ToolCall,
@@ -191,6 +187,7 @@ class ToolDesk:
         provenance: Provenance,
         sources: Sequence[ToolSource],
     ) -> ToolResult:
+        """Run (or propose) a call of a tool offered in this turn (`sources` holds it)."""
         source = next(s for s in sources if call.name in s.known_tools)
         tool = source.known_tools[call.name]
         try:
@@ -294,12 +291,13 @@ class ToolDesk:
             if isinstance(catalogue, ToolSourceError):
                 parts.append(f"{title} {describe_tool_failure(catalogue, source.label)}")
             elif isinstance(catalogue, BaseException):
-                raise catalogue
+                logger.error("tools of %s not listed: %s", source.name, loggable(catalogue))
+                parts.append(f"{title} its tools could not be read. Try again in a moment.")
             elif not catalogue:
                 parts.append(f"{title} no tools this bot may use.")
             else:
                 lines = [
-                    f"• `{tool.name}`: {_short(tool.description)}{_mark(tool)}"
+                    f"• `{escape(tool.name)}`: {_short(tool.description)}{_mark(tool)}"
                     for tool in catalogue.values()
                 ]
                 parts.append("\n".join([title, *lines]))
@@ -342,20 +340,34 @@ class ToolDesk:
                 pending, f":no_entry_sign: Cancelled by <@{user}>. Nothing was sent."
             )
             return None
+        offered = self._sources.get(pending.action.split("_", 1)[0])
+        # Asked again: the admin may have taken the source from them, or from there, since.
+        refusal = (
+            "Its source is no longer set up."
+            if offered is None
+            else offered.gate.refusal(
+                offered.source.label, pending.user_id, pending.channel, external=False
+            )
+        )
+        if offered is None or refusal is not None:
+            await self._settle(pending, f":no_entry_sign: Not run. {refusal} Nothing was sent.")
+            return None
+        source = offered.source
         await self._settle(pending, f":hourglass: Approved by <@{user}>, running…")
-        source = self._source_of(pending.action)
-        label = source.label if source is not None else "the tool's source"
         try:
-            if source is None:
-                raise UnknownTool(pending.action)
             tool = (await source.tools()).get(pending.action)
             if tool is None:
                 raise UnknownTool(pending.action)
-            # Checked again: the source's catalogue may have changed since it was asked.
+            # Checked again: the source's catalogue may have changed since it was asked,
+            # and what runs must be exactly what the buttons showed.
             arguments = source.check(tool, json.loads(pending.arguments))
+            if source.preview(tool, arguments) != pending.preview:
+                raise ArgumentsError(
+                    ["the tool has changed since this was asked; ask again to see the new call"]
+                )
             result = await source.call(tool, arguments)
         except (ToolSourceError, ArgumentsError) as error:
-            outcome = describe_tool_failure(error, label)
+            outcome = describe_tool_failure(error, source.label)
             if isinstance(error, SourceTimeout | SourceUnreachable):
                 outcome += MAY_HAVE_GONE_THROUGH
             await self._settle(pending, f"Approved by <@{user}>: it did not work.")
