@@ -139,7 +139,9 @@ async def burst(
     roots = [(channels[i // 10], ts) for i, ts in enumerate(asked)]
     await slack.wait_for(
         lambda: all(settled(slack, channel, ts) for channel, ts in roots),
-        timeout=120,
+        # A hang guard: three instances, the database and the fakes share this machine's
+        # cores with the other tests' workers.
+        timeout=240,
         what="every question answered",
     )
     for channel, ts in roots:
@@ -168,6 +170,7 @@ async def answered_once_by_each(processes: list[BotProcess], roots: list[tuple[s
     assert max(total.values()) == 1
 
 
+@pytest.mark.timeout(300)
 async def test_a_burst_spread_over_three_instances_is_answered_once_each(
     slack: FakeSlack, three: list[BotProcess], new_id: Callable[[str], str]
 ) -> None:
@@ -442,6 +445,7 @@ async def over_http(
         await slack.stop()
 
 
+@pytest.mark.timeout(300)
 async def test_a_burst_over_http_to_three_instances_is_answered_once_each(
     over_http: OverHttp, new_id: Callable[[str], str]
 ) -> None:
