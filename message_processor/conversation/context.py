@@ -14,7 +14,7 @@ from message_processor.files.image_reader import (
     is_image,
     source_key,
 )
-from message_processor.files.links import image_links, may_link_images
+from message_processor.files.links import image_links, may_hold_links
 from message_processor.memory import ThreadMemory
 from openai_client import ChatTurn, ModelImage
 from slack_client import BotIdentity, IncomingMessage, SharedFile, ThreadMessage, ThreadReader
@@ -63,7 +63,7 @@ class ThreadContext:
         """
         if message.files:
             provenance.add(Outside.FILES)
-        if may_link_images(message.text) and image_links(message.text):
+        if may_hold_links(message.text) and image_links(message.text):
             provenance.add(Outside.LINKS)
         if not message.is_thread_reply:
             if message.is_dm:

@@ -1,0 +1,79 @@
+"""Web pages people paste, as the text a reader comes for: the main content (not menus,
+footers or sidebars) as Markdown, and the page's title.
+
+Runs only in the worker processes (`untrusted.pool`): a page is hostile input. trafilatura
+parses it with lxml's HTML parser (libxml2, linear in its input) and fetches nothing; the
+worker's CPU and memory limits end what it cannot read in time. Every failure is a
+`PageUnreadable`, whose message is a short reason fit for a user.
+"""
+
+from __future__ import annotations
+
+import re
+
+from untrusted.documents.common import DocumentUnreadable, cut_text
+from untrusted.documents.text import text_body
+
+# What a page may be: larger pages are refused before they are downloaded in full.
+MAX_PAGE_BYTES = 5 * 2**20
+# Text kept per page, beyond it cut and the cut stated: a page is read with the question,
+# and several may come in one message.
+MAX_PAGE_CHARS = 20_000
+MAX_TITLE_CHARS = 200
+HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+NO_TEXT = "I found no readable text on the page"
+BROKEN = "the page could not be read"
+
+
+class PageUnreadable(Exception):
+    """The page was fetched but holds nothing to read; the message says why."""
+
+
+def read_page(data: bytes, content_type: str, charset: str | None) -> tuple[str, str, list[str]]:
+    """The page's title ("" if it has none), its main text and the cuts made to it."""
+    text = _decoded(data, charset)
+    title = ""
+    if content_type in HTML_TYPES:
+        title, text = _main_content(text)
+    cuts: list[str] = []
+    text = cut_text(text.strip(), MAX_PAGE_CHARS, cuts)
+    if not text.strip():
+        raise PageUnreadable(NO_TEXT)
+    return title, text, cuts
+
+
+def _decoded(data: bytes, charset: str | None) -> str:
+    """The page as text: in the charset the site named, if Python knows it; otherwise by
+    its byte order mark, as UTF-8, or in the encoding charset-normalizer guesses."""
+    if charset:
+        try:
+            # bytes.decode takes text encodings only: a "charset" naming zlib or base64
+            # is refused, not run.
+            return data.decode(charset, "replace")
+        except LookupError:
+            pass  # a charset Python does not know: guessed below, like an unnamed one
+    try:
+        return text_body(data, len(data)).text
+    except DocumentUnreadable as error:
+        raise PageUnreadable(NO_TEXT) from error
+
+
+def _main_content(html: str) -> tuple[str, str]:
+    import trafilatura
+
+    try:
+        found = trafilatura.bare_extraction(
+            html,
+            include_comments=False,
+            include_formatting=True,
+            include_tables=True,
+            with_metadata=True,
+        )
+    except (MemoryError, RecursionError):
+        raise  # the worker names these itself
+    except Exception as error:  # the extractor choked on hostile input
+        raise PageUnreadable(BROKEN) from error
+    if found is None or isinstance(found, dict):  # dict only with `as_dict`, never asked
+        raise PageUnreadable(NO_TEXT)
+    title = re.sub(r"\s+", " ", found.title or "").strip()[:MAX_TITLE_CHARS]
+    return title, found.text or ""
