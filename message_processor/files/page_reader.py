@@ -35,6 +35,12 @@ MAX_PAGE_LINK_CHARS = 2_000
 LINK_TOO_LONG = f"the link is longer than {MAX_PAGE_LINK_CHARS:,} characters"
 
 
+def is_page(document: StoredDocument) -> bool:
+    """Whether a stored document was read from a page (kept under its link) rather than
+    from a file attached in Slack (kept under the file's id)."""
+    return document.file_id.startswith(("http://", "https://"))
+
+
 def page_block(url: str, title: str, text: str, cuts: list[str]) -> str:
     """How a page appears to the model: labelled with its title and address, cuts stated."""
     label = f"{title} — {url}" if title else url
