@@ -19,6 +19,7 @@ from aiohttp.typedefs import Handler
 from message_processor.files.link_policy import PRIVATE_ADDRESS
 from message_processor.files.links import NOT_A_PAGE
 from message_processor.files.page_reader import MAX_PAGES_PER_MESSAGE
+from message_processor.sources import MAX_SOURCES_SHOWN, sources_footer
 from sandbox.model import FakeOpenAI
 from sandbox.workspace import FakeSlack
 from tests.inproc import InProcessBot, bot_reaching
@@ -276,3 +277,14 @@ async def test_an_answer_after_a_web_search_ends_with_the_pages_it_cites(
     assert "what happened today?" in answer_text
     assert "<https://example.com/source-1|Source 1>" in sources
     assert "<https://example.com/source-2|Source 2>" in sources
+
+
+def test_sources_are_shown_once_each_and_a_few_at_most() -> None:
+    pages = [(f"https://example.com/{i}", f"Page\n{i}") for i in range(MAX_SOURCES_SHOWN + 2)]
+    footer = sources_footer([*pages, (pages[0][0], "Again")])
+    assert footer is not None
+    lines = footer.splitlines()
+    assert lines[1] == "• <https://example.com/0|Page 0>"
+    assert len(lines) == 1 + MAX_SOURCES_SHOWN + 1 and lines[-1] == "• _and 2 more_"
+    assert "Again" not in footer
+    assert sources_footer([]) is None
