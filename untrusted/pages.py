@@ -10,9 +10,13 @@ worker's CPU and memory limits end what it cannot read in time. Every failure is
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from untrusted.documents.common import DocumentUnreadable, cut_text
 from untrusted.documents.text import text_body
+
+if TYPE_CHECKING:
+    from lxml.html import HtmlElement  # type: ignore[import-untyped]
 
 # What a page may be: larger pages are refused before they are downloaded in full.
 MAX_PAGE_BYTES = 5 * 2**20
@@ -59,21 +63,30 @@ def _decoded(data: bytes, charset: str | None) -> str:
 
 
 def _main_content(html: str) -> tuple[str, str]:
-    import trafilatura
+    from trafilatura import bare_extraction
+    from trafilatura.utils import load_html
 
     try:
-        found = trafilatura.bare_extraction(
-            html,
-            include_comments=False,
-            include_formatting=True,
-            include_tables=True,
-            with_metadata=True,
+        tree = load_html(html)
+        if tree is None:
+            raise PageUnreadable(NO_TEXT)
+        title = _title(tree)  # read first: the extraction prunes the tree it is given
+        # No metadata but the title: dates and authors would double the time a page takes.
+        found = bare_extraction(
+            tree, include_comments=False, include_formatting=True, include_tables=True
         )
-    except (MemoryError, RecursionError):
-        raise  # the worker names these itself
+    except (MemoryError, RecursionError, PageUnreadable):
+        raise  # the worker names the first two itself
     except Exception as error:  # the extractor choked on hostile input
         raise PageUnreadable(BROKEN) from error
     if found is None or isinstance(found, dict):  # dict only with `as_dict`, never asked
         raise PageUnreadable(NO_TEXT)
-    title = re.sub(r"\s+", " ", found.title or "").strip()[:MAX_TITLE_CHARS]
     return title, found.text or ""
+
+
+def _title(tree: HtmlElement) -> str:
+    """The title the page gives itself for sharing, or else its <title>; on one line."""
+    shared = tree.find(".//meta[@property='og:title']")
+    title = shared.get("content", "") if shared is not None else ""
+    title = title or tree.findtext(".//title") or ""
+    return re.sub(r"\s+", " ", title).strip()[:MAX_TITLE_CHARS]
