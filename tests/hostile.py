@@ -397,6 +397,23 @@ def html_deep_nesting() -> HostileFile:
     return HostileFile("deep.html", "text/html", data, "Text deep inside")
 
 
+def page_wide_row() -> HostileFile:
+    """A pasted page whose table row has 300,000 cells: trafilatura measures the row once
+    per cell, and each measure counts the cells (a minute, uncut)."""
+    data = b"<p>A wide table follows.</p><table><tr>" + b"<td>cell</td>" * 300_000 + b"</tr>"
+    return HostileFile("wide-row.page", "text/html", data, "cells past the first 1,000")
+
+
+def page_many_paragraphs() -> HostileFile:
+    data = b"<html><body>" + b"<p>Otters hold hands.</p>" * 100_000
+    return HostileFile("paragraphs.page", "text/html", data, "Partly read: first 19,999")
+
+
+def page_deep_nesting() -> HostileFile:
+    data = b"<div>" * 500_000 + b"Text deep inside"
+    return HostileFile("deep.page", "text/html", data, "I found no readable text on the page")
+
+
 def html_too_large() -> HostileFile:
     data = b"<p>" + b"x" * (11 * _MiB) + b"</p>"
     return HostileFile("large.html", "text/html", data, "larger than 10 MB for an HTML file")
@@ -547,6 +564,9 @@ CORPUS = _Corpus(
         html_space_run,
         html_deep_nesting,
         html_too_large,
+        page_wide_row,
+        page_many_paragraphs,
+        page_deep_nesting,
         json_deep_nesting,
         json_indent_bomb,
         xml_deep_nesting,
@@ -574,21 +594,30 @@ def told(case: HostileFile) -> str:
     followed by the text read (a fitted image's size, for an image)."""
     from untrusted.documents import DocumentUnreadable, UnsupportedDocument, extract_document
     from untrusted.images import ImageRejected, fit_image
+    from untrusted.pages import PageUnreadable, read_page
 
     try:
         if case.mimetype.startswith("image/"):
             fitted = fit_image(case.data)
             return f"fitted to {fitted.width}x{fitted.height}"
-        document = extract_document(case.name, case.mimetype, case.data)
-    except (UnsupportedDocument, DocumentUnreadable, ImageRejected) as reason:
+        if case.name.endswith(".page"):  # a pasted web page, not an attached file
+            _, text, cuts = read_page(case.data, case.mimetype, None)
+        else:
+            document = extract_document(case.name, case.mimetype, case.data)
+            text, cuts = document.text, document.cuts
+    except (UnsupportedDocument, DocumentUnreadable, ImageRejected, PageUnreadable) as reason:
         return str(reason)
-    return "".join(f"Partly read: {cut}\n" for cut in document.cuts) + document.text
+    return "".join(f"Partly read: {cut}\n" for cut in cuts) + text
 
 
 def _child(case: HostileFile, conn: Connection) -> None:
     """Reads `case` under the limits a reader must stay within, and reports on it."""
+    # All imported before the limits and the clock, as a worker does (`preload`).
+    import trafilatura  # noqa: F401
+
     import untrusted.documents
-    import untrusted.images  # noqa: F401  (both imported before the limits and the clock)
+    import untrusted.images
+    import untrusted.pages  # noqa: F401
 
     resource.setrlimit(resource.RLIMIT_AS, (CHILD_MEMORY_BYTES, CHILD_MEMORY_BYTES))
     resource.setrlimit(resource.RLIMIT_CPU, (CHILD_CPU_SECONDS, CHILD_CPU_SECONDS))

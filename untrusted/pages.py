@@ -24,6 +24,9 @@ MAX_PAGE_BYTES = 5 * 2**20
 # and several may come in one message.
 MAX_PAGE_CHARS = 20_000
 MAX_TITLE_CHARS = 200
+# trafilatura measures a table row once per cell, and lxml counts an element's children
+# one by one: a row of 100,000 cells would take a minute. No real table is that wide.
+MAX_ROW_CELLS = 1_000
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 NO_TEXT = "I found no readable text on the page"
 BROKEN = "the page could not be read"
@@ -37,9 +40,9 @@ def read_page(data: bytes, content_type: str, charset: str | None) -> tuple[str,
     """The page's title ("" if it has none), its main text and the cuts made to it."""
     text = _decoded(data, charset)
     title = ""
-    if content_type in HTML_TYPES:
-        title, text = _main_content(text)
     cuts: list[str] = []
+    if content_type in HTML_TYPES:
+        title, text = _main_content(text, cuts)
     text = cut_text(text.strip(), MAX_PAGE_CHARS, cuts)
     if not text.strip():
         raise PageUnreadable(NO_TEXT)
@@ -62,7 +65,7 @@ def _decoded(data: bytes, charset: str | None) -> str:
         raise PageUnreadable(NO_TEXT) from error
 
 
-def _main_content(html: str) -> tuple[str, str]:
+def _main_content(html: str, cuts: list[str]) -> tuple[str, str]:
     from trafilatura import bare_extraction
     from trafilatura.utils import load_html
 
@@ -71,6 +74,8 @@ def _main_content(html: str) -> tuple[str, str]:
         if tree is None:
             raise PageUnreadable(NO_TEXT)
         title = _title(tree)  # read first: the extraction prunes the tree it is given
+        if _narrowed(tree):
+            cuts.append(f"cells past the first {MAX_ROW_CELLS:,} of a table row")
         # No metadata but the title: dates and authors would double the time a page takes.
         found = bare_extraction(
             tree, include_comments=False, include_formatting=True, include_tables=True
@@ -90,3 +95,14 @@ def _title(tree: HtmlElement) -> str:
     title = shared.get("content", "") if shared is not None else ""
     title = title or tree.findtext(".//title") or ""
     return re.sub(r"\s+", " ", title).strip()[:MAX_TITLE_CHARS]
+
+
+def _narrowed(tree: HtmlElement) -> bool:
+    """Drops the cells of table rows past `MAX_ROW_CELLS`; True if there were any."""
+    narrowed = False
+    for row in tree.iter("tr"):
+        cells = list(row)
+        for cell in cells[MAX_ROW_CELLS:]:
+            row.remove(cell)
+            narrowed = True
+    return narrowed
