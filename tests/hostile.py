@@ -1,6 +1,7 @@
 """Hostile files for the readers of `untrusted`, each built in memory by a small function.
 
-`CORPUS` builds each file only when it is taken: a few are tens of megabytes.
+`CORPUS` builds each file only when it is taken: a few are tens of megabytes; `PAGES`
+builds web pages the same way, for the reader of pasted links.
 `read_in_child` reads one in a process limited as the pool's workers are and reports what
 the user would be told and what the read cost; `python -m tests.hostile` prints that for
 every case.
@@ -564,9 +565,6 @@ CORPUS = _Corpus(
         html_space_run,
         html_deep_nesting,
         html_too_large,
-        page_wide_row,
-        page_many_paragraphs,
-        page_deep_nesting,
         json_deep_nesting,
         json_indent_bomb,
         xml_deep_nesting,
@@ -584,6 +582,8 @@ CORPUS = _Corpus(
         gif_huge_screen,
     ]
 )
+# Pages pasted as links, read by `untrusted.pages` rather than as attached files.
+PAGES = _Corpus([page_wide_row, page_many_paragraphs, page_deep_nesting])
 
 
 # --- reading in a child process ----------------------------------------------------------
@@ -600,7 +600,7 @@ def told(case: HostileFile) -> str:
         if case.mimetype.startswith("image/"):
             fitted = fit_image(case.data)
             return f"fitted to {fitted.width}x{fitted.height}"
-        if case.name.endswith(".page"):  # a pasted web page, not an attached file
+        if case.name.endswith(".page"):  # a pasted web page (`PAGES`), not a file
             _, text, cuts = read_page(case.data, case.mimetype, None)
         else:
             document = extract_document(case.name, case.mimetype, case.data)
@@ -658,7 +658,7 @@ def read_in_child(case: HostileFile) -> Outcome:
 
 
 def main() -> None:
-    for builder in CORPUS.builders:
+    for builder in CORPUS.builders + PAGES.builders:
         outcome = read_in_child(builder())
         told = outcome.told.replace("\n", " ")
         print(
