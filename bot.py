@@ -40,6 +40,7 @@ from message_processor import (
     MessageProcessor,
     ModelSlots,
     OfferedSource,
+    PageReader,
     Preferences,
     ProcessorSettings,
     RateLimiter,
@@ -451,7 +452,9 @@ async def _pipeline(
     conversations = ConversationDesk(reader, context, access)
     text = TextHandler(
         context,
-        AttachmentReader(images, DocumentReader(files, readers, budget)),
+        AttachmentReader(
+            images, DocumentReader(files, readers, budget), PageReader(links, readers, budget)
+        ),
         ImageTools(outside.model, files, readers, budget, allowance, slots),
         tools,
         conversations,

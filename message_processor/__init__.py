@@ -10,6 +10,7 @@ from message_processor.files.attachment_reader import AttachmentReader
 from message_processor.files.document_reader import DocumentReader
 from message_processor.files.image_reader import ImageReader
 from message_processor.files.links import LinkFetcher, build_link_session
+from message_processor.files.page_reader import PageReader
 from message_processor.listener_backend import BackendParts, ListenerBackend
 from message_processor.preferences import Preferences
 from message_processor.processor import Gatekeeping, MessageProcessor, ProcessorSettings
@@ -36,6 +37,7 @@ __all__ = [
     "MessageProcessor",
     "ModelSlots",
     "OfferedSource",
+    "PageReader",
     "Preferences",
     "ProcessorSettings",
     "RateLimiter",

@@ -13,7 +13,7 @@ from message_processor.conversation.summaries import GUIDANCE as VIEWED_GUIDANCE
 from message_processor.conversation.summaries import ConversationDesk, ConversationRef
 from message_processor.files.attachment_reader import AttachmentReader
 from message_processor.files.attachments import Attachments
-from message_processor.files.links import may_link_images
+from message_processor.files.links import may_hold_links
 from message_processor.memory import ThreadMemory
 from message_processor.tools.desk import ToolDesk
 from message_processor.tools.drawing import ImageTools, attached_images, image_list
@@ -89,6 +89,9 @@ class TextAnswer:
     # Whether it was written from content the asker did not write: a later turn that
     # holds this answer holds that content too.
     outside: bool
+    # What it was written from, as (url, title): pages read, then pages the web search
+    # cited; shown at its end.
+    sources: list[tuple[str, str]]
 
 
 class TextHandler:
@@ -185,6 +188,7 @@ class TextHandler:
             partly_read_files=attached.partly_read,
             notices=list(dict.fromkeys(turn.notices)),
             outside=provenance.untrusted,
+            sources=attached.sources + [(source.url, source.title) for source in reply.sources],
         )
 
     async def _conversation(
@@ -196,11 +200,11 @@ class TextHandler:
     ) -> tuple[list[ChatTurn], Attachments]:
         """The thread as turns, the newest carrying what was attached and, when the thread
         has images, their numbered list."""
-        if not (message.files or message.is_thread_reply or may_link_images(message.text)):
+        if not (message.files or message.is_thread_reply or may_hold_links(message.text)):
             # A plain question that starts a thread: no attachments, no images to list,
             # and no tasks or lookups spent finding that out (it matters under a burst).
             return await self._context.turns(message, provenance, memory), Attachments()
-        has_files = bool(message.files) or may_link_images(message.text)
+        has_files = bool(message.files) or may_hold_links(message.text)
         async with contextlib.AsyncExitStack() as steps:
             # Reading files is a step the person sees; waiting for room to read them too.
             reading = (
@@ -220,8 +224,12 @@ class TextHandler:
                 self._context.turns(message, provenance, memory),
                 self._attachments.read(message, memory, wait_shown),
             )
-            if reading is not None and waited:
-                await reading.retitle(READING_FILES)
+            if reading is not None:
+                if waited:
+                    await reading.retitle(READING_FILES)
+                reading.cite(attached.sources)
+        if attached.sources:
+            provenance.add(Outside.LINKS)
         if has_files:
             await stream.set_status(THINKING)
         # Listed once the thread read has numbered the images it found.

@@ -41,6 +41,7 @@ from message_processor.failures import (
 )
 from message_processor.memory import ThreadMemory
 from message_processor.preferences import Preferences
+from message_processor.sources import sources_footer
 from openai_client import ModelConnectionError, ModelError, ModelTimeoutError, PriceTable
 from operations.logs import set_log_context
 from operations.metrics import Metrics, Outcome
@@ -641,7 +642,8 @@ class MessageProcessor:
             await stream.finish(footer=describe_failure(error, timeout=timeout))
             return _failure_outcome(error)
         self._wrapping_up(message)
-        notices: list[str] = list(answer.notices)
+        sources = sources_footer(answer.sources)
+        notices: list[str] = [*([sources] if sources else []), *answer.notices]
         if answer.unread_files or answer.partly_read_files:
             notices.append(attachment_notice(answer.unread_files, answer.partly_read_files))
         if answer.near_budget and await self._first_near_budget(message, context):

@@ -1,6 +1,7 @@
 """Hostile files for the readers of `untrusted`, each built in memory by a small function.
 
-`CORPUS` builds each file only when it is taken: a few are tens of megabytes.
+`CORPUS` builds each file only when it is taken: a few are tens of megabytes; `PAGES`
+builds web pages the same way, for the reader of pasted links.
 `read_in_child` reads one in a process limited as the pool's workers are and reports what
 the user would be told and what the read cost; `python -m tests.hostile` prints that for
 every case.
@@ -397,6 +398,23 @@ def html_deep_nesting() -> HostileFile:
     return HostileFile("deep.html", "text/html", data, "Text deep inside")
 
 
+def page_wide_row() -> HostileFile:
+    """A pasted page whose table row has 300,000 cells: trafilatura measures the row once
+    per cell, and each measure counts the cells (a minute, uncut)."""
+    data = b"<p>A wide table follows.</p><table><tr>" + b"<td>cell</td>" * 300_000 + b"</tr>"
+    return HostileFile("wide-row.page", "text/html", data, "cells past the first 1,000")
+
+
+def page_many_paragraphs() -> HostileFile:
+    data = b"<html><body>" + b"<p>Otters hold hands.</p>" * 100_000
+    return HostileFile("paragraphs.page", "text/html", data, "Partly read: first 19,999")
+
+
+def page_deep_nesting() -> HostileFile:
+    data = b"<div>" * 500_000 + b"Text deep inside"
+    return HostileFile("deep.page", "text/html", data, "I found no readable text on the page")
+
+
 def html_too_large() -> HostileFile:
     data = b"<p>" + b"x" * (11 * _MiB) + b"</p>"
     return HostileFile("large.html", "text/html", data, "larger than 10 MB for an HTML file")
@@ -564,6 +582,8 @@ CORPUS = _Corpus(
         gif_huge_screen,
     ]
 )
+# Pages pasted as links, read by `untrusted.pages` rather than as attached files.
+PAGES = _Corpus([page_wide_row, page_many_paragraphs, page_deep_nesting])
 
 
 # --- reading in a child process ----------------------------------------------------------
@@ -574,21 +594,30 @@ def told(case: HostileFile) -> str:
     followed by the text read (a fitted image's size, for an image)."""
     from untrusted.documents import DocumentUnreadable, UnsupportedDocument, extract_document
     from untrusted.images import ImageRejected, fit_image
+    from untrusted.pages import PageUnreadable, read_page
 
     try:
         if case.mimetype.startswith("image/"):
             fitted = fit_image(case.data)
             return f"fitted to {fitted.width}x{fitted.height}"
-        document = extract_document(case.name, case.mimetype, case.data)
-    except (UnsupportedDocument, DocumentUnreadable, ImageRejected) as reason:
+        if case.name.endswith(".page"):  # a pasted web page (`PAGES`), not a file
+            _, text, cuts = read_page(case.data, case.mimetype, None)
+        else:
+            document = extract_document(case.name, case.mimetype, case.data)
+            text, cuts = document.text, document.cuts
+    except (UnsupportedDocument, DocumentUnreadable, ImageRejected, PageUnreadable) as reason:
         return str(reason)
-    return "".join(f"Partly read: {cut}\n" for cut in document.cuts) + document.text
+    return "".join(f"Partly read: {cut}\n" for cut in cuts) + text
 
 
 def _child(case: HostileFile, conn: Connection) -> None:
     """Reads `case` under the limits a reader must stay within, and reports on it."""
+    # All imported before the limits and the clock, as a worker does (`preload`).
+    import trafilatura  # noqa: F401
+
     import untrusted.documents
-    import untrusted.images  # noqa: F401  (both imported before the limits and the clock)
+    import untrusted.images
+    import untrusted.pages  # noqa: F401
 
     resource.setrlimit(resource.RLIMIT_AS, (CHILD_MEMORY_BYTES, CHILD_MEMORY_BYTES))
     resource.setrlimit(resource.RLIMIT_CPU, (CHILD_CPU_SECONDS, CHILD_CPU_SECONDS))
@@ -629,7 +658,7 @@ def read_in_child(case: HostileFile) -> Outcome:
 
 
 def main() -> None:
-    for builder in CORPUS.builders:
+    for builder in CORPUS.builders + PAGES.builders:
         outcome = read_in_child(builder())
         told = outcome.told.replace("\n", " ")
         print(

@@ -1,4 +1,4 @@
-"""Every hostile file of tests/hostile.py, read in a child process limited as the pool's
+"""Every hostile file and page of tests/hostile.py, read in a child process limited as the pool's
 workers are (1 GiB of address space, 20 s of CPU), ends with the clear note it expects.
 
 A reader that needs the process to be killed fails here: the pool's limits are the last line
@@ -12,12 +12,12 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.hostile import CORPUS, HostileFile, read_in_child
+from tests.hostile import CORPUS, PAGES, HostileFile, read_in_child
+
+BUILDERS = CORPUS.builders + PAGES.builders
 
 
-@pytest.mark.parametrize(
-    "builder", CORPUS.builders, ids=[builder.__name__ for builder in CORPUS.builders]
-)
+@pytest.mark.parametrize("builder", BUILDERS, ids=[builder.__name__ for builder in BUILDERS])
 def test_hostile_file_ends_with_a_clear_note(builder: Callable[[], HostileFile]) -> None:
     case = builder()
     outcome = read_in_child(case)

@@ -160,10 +160,10 @@ async def test_local_addresses_are_refused_written_or_resolved(site: Site, host:
 async def test_an_allowed_image_is_fetched_through_redirects(site: Site) -> None:
     policy = site.policy(interface_addresses())
     async with build_link_session(policy) as session:
-        data = await LinkFetcher(session, policy).fetch(
+        fetched = await LinkFetcher(session, policy).fetch(
             f"{site.url}/hop/2", content_types=IMAGE_TYPES
         )
-    assert data.startswith(b"\x89PNG")
+    assert fetched.data.startswith(b"\x89PNG")
 
 
 @pytest.mark.parametrize(

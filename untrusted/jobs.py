@@ -10,8 +10,9 @@ from collections.abc import Callable
 
 from untrusted.documents import DocumentUnreadable, UnsupportedDocument, extract_document
 from untrusted.images import FittedImage, ImageRejected, fit_image, image_size
+from untrusted.pages import PageUnreadable, read_page
 
-REJECTIONS = (UnsupportedDocument, DocumentUnreadable, ImageRejected)
+REJECTIONS = (UnsupportedDocument, DocumentUnreadable, ImageRejected, PageUnreadable)
 
 # A fitted image as plain values: (data, mime, width, height).
 PlainImage = tuple[bytes, str, int, int]
@@ -40,6 +41,12 @@ def read_document(data: bytes, *, name: str, mimetype: str) -> dict[str, object]
     }
 
 
+def read_page_job(data: bytes, *, content_type: str, charset: str | None) -> dict[str, object]:
+    """A pasted page's title, main text and cuts."""
+    title, text, cuts = read_page(data, content_type, charset)
+    return {"title": title, "text": text, "cuts": cuts}
+
+
 def fit_image_job(data: bytes) -> PlainImage:
     return _plain(fit_image(data))
 
@@ -55,11 +62,13 @@ def preload() -> None:
     import lxml.etree  # type: ignore[import-untyped]  # noqa: F401
     import openpyxl  # noqa: F401
     import pypdfium2  # noqa: F401
+    import trafilatura  # noqa: F401
     import xlrd  # noqa: F401
 
 
 JOBS: dict[str, Callable[..., object]] = {
     "read_document": read_document,
+    "read_page": read_page_job,
     "fit_image": fit_image_job,
     "image_size": image_size_job,
 }

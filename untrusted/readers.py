@@ -23,8 +23,15 @@ class ReadDocument:
     unusable_pages: int = 0
 
 
+@dataclass(frozen=True)
+class ReadPage:
+    title: str  # "" when the page has none
+    text: str
+    cuts: list[str] = field(default_factory=list)
+
+
 class UntrustedReaders:
-    """Documents and images, read in the worker pool; every failure is an
+    """Documents, pages and images, read in the worker pool; every failure is an
     `UnreadableInput` whose message is the reason for the user. `on_wait` is called if
     the file must wait for a free worker."""
 
@@ -53,6 +60,29 @@ class UntrustedReaders:
         ):
             raise ReadFailed
         return ReadDocument(kind, text, cuts, [_image(page) for page in pages], unusable)
+
+    async def page(
+        self,
+        data: bytes,
+        content_type: str,
+        charset: str | None,
+        on_wait: OnWait | None = None,
+    ) -> ReadPage:
+        """A fetched page's main content and title, its HTML parsed in a worker."""
+        answer = await self._pool.run(
+            "read_page", data, on_wait, content_type=content_type, charset=charset
+        )
+        if not isinstance(answer, dict):
+            raise ReadFailed
+        title, text, cuts = answer.get("title"), answer.get("text"), answer.get("cuts")
+        if not (
+            isinstance(title, str)
+            and isinstance(text, str)
+            and isinstance(cuts, list)
+            and all(isinstance(cut, str) for cut in cuts)
+        ):
+            raise ReadFailed
+        return ReadPage(title, text, cuts)
 
     async def fit_image(self, data: bytes, on_wait: OnWait | None = None) -> FittedImage:
         return _image(await self._pool.run("fit_image", data, on_wait))

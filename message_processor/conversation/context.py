@@ -14,7 +14,8 @@ from message_processor.files.image_reader import (
     is_image,
     source_key,
 )
-from message_processor.files.links import image_links, may_link_images
+from message_processor.files.links import image_links, may_hold_links
+from message_processor.files.page_reader import is_page
 from message_processor.memory import ThreadMemory
 from openai_client import ChatTurn, ModelImage
 from slack_client import BotIdentity, IncomingMessage, SharedFile, ThreadMessage, ThreadReader
@@ -63,7 +64,7 @@ class ThreadContext:
         """
         if message.files:
             provenance.add(Outside.FILES)
-        if may_link_images(message.text) and image_links(message.text):
+        if may_hold_links(message.text) and image_links(message.text):
             provenance.add(Outside.LINKS)
         if not message.is_thread_reply:
             if message.is_dm:
@@ -75,6 +76,7 @@ class ThreadContext:
         for document in documents:
             if float(document.message_ts) < float(message.ts):
                 blocks.setdefault(document.message_ts, []).append(document.text)
+                provenance.add(Outside.LINKS if is_page(document) else Outside.FILES)
         # An answer is stored under the ts of the message it answers, and sorts after it.
         lines: dict[tuple[float, int], ChatTurn] = {
             (float(m.ts), 1): ChatTurn("assistant", m.text)
@@ -102,7 +104,7 @@ class ThreadContext:
             m.outside for m in stored if m.role == "assistant" and float(m.ts) < float(message.ts)
         ):
             provenance.add(Outside.ANSWERS)
-        _note_outside(message.user, humans, blocks, earlier, provenance)
+        _note_outside(message.user, humans, earlier, provenance)
         _number_earlier_images(earlier, memory)
         images = await self._earlier_images(earlier)
         for ts, (user, text) in humans.items():
@@ -200,15 +202,12 @@ def _number_earlier_images(
 def _note_outside(
     asker: str,
     humans: dict[str, tuple[str, str]],
-    documents: dict[str, list[str]],
     earlier: dict[str, list[ImageSource]],
     provenance: Provenance,
 ) -> None:
-    """What of the thread's messages and files the asker did not write."""
+    """What of the thread's messages and images the asker did not write."""
     if any(user != asker for user, _ in humans.values()):
         provenance.add(Outside.OTHERS)
-    if documents:
-        provenance.add(Outside.FILES)
     for sources in earlier.values():
         for source in sources:
             provenance.add(Outside.FILES if isinstance(source, SharedFile) else Outside.LINKS)

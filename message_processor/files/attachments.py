@@ -1,4 +1,4 @@
-"""What was made of a message's attachments, whichever reader made it."""
+"""What was made of a message's attachments and links, whichever reader made it."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ from openai_client import ModelImage
 @dataclass
 class Attachments:
     images: list[ModelImage] = field(default_factory=list)
-    # Documents as labelled text blocks, for the model.
+    # Documents and web pages as labelled text blocks, for the model.
     documents: list[str] = field(default_factory=list)
     # One line per file or link that could not be used, and per document only partly
     # read, each naming the file: for the model and the reply's footer.
     unread: list[str] = field(default_factory=list)
     partly_read: list[str] = field(default_factory=list)
+    # Pages read, as (url, title): the answer's sources.
+    sources: list[tuple[str, str]] = field(default_factory=list)
 
     def __add__(self, other: Attachments) -> Attachments:
         return Attachments(
@@ -23,4 +25,5 @@ class Attachments:
             documents=self.documents + other.documents,
             unread=self.unread + other.unread,
             partly_read=self.partly_read + other.partly_read,
+            sources=self.sources + other.sources,
         )

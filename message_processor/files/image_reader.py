@@ -136,7 +136,8 @@ class ImageReader:
                 if isinstance(source, SharedFile):
                     data = await self._files.download(source, max_bytes=MAX_IMAGE_BYTES)
                 else:
-                    data = await self._links.fetch(source, content_types=IMAGE_MIMETYPES)
+                    fetched = await self._links.fetch(source, content_types=IMAGE_MIMETYPES)
+                    data = fetched.data
                 image = model_image(await self._readers.fit_image(data, on_wait))
         except ReadersUnavailable as error:
             return str(error)  # the bot's trouble, not the file's: nothing to remember

@@ -1,4 +1,5 @@
-"""Fetching the image links people paste, without letting a link reach inside our network.
+"""Fetching the links people paste (images, web pages), without letting a link reach
+inside our network.
 
 A link is fetched with no token, within a size and a time cap, and only as the link
 policy allows (`link_policy`). The address check runs where the connection is made, on
@@ -15,6 +16,7 @@ import ipaddress
 import logging
 import re
 import socket
+from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
@@ -31,29 +33,49 @@ LINK_TIMEOUT_SECONDS = 10.0
 MAX_LINK_BYTES = 20 * 2**20
 MAX_REDIRECTS = 3
 NOT_AN_IMAGE = "the site did not return an image"
+NOT_A_PAGE = "the site did not return a readable page"
 # Slack writes links as <url> or <url|label>.
 # No `<` inside a link: each match attempt stops at the next one (linear time).
 _SLACK_LINK = re.compile(r"<(https?://[^|<>\s]+)(?:\|[^<>]*)?>")
 IMAGE_LINK_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
 
 
-def may_link_images(text: str) -> bool:
-    """A cheap first look: only text with a link can link an image."""
+def may_hold_links(text: str) -> bool:
+    """A cheap first look: only text with a link can link an image or a page."""
     return "<http" in text
+
+
+def pasted_links(text: str) -> list[tuple[str, str]]:
+    """The http(s) links of a Slack message, in order, once each, as (link, its path)."""
+    found: dict[str, str] = {}  # ordered, and a set: a message may hold thousands
+    for match in _SLACK_LINK.finditer(text):
+        url = match.group(1).replace("&amp;", "&")
+        try:
+            found[url] = urlsplit(url).path
+        except ValueError:
+            continue  # not a link anyone could open
+    return list(found.items())
 
 
 def image_links(text: str) -> list[str]:
     """Links in a Slack message whose path names an image file, in order, once each."""
-    found: dict[str, None] = {}  # ordered, and a set: a message may hold thousands
-    for match in _SLACK_LINK.finditer(text):
-        url = match.group(1).replace("&amp;", "&")
-        try:
-            path = urlsplit(url).path
-        except ValueError:
-            continue  # not a link anyone could open
-        if path.lower().endswith(IMAGE_LINK_SUFFIXES):
-            found[url] = None
-    return list(found)
+    return [url for url, path in pasted_links(text) if _names_image(path)]
+
+
+def page_links(text: str) -> list[str]:
+    """Links in a Slack message that are not image links, in order, once each."""
+    return [url for url, path in pasted_links(text) if not _names_image(path)]
+
+
+def _names_image(path: str) -> bool:
+    return path.lower().endswith(IMAGE_LINK_SUFFIXES)
+
+
+@dataclass(frozen=True)
+class Fetched:
+    data: bytes
+    content_type: str
+    charset: str | None  # as the site named it in its Content-Type header
 
 
 class GuardedResolver(AbstractResolver):
@@ -91,14 +113,25 @@ class LinkFetcher:
         self._session = session
         self._policy = policy
 
-    async def fetch(self, url: str, *, content_types: frozenset[str]) -> bytes:
+    async def fetch(
+        self,
+        url: str,
+        *,
+        content_types: frozenset[str],
+        max_bytes: int = MAX_LINK_BYTES,
+        otherwise: str = NOT_AN_IMAGE,
+    ) -> Fetched:
+        """What the link answers, if it is one of `content_types` within `max_bytes`;
+        LinkRefused otherwise, with `otherwise` as the reason when the site answered
+        something else (an error status, another type: told apart only in the log)."""
+        wanted = _Wanted(content_types, max_bytes, otherwise)
         try:
             async with asyncio.timeout(LINK_TIMEOUT_SECONDS):
-                return await self._follow(url, content_types)
+                return await self._follow(url, wanted)
         except TimeoutError as error:
             raise LinkRefused(f"it took longer than {LINK_TIMEOUT_SECONDS:g} s") from error
 
-    async def _follow(self, url: str, content_types: frozenset[str]) -> bytes:
+    async def _follow(self, url: str, wanted: _Wanted) -> Fetched:
         try:
             for _ in range(MAX_REDIRECTS + 1):
                 target = self._checked(url)
@@ -106,7 +139,7 @@ class LinkFetcher:
                     if response.status in (301, 302, 303, 307, 308):
                         url = urljoin(url, response.headers.get("Location", ""))
                         continue
-                    return await _read(response, content_types)
+                    return await _read(response, wanted)
         except ValueError as error:  # a redirect to something that is not a URL
             raise LinkRefused("it redirects to an invalid address") from error
         except aiohttp.ClientError as error:
@@ -131,16 +164,23 @@ class LinkFetcher:
         return parsed
 
 
-async def _read(response: aiohttp.ClientResponse, content_types: frozenset[str]) -> bytes:
-    if response.status != 200 or response.content_type not in content_types:
+@dataclass(frozen=True)
+class _Wanted:
+    content_types: frozenset[str]
+    max_bytes: int
+    otherwise: str
+
+
+async def _read(response: aiohttp.ClientResponse, wanted: _Wanted) -> Fetched:
+    if response.status != 200 or response.content_type not in wanted.content_types:
         logger.info(
-            "link not an image: host=%s status=%d content_type=%s",
+            "link not used: host=%s status=%d content_type=%s",
             response.url.raw_host,
             response.status,
             response.content_type,
         )
-        raise LinkRefused(NOT_AN_IMAGE)
-    data = await read_at_most(response, MAX_LINK_BYTES)
+        raise LinkRefused(wanted.otherwise)
+    data = await read_at_most(response, wanted.max_bytes)
     if data is None:
-        raise LinkRefused(f"it is larger than {MAX_LINK_BYTES // 2**20} MB")
-    return data
+        raise LinkRefused(f"it is larger than {wanted.max_bytes // 2**20} MB")
+    return Fetched(data, response.content_type, response.charset)

@@ -306,10 +306,12 @@ class ReplyStream:
             raise
         await step.end("complete")
 
-    async def _show_step(self, task_id: str, status: str, state: str) -> bool:
+    async def _show_step(
+        self, task_id: str, status: str, state: str, sources: Sequence[tuple[str, str]] = ()
+    ) -> bool:
         """A step as a task of the native stream; else as the status line (False)."""
         title = status.strip("_").rstrip("…").strip()
-        if self._live and await self._task_update(task_id, title, state):
+        if self._live and await self._task_update(task_id, title, state, sources):
             return True
         if state == "in_progress":
             await self.set_status(status)
@@ -707,6 +709,11 @@ class Step:
         self._task_id = task_id
         self._status = status
         self._as_task = False
+        self._sources: list[tuple[str, str]] = []
+
+    def cite(self, sources: Sequence[tuple[str, str]]) -> None:
+        """The pages this step read ((url, title) pairs), shown with it once it is done."""
+        self._sources = list(sources)
 
     async def show(self, state: str) -> None:
         self._as_task = await self._stream._show_step(self._task_id, self._status, state)
@@ -718,4 +725,4 @@ class Step:
 
     async def end(self, outcome: str) -> None:
         if self._as_task:
-            await self._stream._show_step(self._task_id, self._status, outcome)
+            await self._stream._show_step(self._task_id, self._status, outcome, self._sources)

@@ -112,7 +112,7 @@ class Collected:
         return "".join(self._parts)
 
 
-def _cut_text(text: str, limit: int, cuts: list[str], rest: str | None = None) -> str:
+def cut_text(text: str, limit: int, cuts: list[str], rest: str | None = None) -> str:
     """`text` within `limit` characters (cut at a line end when one is near), noting a cut.
 
     `rest` says how much the whole document holds when `text` is only its start (for example
@@ -139,7 +139,7 @@ def fenced(language: str, content: str, cuts: list[str], rest: str | None = None
     """`content` in a fenced block, cut so the whole block fits `MAX_DOCUMENT_CHARS`."""
     content = content.strip("\n")
     opening, closing = _fence(language, content)
-    content = _cut_text(content, MAX_DOCUMENT_CHARS - len(opening) - len(closing), cuts, rest)
+    content = cut_text(content, MAX_DOCUMENT_CHARS - len(opening) - len(closing), cuts, rest)
     return opening + content + closing
 
 
@@ -151,7 +151,7 @@ def finish(
     images: list[bytes] | None = None,
     rest: str | None = None,
 ) -> ExtractedDocument:
-    text = _cut_text(text.strip("\n"), MAX_DOCUMENT_CHARS, cuts, rest)
+    text = cut_text(text.strip("\n"), MAX_DOCUMENT_CHARS, cuts, rest)
     if not text.strip() and not images:
         raise DocumentUnreadable("it is empty" if rest is None else "it is too large to read")
     return ExtractedDocument(name=name, kind=kind, text=text, cuts=cuts, page_images=images or [])

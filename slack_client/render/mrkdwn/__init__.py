@@ -11,8 +11,8 @@ Code is never rewritten: fenced blocks and inline code keep their text, apart fr
 escaping Slack requires everywhere (&, <, >) and breaking runs of backticks that would
 end Slack's code block early.
 
-This module is the public API: `render` turns Markdown into mrkdwn, and `split` cuts mrkdwn
-into message parts.
+This module is the public API: `render` turns Markdown into mrkdwn (and writes one link
+safely, `slack_link`), and `split` cuts mrkdwn into message parts.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from slack_client.render.mrkdwn.render import (
     ZERO_WIDTH_SPACE,
     escape,
     markdown_to_mrkdwn,
+    slack_link,
 )
 from slack_client.render.mrkdwn.split import MESSAGE_PART_LIMIT, split_message
 
@@ -47,5 +48,6 @@ __all__ = [
     "ZERO_WIDTH_SPACE",
     "escape",
     "markdown_to_mrkdwn",
+    "slack_link",
     "split_message",
 ]

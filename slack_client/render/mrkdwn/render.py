@@ -117,7 +117,9 @@ def _link_as_text(label: str, url: str) -> str:
     return f"{label} ({url})" if label else url
 
 
-def _slack_link(label: str, url: str) -> str:
+def slack_link(label: str, url: str) -> str:
+    """A link as Slack shows it, its label escaped so it can neither mention nor link
+    anyone; as text where Slack cannot link the URL (too long, not a web address)."""
     if len(url) > LINK_URL_LIMIT or not _LINKABLE.match(url):
         return _escape_text(_link_as_text(label, url))
     if not label or label == url:
@@ -578,7 +580,7 @@ class _Renderer:
         if self.plain:
             self.plain[-1].append(_link_as_text(label, url))
         else:
-            self._write(_slack_link(label, url))
+            self._write(slack_link(label, url))
 
     def _end_image(self, _: object) -> None:
         """An image is a link to it; inside a link label or a table cell, its alt text."""
