@@ -41,7 +41,6 @@ from message_processor.failures import (
 )
 from message_processor.memory import ThreadMemory
 from message_processor.preferences import Preferences
-from message_processor.sources import sources_footer
 from openai_client import ModelConnectionError, ModelError, ModelTimeoutError, PriceTable
 from operations.logs import set_log_context
 from operations.metrics import Metrics, Outcome
@@ -642,15 +641,16 @@ class MessageProcessor:
             await stream.finish(footer=describe_failure(error, timeout=timeout))
             return _failure_outcome(error)
         self._wrapping_up(message)
-        sources = sources_footer(answer.sources)
-        notices: list[str] = [*([sources] if sources else []), *answer.notices]
+        notices = list(answer.notices)
         if answer.unread_files or answer.partly_read_files:
             notices.append(attachment_notice(answer.unread_files, answer.partly_read_files))
         if answer.near_budget and await self._first_near_budget(message, context):
             notices.append(NEAR_BUDGET)
         # Accounted before it is shown: what the person sees next (`/ai usage`) has it.
         await self._record_usage(message, settings, spent, context)
-        await stream.finish(footer="\n\n".join(notices) or None, feedback=True)
+        await stream.finish(
+            footer="\n\n".join(notices) or None, feedback=True, sources=answer.sources
+        )
         _keep_answer(memory, message, stream, outside=answer.outside)
         return Outcome.ANSWERED
 

@@ -19,9 +19,9 @@ from aiohttp.typedefs import Handler
 from message_processor.files.link_policy import PRIVATE_ADDRESS
 from message_processor.files.links import NOT_A_PAGE
 from message_processor.files.page_reader import MAX_PAGES_PER_MESSAGE
-from message_processor.sources import MAX_SOURCES_SHOWN, sources_footer
 from sandbox.model import FakeOpenAI
 from sandbox.workspace import FakeSlack
+from slack_client.render.sources import MAX_SOURCES_SHOWN, sources_markdown, sources_mrkdwn
 from tests.inproc import InProcessBot, bot_reaching
 from tests.internet import INTERNET, internet_stand_in
 from tests.seen import wait_for_text
@@ -175,8 +175,9 @@ async def test_a_pasted_article_is_read_with_its_title_and_address_not_its_menus
     assert f"[Web page: {TITLE} — {link}]" in sent and "[End of web page]" in sent
     assert ARTICLE in sent and SECOND in sent
     assert MENU not in sent and FOOTER not in sent and "Privacy policy" not in sent
-    # The person sees where the answer comes from, and that it was read as a step.
-    assert "Sources:" in answer and f"<{link}|{TITLE}>" in answer
+    # The person sees where the answer comes from (a DM's answer streams natively, in
+    # Markdown), and that it was read as a step.
+    assert "Sources:" in answer and f"[{TITLE}]({link})" in answer
     tasks = [task for m in slack.bot_replies(dm, asked) for task in m.tasks.values()]
     assert [task["sources"] for task in tasks if task.get("sources")] == [
         [{"type": "url", "url": link, "text": TITLE}]
@@ -203,7 +204,7 @@ async def test_a_plain_text_page_is_read_and_its_address_names_it(
     answer = await wait_for_text(slack, dm, asked, "summarise")
     sent = _sent(model, "summarise")
     assert f"[Web page: {link}]" in sent and "Field notes." in sent
-    assert f"<{link}>" in answer.split("Sources:")[1]
+    assert f"[{link}]({link})" in answer.split("Sources:")[1]
 
 
 async def test_a_pages_title_cannot_mention_or_link_anyone(
@@ -214,7 +215,7 @@ async def test_a_pages_title_cannot_mention_or_link_anyone(
     asked = await slack.post_user_message(dm, user, f"who wrote <{link}>? [reply:No one says.]")
     answer = await wait_for_text(slack, dm, asked, "Sources:")
     sources = answer.split("Sources:")[1]
-    assert f"<{link}|&lt;!channel&gt; read &lt;https://elsewhere.example|this&gt;>" in sources
+    assert f"[!channel read https://elsewhere.example|this]({link})" in sources
     assert "<!channel>" not in answer and "<https://elsewhere.example" not in answer
 
 
@@ -275,16 +276,24 @@ async def test_an_answer_after_a_web_search_ends_with_the_pages_it_cites(
     answer = await wait_for_text(slack, dm, asked, "Sources:")
     answer_text, sources = answer.split("Sources:")
     assert "what happened today?" in answer_text
-    assert "<https://example.com/source-1|Source 1>" in sources
-    assert "<https://example.com/source-2|Source 2>" in sources
+    assert "[Source 1](https://example.com/source-1)" in sources
+    assert "[Source 2](https://example.com/source-2)" in sources
 
 
 def test_sources_are_shown_once_each_and_a_few_at_most() -> None:
     pages = [(f"https://example.com/{i}", f"Page\n{i}") for i in range(MAX_SOURCES_SHOWN + 2)]
-    footer = sources_footer([*pages, (pages[0][0], "Again")])
+    footer = sources_mrkdwn([*pages, (pages[0][0], "Again")])
     assert footer is not None
     lines = footer.splitlines()
     assert lines[1] == "• <https://example.com/0|Page 0>"
     assert len(lines) == 1 + MAX_SOURCES_SHOWN + 1 and lines[-1] == "• _and 2 more_"
     assert "Again" not in footer
-    assert sources_footer([]) is None
+    assert sources_mrkdwn([]) is None and sources_markdown([]) is None
+
+
+def test_sources_in_the_native_stream_are_markdown_links_nothing_can_break() -> None:
+    hostile = [("https://example.com/a b)c", "[Click](https://evil.example) <!channel> *x*")]
+    assert sources_markdown(hostile) == (
+        "_:link: Sources:_\n• [(Click)(https://evil.example) !channel x]"
+        "(https://example.com/a%20b%29c)"
+    )

@@ -33,6 +33,7 @@ from slack_sdk.web.async_chat_stream import AsyncChatStream
 
 from slack_client.output.parts import EMPTY_ANSWER, Rendered, reply_parts
 from slack_client.render.markdown import has_table
+from slack_client.render.sources import sources_markdown, sources_mrkdwn
 from slack_client.render.views import feedback_block
 from slack_client.transport.errors import loggable, slack_error
 from slack_client.transport.scheduler import NotSent, Priority
@@ -410,11 +411,18 @@ class ReplyStream:
         self._text += delta
         self._changed.set()
 
-    async def finish(self, footer: str | None = None, *, feedback: bool = False) -> None:
+    async def finish(
+        self,
+        footer: str | None = None,
+        *,
+        feedback: bool = False,
+        sources: Sequence[tuple[str, str]] = (),
+    ) -> None:
         """Show the final text (plus footer); always leaves the reply in a final state.
 
-        With `feedback`, the reply ends with Slack's feedback buttons. Nothing waits for
-        an intermediate edit: those still waiting for their turn are dropped.
+        With `feedback`, the reply ends with Slack's feedback buttons; `sources` ((url,
+        title) pairs) end the text as links, written for where the reply ends. Nothing
+        waits for an intermediate edit: those still waiting for their turn are dropped.
         """
         self._closing.set()
         self._changed.set()
@@ -428,10 +436,14 @@ class ReplyStream:
             # could make Slack post it while we believe it failed.
             await asyncio.shield(self._loop_task)
         text = self._text if self._text.strip() else EMPTY_ANSWER
-        final = text + (f"\n\n{footer}" if footer else "")
+        # The native stream takes Markdown; section blocks, mrkdwn.
+        native_end = [part for part in (sources_markdown(sources), footer) if part]
+        final = "\n\n".join([text, *native_end])
         async with self._native_lock:
             closed = self._native is not None and await self._stop_native(final, feedback=feedback)
         if not closed:
+            blocks_end = [part for part in (sources_mrkdwn(sources), footer) if part]
+            footer = "\n\n".join(blocks_end) or None
             await self._render(text, Priority.FINISH, feedback=feedback, footer=footer)
         self.finished = True
         self._shows_text()
