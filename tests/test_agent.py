@@ -275,7 +275,7 @@ async def test_a_table_in_the_answer_arrives_as_a_table_block(
     ]
 
 
-async def test_a_web_search_shows_as_a_step_with_the_pages_it_cites(
+async def test_a_web_search_shows_as_a_step_and_ends_the_answer_with_the_pages_it_cites(
     slack: FakeSlack, bot: InProcessBot, new_id: Callable[[str], str]
 ) -> None:
     user = new_id("U")
@@ -286,7 +286,12 @@ async def test_a_web_search_shows_as_a_step_with_the_pages_it_cites(
     )
     await slack.submit_view(user, slack.open_modals(user)[-1].id, {"web_search": "on"})
     asked = await slack.post_user_message(dm, user, "what happened today? [web:2]")
-    await wait_for_text(slack, dm, asked, "what happened today?")
+    answer = await wait_for_text(slack, dm, asked, "Sources:")
+    # The answer streamed natively: its sources are Markdown links.
+    answer_text, sources = answer.split("Sources:")
+    assert "what happened today?" in answer_text
+    assert "[Source 1](https://example.com/source-1)" in sources
+    assert "[Source 2](https://example.com/source-2)" in sources
     tasks = [task for m in slack.bot_replies(dm, asked) for task in m.tasks.values()]
     assert tasks == [
         {

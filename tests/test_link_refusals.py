@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import io
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
 from urllib.parse import quote
 
 import pytest
 from aiohttp import web
-from aiohttp.typedefs import Handler
 from PIL import Image
 
 from message_processor.files.link_policy import PRIVATE_ADDRESS, UNCLEAR_HOST
@@ -23,35 +21,10 @@ from message_processor.files.links import NOT_AN_IMAGE
 from sandbox.model import FakeOpenAI
 from sandbox.workspace import FakeSlack
 from tests.inproc import InProcessBot, bot_reaching
-from tests.internet import INTERNET, internet_stand_in
+from tests.internet import INTERNET, Server, internet_stand_in, serve_site
 from tests.seen import wait_for_text
 
 LOOPBACK = "127.0.0.1"
-
-
-@dataclass
-class Server:
-    url: str
-    port: int
-    seen: list[str] = field(default_factory=list)  # paths asked for, in order
-
-
-async def _serve(host: str, routes: list[web.RouteDef]) -> AsyncIterator[Server]:
-    seen: list[str] = []
-
-    @web.middleware
-    async def count(request: web.Request, handler: Handler) -> web.StreamResponse:
-        seen.append(request.path_qs)
-        return await handler(request)
-
-    app = web.Application(middlewares=[count])
-    app.add_routes(routes)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, host, 0).start()
-    port = runner.addresses[0][1]
-    yield Server(f"http://{host}:{port}", port, seen)
-    await runner.cleanup()
 
 
 async def _anything(request: web.Request) -> web.Response:
@@ -79,14 +52,14 @@ _CATCH_ALL = [web.get("/{path:.*}", _anything)]
 @pytest.fixture(scope="module")
 async def canary() -> AsyncIterator[Server]:
     """This machine's loopback, serving an image to anything that reaches it."""
-    async for server in _serve(LOOPBACK, _CATCH_ALL):
+    async for server in serve_site(LOOPBACK, _CATCH_ALL):
         yield server
 
 
 @pytest.fixture(scope="module")
 async def unlisted() -> AsyncIterator[Server]:
     """A server on the internet stand-in, on a port LINK_FETCH_PORTS does not list."""
-    async for server in _serve(str(INTERNET), _CATCH_ALL):
+    async for server in serve_site(str(INTERNET), _CATCH_ALL):
         yield server
 
 
@@ -97,7 +70,7 @@ async def site() -> AsyncIterator[Server]:
         web.get("/go.png", _go),
         web.get("/page.png", _page),
     ]
-    async for server in _serve(str(INTERNET), routes):
+    async for server in serve_site(str(INTERNET), routes):
         yield server
 
 

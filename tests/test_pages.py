@@ -9,12 +9,10 @@ it. What is asserted is what a person sees in the thread, and what the model was
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
 from urllib.parse import quote
 
 import pytest
 from aiohttp import web
-from aiohttp.typedefs import Handler
 
 from message_processor.files.link_policy import PRIVATE_ADDRESS
 from message_processor.files.links import NOT_A_PAGE
@@ -23,7 +21,7 @@ from sandbox.model import FakeOpenAI
 from sandbox.workspace import FakeSlack
 from slack_client.render.sources import MAX_SOURCES_SHOWN, sources_markdown, sources_mrkdwn
 from tests.inproc import InProcessBot, bot_reaching
-from tests.internet import INTERNET, internet_stand_in
+from tests.internet import INTERNET, Server, internet_stand_in, serve_site
 from tests.seen import wait_for_text
 
 LOOPBACK = "127.0.0.1"
@@ -50,31 +48,6 @@ LOUD_TITLE = "<!channel> read <https://elsewhere.example|this>"
 LOUD_PAGE = f"""<html><head><title>{LOUD_TITLE.replace("<", "&lt;").replace(">", "&gt;")}
 </title></head><body><article><p>{ARTICLE}</p><p>{SECOND}</p></article></body></html>"""
 HUGE_MB = 6
-
-
-@dataclass
-class Server:
-    url: str
-    port: int
-    seen: list[str] = field(default_factory=list)  # paths asked for, in order
-
-
-async def _serve(host: str, routes: list[web.RouteDef]) -> AsyncIterator[Server]:
-    seen: list[str] = []
-
-    @web.middleware
-    async def count(request: web.Request, handler: Handler) -> web.StreamResponse:
-        seen.append(request.path_qs)
-        return await handler(request)
-
-    app = web.Application(middlewares=[count])
-    app.add_routes(routes)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, host, 0).start()
-    port = runner.addresses[0][1]
-    yield Server(f"http://{host}:{port}", port, seen)
-    await runner.cleanup()
 
 
 async def _article(request: web.Request) -> web.Response:
@@ -116,14 +89,14 @@ async def site() -> AsyncIterator[Server]:
         web.get("/data.bin", _binary),
         web.get("/go", _go),
     ]  # anything else answers 404
-    async for server in _serve(str(INTERNET), routes):
+    async for server in serve_site(str(INTERNET), routes):
         yield server
 
 
 @pytest.fixture(scope="module")
 async def canary() -> AsyncIterator[Server]:
     """This machine's loopback, serving the article to anything that reaches it."""
-    async for server in _serve(LOOPBACK, [web.get("/{path:.*}", _article)]):
+    async for server in serve_site(LOOPBACK, [web.get("/{path:.*}", _article)]):
         yield server
 
 
@@ -260,24 +233,6 @@ async def test_pages_that_cannot_be_read_are_named_and_the_rest_is_answered(
     assert "404" not in answer and "octet-stream" not in answer
     await page_bot.wait_for_output(f"host={INTERNET} status=404")
     assert "/article?beyond" not in site.seen
-
-
-async def test_an_answer_after_a_web_search_ends_with_the_pages_it_cites(
-    slack: FakeSlack, page_bot: InProcessBot, new_id: Callable[[str], str]
-) -> None:
-    user = new_id("U")
-    dm = slack.dm_channel(user)
-    envelope = await slack.slash_command(user, dm, "settings")
-    await slack.wait_for(
-        lambda: envelope in slack.acks and bool(slack.open_modals(user)), what="the settings"
-    )
-    await slack.submit_view(user, slack.open_modals(user)[-1].id, {"web_search": "on"})
-    asked = await slack.post_user_message(dm, user, "what happened today? [web:2]")
-    answer = await wait_for_text(slack, dm, asked, "Sources:")
-    answer_text, sources = answer.split("Sources:")
-    assert "what happened today?" in answer_text
-    assert "[Source 1](https://example.com/source-1)" in sources
-    assert "[Source 2](https://example.com/source-2)" in sources
 
 
 def test_sources_are_shown_once_each_and_a_few_at_most() -> None:
