@@ -69,7 +69,7 @@ class _Turn:
     provenance: Provenance
     # The sources whose tools were offered to the model in this turn, and those tools'
     # names (at most the desk's cap of them).
-    sources: tuple[ToolSource, ...]
+    tool_sources: tuple[ToolSource, ...]
     outside_tools: frozenset[str]
     memory: ThreadMemory
     # Lines the person must see whatever the model writes (a daily limit reached).
@@ -176,7 +176,7 @@ class TextHandler:
             stream,
             settings,
             provenance,
-            sources=sources,
+            tool_sources=sources,
             outside_tools=frozenset(spec.name for spec in outside_tools),
             memory=memory,
         )
@@ -249,7 +249,7 @@ class TextHandler:
         # A tool that was not offered is not run, whatever the model says.
         if call.name in turn.outside_tools:
             return await self._desk.run_tool(
-                call, turn.message, turn.stream, turn.provenance, turn.sources
+                call, turn.message, turn.stream, turn.provenance, turn.tool_sources
             )
         if self._conversations.handles(call.name):
             turn.provenance.add(Outside.CONVERSATION)
@@ -261,9 +261,11 @@ class TextHandler:
     async def _ask(
         self, request: ModelRequest, request_tokens: int, turn: _Turn, spent: Spent
     ) -> ModelReply:
-        """The model's answer, running the tools it calls (a few, for a round or two)."""
+        """The model's answer, running the tools it calls (a few, for a round or two);
+        its usage and the pages its searches cited are those of every round."""
         reply = await self._reply(request, request_tokens, turn, spent)
         usage = reply.usage
+        cited = list(reply.sources)
         results: list[ToolResult] = []
         for round_number in range(1, MAX_TOOL_ROUNDS + 1):
             if not reply.tool_calls:
@@ -279,7 +281,8 @@ class TextHandler:
                 input_tokens=usage.input_tokens + reply.usage.input_tokens,
                 output_tokens=usage.output_tokens + reply.usage.output_tokens,
             )
-        return replace(reply, usage=usage)
+            cited += reply.sources
+        return replace(reply, usage=usage, sources=tuple(cited))
 
     async def _reply(
         self, request: ModelRequest, request_tokens: int, turn: _Turn, spent: Spent
