@@ -371,7 +371,9 @@ async def _open(
     stack.callback(logger.info, "stopped")
     stack.push_async_callback(store.close)
     metrics = Metrics(
-        models=(*config.allowed_models, config.openai_image_model), slack_methods=METHOD_LIMITS
+        models=(*config.allowed_models, config.openai_image_model),
+        slack_methods=METHOD_LIMITS,
+        tool_sources=("browser", *(server.name for server in config.mcp_servers)),
     )
     slack = await stack.enter_async_context(
         aiohttp.ClientSession(
@@ -432,6 +434,7 @@ async def _pipeline(
         files,
         approvals=store.approvals,
         approval_seconds=config.browser_service_approval_seconds,
+        metrics=outside.metrics,
     )
     slots = ModelSlots(config.max_concurrent_requests)
     preferences = await Preferences.load(

@@ -30,6 +30,7 @@ from prometheus_client.registry import Collector
 PREFIX = "slackbot"
 OTHER = "other"
 # Seconds; an answer takes from under a second to the answer deadline (ten minutes).
+TOOL_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0)
 ANSWER_BUCKETS = (0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 8.0, 13.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 
 
@@ -68,11 +69,19 @@ EVENT_TYPES = frozenset(
 
 
 class Metrics:
-    def __init__(self, *, models: Iterable[str] = (), slack_methods: Iterable[str] = ()) -> None:
-        """`models` and `slack_methods` bound their labels: others count as "other"."""
+    def __init__(
+        self,
+        *,
+        models: Iterable[str] = (),
+        slack_methods: Iterable[str] = (),
+        tool_sources: Iterable[str] = (),
+    ) -> None:
+        """`models`, `slack_methods` and `tool_sources` (the names of the configured
+        sources of outside tools) bound their labels: others count as "other"."""
         self.registry = CollectorRegistry(auto_describe=True)
         self._models = frozenset(models)
         self._methods = frozenset(slack_methods)
+        self._sources = frozenset(tool_sources)
         registry = self.registry
         ProcessCollector(registry=registry)
         self._received = Counter(
@@ -133,6 +142,21 @@ class Metrics:
             registry=registry,
         )
 
+        self._tool_calls = Counter(
+            f"{PREFIX}_tool_calls",
+            "Calls to outside tools (the browser service, MCP servers), by source and result "
+            "(ok or the failure's kind).",
+            ["source", "result"],
+            registry=registry,
+        )
+        self._tool_time = Histogram(
+            f"{PREFIX}_tool_call_duration_seconds",
+            "How long a call to an outside tool took, by source, whatever its result.",
+            ["source"],
+            buckets=TOOL_BUCKETS,
+            registry=registry,
+        )
+
     # --- what happened ---------------------------------------------------------------
 
     def event_received(self, kind: str) -> None:
@@ -159,6 +183,11 @@ class Metrics:
             self._tokens.labels(model, "input").inc(input_tokens)
         if output_tokens:
             self._tokens.labels(model, "output").inc(output_tokens)
+
+    def tool_call(self, source: str, result: str, seconds: float) -> None:
+        source = _bounded(source, self._sources)
+        self._tool_calls.labels(source, result).inc()
+        self._tool_time.labels(source).observe(seconds)
 
     def slack_call(self, method: str) -> None:
         self._slack_calls.labels(_bounded(method, self._methods)).inc()

@@ -16,6 +16,7 @@ from sandbox.model import FakeOpenAI
 from sandbox.workspace import FakeSlack
 from tests.fakes.mcp_server import FakeMcpServer
 from tests.inproc import InProcessBot, bot_in_process
+from tests.scraping import scrape, value
 from tests.seen import approval_in, command, shown_steps, thread_text, wait_for_text
 
 BOT = "<@UBOT>"
@@ -24,6 +25,7 @@ CRM_TOKEN = "crm-secret-token-9"
 # The one person the crm server is offered to.
 SALES = "USALES1"
 CALL_SECONDS = 2
+METRICS_PORT = free_port()
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +68,7 @@ async def bot(
         "NOTES_MCP_TOKEN": NOTES_TOKEN,
         "MCP_CHANNELS": "*",
         "BROWSER_SERVICE_APPROVAL_SECONDS": "60",
+        "METRICS_PORT": str(METRICS_PORT),
     }
     async with bot_in_process(slack, model, bot_dir, **env) as process:
         # The catalogues are read in the background from the start; `/ai tools` waits
@@ -191,6 +194,9 @@ async def test_a_tool_that_hangs_is_cut_off_at_its_bound(
         what="the hanging call reported",
     )
     assert "may have gone through" in thread_text(slack, channel, root)
+    # An operator sees it too, by source and result.
+    samples = await scrape(f"http://127.0.0.1:{METRICS_PORT}")
+    assert value(samples, "slackbot_tool_calls_total", source="notes", result="timeout") >= 1
     # The bot goes on answering.
     again = await slack.post_user_message(channel, user, f"{BOT} still there?")
     await wait_for_text(slack, channel, again, "still there?")

@@ -13,55 +13,25 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 
-import aiohttp
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 from yarl import URL
 
 from bot import StartupError
 from message_processor.failures import BUSY, SHUTTING_DOWN
+from sandbox.loopback import free_port
 from sandbox.manifest import load_manifest
 from sandbox.model import FakeOpenAI
 from sandbox.workspace import FakeSlack
 from slack_client.transport.limits import METHOD_LIMITS
 from tests.fakes.slack_faults import attach_faults
 from tests.inproc import InProcessBot, bot_in_process
+from tests.scraping import Samples, get, scrape, value
 from tests.seen import command, wait_for_text
 
 MODEL_TIMEOUT = 3
 # Every answer of the first test waits this long for the model's first words.
 DELAY = 1.5
 STORMED = ("chat.postMessage", "chat.startStream", "chat.update", "assistant.threads.setStatus")
-
-Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-async def get(url: str) -> tuple[int, str]:
-    async with (
-        aiohttp.ClientSession(trust_env=False) as session,
-        session.get(url, timeout=aiohttp.ClientTimeout(total=10)) as response,
-    ):
-        return response.status, await response.text()
-
-
-async def scrape(base: str) -> Samples:
-    status, text = await get(f"{base}/metrics")
-    assert status == 200
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
-
-
-def value(samples: Samples, name: str, **labels: str) -> float:
-    return samples.get((name, frozenset(labels.items())), 0.0)
 
 
 def by_label(samples: Samples, name: str, label: str) -> dict[str, float]:

@@ -30,6 +30,7 @@ from message_processor.failures import BROWSER_OFF, describe_tool_failure
 from message_processor.tools.gate import ToolGate
 from openai_client import ToolCall, ToolResult, ToolSpec
 from operations.jobs import JobFailed
+from operations.metrics import Metrics
 from slack_client import (
     IncomingMessage,
     ReplyStream,
@@ -45,12 +46,15 @@ from slack_client.render.views import fits_approval
 from storage import ApprovalStore, PendingApproval
 from tool_sources import (
     ArgumentsError,
+    InputRejected,
+    SourceRefused,
     SourceTimeout,
     SourceUnreachable,
     Tool,
     ToolSource,
     ToolSourceError,
     UnknownTool,
+    WaitNotice,
 )
 
 logger = logging.getLogger(__name__)
@@ -106,8 +110,10 @@ class ToolDesk:
         *,
         approvals: ApprovalStore,
         approval_seconds: float,
+        metrics: Metrics,
     ) -> None:
         self._sources = {offered.source.name: offered for offered in sources}
+        self._metrics = metrics
         self._replies = replies
         self._notices = notices
         self._files = files
@@ -220,7 +226,7 @@ class ToolDesk:
                     await stream.set_status(f"_Waiting for {label} ({ahead} ahead)…_")
 
                 async with stream.step(f"_Asking {label}…_"):
-                    result = await source.call(tool, arguments, waiting)
+                    result = await self._call(source, tool, arguments, waiting)
                 # What the source read (someone's messages, a page) is not the asker's.
                 provenance.add(Outside.TOOLS)
                 output = json.dumps(result, ensure_ascii=False)[:MAX_TOOL_OUTPUT_CHARS]
@@ -231,6 +237,26 @@ class ToolDesk:
         except SlackRefused as error:
             output = f"Not proposed: Slack refused the approval message ({error.code})."
         return ToolResult(call=call, output=output)
+
+    async def _call(
+        self,
+        source: ToolSource,
+        tool: Tool,
+        arguments: Mapping[str, object],
+        on_wait: WaitNotice | None = None,
+    ) -> object:
+        """A call to `source`, counted with its result and time (`slackbot_tool_calls`)."""
+        started = time.monotonic()
+        result = "cancelled"
+        try:
+            answer = await source.call(tool, arguments, on_wait)
+            result = "ok"
+            return answer
+        except ToolSourceError as error:
+            result = _result_of(error)
+            raise
+        finally:
+            self._metrics.tool_call(source.name, result, time.monotonic() - started)
 
     # --- /ai browser and /ai tools ---------------------------------------------------
 
@@ -261,7 +287,7 @@ class ToolDesk:
             if not tool.read_only:
                 await self._propose(source, tool, arguments, user, channel, None)
                 return f"I've posted *{tool.name}* here for your approval."
-            result = await source.call(tool, arguments, _ahead(notify, source.label))
+            result = await self._call(source, tool, arguments, _ahead(notify, source.label))
             # The answer is private: nothing of it is posted in the channel.
             formatted = format_result(result, title=tool.name)
             return formatted.text.replace(FILE_NOTE, SHORTENED)
@@ -365,7 +391,7 @@ class ToolDesk:
                 raise ArgumentsError(
                     ["the tool has changed since this was asked; ask again to see the new call"]
                 )
-            result = await source.call(tool, arguments)
+            result = await self._call(source, tool, arguments)
         except (ToolSourceError, ArgumentsError) as error:
             outcome = describe_tool_failure(error, source.label)
             if isinstance(error, SourceTimeout | SourceUnreachable):
@@ -517,6 +543,19 @@ def _ahead(notify: Notify, label: str) -> Callable[[int], Awaitable[None]]:
         await notify(f":hourglass: Waiting for {label}: {ahead} ahead of you…")
 
     return waiting
+
+
+def _result_of(error: ToolSourceError) -> str:
+    """A failure's kind, as the tool-call metric names it."""
+    if isinstance(error, SourceTimeout):
+        return "timeout"
+    if isinstance(error, SourceUnreachable):
+        return "unreachable"
+    if isinstance(error, SourceRefused):
+        return "refused"
+    if isinstance(error, InputRejected | UnknownTool):
+        return "rejected"
+    return "failed"
 
 
 def _mark(tool: Tool) -> str:
