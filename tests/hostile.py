@@ -34,6 +34,8 @@ class HostileFile:
     expect: str  # a substring of what the user is told: the reason, a cut, or the text
     # Why only the pool's process limits stop this one, when the reader cannot.
     beyond_reader: str = ""
+    # A page's charset, as its site names it in its Content-Type header.
+    charset: str | None = None
 
 
 @dataclass(frozen=True)
@@ -410,6 +412,16 @@ def page_many_paragraphs() -> HostileFile:
     return HostileFile("paragraphs.page", "text/html", data, "Partly read: first 19,999")
 
 
+def page_punycode_charset() -> HostileFile:
+    """A page whose site says it is in punycode, which Python decodes in quadratic time
+    (5 MB would take a worker's whole CPU bound): read as if it named no charset."""
+    # Past the last "-", punycode inserts each character into what it decoded so far.
+    data = b"<html><body>" + b"<p>Otters hold hands.</p>" * 1_000 + b"<p>x-" + b"ba" * 400_000
+    return HostileFile(
+        "punycode.page", "text/html", data, "Partly read: first 20,000", charset="punycode"
+    )
+
+
 def page_deep_nesting() -> HostileFile:
     data = b"<div>" * 500_000 + b"Text deep inside"
     return HostileFile("deep.page", "text/html", data, "I found no readable text on the page")
@@ -583,7 +595,7 @@ CORPUS = _Corpus(
     ]
 )
 # Pages pasted as links, read by `untrusted.pages` rather than as attached files.
-PAGES = _Corpus([page_wide_row, page_many_paragraphs, page_deep_nesting])
+PAGES = _Corpus([page_wide_row, page_many_paragraphs, page_deep_nesting, page_punycode_charset])
 
 
 # --- reading in a child process ----------------------------------------------------------
@@ -601,7 +613,7 @@ def told(case: HostileFile) -> str:
             fitted = fit_image(case.data)
             return f"fitted to {fitted.width}x{fitted.height}"
         if case.name.endswith(".page"):  # a pasted web page (`PAGES`), not a file
-            _, text, cuts = read_page(case.data, case.mimetype, None)
+            _, text, cuts = read_page(case.data, case.mimetype, case.charset)
         else:
             document = extract_document(case.name, case.mimetype, case.data)
             text, cuts = document.text, document.cuts

@@ -19,7 +19,12 @@ from message_processor.files.links import NOT_A_PAGE
 from message_processor.files.page_reader import MAX_PAGES_PER_MESSAGE
 from sandbox.model import FakeOpenAI
 from sandbox.workspace import FakeSlack
-from slack_client.render.sources import MAX_SOURCES_SHOWN, sources_markdown, sources_mrkdwn
+from slack_client.render.sources import (
+    MAX_SOURCES_SHOWN,
+    shown_sources,
+    sources_markdown,
+    sources_mrkdwn,
+)
 from tests.inproc import InProcessBot, bot_reaching
 from tests.internet import INTERNET, Server, internet_stand_in, serve_site
 from tests.seen import wait_for_text
@@ -157,11 +162,10 @@ async def test_a_pasted_article_is_read_with_its_title_and_address_not_its_menus
     ]
 
     # A follow-up in the thread reads the page from the thread's memory, not the site.
-    again = await slack.post_user_message(dm, user, "and what about tools?", thread_ts=asked)
+    await slack.post_user_message(dm, user, "and what about tools?", thread_ts=asked)
     await wait_for_text(slack, dm, asked, "and what about tools?")
     assert SECOND in _sent(model, "and what about tools?")
     assert site.seen.count("/article") == 1
-    assert again
 
 
 async def test_a_plain_text_page_is_read_and_its_address_names_it(
@@ -218,21 +222,26 @@ async def test_pages_that_cannot_be_read_are_named_and_the_rest_is_answered(
 ) -> None:
     dm, user = new_id("D"), new_id("U")
     huge, binary, missing = f"{site.url}/huge", f"{site.url}/data.bin", f"{site.url}/gone"
-    beyond = f"{site.url}/article?beyond"
-    text = f"compare <{huge}>, <{binary}>, <{missing}> and <{beyond}> for me"
+    beyond = [f"{site.url}/article?beyond={n}" for n in range(50)]
+    # A message's permalink is Slack's, not a page to fetch: neither read nor named.
+    permalink = "https://acme.slack.com/archives/C0123ABCD/p1700000000000100"
+    pasted = " ".join(f"<{link}>" for link in beyond)
+    text = f"compare <{huge}>, <{binary}>, <{missing}> and <{permalink}> {pasted} for me"
     asked = await slack.post_user_message(dm, user, text)
     answer = await wait_for_text(slack, dm, asked, "Not read")
     assert "Answer to:" in answer and "for me" in answer
     assert f"{huge}: it is larger than 5 MB" in answer
     assert f"{binary}: {NOT_A_PAGE}" in answer
     assert f"{missing}: {NOT_A_PAGE}" in answer
-    assert f"{beyond}: only the first {MAX_PAGES_PER_MESSAGE} pages of a message are read" in (
-        answer
-    )
+    # However many links are beyond the first pages, one line says so.
+    beyond_line = f"50 more links: only the first {MAX_PAGES_PER_MESSAGE} pages of a message"
+    footer = answer.split("Not read")[1]
+    assert footer.count(beyond_line) == 1
+    assert "slack.com" not in footer
     # What the site answered is in the log, not the thread: it would map ports.
     assert "404" not in answer and "octet-stream" not in answer
     await page_bot.wait_for_output(f"host={INTERNET} status=404")
-    assert "/article?beyond" not in site.seen
+    assert not any("beyond" in path for path in site.seen)
 
 
 def test_sources_are_shown_once_each_and_a_few_at_most() -> None:
@@ -247,8 +256,27 @@ def test_sources_are_shown_once_each_and_a_few_at_most() -> None:
 
 
 def test_sources_in_the_native_stream_are_markdown_links_nothing_can_break() -> None:
-    hostile = [("https://example.com/a b)c", "[Click](https://evil.example) <!channel> *x*")]
-    assert sources_markdown(hostile) == (
-        "_:link: Sources:_\n• [(Click)(https://evil.example) !channel x]"
-        "(https://example.com/a%20b%29c)"
+    hostile = [
+        ("https://example.com/a b)c", "[Click](https://evil.example) <!channel> *x*"),
+        ("https://example.com/slash", "ends in a backslash \\"),
+        ("https://example.com/entity", "&lt;!here&gt; _now_"),
+        ("https://example.com/empty", "<>*"),
+        ("javascript:alert(1)", "Run me"),
+    ]
+    assert sources_markdown(hostile) == "\n".join(
+        [
+            "_:link: Sources:_",
+            "• [(Click)(https://evil.example) !channel x](https://example.com/a%20b%29c)",
+            "• [ends in a backslash](https://example.com/slash)",
+            "• [&amp;lt;!here&amp;gt;  now](https://example.com/entity)",
+            "• [https://example.com/empty](https://example.com/empty)",
+            "• Run me",
+        ]
     )
+    # As a task chunk takes them: web addresses only, once each, no < or > in a title.
+    assert shown_sources([*hostile, (hostile[0][0], "again")]) == [
+        ("https://example.com/a b)c", "[Click](https://evil.example) !channel *x*"),
+        ("https://example.com/slash", "ends in a backslash \\"),
+        ("https://example.com/entity", "&lt;!here&gt; _now_"),
+        ("https://example.com/empty", "*"),
+    ]

@@ -9,6 +9,7 @@ worker's CPU and memory limits end what it cannot read in time. Every failure is
 
 from __future__ import annotations
 
+import codecs
 import re
 from typing import TYPE_CHECKING
 
@@ -28,6 +29,9 @@ MAX_TITLE_CHARS = 200
 # one by one: a row of 100,000 cells would take a minute. No real table is that wide.
 MAX_ROW_CELLS = 1_000
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+# Codecs Python counts as text encodings that no page is written in; punycode decodes in
+# quadratic time. A page naming one is read as if it named none.
+NOT_PAGE_CHARSETS = frozenset({"punycode", "idna", "unicode_escape", "raw_unicode_escape"})
 NO_TEXT = "I found no readable text on the page"
 BROKEN = "the page could not be read"
 
@@ -52,7 +56,7 @@ def read_page(data: bytes, content_type: str, charset: str | None) -> tuple[str,
 def _decoded(data: bytes, charset: str | None) -> str:
     """The page as text: in the charset the site named, if Python knows it; otherwise by
     its byte order mark, as UTF-8, or in the encoding charset-normalizer guesses."""
-    if charset:
+    if charset and _codec(charset) not in NOT_PAGE_CHARSETS:
         try:
             # bytes.decode takes text encodings only: a "charset" naming zlib or base64
             # is refused, not run.
@@ -63,6 +67,13 @@ def _decoded(data: bytes, charset: str | None) -> str:
         return text_body(data, len(data)).text
     except DocumentUnreadable as error:
         raise PageUnreadable(NO_TEXT) from error
+
+
+def _codec(charset: str) -> str | None:
+    try:
+        return codecs.lookup(charset).name.replace("-", "_")
+    except LookupError:
+        return None
 
 
 def _main_content(html: str, cuts: list[str]) -> tuple[str, str]:

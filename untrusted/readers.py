@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from untrusted.budget import OnWait
 from untrusted.images import FittedImage
+from untrusted.pages import MAX_PAGE_CHARS, MAX_TITLE_CHARS
 from untrusted.pool import ReadFailed, WorkerPool
 
 
@@ -28,6 +29,11 @@ class ReadPage:
     title: str  # "" when the page has none
     text: str
     cuts: list[str] = field(default_factory=list)
+
+
+# A page's cuts are a few short sentences (a table's row, the text's length).
+MAX_PAGE_CUTS = 10
+MAX_CUT_CHARS = 500
 
 
 class UntrustedReaders:
@@ -79,7 +85,11 @@ class UntrustedReaders:
             isinstance(title, str)
             and isinstance(text, str)
             and isinstance(cuts, list)
-            and all(isinstance(cut, str) for cut in cuts)
+            and all(isinstance(cut, str) and len(cut) <= MAX_CUT_CHARS for cut in cuts)
+            # What a worker reading a page can send: more is a worker that went wrong.
+            and len(title) <= MAX_TITLE_CHARS
+            and len(text) <= MAX_PAGE_CHARS + MAX_CUT_CHARS
+            and len(cuts) <= MAX_PAGE_CUTS
         ):
             raise ReadFailed
         return ReadPage(title, text, cuts)

@@ -96,10 +96,12 @@ class ImageReader:
         attached = Attachments()
         sources: list[ImageSource] = [file for file in files if is_image(file)]
         sources += image_links(text)
-        for source in sources[MAX_IMAGES_PER_MESSAGE:]:
+        if len(sources) > MAX_IMAGES_PER_MESSAGE:
+            # One line however many: a message may link thousands.
+            more = len(sources) - MAX_IMAGES_PER_MESSAGE
             attached.unread.append(
-                f"{source_name(source)}: only the first {MAX_IMAGES_PER_MESSAGE} images"
-                " of a message are read"
+                f"{more} more image{'' if more == 1 else 's'}: only the first "
+                f"{MAX_IMAGES_PER_MESSAGE} images of a message are read"
             )
         sources = sources[:MAX_IMAGES_PER_MESSAGE]
         results = await asyncio.gather(*(self._one(source, on_wait) for source in sources))

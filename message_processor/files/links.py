@@ -63,8 +63,17 @@ def image_links(text: str) -> list[str]:
 
 
 def page_links(text: str) -> list[str]:
-    """Links in a Slack message that are not image links, in order, once each."""
-    return [url for url, path in pasted_links(text) if not _names_image(path)]
+    """Links in a Slack message that are not image links, in order, once each. Slack's
+    own (a message's permalink, a file) are not pages to fetch: without a token they
+    are its sign-in page, and the conversation and files are read another way."""
+    return [
+        url for url, path in pasted_links(text) if not _names_image(path) and not _is_slack(url)
+    ]
+
+
+def _is_slack(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    return host == "slack.com" or host.endswith(".slack.com")
 
 
 def _names_image(path: str) -> bool:

@@ -61,10 +61,12 @@ class PageReader:
         named with its reason. Pages read are kept in `memory` for follow-ups."""
         read = Attachments()
         links = page_links(message.text) if may_hold_links(message.text) else []
-        for url in links[MAX_PAGES_PER_MESSAGE:]:
+        if len(links) > MAX_PAGES_PER_MESSAGE:
+            # One line however many: a message may hold thousands of links.
+            more = len(links) - MAX_PAGES_PER_MESSAGE
             read.unread.append(
-                f"{shown_name(url)}: only the first {MAX_PAGES_PER_MESSAGE} pages of a message"
-                " are read"
+                f"{more} more link{'' if more == 1 else 's'}: only the first "
+                f"{MAX_PAGES_PER_MESSAGE} pages of a message are read"
             )
         links = links[:MAX_PAGES_PER_MESSAGE]
         # Read for an earlier message of the thread: the model has it there already.

@@ -33,7 +33,7 @@ from slack_sdk.web.async_chat_stream import AsyncChatStream
 
 from slack_client.output.parts import EMPTY_ANSWER, Rendered, reply_parts
 from slack_client.render.markdown import has_table
-from slack_client.render.sources import sources_markdown, sources_mrkdwn
+from slack_client.render.sources import shown_sources, sources_markdown, sources_mrkdwn
 from slack_client.render.views import feedback_block
 from slack_client.transport.errors import loggable, slack_error
 from slack_client.transport.scheduler import NotSent, Priority
@@ -359,7 +359,10 @@ class ReplyStream:
                 id=task_id,
                 title=title,
                 status=status,
-                sources=[{"type": "url", "url": url, "text": text} for url, text in sources]
+                sources=[
+                    {"type": "url", "url": url, "text": text}
+                    for url, text in shown_sources(sources)
+                ]
                 or None,
             )
             # A step starting is optional and never waits (the status line shows it
