@@ -15,11 +15,9 @@ catalogue the source offers then), and they still expire.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import re
-import secrets
 import shlex
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -27,6 +25,7 @@ from dataclasses import dataclass
 
 from message_processor.conversation.provenance import Outside, Provenance
 from message_processor.failures import BROWSER_OFF, describe_tool_failure
+from message_processor.tools.approvals import Approvals, NotAllowed, NotDone, Proposal
 from message_processor.tools.gate import ToolGate
 from openai_client import ToolCall, ToolResult, ToolSpec
 from operations.jobs import JobFailed
@@ -39,7 +38,7 @@ from slack_client import (
     SlackReplies,
     loggable,
 )
-from slack_client.output.notices import ApprovalRequest, SlackNotices
+from slack_client.output.notices import SlackNotices
 from slack_client.render.mrkdwn import escape
 from slack_client.render.results import FILE_NOTE, format_result
 from slack_client.render.views import fits_approval
@@ -83,10 +82,6 @@ DOWN = (
     "person asks for them, say so."
 )
 
-HANDLED = "This request has expired or was already handled."
-NOT_RECORDED = (
-    ":warning: This request could not be recorded, so it cannot be approved. Nothing was sent."
-)
 NO_TOOLS = "No outside tools are available to you here."
 # Tells someone waiting how many calls to the source are ahead of theirs.
 Notify = Callable[[str], Awaitable[None]]
@@ -114,14 +109,10 @@ class ToolDesk:
     ) -> None:
         self._sources = {offered.source.name: offered for offered in sources}
         self._metrics = metrics
-        self._replies = replies
-        self._notices = notices
         self._files = files
-        self._approvals = approvals
-        self._approval_seconds = approval_seconds
-        # This process's timers for the approvals it knows of, by id.
-        self._expiries: dict[str, asyncio.TimerHandle] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._approvals = Approvals(
+            replies, notices, approvals, seconds=approval_seconds, calls=self
+        )
 
     # --- the state of the sources ----------------------------------------------------
 
@@ -332,54 +323,27 @@ class ToolDesk:
     # --- approvals -------------------------------------------------------------------
 
     async def resume(self) -> None:
-        """Approvals asked for before a restart expire when they would have."""
-        now = time.time()
-        for pending in await self._approvals.pending_approvals():
-            self._expire_at(pending.id, pending.expires_at - now)
+        await self._approvals.resume()
 
     async def expire_due(self) -> None:
-        """Approvals past their time that no timer of this process covers (asked on a
-        process that has stopped since, say) expire all the same."""
-        now = time.time()
-        for pending in await self._approvals.pending_approvals():
-            if pending.expires_at <= now:
-                await self._expire(pending.id)
+        await self._approvals.expire_due()
 
     async def decide(self, user: str, approval_id: str, approve: bool) -> str | None:
         """A click on Approve or Cancel; returns a private note for the clicker, if any."""
-        pending = await self._approvals.approval(approval_id)
-        if pending is None:
-            return HANDLED
-        if user != pending.user_id:
-            return f"Only <@{pending.user_id}> can approve or cancel this request."
-        if pending.expires_at <= time.time():
-            await self._expire(approval_id)
-            return HANDLED
-        # Whoever takes it decides: a double click, even on two processes, runs it once.
-        if not await self._approvals.take_approval(approval_id):
-            return HANDLED
-        expiry = self._expiries.pop(approval_id, None)
-        if expiry is not None:
-            expiry.cancel()
-        if not approve:
-            await self._settle(
-                pending, f":no_entry_sign: Cancelled by <@{user}>. Nothing was sent."
-            )
-            return None
+        return await self._approvals.decide(user, approval_id, approve)
+
+    async def run(self, pending: PendingApproval) -> str:
+        """An approved call, once (`ApprovedCalls`): what to post in the thread."""
         offered = self._sources.get(pending.action.split("_", 1)[0])
         # Asked again: the admin may have taken the source from them, or from there, since.
-        refusal = (
-            "Its source is no longer set up."
-            if offered is None
-            else offered.gate.refusal(
-                offered.source.label, pending.user_id, pending.channel, external=False
-            )
-        )
-        if offered is None or refusal is not None:
-            await self._settle(pending, f":no_entry_sign: Not run. {refusal} Nothing was sent.")
-            return None
+        if offered is None:
+            raise NotAllowed("Its source is no longer set up. Nothing was sent.")
         source = offered.source
-        await self._settle(pending, f":hourglass: Approved by <@{user}>, running…")
+        refusal = offered.gate.refusal(
+            source.label, pending.user_id, pending.channel, external=False
+        )
+        if refusal is not None:
+            raise NotAllowed(f"{refusal} Nothing was sent.")
         try:
             tool = (await source.tools()).get(pending.action)
             if tool is None:
@@ -396,21 +360,10 @@ class ToolDesk:
             outcome = describe_tool_failure(error, source.label)
             if isinstance(error, SourceTimeout | SourceUnreachable):
                 outcome += MAY_HAVE_GONE_THROUGH
-            await self._settle(pending, f"Approved by <@{user}>: it did not work.")
-            await self._post(pending, outcome)
-            return None
-        await self._settle(pending, f":white_check_mark: Approved by <@{user}> and done.")
-        text = await self._show(
+            raise NotDone(outcome) from None
+        return await self._show(
             tool, result, pending.channel, pending.thread_ts or pending.message_ts
         )
-        await self._post(pending, text)
-        return None
-
-    def _source_of(self, tool_name: str) -> ToolSource | None:
-        """The source a stored tool name belongs to: source names hold no `_`, so the
-        prefix up to the first one names it."""
-        offered = self._sources.get(tool_name.split("_", 1)[0])
-        return None if offered is None else offered.source
 
     async def _propose(
         self,
@@ -427,68 +380,11 @@ class ToolDesk:
             raise ArgumentsError(
                 ["the request is too long to show in full for approval; shorten it"]
             )
-        request = ApprovalRequest(
-            id=secrets.token_urlsafe(12),
-            user=user,
-            action=tool.name,
-            source=source.label,
-            preview=preview,
-            minutes=max(1, round(self._approval_seconds / 60)),
-            why=why,
-        )
-        message_ts = await self._notices.ask_approval(channel, thread_ts, request)
-        approval = PendingApproval(
-            id=request.id,
-            user_id=user,
-            channel=channel,
-            thread_ts=thread_ts,
-            message_ts=message_ts,
-            action=tool.tool_name,
-            arguments=json.dumps(arguments),
-            preview=preview,
-            expires_at=time.time() + self._approval_seconds,
-        )
-        try:
-            await self._approvals.add_approval(approval)
-        except Exception:
-            # Buttons nobody could decide: they say so instead.
-            await self._settle(approval, NOT_RECORDED)
-            raise
-        self._expire_at(request.id, self._approval_seconds)
-
-    def _expire_at(self, approval_id: str, delay: float) -> None:
-        def expire() -> None:
-            self._expiries.pop(approval_id, None)
-            task = asyncio.create_task(self._expire(approval_id))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-
-        loop = asyncio.get_running_loop()
-        self._expiries[approval_id] = loop.call_later(max(0.0, delay), expire)
-
-    async def _expire(self, approval_id: str) -> None:
-        try:
-            pending = await self._approvals.approval(approval_id)
-            if pending is None or not await self._approvals.take_approval(approval_id):
-                return
-        except Exception as error:  # noqa: BLE001 - a click on it will still be answered
-            logger.warning("approval not expired: %s", loggable(error))
-            return
-        await self._settle(pending, ":alarm_clock: Expired without a decision. Nothing was sent.")
-
-    async def _settle(self, pending: PendingApproval, outcome: str) -> None:
-        """The approval message without its buttons, saying what became of it."""
-        source = self._source_of(pending.action)
-        shown = pending.action.removeprefix(f"{source.name}_") if source else pending.action
-        try:
-            await self._notices.settle_approval(
-                pending.channel, pending.message_ts, shown, pending.preview, outcome
+        await self._approvals.propose(
+            Proposal(
+                user, channel, thread_ts, tool.tool_name, source.label, arguments, preview, why
             )
-        except Exception as error:  # noqa: BLE001 - the outcome is posted anyway
-            logger.warning("approval message not updated: %s", loggable(error))
-
-    async def _post(self, pending: PendingApproval, text: str) -> None:
-        await self._replies.post(pending.channel, pending.thread_ts or pending.message_ts, text)
+        )
 
     async def _show(self, tool: Tool, result: object, channel: str, thread_ts: str | None) -> str:
         """A result for Slack; what does not fit goes along as a file snippet."""
@@ -508,11 +404,7 @@ class ToolDesk:
         return formatted.text
 
     async def close(self) -> None:
-        for expiry in self._expiries.values():
-            expiry.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._approvals.close()
         for source in self.sources:
             await source.close()
 
