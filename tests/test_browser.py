@@ -168,7 +168,9 @@ async def test_the_model_reads_from_the_service_with_a_tool(
     assert len(service.requests_to("/chat/dialogs")) == 1
     # The call showed as a step of the streamed answer.
     tasks = [task for m in slack.bot_replies(channel, root) for task in m.tasks.values()]
-    assert tasks == [{"title": "Asking the browser service", "status": "complete"}]
+    assert tasks == [
+        {"title": "Asking the browser service", "status": "complete", "details": "list_dialogs"}
+    ]
 
 
 async def test_a_change_proposed_by_the_model_runs_once_when_its_asker_approves(

@@ -216,7 +216,7 @@ class ToolDesk:
                 async def waiting(ahead: int) -> None:
                     await stream.set_status(f"_Waiting for {label} ({ahead} ahead)…_")
 
-                async with stream.step(f"_Asking {label}…_"):
+                async with stream.step(f"_Asking {label}…_", details=tool.name):
                     result = await self._call(source, tool, arguments, waiting)
                 # What the source read (someone's messages, a page) is not the asker's.
                 provenance.add(Outside.TOOLS)

@@ -293,12 +293,12 @@ class ReplyStream:
             logger.info("status update failed in %s: %s", self._channel, loggable(error))
 
     @contextlib.asynccontextmanager
-    async def step(self, status: str) -> AsyncIterator[Step]:
+    async def step(self, status: str, details: str | None = None) -> AsyncIterator[Step]:
         """A visible step of the answer's work (reading files, waiting for a model slot,
         drawing, asking a service): in Slack's native stream a task shown in progress,
-        then done or failed; elsewhere the status line. Only informative: Slack refusing
-        it changes nothing."""
-        step = Step(self, f"step-{next(self._steps)}", status)
+        then done or failed, with `details` (which tool) under its title; elsewhere the
+        status line. Only informative: Slack refusing it changes nothing."""
+        step = Step(self, f"step-{next(self._steps)}", status, details)
         await step.show("in_progress")
         try:
             yield step
@@ -308,11 +308,16 @@ class ReplyStream:
         await step.end("complete")
 
     async def _show_step(
-        self, task_id: str, status: str, state: str, sources: Sequence[tuple[str, str]] = ()
+        self,
+        task_id: str,
+        status: str,
+        state: str,
+        sources: Sequence[tuple[str, str]] = (),
+        details: str | None = None,
     ) -> bool:
         """A step as a task of the native stream; else as the status line (False)."""
         title = status.strip("_").rstrip("…").strip()
-        if self._live and await self._task_update(task_id, title, state, sources):
+        if self._live and await self._task_update(task_id, title, state, sources, details):
             return True
         if state == "in_progress":
             await self.set_status(status)
@@ -344,7 +349,12 @@ class ReplyStream:
             await self._task_update(SEARCH_TASK, SEARCHING, "complete", sources)
 
     async def _task_update(
-        self, task_id: str, title: str, status: str, sources: Sequence[tuple[str, str]] = ()
+        self,
+        task_id: str,
+        title: str,
+        status: str,
+        sources: Sequence[tuple[str, str]] = (),
+        details: str | None = None,
     ) -> bool:
         """Send a task chunk to the native stream (opening it if need be); False where
         the reply does not stream natively."""
@@ -359,6 +369,7 @@ class ReplyStream:
                 id=task_id,
                 title=title,
                 status=status,
+                details=details,
                 sources=[
                     {"type": "url", "url": url, "text": text}
                     for url, text in shown_sources(sources)
@@ -719,10 +730,13 @@ class ReplyStream:
 class Step:
     """One step of an answer's work, as ReplyStream.step() shows it."""
 
-    def __init__(self, stream: ReplyStream, task_id: str, status: str) -> None:
+    def __init__(
+        self, stream: ReplyStream, task_id: str, status: str, details: str | None = None
+    ) -> None:
         self._stream = stream
         self._task_id = task_id
         self._status = status
+        self._details = details
         self._as_task = False
         self._sources: list[tuple[str, str]] = []
 
@@ -731,7 +745,9 @@ class Step:
         self._sources = list(sources)
 
     async def show(self, state: str) -> None:
-        self._as_task = await self._stream._show_step(self._task_id, self._status, state)
+        self._as_task = await self._stream._show_step(
+            self._task_id, self._status, state, details=self._details
+        )
 
     async def retitle(self, status: str) -> None:
         """The step is now `status` (e.g. waiting for room to read, then reading)."""
@@ -740,4 +756,6 @@ class Step:
 
     async def end(self, outcome: str) -> None:
         if self._as_task:
-            await self._stream._show_step(self._task_id, self._status, outcome, self._sources)
+            await self._stream._show_step(
+                self._task_id, self._status, outcome, self._sources, self._details
+            )
