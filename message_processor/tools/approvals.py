@@ -46,15 +46,6 @@ class Proposal:
     why: str | None = None
 
 
-class NotAllowed(Exception):
-    """An approved call its asker may no longer make (here, or at all): `line` says why,
-    on the approval message."""
-
-    def __init__(self, line: str) -> None:
-        super().__init__(line)
-        self.line = line
-
-
 class NotDone(Exception):
     """An approved call that did not work: `line` says why, in the thread."""
 
@@ -64,9 +55,11 @@ class NotDone(Exception):
 
 
 class ApprovedCalls(Protocol):
+    def refusal(self, pending: PendingApproval) -> str | None:
+        """Why its asker may no longer make this call (here, or at all), if so."""
+
     async def run(self, pending: PendingApproval) -> str:
-        """Run an approved call once; what to post in the thread. NotAllowed or NotDone
-        otherwise."""
+        """Run an approved call once; what to post in the thread. NotDone otherwise."""
 
 
 class Approvals:
@@ -154,12 +147,14 @@ class Approvals:
                 pending, f":no_entry_sign: Cancelled by <@{user}>. Nothing was sent."
             )
             return None
+        # Asked again: the admin may have taken the source from them, or from there, since.
+        refusal = self._calls.refusal(pending)
+        if refusal is not None:
+            await self._settle(pending, f":no_entry_sign: Not run. {refusal} Nothing was sent.")
+            return None
         await self._settle(pending, f":hourglass: Approved by <@{user}>, running…")
         try:
             text = await self._calls.run(pending)
-        except NotAllowed as error:
-            await self._settle(pending, f":no_entry_sign: Not run. {error.line}")
-            return None
         except NotDone as error:
             await self._settle(pending, f"Approved by <@{user}>: it did not work.")
             await self._post(pending, error.line)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from message_processor.conversation.provenance import Outside, Provenance
 from message_processor.failures import BROWSER_OFF, describe_tool_failure
-from message_processor.tools.approvals import Approvals, NotAllowed, NotDone, Proposal
+from message_processor.tools.approvals import Approvals, NotDone, Proposal
 from message_processor.tools.gate import ToolGate
 from openai_client import ToolCall, ToolResult, ToolSpec
 from operations.jobs import JobFailed
@@ -332,18 +332,18 @@ class ToolDesk:
         """A click on Approve or Cancel; returns a private note for the clicker, if any."""
         return await self._approvals.decide(user, approval_id, approve)
 
+    def refusal(self, pending: PendingApproval) -> str | None:
+        """Why an approved call may no longer run (`ApprovedCalls`), if so."""
+        offered = self._sources.get(pending.action.split("_", 1)[0])
+        if offered is None:
+            return "Its source is no longer set up."
+        return offered.gate.refusal(
+            offered.source.label, pending.user_id, pending.channel, external=False
+        )
+
     async def run(self, pending: PendingApproval) -> str:
         """An approved call, once (`ApprovedCalls`): what to post in the thread."""
-        offered = self._sources.get(pending.action.split("_", 1)[0])
-        # Asked again: the admin may have taken the source from them, or from there, since.
-        if offered is None:
-            raise NotAllowed("Its source is no longer set up. Nothing was sent.")
-        source = offered.source
-        refusal = offered.gate.refusal(
-            source.label, pending.user_id, pending.channel, external=False
-        )
-        if refusal is not None:
-            raise NotAllowed(f"{refusal} Nothing was sent.")
+        source = self._sources[pending.action.split("_", 1)[0]].source
         try:
             tool = (await source.tools()).get(pending.action)
             if tool is None:
