@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from urllib.parse import urlsplit
 
 from message_processor.files.attachments import Attachments
 from message_processor.files.image_reader import shown_name
@@ -33,6 +34,13 @@ PAGE_TYPES = frozenset({"text/html", "application/xhtml+xml", "text/plain"})
 # and a database key should stay small).
 MAX_PAGE_LINK_CHARS = 2_000
 LINK_TOO_LONG = f"the link is longer than {MAX_PAGE_LINK_CHARS:,} characters"
+
+
+def _host(url: str) -> str:
+    try:
+        return urlsplit(url).hostname or "?"
+    except ValueError:
+        return "?"
 
 
 def is_page(document: StoredDocument) -> bool:
@@ -106,5 +114,6 @@ class PageReader:
                     fetched.data, fetched.content_type, fetched.charset, on_wait
                 )
         except (LinkRefused, UnreadableInput) as error:
-            logger.info("page not read: link=%s reason=%s", shown_name(url), error)
+            # The host, not the link: a link's path and query are the message's words.
+            logger.info("page not read: host=%s reason=%s", _host(url), error)
             return str(error)
