@@ -353,11 +353,13 @@ async def test_a_rolling_restart_loses_nothing(
         await slack.wait_connected(connected + 1, timeout=60)
         user = new_id("U")
         dms = [new_id("D") for _ in range(6)]
+        # Answers long enough that the drain is still under way when readiness is asked,
+        # however slowly a loaded machine gets there.
         first = [
-            (dm, await slack.post_user_message(dm, user, f"[delay:3] before {n}"))
+            (dm, await slack.post_user_message(dm, user, f"[delay:5] before {n}"))
             for n, dm in enumerate(dms)
         ]
-        await model.wait_for(lambda: asked_model(model, "[delay:3] before") >= len(first))
+        await model.wait_for(lambda: asked_model(model, "[delay:5] before") >= len(first))
         assert leaving.process is not None
         leaving.process.send_signal(signal.SIGTERM)
         await leaving.wait_for_output("shutting down: draining")
