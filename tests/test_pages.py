@@ -14,6 +14,7 @@ from urllib.parse import quote
 import pytest
 from aiohttp import web
 
+from message_processor.files.attachments import Attachments
 from message_processor.files.link_policy import PRIVATE_ADDRESS
 from message_processor.files.links import NOT_A_PAGE
 from message_processor.files.page_reader import MAX_PAGES_PER_MESSAGE
@@ -279,4 +280,15 @@ def test_sources_in_the_native_stream_are_markdown_links_nothing_can_break() -> 
         ("https://example.com/slash", "ends in a backslash \\"),
         ("https://example.com/entity", "&lt;!here&gt; _now_"),
         ("https://example.com/empty", "*"),
+    ]
+
+
+def test_what_is_past_a_messages_limit_is_one_line_however_much() -> None:
+    attached = Attachments()
+    attached.past_the_limit(3, 3, "link", "pages")
+    attached.past_the_limit(5_000, 10, "image", "images")
+    attached.past_the_limit(4, 3, "link", "pages")
+    assert attached.unread == [
+        "4990 more images: only the first 10 images of a message are read",
+        "1 more link: only the first 3 pages of a message are read",
     ]

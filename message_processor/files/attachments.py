@@ -19,6 +19,16 @@ class Attachments:
     # Pages read, as (url, title): the answer's sources.
     sources: list[tuple[str, str]] = field(default_factory=list)
 
+    def past_the_limit(self, count: int, limit: int, one: str, read: str) -> None:
+        """One line for what is past a message's `limit` (a message may hold thousands
+        of links): "3 more links: only the first 3 pages of a message are read"."""
+        if count > limit:
+            more = count - limit
+            self.unread.append(
+                f"{more} more {one}{'' if more == 1 else 's'}: only the first {limit} "
+                f"{read} of a message are read"
+            )
+
     def __add__(self, other: Attachments) -> Attachments:
         return Attachments(
             images=self.images + other.images,

@@ -96,13 +96,7 @@ class ImageReader:
         attached = Attachments()
         sources: list[ImageSource] = [file for file in files if is_image(file)]
         sources += image_links(text)
-        if len(sources) > MAX_IMAGES_PER_MESSAGE:
-            # One line however many: a message may link thousands.
-            more = len(sources) - MAX_IMAGES_PER_MESSAGE
-            attached.unread.append(
-                f"{more} more image{'' if more == 1 else 's'}: only the first "
-                f"{MAX_IMAGES_PER_MESSAGE} images of a message are read"
-            )
+        attached.past_the_limit(len(sources), MAX_IMAGES_PER_MESSAGE, "image", "images")
         sources = sources[:MAX_IMAGES_PER_MESSAGE]
         results = await asyncio.gather(*(self._one(source, on_wait) for source in sources))
         for source, result in zip(sources, results, strict=True):

@@ -69,13 +69,7 @@ class PageReader:
         named with its reason. Pages read are kept in `memory` for follow-ups."""
         read = Attachments()
         links = page_links(message.text) if may_hold_links(message.text) else []
-        if len(links) > MAX_PAGES_PER_MESSAGE:
-            # One line however many: a message may hold thousands of links.
-            more = len(links) - MAX_PAGES_PER_MESSAGE
-            read.unread.append(
-                f"{more} more link{'' if more == 1 else 's'}: only the first "
-                f"{MAX_PAGES_PER_MESSAGE} pages of a message are read"
-            )
+        read.past_the_limit(len(links), MAX_PAGES_PER_MESSAGE, "link", "pages")
         links = links[:MAX_PAGES_PER_MESSAGE]
         # Read for an earlier message of the thread: the model has it there already.
         earlier = {
