@@ -351,13 +351,13 @@ async def test_a_rolling_restart_loses_nothing(
         connected = slack.connection_count
         await leaving.start()
         await slack.wait_connected(connected + 1, timeout=60)
-        user = new_id("U")
-        dms = [new_id("D") for _ in range(6)]
-        # Answers long enough that the drain is still under way when readiness is asked,
-        # however slowly a loaded machine gets there.
+        # Six people, so that no one's limit of answers in flight holds a question back:
+        # all six are under way at once, the leaving instance's among them, when it stops.
+        users = [new_id("U") for _ in range(6)]
+        dms = [new_id("D") for _ in users]
         first = [
             (dm, await slack.post_user_message(dm, user, f"[delay:5] before {n}"))
-            for n, dm in enumerate(dms)
+            for n, (dm, user) in enumerate(zip(dms, users, strict=True))
         ]
         await model.wait_for(lambda: asked_model(model, "[delay:5] before") >= len(first))
         assert leaving.process is not None
@@ -369,7 +369,8 @@ async def test_a_rolling_restart_loses_nothing(
             assert (response.status, await response.text()) == (503, "not ready: draining\n")
         # Meanwhile, questions keep coming: the instances still running take them.
         later = [
-            (dm, await slack.post_user_message(dm, user, f"during {n}")) for n, dm in enumerate(dms)
+            (dm, await slack.post_user_message(dm, user, f"during {n}"))
+            for n, (dm, user) in enumerate(zip(dms, users, strict=True))
         ]
         assert await leaving.wait() == 0, leaving.log
         for dm, ts in first + later:
