@@ -8,6 +8,7 @@ it. What is asserted is what a person sees in the thread, and what the model was
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable
 from urllib.parse import quote
 
@@ -292,3 +293,19 @@ def test_what_is_past_a_messages_limit_is_one_line_however_much() -> None:
         "4990 more images: only the first 10 images of a message are read",
         "1 more link: only the first 3 pages of a message are read",
     ]
+
+
+async def test_an_answer_finished_in_blocks_ends_with_mrkdwn_links(
+    slack: FakeSlack, page_bot: InProcessBot, site: Server, new_id: Callable[[str], str]
+) -> None:
+    """A table is shown only as a table block, so this answer ends in section blocks,
+    which take mrkdwn: its sources are `<url|title>` links there."""
+    dm, user = new_id("D"), new_id("U")
+    link = f"{site.url}/article"
+    table = "| Habit | Hours |\n|---|--:|\n| Sleep | 8 |\n\nDone."
+    asked = await slack.post_user_message(dm, user, f"tabulate <{link}|this> [reply:{table}]")
+    await wait_for_text(slack, dm, asked, "Done.")
+    [reply] = slack.bot_replies(dm, asked)
+    blocks = json.dumps(reply.blocks)
+    assert '"type": "table"' in blocks
+    assert f"<{link}|{TITLE}>" in blocks and f"[{TITLE}]({link})" not in blocks
