@@ -97,12 +97,8 @@ class BrowserService:
         return max(0, self._pending - self._concurrency)
 
     @property
-    def known_actions(self) -> dict[str, Action]:
-        """The catalogue as last read (empty while the service has not answered)."""
-        return self._actions
-
-    @property
     def known_tools(self) -> dict[str, Tool]:
+        """The catalogue as last read (empty while the service has not answered)."""
         return self._tools
 
     async def refresh(self) -> None:
@@ -129,17 +125,13 @@ class BrowserService:
         if self._catalogue_problem:
             logger.warning("browser service catalogue not read: %s", self._catalogue_problem)
 
-    async def actions(self) -> dict[str, Action]:
+    async def tools(self) -> dict[str, Tool]:
         """The catalogue; if the last read failed, it is read again first (the person
         asking waits for that, and learns whether the service is back)."""
         if self._catalogue_problem:
             await self.refresh()
-        if self._catalogue_problem and not self._actions:
+        if self._catalogue_problem and not self._tools:
             raise SourceUnreachable(self._catalogue_problem)
-        return self._actions
-
-    async def tools(self) -> dict[str, Tool]:
-        await self.actions()
         return self._tools
 
     def check(self, tool: Tool, given: Mapping[str, object]) -> dict[str, object]:
